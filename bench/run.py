@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Time cold promptreg runs against the equivalent git CLI runs.
+
+Each timed iteration runs the promptreg command and its git equivalent back to
+back (alternating which goes first), so machine noise hits both sides alike.
+Reports median and p90 wall-clock times in milliseconds and the ratio
+promptreg / git as a Markdown table on stdout.
+
+Usage:
+  python3 bench/run.py --repo DIR --bin PATH/TO/promptreg [--runs 25] [--list-runs 7]
+
+Python 3.11 standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+PROMPT = "p123"
+ENVIRONMENT = "production"
+
+
+def hermetic_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1", LC_ALL="C", TZ="UTC")
+    # Keep promptreg from picking up ambient settings via its own env vars.
+    for key in list(env):
+        if key.startswith("PROMPTREG_"):
+            del env[key]
+    return env
+
+
+ENV = hermetic_env()
+
+
+def env_version(repo: str, prompt: str, environment: str) -> str:
+    """Read registry.yaml (block style, as written by gen_registry.py)."""
+    path = os.path.join(repo, "registry.yaml")
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    in_prompts = in_prompt = False
+    for line in lines:
+        if line.startswith("prompts:"):
+            in_prompts = True
+            continue
+        if not in_prompts:
+            continue
+        if re.match(r"^\S", line):  # left the prompts: mapping
+            break
+        m = re.match(r"^  (\S+):\s*$", line)
+        if m:
+            in_prompt = m.group(1) == prompt
+            continue
+        m = re.match(r"^    (\S+):\s*(\S+)\s*$", line)
+        if in_prompt and m and m.group(1) == environment:
+            return m.group(2).strip("'\"")
+    sys.exit(f"error: {path} has no {environment} version for prompt {prompt}")
+
+
+def check(cmd: list[str]) -> None:
+    """Warm-up run: must exit 0, else fail loudly with its stderr."""
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    if res.returncode != 0:
+        sys.stderr.write(f"error: warm-up failed (exit {res.returncode}): {' '.join(cmd)}\n")
+        sys.stderr.write(res.stderr.decode("utf-8", "replace"))
+        sys.exit(1)
+
+
+def timed(cmd: list[str]) -> float:
+    """One cold process run, wall-clock milliseconds."""
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    elapsed = (time.perf_counter() - t0) * 1000.0
+    if res.returncode != 0:
+        sys.exit(f"error: exit {res.returncode} during timing: {' '.join(cmd)}")
+    return elapsed
+
+
+def p90(samples: list[float]) -> float:
+    """Nearest-rank 90th percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def bench_pair(ours: list[str], theirs: list[str], runs: int) -> tuple[list[float], list[float]]:
+    check(ours)
+    check(theirs)
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(runs):
+        if i % 2 == 0:
+            a.append(timed(ours))
+            b.append(timed(theirs))
+        else:
+            b.append(timed(theirs))
+            a.append(timed(ours))
+    return a, b
+
+
+def fmt(ms: float) -> str:
+    return f"{ms:.1f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repo", required=True, help="registry created by gen_registry.py")
+    ap.add_argument("--bin", required=True, help="path to the promptreg binary")
+    ap.add_argument("--runs", type=int, default=25, help="timed runs for fetch/versions (default 25)")
+    ap.add_argument("--list-runs", type=int, default=7, help="timed runs for list (default 7)")
+    args = ap.parse_args()
+    if args.runs < 1 or args.list_runs < 1:
+        ap.error("--runs and --list-runs must be >= 1")
+
+    repo = os.path.abspath(args.repo)
+    binary = os.path.abspath(args.bin)
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"error: {binary} is not an executable file")
+    if not os.path.isfile(os.path.join(repo, "registry.yaml")):
+        sys.exit(f"error: {repo}/registry.yaml not found (generate it with bench/gen_registry.py)")
+
+    version = env_version(repo, PROMPT, ENVIRONMENT)
+    tag = f"{PROMPT}/v{version}"
+    pr = [binary, "--repo", repo]
+    rows: list[tuple[str, list[float], str, list[float] | None]] = []
+
+    cases = [
+        (
+            f"fetch {PROMPT}@{ENVIRONMENT} --format text",
+            pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "text"],
+            f"cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml",
+            ["git", "-C", repo, "cat-file", "-p", f"{tag}:prompts/{PROMPT}/prompt.yaml"],
+        ),
+        (
+            f"versions {PROMPT} --format json",
+            pr + ["versions", PROMPT, "--format", "json"],
+            f"for-each-ref refs/tags/{PROMPT}/",
+            ["git", "-C", repo, "for-each-ref", f"refs/tags/{PROMPT}/"],
+        ),
+    ]
+    for label, ours, git_label, theirs in cases:
+        print(f"timing: {label}  vs  git {git_label}  ({args.runs} runs)", file=sys.stderr)
+        a, b = bench_pair(ours, theirs, args.runs)
+        rows.append((label, a, git_label, b))
+
+    list_cmd = pr + ["list", "--format", "json"]
+    print(f"timing: list --format json  ({args.list_runs} runs)", file=sys.stderr)
+    check(list_cmd)
+    rows.append(("list --format json", [timed(list_cmd) for _ in range(args.list_runs)], "", None))
+
+    git_version = subprocess.run(
+        ["git", "--version"], capture_output=True, text=True, env=ENV, check=True
+    ).stdout.strip()
+    tag_count = subprocess.run(
+        ["git", "-C", repo, "for-each-ref", "--format=x", "refs/tags/"],
+        capture_output=True, text=True, env=ENV, check=True,
+    ).stdout.count("\n")
+
+    print("## promptreg benchmark\n")
+    print(f"- registry: `{repo}` ({tag_count} tags; {PROMPT}@{ENVIRONMENT} = {version})")
+    print(f"- binary: `{binary}`")
+    print(f"- machine: nproc={len(os.sched_getaffinity(0))}, {platform.system()} {platform.release()} {platform.machine()}")
+    print(f"- {git_version}, Python {platform.python_version()}")
+    print(f"- runs: {args.runs} (list: {args.list_runs}), cold process per run, alternating with git\n")
+    print("| command | median ms | p90 ms | git equivalent | git median ms | git p90 ms | ratio |")
+    print("|---|---:|---:|---|---:|---:|---:|")
+    for label, a, git_label, b in rows:
+        med = statistics.median(a)
+        if b is None:
+            print(f"| `promptreg {label}` | {fmt(med)} | {fmt(p90(a))} | - | - | - | - |")
+        else:
+            gmed = statistics.median(b)
+            ratio = med / gmed if gmed > 0 else float("inf")
+            print(
+                f"| `promptreg {label}` | {fmt(med)} | {fmt(p90(a))} | `git {git_label}` "
+                f"| {fmt(gmed)} | {fmt(p90(b))} | {ratio:.2f}x |"
+            )
+    list_med = statistics.median(rows[-1][1])
+    verdict = "met" if list_med < 1000 else "NOT met"
+    print(f"\n`list` goal (< 1000 ms median): {verdict} ({fmt(list_med)} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+//! `promptreg list`
+
+use anyhow::Result;
+use comfy_table::Cell;
+use promptreg::ops::list::{list, Filter};
+
+use crate::cli::context::Format;
+use crate::cli::{output, Context};
+
+/// List prompts: latest version, what each environment serves, and the summary
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Only prompts this environment serves
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Only prompts in this domain (the first segment of a nested name)
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<String>,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
+    let store = context.store()?;
+    let filter = Filter {
+        environment: args.env.clone(),
+        domain: args.domain.clone(),
+    };
+    let (environments, rows) = list(&store, &filter, context.revision.as_deref())?;
+    if format == Format::Json {
+        return output::json(&rows);
+    }
+    let shown: Vec<&String> = environments
+        .iter()
+        .filter(|e| args.env.as_ref().is_none_or(|only| only == *e))
+        .collect();
+    let mut header = vec!["NAME".to_owned(), "LATEST".to_owned()];
+    header.extend(shown.iter().map(|e| e.to_uppercase()));
+    header.push("SUMMARY".to_owned());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = output::table(context, &header);
+    for row in &rows {
+        let mut cells = vec![
+            Cell::new(&row.name),
+            Cell::new(row.latest.as_deref().unwrap_or("-")),
+        ];
+        for env in &shown {
+            let version = row
+                .environments
+                .get(env.as_str())
+                .and_then(|v| v.as_str())
+                .unwrap_or("-");
+            cells.push(Cell::new(version));
+        }
+        cells.push(Cell::new(row.summary.as_deref().unwrap_or("")));
+        table.add_row(cells);
+    }
+    if rows.is_empty() {
+        context.status("no prompts yet: add prompts/NAME/prompt.yaml and run `promptreg create NAME --version 1.0.0 -m \"…\"`");
+        return Ok(());
+    }
+    output::print_table(&table)
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand: an `Args` struct (its doc comments are the `--help`) and a `run`
+//! function that calls the library and prints the result.
+
+pub mod create;
+pub mod fetch;
+pub mod init;
+pub mod list;
+pub mod promote;
+pub mod versions;

@@ -1,0 +1,52 @@
+//! `promptreg versions`
+
+use anyhow::Result;
+use comfy_table::Cell;
+use promptreg::ops::versions::versions;
+use promptreg::PromptName;
+
+use crate::cli::context::Format;
+use crate::cli::{output, Context};
+
+/// List every version of a prompt, oldest first, with status, creator, date and changelog
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The prompt, e.g. support/refund-agent
+    name: String,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
+    let name = PromptName::parse(&args.name)?;
+    let store = context.store()?;
+    let rows = versions(&store, &name, context.revision.as_deref())?;
+    if format == Format::Json {
+        return output::json(&rows);
+    }
+    let pipeline = pipeline(&rows);
+    let mut table = output::table(
+        context,
+        &["VERSION", "STATUS", "CREATED BY", "CREATED", "DESCRIPTION"],
+    );
+    for row in &rows {
+        table.add_row(vec![
+            Cell::new(&row.version),
+            output::status_cell(&row.status, &pipeline),
+            Cell::new(&row.created_by),
+            Cell::new(output::short_time(&row.created_at)),
+            Cell::new(output::first_line(&row.description)),
+        ]);
+    }
+    output::print_table(&table)
+}
+
+/// The environments seen, for colouring: anything but `draft`, last one greenest.
+fn pipeline(rows: &[promptreg::record::VersionRecord]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for env in rows.iter().flat_map(|r| r.environments.iter()) {
+        if !seen.contains(env) {
+            seen.push(env.clone());
+        }
+    }
+    seen
+}

@@ -1,0 +1,57 @@
+//! Command-line glue: global options, dispatch to one module per subcommand, exit codes.
+//! Exit codes: 0 success, 1 error (not found, invalid input, refused), 2 usage.
+
+mod commands;
+mod context;
+mod output;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use context::Context;
+
+/// A prompt registry in a Git repository: versioned, immutable, promotable LLM prompts.
+#[derive(Parser, Debug)]
+#[command(name = "promptreg", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: context::GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Init(commands::init::Args),
+    Create(commands::create::Args),
+    Fetch(commands::fetch::Args),
+    Versions(commands::versions::Args),
+    List(commands::list::Args),
+    Promote(commands::promote::Args),
+}
+
+/// Runs the CLI and turns the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let context = Context::new(&cli.global);
+    let result = match &cli.command {
+        Command::Init(args) => commands::init::run(&context, args),
+        Command::Create(args) => commands::create::run(&context, args),
+        Command::Fetch(args) => commands::fetch::run(&context, args),
+        Command::Versions(args) => commands::versions::run(&context, args),
+        Command::List(args) => commands::list::run(&context, args),
+        Command::Promote(args) => commands::promote::run(&context, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report::report(&context, &error),
+    }
+}

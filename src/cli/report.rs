@@ -1,0 +1,110 @@
+//! Errors for people: `error: …`, the causes, then a `hint:` with what to do next.
+
+use std::process::ExitCode;
+
+use promptreg::Error;
+
+use super::Context;
+
+/// A usage error found after argument parsing (exit code 2).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Prints `error` to stderr and returns the exit code for it.
+pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
+    let (red, yellow, reset) = if context.color_stderr {
+        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    eprintln!("{red}error{reset}: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
+        eprintln!("{yellow}hint{reset}: {hint}");
+    }
+    ExitCode::from(if error.downcast_ref::<Usage>().is_some() {
+        2
+    } else {
+        1
+    })
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn list(items: &[String]) -> String {
+    items.join(", ")
+}
+
+/// What to do about a library error, when there is something useful to say.
+fn hint(error: &Error) -> Option<String> {
+    Some(match error {
+        Error::NotARepository { .. } => "run `git init` first, or point at a registry with --repo PATH".into(),
+        Error::ReftableUnsupported { .. } => "convert it with `git refs migrate --ref-format=files`".into(),
+        Error::BareRepository { .. } => "run it in a clone that has a working tree".into(),
+        Error::DetachedHead => "switch to a branch first, e.g. `git switch main`".into(),
+        Error::UnbornBranch { .. } | Error::RegistryMissing { .. } => "create a registry here with `promptreg init`".into(),
+        Error::OperationInProgress { .. } => "finish or abort it first (e.g. `git merge --abort`)".into(),
+        Error::RegistryExists { .. } => "it is a registry already; see what it holds with `promptreg list`".into(),
+        Error::RevisionNotFound { .. } => "name a branch, tag or commit that exists (`git branch -a`)".into(),
+        Error::InvalidName { .. } => "names look like `summarize` or `support/refund-agent`".into(),
+        Error::InvalidVersion { .. } => "versions are semantic versions such as 1.0.0 or 2.1.0-rc.1".into(),
+        Error::InvalidSelector { .. } => "write NAME, NAME@1.2.0, NAME@production or NAME@latest".into(),
+        Error::PromptNotFound { nearby, .. } if nearby.is_empty() => {
+            "no prompt has a version yet; release one with `promptreg create NAME --version 1.0.0 -m \"…\"`".into()
+        }
+        Error::PromptNotFound { nearby, .. } => format!("prompts with versions include: {}", list(nearby)),
+        Error::PromptFileMissing { path } => {
+            format!("write `{}` first, or pass --file PATH to use another file as its prompt.yaml", path.display())
+        }
+        Error::VersionNotFound { existing, .. } => format!("existing versions: {}", list(existing)),
+        Error::NoVersions { .. } => "release one with `promptreg create`".into(),
+        Error::VersionExists { highest: Some(highest), .. } => {
+            format!("the highest version is {highest}; choose another --version or use --bump patch|minor|major")
+        }
+        Error::VersionExists { .. } => "versions are immutable; choose another --version".into(),
+        Error::BadTag { tag, .. } => format!("versions are annotated tags made by `promptreg create`; inspect it with `git cat-file -p {tag}`"),
+        Error::UnknownEnvironment { known, .. } => format!("the pipeline is: {}", list(known)),
+        Error::NotInEnvironment { name, elsewhere, .. } if elsewhere.is_empty() => {
+            format!("no environment holds a version of it; try `promptreg fetch {name}@latest`")
+        }
+        Error::NotInEnvironment { name, elsewhere, .. } => {
+            let held: Vec<String> = elsewhere.iter().map(|(env, v)| format!("{env} holds {v}")).collect();
+            let (env, _) = &elsewhere[elsewhere.len() - 1];
+            format!("{}; try `promptreg fetch {name}@{env}`", held.join(", "))
+        }
+        Error::PipelineSkipped { name, previous, version, .. } => {
+            format!("promote it to {previous} first (`promptreg promote {name} {version} --to {previous}`), or pass --force with a --reason")
+        }
+        Error::RegistryDirty => "commit or stash your edits to registry.yaml first (`git stash push registry.yaml`)".into(),
+        Error::Unchanged { .. } => "edit the prompt first, or pass --allow-unchanged to release the same content again".into(),
+        Error::NoIdentity { .. } => {
+            "set one: `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`".into()
+        }
+        Error::BadIdentity { .. } => "use a date git accepts, e.g. `2026-01-31T12:00:00+01:00` or `@1767225600 +0000`".into(),
+        Error::Locked { path, holder } if holder.contains("no longer running") => {
+            format!("a killed promptreg left it behind; remove it with `rm {}`", path.display())
+        }
+        Error::Locked { .. } => "another promptreg is writing; try again when it has finished".into(),
+        Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
+        _ => return None,
+    })
+}

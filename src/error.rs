@@ -1,0 +1,184 @@
+//! The library's error type: one variant per thing that can go wrong in the domain, each carrying
+//! what a person needs to act on it (the file, the name, what exists instead).
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a registry operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No Git repository at or above the given path.
+    #[error("not a git repository (or any parent up to the root): `{}`", path.display())]
+    NotARepository { path: PathBuf },
+
+    /// The repository uses the reftable ref storage, which libgit2 cannot read.
+    #[error("`{}` uses the reftable ref format, which promptreg cannot read yet", path.display())]
+    ReftableUnsupported { path: PathBuf },
+
+    /// The operation needs a working tree but the repository is bare.
+    #[error("the repository is bare; `{operation}` needs a working tree")]
+    BareRepository { operation: &'static str },
+
+    /// `HEAD` does not point at a branch.
+    #[error("HEAD is detached; promptreg commits to a branch")]
+    DetachedHead,
+
+    /// The current branch has no commit yet.
+    #[error("branch `{branch}` has no commits yet")]
+    UnbornBranch { branch: String },
+
+    /// A merge, rebase, cherry-pick or similar is in progress.
+    #[error("a {state} is in progress")]
+    OperationInProgress { state: String },
+
+    /// There is no `registry.yaml` at the given revision.
+    #[error("no registry.yaml at `{revision}`")]
+    RegistryMissing { revision: String },
+
+    /// `init` found a registry already there.
+    #[error("a registry already exists here (`{}`)", path.display())]
+    RegistryExists { path: PathBuf },
+
+    /// A revision given with `--ref` does not resolve.
+    #[error("revision `{revision}` not found")]
+    RevisionNotFound { revision: String },
+
+    /// A prompt name breaks the naming rules.
+    #[error("invalid prompt name `{name}`: {reason}")]
+    InvalidName { name: String, reason: String },
+
+    /// A version string is not acceptable semver.
+    #[error("invalid version `{input}`: {reason}")]
+    InvalidVersion { input: String, reason: String },
+
+    /// A selector (`name@version`, `name@env`) could not be understood.
+    #[error("invalid selector `{input}`: {reason}")]
+    InvalidSelector { input: String, reason: String },
+
+    /// A YAML document does not parse or does not fit the schema.
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Yaml {
+        file: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+
+    /// A file parsed but its content breaks a rule.
+    #[error("{}: {message}", file.display())]
+    Invalid { file: PathBuf, message: String },
+
+    /// The prompt has no released version and no directory.
+    #[error("prompt `{name}` not found")]
+    PromptNotFound { name: String, nearby: Vec<String> },
+
+    /// The prompt directory or its `prompt.yaml` is missing from the working tree.
+    #[error("`{}` not found", path.display())]
+    PromptFileMissing { path: PathBuf },
+
+    /// The requested version was never released.
+    #[error("version {version} of `{name}` not found")]
+    VersionNotFound {
+        name: String,
+        version: String,
+        existing: Vec<String>,
+    },
+
+    /// The prompt exists but has no version at all.
+    #[error("`{name}` has no released version")]
+    NoVersions { name: String },
+
+    /// Releasing a version that is already a tag.
+    #[error("version {version} of `{name}` already exists")]
+    VersionExists {
+        name: String,
+        version: String,
+        highest: Option<String>,
+    },
+
+    /// A version tag exists but is not a well-formed release.
+    #[error("tag `{tag}` is not a valid release: {reason}")]
+    BadTag { tag: String, reason: String },
+
+    /// An environment not in the registry's pipeline.
+    #[error("unknown environment `{environment}`")]
+    UnknownEnvironment {
+        environment: String,
+        known: Vec<String>,
+    },
+
+    /// The environment holds no version of the prompt.
+    #[error("`{name}` has no version in {environment}")]
+    NotInEnvironment {
+        name: String,
+        environment: String,
+        elsewhere: Vec<(String, String)>,
+    },
+
+    /// A promotion that skips a stage of the pipeline.
+    #[error("cannot promote `{name}` {version} to {environment}: {previous} holds {held}, not {version}")]
+    PipelineSkipped {
+        name: String,
+        version: String,
+        environment: String,
+        previous: String,
+        held: String,
+    },
+
+    /// `registry.yaml` has uncommitted changes that a write would overwrite.
+    #[error("registry.yaml has uncommitted changes")]
+    RegistryDirty,
+
+    /// The content to release is identical to an existing version.
+    #[error("`{name}` is unchanged since version {version}")]
+    Unchanged { name: String, version: String },
+
+    /// No author identity is configured.
+    #[error("no Git identity: {missing} is not set")]
+    NoIdentity { missing: &'static str },
+
+    /// An identity or date from the environment is malformed.
+    #[error("invalid {variable}: `{value}`")]
+    BadIdentity {
+        variable: &'static str,
+        value: String,
+    },
+
+    /// Another process holds the registry's write lock (or a killed one left it behind).
+    #[error("the registry is locked by `{}`", path.display())]
+    Locked { path: PathBuf, holder: String },
+
+    /// The branch kept moving under us.
+    #[error("branch `{branch}` kept changing while committing; gave up after {attempts} attempts")]
+    Contended { branch: String, attempts: u32 },
+
+    /// A file could not be read or written.
+    #[error("cannot access `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// A Git operation failed.
+    #[error("git: {context}")]
+    Git {
+        context: String,
+        source: git2::Error,
+    },
+}
+
+impl Error {
+    /// Wraps a `git2::Error` with what promptreg was doing.
+    pub fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Git { context, source }
+    }
+
+    /// Wraps an I/O error with the path involved.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,273 @@
+//! `create`: release the working-tree content of `prompts/<name>/` as a new version.
+//!
+//! Like `git commit -- prompts/<name>`: the commit holds HEAD's tree with exactly that directory
+//! replaced, the index entries of that directory are updated to match, and nothing else the user
+//! has staged or changed is touched. Then the annotated tag `<name>/v<version>` is created.
+
+use std::path::{Path, PathBuf};
+
+use git2::{FileMode, Oid};
+
+use crate::identity::Signatures;
+use crate::prompt::{DirComponents, PromptFile};
+use crate::store::{PathUpdate, Store};
+use crate::version::Bump;
+use crate::{Error, PromptName, Result, Version, PROMPT_FILE, REGISTRY_FILE};
+
+/// Which version to release.
+#[derive(Clone, Debug)]
+pub enum VersionChoice {
+    Exact(Version),
+    Bump(Bump),
+}
+
+/// What to release.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub name: PromptName,
+    pub version: VersionChoice,
+    /// The changelog, stored as the tag message.
+    pub message: String,
+    /// A file that becomes the prompt's `prompt.yaml` first.
+    pub file: Option<PathBuf>,
+    /// Release even when the content equals the highest existing version.
+    pub allow_unchanged: bool,
+}
+
+/// What `create` did.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub name: PromptName,
+    pub version: Version,
+    pub tag: String,
+    pub commit: Oid,
+    /// False when HEAD already held exactly this content and was tagged as it is.
+    pub new_commit: bool,
+}
+
+/// Releases a version; refuses (changing nothing) on any problem.
+pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -> Result<Created> {
+    let workdir = store.workdir("create")?.to_owned();
+    let (branch, tip) = store.head_branch()?;
+    let name = &request.name;
+    let tip = tip.ok_or_else(|| Error::RegistryMissing {
+        revision: crate::store::short_branch(&branch).to_owned(),
+    })?;
+    store.ensure_clean_state()?;
+    let head_tree = store
+        .repo()
+        .find_commit(tip)
+        .and_then(|c| c.tree())
+        .map_err(Error::git("cannot read HEAD"))?;
+    if store.read_file(&head_tree, REGISTRY_FILE)?.is_none() {
+        return Err(Error::RegistryMissing {
+            revision: crate::store::short_branch(&branch).to_owned(),
+        });
+    }
+    let _lock = store.lock()?;
+
+    let existing = store.versions(name)?;
+    let highest = existing.last().map(|(v, _)| v.clone());
+    let version = match &request.version {
+        VersionChoice::Exact(v) => v.clone(),
+        VersionChoice::Bump(bump) => Version::bumped(highest.as_ref(), *bump),
+    };
+    if existing.iter().any(|(v, _)| *v == version) || store.version_exists(name, &version) {
+        return Err(Error::VersionExists {
+            name: name.to_string(),
+            version: version.to_string(),
+            highest: highest.map(|v| v.to_string()),
+        });
+    }
+    check_not_nested(store, &workdir, &head_tree, name)?;
+
+    let dir = workdir.join(name.dir());
+    let prompt_path = dir.join(PROMPT_FILE);
+    let shown = PathBuf::from(name.file());
+    let (content, shown) = match &request.file {
+        Some(file) => (std::fs::read(file).map_err(Error::io(file))?, file.clone()),
+        None => match std::fs::read(&prompt_path) {
+            Ok(bytes) => (bytes, shown),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::PromptFileMissing { path: shown })
+            }
+            Err(e) => return Err(Error::io(shown)(e)),
+        },
+    };
+    let parsed = PromptFile::parse(&content, &shown)?;
+    parsed.resolve(&DirComponents {
+        dir: dir.clone(),
+        shown_as: PathBuf::from(name.dir()),
+    })?;
+
+    // From here on the working tree may change; undo puts `prompt.yaml` back on failure.
+    let restore = match &request.file {
+        Some(_) => Some(replace_file(&prompt_path, &content)?),
+        None => None,
+    };
+    let result = release(
+        store,
+        request,
+        &branch,
+        &version,
+        highest.as_ref(),
+        signatures,
+    );
+    if result.is_err() {
+        if let Some(previous) = restore {
+            previous.undo(&prompt_path);
+        }
+    }
+    result
+}
+
+fn release(
+    store: &Store,
+    request: &CreateRequest,
+    branch: &str,
+    version: &Version,
+    highest: Option<&Version>,
+    signatures: &Signatures,
+) -> Result<Created> {
+    let name = &request.name;
+    let workdir = store.workdir("create")?;
+    let mut paths = Vec::new();
+    collect_files(store, workdir, &name.dir(), &mut paths)?;
+    let files = store.hash_worktree_files(&paths)?;
+    let subtree = store.tree_of(&files, &name.dir())?;
+    if let (Some(highest), false) = (highest, request.allow_unchanged) {
+        if released_tree(store, name, highest)? == Some(subtree) {
+            return Err(Error::Unchanged {
+                name: name.to_string(),
+                version: highest.to_string(),
+            });
+        }
+    }
+    let message = format!(
+        "create {name} {version}\n\n{}\n\nPrompt: {name}\nVersion: {version}\n",
+        request.message.trim_end()
+    );
+    let committed = store.commit_on_branch(branch, &message, signatures, &|_| {
+        Ok(vec![PathUpdate {
+            path: name.dir(),
+            id: subtree,
+            mode: FileMode::Tree,
+        }])
+    })?;
+    store.create_release_tag(
+        name,
+        version,
+        committed.id(),
+        &signatures.committer,
+        &request.message,
+    )?;
+    store.sync_index(&name.dir(), &files)?;
+    Ok(Created {
+        name: name.clone(),
+        version: version.clone(),
+        tag: version.tag_name(name),
+        commit: committed.id(),
+        new_commit: matches!(committed, crate::store::Committed::New(_)),
+    })
+}
+
+/// The tree id of `prompts/<name>` in a released version.
+fn released_tree(store: &Store, name: &PromptName, version: &Version) -> Result<Option<Oid>> {
+    let Some(release) = store.release(name, version)? else {
+        return Ok(None);
+    };
+    let commit = store
+        .repo()
+        .find_commit(release.commit)
+        .map_err(Error::git("cannot read a release commit"))?;
+    let tree = commit
+        .tree()
+        .map_err(Error::git("cannot read a release tree"))?;
+    Ok(store.entry_id(&tree, &name.dir()))
+}
+
+/// A prompt directory cannot sit inside another prompt's directory.
+fn check_not_nested(
+    store: &Store,
+    workdir: &Path,
+    head: &git2::Tree<'_>,
+    name: &PromptName,
+) -> Result<()> {
+    let segments: Vec<&str> = name.as_str().split('/').collect();
+    for depth in 1..segments.len() {
+        let parent = PromptName::parse(&segments[..depth].join("/"))?;
+        if workdir.join(parent.file()).exists() || store.read_file(head, &parent.file())?.is_some()
+        {
+            return Err(Error::Invalid {
+                file: PathBuf::from(name.dir()),
+                message: format!("is inside the prompt `{parent}`; a prompt directory cannot contain another prompt"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every non-ignored regular file under `dir` (repository-relative), refusing symlinks and
+/// nested prompts.
+fn collect_files(store: &Store, workdir: &Path, dir: &str, out: &mut Vec<String>) -> Result<()> {
+    let full = workdir.join(dir);
+    let mut entries: Vec<_> = std::fs::read_dir(&full)
+        .map_err(Error::io(&full))?
+        .collect::<std::io::Result<_>>()
+        .map_err(Error::io(&full))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let Ok(file_name) = entry.file_name().into_string() else {
+            return Err(Error::Invalid {
+                file: entry.path(),
+                message: "file names must be UTF-8".into(),
+            });
+        };
+        let path = format!("{dir}/{file_name}");
+        if file_name == ".git" || store.repo().is_path_ignored(&path).unwrap_or(false) {
+            continue;
+        }
+        let kind = entry.file_type().map_err(Error::io(entry.path()))?;
+        if kind.is_symlink() {
+            return Err(Error::Invalid {
+                file: PathBuf::from(&path),
+                message: "is a symbolic link; prompt directories hold regular files only".into(),
+            });
+        } else if kind.is_dir() {
+            if full.join(&file_name).join(PROMPT_FILE).exists() {
+                return Err(Error::Invalid {
+                    file: PathBuf::from(&path),
+                    message:
+                        "holds a prompt.yaml; a prompt directory cannot contain another prompt"
+                            .into(),
+                });
+            }
+            collect_files(store, workdir, &path, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What was at a path before promptreg wrote it.
+struct Previous(Option<Vec<u8>>);
+
+impl Previous {
+    fn undo(self, path: &Path) {
+        let _ = match self.0 {
+            Some(bytes) => std::fs::write(path, bytes),
+            None => std::fs::remove_file(path),
+        };
+    }
+}
+
+/// Writes `content` to `path` atomically (temp file, then rename), returning what was there.
+fn replace_file(path: &Path, content: &[u8]) -> Result<Previous> {
+    let previous = std::fs::read(path).ok();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    crate::store::write_atomic(path, content)?;
+    Ok(Previous(previous))
+}

@@ -1,0 +1,174 @@
+//! `init --example DIR`: a throwaway registry built from the bundled `prompts.example/`, with a
+//! short history replayed from its `releases.yaml` (versions created, some promoted).
+
+use std::path::{Path, PathBuf};
+
+use git2::{FileMode, Repository, RepositoryInitOptions};
+use serde::Deserialize;
+
+use crate::identity::Signatures;
+use crate::ops::create::{create, CreateRequest, VersionChoice};
+use crate::ops::promote::{promote, PromoteRequest};
+use crate::store::{PathUpdate, Store};
+use crate::{Error, PromptName, Result, Version};
+
+include!(concat!(env!("OUT_DIR"), "/example_files.rs"));
+
+/// The script of the demo history; not copied into the registry.
+const RELEASES_FILE: &str = "releases.yaml";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Releases {
+    releases: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    prompt: String,
+    version: String,
+    message: String,
+    #[serde(default)]
+    edit: Option<Edit>,
+    #[serde(default)]
+    promote: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    append_system_prompt: Option<String>,
+    set_temperature: Option<f64>,
+}
+
+/// One thing the demo did, for the caller to report.
+#[derive(Clone, Debug)]
+pub enum ExampleEvent {
+    Created {
+        name: String,
+        version: String,
+    },
+    Promoted {
+        name: String,
+        version: String,
+        environment: String,
+    },
+}
+
+/// Creates a repository at `dir` (which must be absent or empty) holding the example registry.
+pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEvent>> {
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::Invalid {
+            file: dir.to_owned(),
+            message: "exists and is not empty; choose a new directory".into(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let repo =
+        Repository::init_opts(dir, RepositoryInitOptions::new().initial_head("main")).map_err(
+            Error::git(format!("cannot create a repository in `{}`", dir.display())),
+        )?;
+    let store = Store::from_repository(repo);
+    let mut paths = Vec::new();
+    let mut script = None;
+    for (relative, content) in EXAMPLE_FILES {
+        if *relative == RELEASES_FILE {
+            script = Some(*content);
+            continue;
+        }
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        }
+        std::fs::write(&path, content).map_err(Error::io(&path))?;
+        paths.push((*relative).to_owned());
+    }
+    let files = store.hash_worktree_files(&paths)?;
+    let updates: Vec<(String, git2::Oid)> =
+        files.iter().map(|f| (f.path.clone(), f.entry.id)).collect();
+    store.commit_on_branch(
+        "refs/heads/main",
+        "add example prompts\n",
+        signatures,
+        &|_| {
+            Ok(updates
+                .iter()
+                .map(|(path, id)| PathUpdate {
+                    path: path.clone(),
+                    id: *id,
+                    mode: FileMode::Blob,
+                })
+                .collect())
+        },
+    )?;
+    store.sync_index_files(&files)?;
+
+    let script: Releases =
+        crate::yaml::parse(script.unwrap_or_default(), Path::new(RELEASES_FILE))?;
+    let mut events = Vec::new();
+    for step in script.releases {
+        let name = PromptName::parse(&step.prompt)?;
+        let version = Version::parse(&step.version)?;
+        if let Some(edit) = &step.edit {
+            apply_edit(&dir.join(name.file()), edit)?;
+        }
+        let request = CreateRequest {
+            name: name.clone(),
+            version: VersionChoice::Exact(version.clone()),
+            message: step.message.clone(),
+            file: None,
+            allow_unchanged: false,
+        };
+        create(&store, &request, signatures)?;
+        events.push(ExampleEvent::Created {
+            name: name.to_string(),
+            version: version.to_string(),
+        });
+        for environment in step.promote {
+            let request = PromoteRequest {
+                name: name.clone(),
+                version: version.clone(),
+                environment: environment.clone(),
+                reason: format!("Demo: {}", step.message),
+                force: false,
+            };
+            promote(&store, &request, signatures)?;
+            events.push(ExampleEvent::Promoted {
+                name: name.to_string(),
+                version: version.to_string(),
+                environment,
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Applies a scripted edit to a `prompt.yaml` as a person would: one changed or added line.
+fn apply_edit(path: &PathBuf, edit: &Edit) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let fail = |what: &str| Error::Invalid {
+        file: path.clone(),
+        message: format!("the demo cannot {what}"),
+    };
+    if let Some(t) = edit.set_temperature {
+        let line = lines
+            .iter_mut()
+            .find(|l| l.starts_with("temperature:"))
+            .ok_or_else(|| fail("find `temperature:`"))?;
+        *line = format!("temperature: {t:?}");
+    }
+    if let Some(extra) = &edit.append_system_prompt {
+        let start = lines
+            .iter()
+            .position(|l| l.starts_with("system_prompt: |"))
+            .ok_or_else(|| fail("find `system_prompt: |`"))?;
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| !l.is_empty() && !l.starts_with(' '))
+            .map_or(lines.len(), |i| start + 1 + i);
+        lines.insert(end, format!("  {extra}"));
+    }
+    std::fs::write(path, lines.join("\n") + "\n").map_err(Error::io(path))
+}

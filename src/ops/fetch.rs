@@ -1,0 +1,221 @@
+//! `fetch`: resolve a selector to one released version and read its content.
+
+use crate::prompt::{Prompt, PromptFile};
+use crate::record::PromptRecord;
+use crate::registry::Registry;
+use crate::selector::{Selector, Target};
+use crate::store::{Release, Store};
+use crate::version::latest;
+use crate::{Error, PromptName, Result, Version};
+
+use super::{not_found, registry_at, revision_label};
+
+/// A resolved version: its release metadata, content and the index it was resolved against.
+pub struct Fetched {
+    pub release: Release,
+    pub prompt: Prompt,
+    pub registry: Registry,
+}
+
+/// Who last changed which environments hold a version.
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub by: String,
+    pub at: String,
+}
+
+/// Resolves `selector` against the index at `revision` (HEAD by default) and reads the version.
+pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Result<Fetched> {
+    let commit = store.commit(revision)?;
+    let registry = registry_at(
+        store,
+        &commit,
+        revision_label(revision),
+        Some(&selector.name),
+    )?;
+    let name = &selector.name;
+    let version = resolve_version(store, &registry, name, selector.target.as_ref())?;
+    let release = store
+        .release(name, &version)?
+        .ok_or_else(|| missing_version(store, name, &version))?;
+    let prompt = read_prompt(store, &release)?;
+    Ok(Fetched {
+        release,
+        prompt,
+        registry,
+    })
+}
+
+/// Which version a target means for `name`.
+pub fn resolve_version(
+    store: &Store,
+    registry: &Registry,
+    name: &PromptName,
+    target: Option<&Target>,
+) -> Result<Version> {
+    let environment = match target {
+        Some(Target::Version(v)) => return Ok(v.clone()),
+        Some(Target::Latest) => {
+            let versions: Vec<Version> =
+                store.versions(name)?.into_iter().map(|(v, _)| v).collect();
+            return latest(&versions)
+                .cloned()
+                .ok_or_else(|| not_found(store, name));
+        }
+        Some(Target::Environment(env)) => env.as_str(),
+        None => registry.last_environment(),
+    };
+    registry.check_environment(environment)?;
+    let pointers = registry.pointers(name);
+    if let Some(version) = pointers.get(environment) {
+        return Ok(version.clone());
+    }
+    if store.versions(name)?.is_empty() {
+        return Err(not_found(store, name));
+    }
+    let elsewhere = registry
+        .environments
+        .iter()
+        .filter_map(|env| pointers.get(env).map(|v| (env.clone(), v.to_string())))
+        .collect();
+    Err(Error::NotInEnvironment {
+        name: name.to_string(),
+        environment: environment.to_owned(),
+        elsewhere,
+    })
+}
+
+/// The error for a version that has no tag.
+pub fn missing_version(store: &Store, name: &PromptName, version: &Version) -> Error {
+    match store.versions(name) {
+        Ok(versions) if !versions.is_empty() => Error::VersionNotFound {
+            name: name.to_string(),
+            version: version.to_string(),
+            existing: versions.into_iter().map(|(v, _)| v.to_string()).collect(),
+        },
+        _ => not_found(store, name),
+    }
+}
+
+/// Reads and resolves the prompt a release holds.
+pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
+    let bad = |reason: String| Error::BadTag {
+        tag: release.tag.clone(),
+        reason,
+    };
+    let commit = store
+        .repo()
+        .find_commit(release.commit)
+        .map_err(|_| bad("its commit is missing".into()))?;
+    let tree = commit
+        .tree()
+        .map_err(Error::git("cannot read the release tree"))?;
+    let dir = store
+        .prompt_tree(&tree, &release.name)
+        .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.dir())))?;
+    let components = store.tree_components(dir, &release.name);
+    let bytes = crate::prompt::Components::read(&components, crate::PROMPT_FILE)?
+        .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.file())))?;
+    let file = PromptFile::parse(&bytes, std::path::Path::new(&release.name.file()))?;
+    file.resolve(&components)
+}
+
+/// The JSON record of a fetched version.
+pub fn record(fetched: &Fetched, update: Option<Update>) -> PromptRecord {
+    let Fetched {
+        release,
+        prompt,
+        registry,
+    } = fetched;
+    let environments = registry.holders(&release.name, &release.version);
+    let environment = environments.last().cloned();
+    PromptRecord {
+        id: format!("{}@{}", release.name, release.version),
+        name: release.name.to_string(),
+        version: release.version.to_string(),
+        created_by: release.created_by.clone(),
+        created_at: release.created_at.to_rfc3339(),
+        updated_by: update.as_ref().map(|u| u.by.clone()),
+        updated_at: update.map(|u| u.at),
+        description: release.description.clone(),
+        system_prompt: prompt.system_prompt.clone(),
+        token_budget: prompt.token_budget,
+        temperature: prompt.temperature,
+        status: environment
+            .clone()
+            .unwrap_or_else(|| crate::registry::DRAFT.to_owned()),
+        environment,
+        environments,
+        domain: release.name.domain().map(str::to_owned),
+        model: prompt.model.clone(),
+        messages: prompt.messages.clone(),
+        variables: prompt.variables.clone(),
+        examples: prompt.examples.clone(),
+        tags: prompt.tags.clone(),
+        metadata: prompt.metadata.clone(),
+        summary: prompt.summary.clone(),
+        commit: release.commit.to_string(),
+        tag: release.tag.clone(),
+    }
+}
+
+/// The most recent first-parent commit (from `revision`) that changed which environments hold
+/// `version` of `name`, walking back no further than the version's own commit.
+pub fn last_update(
+    store: &Store,
+    fetched: &Fetched,
+    revision: Option<&str>,
+) -> Result<Option<Update>> {
+    let name = &fetched.release.name;
+    let version = &fetched.release.version;
+    let repo = store.repo();
+    let mut commit = store.commit(revision)?;
+    let mut holders = fetched.registry.holders(name, version);
+    let mut blob = registry_blob(&commit);
+    loop {
+        if commit.id() == fetched.release.commit {
+            return Ok(None);
+        }
+        let Ok(parent) = commit.parent(0) else {
+            return Ok(None);
+        };
+        let parent_blob = registry_blob(&parent);
+        if parent_blob != blob {
+            let before = match parent_blob {
+                Some(id) => {
+                    let content = repo
+                        .find_blob(id)
+                        .map_err(Error::git("cannot read registry.yaml"))?;
+                    match Registry::parse_for(
+                        content.content(),
+                        std::path::Path::new(crate::REGISTRY_FILE),
+                        name,
+                    ) {
+                        Ok(registry) => registry.holders(name, version),
+                        Err(_) => Vec::new(),
+                    }
+                }
+                None => Vec::new(),
+            };
+            if before != holders {
+                let author = commit.author();
+                return Ok(Some(Update {
+                    by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+                    at: crate::identity::from_git_time(author.when()).to_rfc3339(),
+                }));
+            }
+            holders = before;
+            blob = parent_blob;
+        }
+        commit = parent;
+    }
+}
+
+fn registry_blob(commit: &git2::Commit<'_>) -> Option<git2::Oid> {
+    commit
+        .tree()
+        .ok()?
+        .get_path(std::path::Path::new(crate::REGISTRY_FILE))
+        .ok()
+        .map(|e| e.id())
+}

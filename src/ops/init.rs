@@ -1,0 +1,100 @@
+//! `init`: make the current branch a registry by committing `registry.yaml` and `prompts/`.
+
+use std::path::Path;
+
+use git2::{FileMode, Oid};
+
+use crate::identity::Signatures;
+use crate::store::{PathUpdate, Store};
+use crate::{Error, Result, PROMPTS_DIR, REGISTRY_FILE};
+
+/// The placeholder that makes git keep the empty `prompts/` directory.
+const KEEP_FILE: &str = "prompts/.gitkeep";
+
+/// What `init` did.
+pub struct Initialized {
+    pub branch: String,
+    pub commit: Oid,
+}
+
+/// Writes and commits `registry.yaml` (and `prompts/.gitkeep` when `prompts/` is empty),
+/// touching no other path and no other index entry.
+pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
+    let workdir = store.workdir("init")?.to_owned();
+    let (branch, tip) = store.head_branch()?;
+    store.ensure_clean_state()?;
+    let _lock = store.lock()?;
+    let registry_path = workdir.join(REGISTRY_FILE);
+    let committed = match tip {
+        Some(tip) => {
+            let tree = store
+                .repo()
+                .find_commit(tip)
+                .and_then(|c| c.tree())
+                .map_err(Error::git("cannot read HEAD"))?;
+            store.read_file(&tree, REGISTRY_FILE)?.is_some()
+        }
+        None => false,
+    };
+    if committed || registry_path.exists() {
+        return Err(Error::RegistryExists {
+            path: registry_path,
+        });
+    }
+    let mut written = vec![REGISTRY_FILE.to_owned()];
+    write_new(&registry_path, crate::registry::initial_text().as_bytes())?;
+    let prompts_dir = workdir.join(PROMPTS_DIR);
+    let prompts_empty = std::fs::read_dir(&prompts_dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true);
+    if prompts_empty {
+        std::fs::create_dir_all(&prompts_dir).map_err(Error::io(&prompts_dir))?;
+        write_new(&workdir.join(KEEP_FILE), b"")?;
+        written.push(KEEP_FILE.to_owned());
+    }
+    let result = commit_files(store, &branch, &written, signatures);
+    if result.is_err() {
+        for path in &written {
+            let _ = std::fs::remove_file(workdir.join(path));
+        }
+    }
+    Ok(Initialized {
+        branch: crate::store::short_branch(&branch).to_owned(),
+        commit: result?.id(),
+    })
+}
+
+fn commit_files(
+    store: &Store,
+    branch: &str,
+    paths: &[String],
+    signatures: &Signatures,
+) -> Result<crate::store::Committed> {
+    let files = store.hash_worktree_files(paths)?;
+    let updates = || -> Vec<PathUpdate> {
+        files
+            .iter()
+            .map(|f| PathUpdate {
+                path: f.path.clone(),
+                id: f.entry.id,
+                mode: FileMode::Blob,
+            })
+            .collect()
+    };
+    let committed =
+        store.commit_on_branch(branch, "init promptreg registry\n", signatures, &|_| {
+            Ok(updates())
+        })?;
+    store.sync_index_files(&files)?;
+    Ok(committed)
+}
+
+fn write_new(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(Error::io(path))?;
+    file.write_all(content).map_err(Error::io(path))
+}

@@ -1,0 +1,111 @@
+//! `list`: one row per prompt with its latest version and what each environment serves.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::record::ListRecord;
+use crate::store::Store;
+use crate::version::latest;
+use crate::{Error, PromptName, Result};
+
+use super::{registry_at, revision_label};
+
+/// Which prompts to show.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only prompts this environment holds a version of.
+    pub environment: Option<String>,
+    /// Only prompts in this domain.
+    pub domain: Option<String>,
+}
+
+/// Just the summary of a `prompt.yaml` (the rest is skipped, not validated).
+#[derive(Deserialize)]
+struct SummaryOnly {
+    summary: Option<String>,
+}
+
+/// Every prompt that has a version tag or an entry in the index at `revision`.
+pub fn list(
+    store: &Store,
+    filter: &Filter,
+    revision: Option<&str>,
+) -> Result<(Vec<String>, Vec<ListRecord>)> {
+    let commit = store.commit(revision)?;
+    let registry = registry_at(store, &commit, revision_label(revision), None)?;
+    if let Some(env) = &filter.environment {
+        registry.check_environment(env)?;
+    }
+    let all = store.all_versions()?;
+    let names: BTreeSet<&PromptName> = all.keys().chain(registry.prompts.keys()).collect();
+    let mut rows = Vec::new();
+    for name in names {
+        if filter
+            .domain
+            .as_deref()
+            .is_some_and(|d| name.domain() != Some(d))
+        {
+            continue;
+        }
+        let pointers = registry.pointers(name);
+        if filter
+            .environment
+            .as_ref()
+            .is_some_and(|env| !pointers.contains_key(env))
+        {
+            continue;
+        }
+        let versions = all.get(name).map(Vec::as_slice).unwrap_or_default();
+        let newest = latest(versions);
+        let summary = match newest {
+            Some(version) => summary_of(store, name, version)?,
+            None => None,
+        };
+        let environments = registry
+            .environments
+            .iter()
+            .filter_map(|env| {
+                pointers
+                    .get(env)
+                    .map(|v| (env.clone(), v.to_string().into()))
+            })
+            .collect();
+        rows.push(ListRecord {
+            name: name.to_string(),
+            domain: name.domain().map(str::to_owned),
+            latest: newest.map(ToString::to_string),
+            versions: versions.len(),
+            environments,
+            summary,
+        });
+    }
+    Ok((registry.environments.clone(), rows))
+}
+
+fn summary_of(
+    store: &Store,
+    name: &PromptName,
+    version: &crate::Version,
+) -> Result<Option<String>> {
+    let Some(release) = store.release(name, version)? else {
+        return Ok(None);
+    };
+    let commit = store
+        .repo()
+        .find_commit(release.commit)
+        .map_err(Error::git("cannot read a release commit"))?;
+    let tree = commit
+        .tree()
+        .map_err(Error::git("cannot read a release tree"))?;
+    let Some(bytes) = store.read_file(&tree, &name.file())? else {
+        return Ok(None);
+    };
+    // A malformed release should not hide the rest of the list; `validate` reports it.
+    Ok(
+        crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
+            .ok()
+            .and_then(|s| s.summary),
+    )
+}

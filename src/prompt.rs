@@ -1,0 +1,365 @@
+//! The prompt model: `prompt.yaml` as written ([`PromptFile`]), its rules, and the resolved
+//! [`Prompt`] with file components (`system_prompt_file`, `examples_file`) read in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{yaml, Error, Result};
+
+/// Default sampling temperature.
+pub const DEFAULT_TEMPERATURE: f64 = 0.7;
+/// Default token budget.
+pub const DEFAULT_TOKEN_BUDGET: u64 = 4096;
+/// Largest component file (system prompt, examples) promptreg reads.
+pub const MAX_COMPONENT_BYTES: usize = 1 << 20;
+
+/// `prompt.yaml` exactly as written. Unknown keys are errors so that typos cannot pass silently.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptFile {
+    pub summary: Option<String>,
+    pub system_prompt: Option<String>,
+    pub system_prompt_file: Option<String>,
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    pub examples: Option<Vec<Value>>,
+    pub examples_file: Option<String>,
+    pub model: Option<String>,
+    pub temperature: Option<f64>,
+    pub token_budget: Option<u64>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, Value>,
+}
+
+/// One chat message template.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Who speaks a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// A template variable's contract.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub default: Option<Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A prompt with its components resolved and defaults applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prompt {
+    pub summary: Option<String>,
+    pub system_prompt: String,
+    pub messages: Vec<Message>,
+    pub examples: Vec<Value>,
+    pub model: Option<String>,
+    pub temperature: f64,
+    pub token_budget: u64,
+    pub variables: BTreeMap<String, Variable>,
+    pub tags: Vec<String>,
+    pub metadata: serde_json::Map<String, Value>,
+}
+
+/// Where a prompt's component files come from: the working tree or a committed tree.
+pub trait Components {
+    /// The content of `relative` (a path inside the prompt directory), `None` when absent.
+    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>>;
+    /// How to name `relative` in messages (`prompts/x/system.md`).
+    fn display(&self, relative: &str) -> PathBuf;
+}
+
+/// Component files read from a directory on disk.
+pub struct DirComponents {
+    /// The directory on disk.
+    pub dir: PathBuf,
+    /// The same directory as the user sees it (relative to the repository root).
+    pub shown_as: PathBuf,
+}
+
+impl Components for DirComponents {
+    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.dir.join(relative);
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(self.display(relative))(e)),
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::Invalid {
+                    file: self.display(relative),
+                    message: "is a symbolic link; prompt components must be regular files".into(),
+                })
+            }
+            Ok(meta) if meta.len() > MAX_COMPONENT_BYTES as u64 => {
+                return Err(too_big(self.display(relative), meta.len()))
+            }
+            Ok(_) => {}
+        }
+        std::fs::read(&path)
+            .map(Some)
+            .map_err(Error::io(self.display(relative)))
+    }
+
+    fn display(&self, relative: &str) -> PathBuf {
+        self.shown_as.join(relative)
+    }
+}
+
+fn too_big(file: PathBuf, len: u64) -> Error {
+    Error::Invalid {
+        file,
+        message: format!("{len} bytes is larger than the {MAX_COMPONENT_BYTES}-byte limit"),
+    }
+}
+
+impl PromptFile {
+    /// Parses and checks `prompt.yaml` content; `file` names it in errors.
+    pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
+        let parsed: PromptFile = yaml::parse(bytes, file)?;
+        parsed.check(file)?;
+        Ok(parsed)
+    }
+
+    /// The rules the schema alone cannot express.
+    fn check(&self, file: &Path) -> Result<()> {
+        let invalid = |message: String| {
+            Err(Error::Invalid {
+                file: file.to_owned(),
+                message,
+            })
+        };
+        if self.system_prompt.is_some() && self.system_prompt_file.is_some() {
+            return invalid("give `system_prompt` or `system_prompt_file`, not both".into());
+        }
+        if self.system_prompt.is_none()
+            && self.system_prompt_file.is_none()
+            && self.messages.is_empty()
+        {
+            return invalid(
+                "a prompt needs `system_prompt`, `system_prompt_file` or `messages`".into(),
+            );
+        }
+        if self.examples.is_some() && self.examples_file.is_some() {
+            return invalid("give `examples` or `examples_file`, not both".into());
+        }
+        if let Some(t) = self.temperature {
+            if !(0.0..=2.0).contains(&t) {
+                return invalid(format!("`temperature` is {t}; it must be between 0 and 2"));
+            }
+        }
+        if self.token_budget == Some(0) {
+            return invalid("`token_budget` must be greater than 0".into());
+        }
+        for (key, component) in [
+            ("system_prompt_file", &self.system_prompt_file),
+            ("examples_file", &self.examples_file),
+        ] {
+            if let Some(path) = component {
+                if let Err(reason) = check_component_path(path) {
+                    return invalid(format!("`{key}: {path}` {reason}"));
+                }
+            }
+        }
+        for name in self.variables.keys() {
+            if !is_identifier(name) {
+                return invalid(format!(
+                    "variable `{name}` is not a valid name (letters, digits and `_`, not starting with a digit)"
+                ));
+            }
+        }
+        for (name, variable) in &self.variables {
+            if matches!(variable.default, Some(Value::Array(_) | Value::Object(_))) {
+                return invalid(format!(
+                    "the default of variable `{name}` must be a string, number or boolean"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the component files and applies defaults.
+    pub fn resolve(&self, components: &dyn Components) -> Result<Prompt> {
+        let system_prompt = match (&self.system_prompt, &self.system_prompt_file) {
+            (Some(text), _) => text.clone(),
+            (None, Some(path)) => {
+                let bytes = read_component(components, path)?;
+                yaml::utf8(&bytes, &components.display(path))?.to_owned()
+            }
+            (None, None) => String::new(),
+        };
+        let examples = match (&self.examples, &self.examples_file) {
+            (Some(list), _) => list.clone(),
+            (None, Some(path)) => yaml::parse(
+                &read_component(components, path)?,
+                &components.display(path),
+            )?,
+            (None, None) => Vec::new(),
+        };
+        Ok(Prompt {
+            summary: self.summary.clone(),
+            system_prompt,
+            messages: self.messages.clone(),
+            examples,
+            model: self.model.clone(),
+            temperature: self.temperature.unwrap_or(DEFAULT_TEMPERATURE),
+            token_budget: self.token_budget.unwrap_or(DEFAULT_TOKEN_BUDGET),
+            variables: self.variables.clone(),
+            tags: self.tags.clone(),
+            metadata: self.metadata.clone(),
+        })
+    }
+}
+
+fn read_component(components: &dyn Components, path: &str) -> Result<Vec<u8>> {
+    let bytes = components.read(path)?.ok_or_else(|| Error::Invalid {
+        file: components.display(path),
+        message: "not found (referenced from prompt.yaml)".into(),
+    })?;
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return Err(too_big(components.display(path), bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// A component path must stay inside the prompt directory: relative, no `.`/`..`, no empty parts.
+fn check_component_path(path: &str) -> std::result::Result<(), &'static str> {
+    if path.starts_with('/') || path.contains('\\') {
+        return Err("must be a relative path inside the prompt directory");
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("must stay inside the prompt directory (no `..`, `.` or empty parts)");
+    }
+    if path.rsplit('/').next() == Some(crate::PROMPT_FILE) {
+        return Err("cannot be prompt.yaml itself");
+    }
+    Ok(())
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PromptFile> {
+        PromptFile::parse(text.as_bytes(), Path::new("prompts/x/prompt.yaml"))
+    }
+
+    #[test]
+    fn minimal_prompt_gets_defaults() {
+        let file = parse("system_prompt: hello\n").unwrap();
+        let prompt = file
+            .resolve(&DirComponents {
+                dir: "/nonexistent".into(),
+                shown_as: "x".into(),
+            })
+            .unwrap();
+        assert_eq!(prompt.temperature, DEFAULT_TEMPERATURE);
+        assert_eq!(prompt.token_budget, DEFAULT_TOKEN_BUDGET);
+        assert_eq!(prompt.system_prompt, "hello");
+    }
+
+    #[test]
+    fn typo_is_an_error_with_position() {
+        let err = parse("system_prompt: hi\ntemprature: 0.5\n").unwrap_err();
+        match err {
+            Error::Yaml {
+                line,
+                column,
+                message,
+                ..
+            } => {
+                assert_eq!((line, column), (2, 1));
+                assert!(message.contains("temprature"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rule_violations() {
+        for (text, needle) in [
+            ("system_prompt: a\nsystem_prompt_file: b.md\n", "not both"),
+            ("summary: nothing\n", "needs"),
+            ("system_prompt: a\ntemperature: 2.5\n", "between 0 and 2"),
+            ("system_prompt: a\ntoken_budget: 0\n", "greater than 0"),
+            (
+                "system_prompt_file: ../x.md\n",
+                "inside the prompt directory",
+            ),
+            ("system_prompt_file: /etc/passwd\n", "relative"),
+            (
+                "system_prompt: a\nvariables:\n  1x: {}\n",
+                "not a valid name",
+            ),
+            (
+                "system_prompt: a\nvariables:\n  x: {default: [1]}\n",
+                "string, number or boolean",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_duplicates_are_yaml_errors() {
+        for text in [
+            "system_prompt: a\ntoken_budget: -1\n",
+            "system_prompt: a\ntemperature: hot\n",
+            "system_prompt: a\nsystem_prompt: b\n",
+            "messages:\n  - role: robot\n    content: x\n",
+            "- a\n",
+        ] {
+            assert!(matches!(parse(text), Err(Error::Yaml { .. })), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn bad_utf8_names_position() {
+        let err = PromptFile::parse(b"system_prompt: ok\nsummary: \xff\n", Path::new("p.yaml"))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Yaml {
+                    line: 2,
+                    column: 10,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The records operations return: the stable JSON shapes of `fetch`, `versions` and `list` (and,
+//! later, of the HTTP API). Field order here is the order in the output.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::prompt::{Message, Variable};
+
+/// One version of a prompt with its content resolved: what `fetch --format json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct PromptRecord {
+    /// `name@version`.
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    /// The tagger's e-mail address.
+    pub created_by: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who last changed which environments hold this version (author e-mail), if anyone did.
+    pub updated_by: Option<String>,
+    pub updated_at: Option<String>,
+    /// The changelog (the tag message).
+    pub description: String,
+    pub system_prompt: String,
+    pub token_budget: u64,
+    pub temperature: f64,
+    /// The last environment holding it in pipeline order, or `draft`.
+    pub status: String,
+    /// Same as `status` but `null` for drafts.
+    pub environment: Option<String>,
+    /// Every environment holding it, in pipeline order.
+    pub environments: Vec<String>,
+    pub domain: Option<String>,
+    pub model: Option<String>,
+    pub messages: Vec<Message>,
+    pub variables: BTreeMap<String, Variable>,
+    pub examples: Vec<Value>,
+    pub tags: Vec<String>,
+    pub metadata: serde_json::Map<String, Value>,
+    pub summary: Option<String>,
+    /// The commit holding the content.
+    pub commit: String,
+    /// The tag name, `<name>/v<version>`.
+    pub tag: String,
+}
+
+/// One row of `versions`.
+#[derive(Clone, Debug, Serialize)]
+pub struct VersionRecord {
+    pub version: String,
+    pub status: String,
+    pub environments: Vec<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub description: String,
+    pub commit: String,
+    pub tag: String,
+}
+
+/// One row of `list`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ListRecord {
+    pub name: String,
+    pub domain: Option<String>,
+    /// The `@latest` version, `null` when none is released.
+    pub latest: Option<String>,
+    /// How many versions exist.
+    pub versions: usize,
+    /// Environment → version, in pipeline order; environments holding nothing are left out.
+    pub environments: serde_json::Map<String, Value>,
+    pub summary: Option<String>,
+}

@@ -1,0 +1,381 @@
+//! The registry index, `registry.yaml`: the promotion pipeline and, per prompt, which version each
+//! environment holds. A version's status is derived from it (see [`Registry::status`]).
+//!
+//! Reading one prompt's entry must stay close to the speed of `git cat-file`, and a 10,000-prompt
+//! index takes tens of milliseconds to parse whole. [`Registry::parse_for`] therefore cuts the
+//! document down to the one entry asked for when the `prompts:` block is plain block-style YAML,
+//! and falls back to the full parse whenever it is not sure.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::{yaml, Error, PromptName, Result, Version};
+
+/// The format number this version of promptreg reads and writes.
+pub const FORMAT: u32 = 1;
+/// The pipeline a new registry gets.
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
+/// The status of a version no environment holds.
+pub const DRAFT: &str = "draft";
+/// Words that cannot name an environment because selectors and statuses use them.
+const RESERVED: [&str; 3] = [DRAFT, "latest", "worktree"];
+
+/// Environment → version, for one prompt.
+pub type Pointers = BTreeMap<String, Version>;
+
+/// The parsed index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registry {
+    pub format: u32,
+    /// The promotion pipeline, first to last.
+    pub environments: Vec<String>,
+    pub prompts: BTreeMap<PromptName, Pointers>,
+}
+
+/// Environment → version as written, with positions for error messages.
+type RawPointers = BTreeMap<String, Spanned<String>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    format: Spanned<u32>,
+    environments: Option<Spanned<Vec<String>>>,
+    prompts: Option<BTreeMap<String, Option<RawPointers>>>,
+}
+
+/// The text `init` writes.
+pub fn initial_text() -> String {
+    format!(
+        "# promptreg registry index: which version of each prompt every environment serves.\n\
+         # Change it with `promptreg promote` or through a reviewed pull request.\n\
+         format: {FORMAT}\n\
+         environments: [{}]   # ordered promotion pipeline\n\
+         prompts: {{}}\n",
+        DEFAULT_ENVIRONMENTS.join(", ")
+    )
+}
+
+impl Registry {
+    /// Parses and checks the whole index.
+    pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
+        Self::from_raw(yaml::parse(bytes, file)?, file)
+    }
+
+    /// Parses the index keeping only `name`'s entry (all other entries are skipped unread).
+    /// Errors are the same as [`Registry::parse`] would report for the parts it reads.
+    pub fn parse_for(bytes: &[u8], file: &Path, name: &PromptName) -> Result<Self> {
+        let text = yaml::utf8(bytes, file)?;
+        if let Some(reduced) = reduce_to_entry(text, name.as_str()) {
+            if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(&reduced) {
+                if let Ok(registry) = Self::from_raw(raw, file) {
+                    return Ok(registry);
+                }
+            }
+        }
+        // Unusual layout or an error: the full parse decides, with exact positions.
+        let mut registry = Self::parse(bytes, file)?;
+        registry.prompts.retain(|n, _| n == name);
+        Ok(registry)
+    }
+
+    fn from_raw(raw: RawRegistry, file: &Path) -> Result<Self> {
+        let at = |line: u64, column: u64, message: String| Error::Yaml {
+            file: file.to_owned(),
+            line,
+            column,
+            message,
+        };
+        if raw.format.value != FORMAT {
+            let l = raw.format.referenced;
+            return Err(at(
+                l.line(),
+                l.column(),
+                format!(
+                    "unsupported format {}; this promptreg reads format {FORMAT}",
+                    raw.format.value
+                ),
+            ));
+        }
+        let environments = match raw.environments {
+            None => DEFAULT_ENVIRONMENTS.iter().map(|e| e.to_string()).collect(),
+            Some(list) => {
+                let l = list.referenced;
+                check_environments(&list.value).map_err(|m| at(l.line(), l.column(), m))?;
+                list.value
+            }
+        };
+        let mut prompts = BTreeMap::new();
+        for (name, pointers) in raw.prompts.unwrap_or_default() {
+            let name = PromptName::parse(&name).map_err(|e| Error::Invalid {
+                file: file.to_owned(),
+                message: e.to_string(),
+            })?;
+            let mut parsed = Pointers::new();
+            for (env, version) in pointers.unwrap_or_default() {
+                let l = version.referenced;
+                if !environments.contains(&env) {
+                    return Err(at(
+                        l.line(),
+                        l.column(),
+                        format!(
+                            "`{name}` has a pointer for `{env}`, which is not in environments [{}]",
+                            environments.join(", ")
+                        ),
+                    ));
+                }
+                let v = Version::parse(&version.value)
+                    .map_err(|e| at(l.line(), l.column(), e.to_string()))?;
+                parsed.insert(env, v);
+            }
+            prompts.insert(name, parsed);
+        }
+        Ok(Registry {
+            format: raw.format.value,
+            environments,
+            prompts,
+        })
+    }
+
+    /// The pointers of one prompt (empty when it has none).
+    pub fn pointers(&self, name: &PromptName) -> Pointers {
+        self.prompts.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The last environment of the pipeline: what a bare selector fetches.
+    pub fn last_environment(&self) -> &str {
+        self.environments
+            .last()
+            .map_or("production", String::as_str)
+    }
+
+    /// Refuses environments outside the pipeline, listing the pipeline.
+    pub fn check_environment(&self, environment: &str) -> Result<()> {
+        if self.environments.iter().any(|e| e == environment) {
+            Ok(())
+        } else {
+            Err(Error::UnknownEnvironment {
+                environment: environment.to_owned(),
+                known: self.environments.clone(),
+            })
+        }
+    }
+
+    /// The environments holding `version` of `name`, in pipeline order.
+    pub fn holders(&self, name: &PromptName, version: &Version) -> Vec<String> {
+        let Some(pointers) = self.prompts.get(name) else {
+            return Vec::new();
+        };
+        self.environments
+            .iter()
+            .filter(|env| pointers.get(*env) == Some(version))
+            .cloned()
+            .collect()
+    }
+
+    /// A version's status: the last environment (in pipeline order) holding it, else `draft`.
+    pub fn status(&self, name: &PromptName, version: &Version) -> String {
+        self.holders(name, version)
+            .pop()
+            .unwrap_or_else(|| DRAFT.to_owned())
+    }
+}
+
+fn check_environments(list: &[String]) -> std::result::Result<(), String> {
+    if list.is_empty() {
+        return Err(
+            "`environments` is empty; list at least one, e.g. [dev, staging, production]".into(),
+        );
+    }
+    for (i, env) in list.iter().enumerate() {
+        let mut chars = env.chars();
+        let well_formed = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !well_formed {
+            return Err(format!("environment `{env}` must match [a-z][a-z0-9_-]*"));
+        }
+        if RESERVED.contains(&env.as_str()) {
+            return Err(format!(
+                "`{env}` is reserved and cannot name an environment"
+            ));
+        }
+        if list[..i].contains(env) {
+            return Err(format!("environment `{env}` is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// The document with the `prompts:` block reduced to `name`'s entry, or `None` when the layout is
+/// not the plain block style this shortcut understands (the caller then parses everything).
+pub(crate) fn reduce_to_entry(text: &str, name: &str) -> Option<String> {
+    if text.starts_with("---")
+        || text.starts_with('%')
+        || text.contains("\n---")
+        || text.contains("\n...")
+    {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    // The `prompts:` line: at column 0, nothing after it but a comment.
+    let mut key_at = None;
+    for at in memchr::memmem::find_iter(bytes, b"prompts:") {
+        if at == 0 || bytes[at - 1] == b'\n' {
+            if key_at.is_some() {
+                return None; // Duplicate key: the full parse reports it.
+            }
+            key_at = Some(at);
+        }
+    }
+    let key_at = key_at?;
+    let line_end = memchr::memchr(b'\n', &bytes[key_at..]).map_or(bytes.len(), |i| key_at + i + 1);
+    let rest_of_line = text[key_at + "prompts:".len()..line_end].trim();
+    if !(rest_of_line.is_empty() || rest_of_line.starts_with('#')) {
+        return None;
+    }
+    let body_start = line_end;
+    let body_end = block_end(bytes, body_start, 0);
+    let indent = first_content_indent(&text[body_start..body_end])?;
+    let pad = " ".repeat(indent);
+    // Search from the newline that ends the `prompts:` line so the first entry matches too.
+    let haystack = &bytes[body_start - 1..body_end];
+    let mut found = None;
+    for key in [name.to_owned(), format!("\"{name}\""), format!("'{name}'")] {
+        let needle = format!("\n{pad}{key}:");
+        for at in memchr::memmem::find_iter(haystack, needle.as_bytes()) {
+            let after = haystack.get(at + needle.len()).copied();
+            if matches!(after, None | Some(b' ' | b'\n' | b'\r')) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(body_start + at); // `at` is the newline before the entry.
+            }
+        }
+    }
+    let mut reduced = String::with_capacity(body_start + 256 + (bytes.len() - body_end));
+    reduced.push_str(&text[..body_start]);
+    if let Some(entry_start) = found {
+        let entry_end = block_end(
+            bytes,
+            memchr::memchr(b'\n', &bytes[entry_start..])
+                .map_or(bytes.len(), |i| entry_start + i + 1),
+            indent,
+        );
+        reduced.push_str(&text[entry_start..entry_end]);
+        if !reduced.ends_with('\n') {
+            reduced.push('\n');
+        }
+    }
+    reduced.push_str(&text[body_end..]);
+    Some(reduced)
+}
+
+/// Where the block that starts at `from` ends: the first content line indented `indent` or less.
+/// Blank lines and comment lines never end a block.
+pub(crate) fn block_end(bytes: &[u8], from: usize, indent: usize) -> usize {
+    let mut at = from;
+    while at < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+        let line = &bytes[at..end];
+        let spaces = line.iter().take_while(|&&b| b == b' ').count();
+        let content = &line[spaces..];
+        let blank_or_comment = content.is_empty() || matches!(content[0], b'\n' | b'\r' | b'#');
+        if !blank_or_comment && spaces <= indent {
+            return at;
+        }
+        at = end;
+    }
+    bytes.len()
+}
+
+pub(crate) fn first_content_indent(body: &str) -> Option<usize> {
+    body.lines().find_map(|line| {
+        let trimmed = line.trim_start_matches(' ');
+        (!trimmed.is_empty() && !trimmed.starts_with('#')).then(|| line.len() - trimmed.len())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "# index\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  # a comment\n  'support/refund':\n    dev: 1.0.0\n  other: {dev: 0.1.0}\n  empty:\n";
+
+    fn name(s: &str) -> PromptName {
+        PromptName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn full_parse_reads_every_entry() {
+        let r = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
+        assert_eq!(r.prompts.len(), 4);
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("2.0.0").unwrap()),
+            "production"
+        );
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("2.1.0").unwrap()),
+            "staging"
+        );
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("1.0.0").unwrap()),
+            DRAFT
+        );
+    }
+
+    #[test]
+    fn parse_for_agrees_with_full_parse() {
+        let full = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
+        for n in [
+            "customer-support",
+            "support/refund",
+            "other",
+            "empty",
+            "absent",
+            "customer",
+        ] {
+            let one =
+                Registry::parse_for(TEXT.as_bytes(), Path::new("registry.yaml"), &name(n)).unwrap();
+            assert_eq!(one.pointers(&name(n)), full.pointers(&name(n)), "{n}");
+            assert!(one.prompts.len() <= 1);
+            assert_eq!(one.environments, full.environments);
+        }
+    }
+
+    #[test]
+    fn reduce_falls_back_on_unusual_layouts() {
+        assert!(reduce_to_entry("format: 1\nprompts: {a: {dev: 1.0.0}}\n", "a").is_none());
+        assert!(reduce_to_entry("---\nformat: 1\nprompts:\n  a: {}\n", "a").is_none());
+        assert!(reduce_to_entry("format: 1\nprompts:\n  a: {}\n  a: {}\n", "a").is_none());
+        let flow = "format: 1\nprompts: {a: {dev: 1.0.0}}\n";
+        let r = Registry::parse_for(flow.as_bytes(), Path::new("r"), &name("a")).unwrap();
+        assert_eq!(r.pointers(&name("a")).len(), 1);
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let bad = "format: 1\nprompts:\n  a:\n    dev: 1.0\n";
+        let err = Registry::parse_for(bad.as_bytes(), Path::new("registry.yaml"), &name("a"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Yaml { line: 4, .. }), "{err:?}");
+        let unknown_env = "format: 1\nprompts:\n  a:\n    qa: 1.0.0\n";
+        let err = Registry::parse(unknown_env.as_bytes(), Path::new("registry.yaml")).unwrap_err();
+        assert!(err.to_string().contains("not in environments"), "{err}");
+        let dup = "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n  a:\n    dev: 1.0.0\n";
+        assert!(Registry::parse_for(dup.as_bytes(), Path::new("r"), &name("a")).is_err());
+        assert!(Registry::parse(b"format: 2\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nenvironments: [dev, dev]\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nenvironments: [latest]\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nextra: 1\n", Path::new("r")).is_err());
+    }
+
+    #[test]
+    fn initial_text_parses_to_default_pipeline() {
+        let r = Registry::parse(initial_text().as_bytes(), Path::new("r")).unwrap();
+        assert_eq!(r.environments, DEFAULT_ENVIRONMENTS);
+        assert!(r.prompts.is_empty());
+        assert_eq!(r.last_environment(), "production");
+    }
+}

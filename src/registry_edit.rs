@@ -1,0 +1,275 @@
+//! Editing `registry.yaml` the way a person would: change only the line(s) a pointer needs,
+//! keeping comments, key order and formatting, so a promotion reviews as a one-line diff.
+//!
+//! Every edit is verified by parsing the result and comparing it with the intended index; a
+//! layout the editor does not understand is refused rather than rewritten.
+
+use std::path::Path;
+
+use crate::registry::{block_end, first_content_indent, Registry};
+use crate::{Error, PromptName, Result, Version};
+
+/// Sets `environment`'s pointer for `name` to `version` in the index text.
+pub fn set_pointer(
+    text: &str,
+    name: &PromptName,
+    environment: &str,
+    version: &Version,
+) -> Result<String> {
+    let file = Path::new(crate::REGISTRY_FILE);
+    let before = Registry::parse(text.as_bytes(), file)?;
+    let edited = edit(text, &before, name, environment, version).ok_or_else(unsupported)?;
+    let after = Registry::parse(edited.as_bytes(), file).map_err(|_| unsupported())?;
+    let mut expected = before;
+    expected
+        .prompts
+        .entry(name.clone())
+        .or_default()
+        .insert(environment.to_owned(), version.clone());
+    if after != expected {
+        return Err(unsupported());
+    }
+    Ok(edited)
+}
+
+fn unsupported() -> Error {
+    Error::Invalid {
+        file: crate::REGISTRY_FILE.into(),
+        message:
+            "its layout is too unusual to edit safely (flow-style or aliased `prompts:` entries); \
+                  rewrite the entry in block style"
+                .into(),
+    }
+}
+
+fn edit(
+    text: &str,
+    registry: &Registry,
+    name: &PromptName,
+    environment: &str,
+    version: &Version,
+) -> Option<String> {
+    let mut text = text.to_owned();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let bytes = text.as_bytes();
+    let key_at = line_starts(&text).find(|&at| text[at..].starts_with("prompts:"))?;
+    let key_end = line_end(bytes, key_at);
+    let after_key = text[key_at + "prompts:".len()..key_end].trim_end_matches('\n');
+    let (inline, comment) = split_comment(after_key);
+    let mut text = match inline.trim() {
+        "" => text.clone(),
+        "{}" => format!("{}prompts:{comment}\n{}", &text[..key_at], &text[key_end..]),
+        _ => return None,
+    };
+    let bytes = text.as_bytes();
+    let body_start = line_end_of_key(&text, key_at);
+    let body_end = block_end(bytes, body_start, 0);
+    let indent = first_content_indent(&text[body_start..body_end]).unwrap_or(2);
+    let pad = " ".repeat(indent);
+    let entry = find_key(&text, body_start, body_end, indent, name.as_str())?;
+    let line = format!("{environment}: {version}");
+    match entry {
+        None => {
+            let insert = format!("{pad}{name}:\n{pad}{pad}{line}\n");
+            text.insert_str(body_end, &insert);
+        }
+        Some(entry_at) => {
+            let entry_line_end = line_end(bytes, entry_at);
+            let (value, comment) = split_comment(
+                text[entry_at..entry_line_end]
+                    .trim_end_matches('\n')
+                    .split_once(':')?
+                    .1,
+            );
+            match value.trim() {
+                "" => {}
+                "{}" => {
+                    let key = text[entry_at..entry_line_end].split_once(':')?.0.to_owned();
+                    text.replace_range(entry_at..entry_line_end, &format!("{key}:{comment}\n"));
+                }
+                _ => return None,
+            }
+            let bytes = text.as_bytes();
+            let children_start = line_end(bytes, entry_at);
+            let children_end = block_end(bytes, children_start, indent);
+            let child_indent =
+                first_content_indent(&text[children_start..children_end]).unwrap_or(indent * 2);
+            let child_pad = " ".repeat(child_indent);
+            match find_key(
+                &text,
+                children_start,
+                children_end,
+                child_indent,
+                environment,
+            )? {
+                Some(child_at) => {
+                    let child_end = line_end(bytes, child_at);
+                    let (key, rest) = text[child_at..child_end].split_once(':')?;
+                    let (value, comment) = split_comment(rest.trim_end_matches('\n'));
+                    let spacing = &value[..value.len() - value.trim_start().len()];
+                    let spacing = if spacing.is_empty() { " " } else { spacing };
+                    let replacement = format!("{key}:{spacing}{version}{comment}\n");
+                    text.replace_range(child_at..child_end, &replacement);
+                }
+                None => {
+                    // Keep pipeline order: after the last pointer of an earlier environment.
+                    let earlier: Vec<&String> = registry
+                        .environments
+                        .iter()
+                        .take_while(|e| *e != environment)
+                        .collect();
+                    let mut insert_at = children_start;
+                    for env in earlier {
+                        if let Some(Some(at)) =
+                            find_key(&text, children_start, children_end, child_indent, env)
+                        {
+                            insert_at = insert_at.max(line_end(bytes, at));
+                        }
+                    }
+                    text.insert_str(insert_at, &format!("{child_pad}{line}\n"));
+                }
+            }
+        }
+    }
+    Some(text)
+}
+
+/// Splits `value   # comment` into the value (with any leading spaces) and the rest: the spaces
+/// before the comment and the comment, kept byte for byte.
+fn split_comment(rest: &str) -> (&str, &str) {
+    let value = match rest.find(" #") {
+        Some(at) => rest[..at].trim_end(),
+        None => rest.trim_end(),
+    };
+    (&rest[..value.len()], &rest[value.len()..])
+}
+
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(move |&i| i < text.len())
+}
+
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1)
+}
+
+fn line_end_of_key(text: &str, key_at: usize) -> usize {
+    line_end(text.as_bytes(), key_at)
+}
+
+/// The line in `[start, end)` holding key `key` at exactly `indent` spaces: `Some(None)` when
+/// absent, `None` when it appears more than once.
+fn find_key(
+    text: &str,
+    start: usize,
+    end: usize,
+    indent: usize,
+    key: &str,
+) -> Option<Option<usize>> {
+    let pad = " ".repeat(indent);
+    let mut found = None;
+    let mut at = start;
+    while at < end {
+        let next = line_end(text.as_bytes(), at);
+        let line = &text[at..next];
+        for form in [key.to_owned(), format!("\"{key}\""), format!("'{key}'")] {
+            if let Some(rest) = line.strip_prefix(&pad).and_then(|l| l.strip_prefix(&form)) {
+                if rest.starts_with(':')
+                    && matches!(rest.as_bytes().get(1), None | Some(b' ' | b'\n' | b'\r'))
+                {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(at);
+                }
+            }
+        }
+        at = next;
+    }
+    Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(text: &str, name: &str, env: &str, version: &str) -> Result<String> {
+        set_pointer(
+            text,
+            &PromptName::parse(name).unwrap(),
+            env,
+            &Version::parse(version).unwrap(),
+        )
+    }
+
+    const BASE: &str = "# header comment\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  other:\n    dev: 0.1.0\n";
+
+    #[test]
+    fn changes_one_value_keeping_comment() {
+        let out = set(BASE, "customer-support", "staging", "2.2.0").unwrap();
+        assert_eq!(
+            out,
+            BASE.replace(
+                "staging: 2.1.0   # candidate",
+                "staging: 2.2.0   # candidate"
+            )
+        );
+    }
+
+    #[test]
+    fn inserts_in_pipeline_order() {
+        let out = set(BASE, "customer-support", "dev", "3.0.0").unwrap();
+        assert!(
+            out.contains("  customer-support:\n    dev: 3.0.0\n    staging: 2.1.0"),
+            "{out}"
+        );
+        let out = set(BASE, "other", "production", "0.1.0").unwrap();
+        assert!(
+            out.contains("  other:\n    dev: 0.1.0\n    production: 0.1.0\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn adds_new_entries_and_expands_empty_maps() {
+        let out = set(
+            "format: 1\nprompts: {}   # none yet\n",
+            "a/b",
+            "dev",
+            "1.0.0",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "format: 1\nprompts:   # none yet\n  a/b:\n    dev: 1.0.0\n"
+        );
+        let out = set(BASE, "new", "dev", "1.0.0").unwrap();
+        assert!(
+            out.ends_with("  other:\n    dev: 0.1.0\n  new:\n    dev: 1.0.0\n"),
+            "{out}"
+        );
+        let out = set("format: 1\nprompts:\n  a: {}\n", "a", "dev", "1.0.0").unwrap();
+        assert_eq!(out, "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n");
+    }
+
+    #[test]
+    fn refuses_layouts_it_cannot_edit() {
+        assert!(set(
+            "format: 1\nprompts: {a: {dev: 1.0.0}}\n",
+            "a",
+            "dev",
+            "2.0.0"
+        )
+        .is_err());
+        assert!(set(
+            "format: 1\nprompts:\n  a: {dev: 1.0.0}\n",
+            "a",
+            "dev",
+            "2.0.0"
+        )
+        .is_err());
+    }
+}

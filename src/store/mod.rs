@@ -1,0 +1,256 @@
+//! The Git store: the only module that talks to Git. It reads commits, trees, blobs and version
+//! tags, and writes commits (compare-and-swap on the branch) and annotated tags.
+
+mod lock;
+mod refs;
+mod release;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
+
+pub use lock::Lock;
+pub use release::Release;
+pub use write::{Committed, FileEntry, PathUpdate};
+
+use crate::prompt::Components;
+use crate::{Error, PromptName, Result, Version};
+
+/// An open registry repository.
+pub struct Store {
+    repo: Repository,
+}
+
+impl Store {
+    /// Opens the repository at or above `path`, as git discovers it (`GIT_DIR` is honoured).
+    pub fn discover(path: &Path) -> Result<Self> {
+        let flags = RepositoryOpenFlags::FROM_ENV;
+        let repo = Repository::open_ext(path, flags, std::iter::empty::<&std::ffi::OsStr>())
+            .map_err(|e| {
+                if e.message().contains("refstorage") || e.message().contains("reftable") {
+                    Error::ReftableUnsupported {
+                        path: path.to_owned(),
+                    }
+                } else {
+                    Error::NotARepository {
+                        path: path.to_owned(),
+                    }
+                }
+            })?;
+        Ok(Self { repo })
+    }
+
+    /// Wraps an already open repository.
+    pub fn from_repository(repo: Repository) -> Self {
+        Self { repo }
+    }
+
+    /// The underlying repository (for operations in this crate).
+    pub(crate) fn repo(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The working tree, or an error naming `operation` when the repository is bare.
+    pub fn workdir(&self, operation: &'static str) -> Result<&Path> {
+        self.repo
+            .workdir()
+            .ok_or(Error::BareRepository { operation })
+    }
+
+    /// The git directory shared by all worktrees (where refs and locks live).
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+
+    /// A configuration value (`user.name`), if set.
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        self.repo.config().ok()?.get_string(key).ok()
+    }
+
+    /// The branch HEAD points at (`refs/heads/main`) and its tip, `None` when unborn.
+    /// Refuses a detached HEAD.
+    pub fn head_branch(&self) -> Result<(String, Option<Oid>)> {
+        let head = self
+            .repo
+            .find_reference("HEAD")
+            .map_err(Error::git("cannot read HEAD"))?;
+        let Some(branch) = head.symbolic_target().ok().flatten().map(str::to_owned) else {
+            return Err(Error::DetachedHead);
+        };
+        match self.repo.refname_to_id(&branch) {
+            Ok(oid) => Ok((branch, Some(oid))),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok((branch, None)),
+            Err(e) => Err(Error::git(format!("cannot read `{branch}`"))(e)),
+        }
+    }
+
+    /// Refuses when a merge, rebase or similar is in progress.
+    pub fn ensure_clean_state(&self) -> Result<()> {
+        let state = self.repo.state();
+        if state == git2::RepositoryState::Clean {
+            Ok(())
+        } else {
+            Err(Error::OperationInProgress {
+                state: format!("{state:?}").to_lowercase(),
+            })
+        }
+    }
+
+    /// The commit that `revision` names (`None`: HEAD).
+    pub fn commit(&self, revision: Option<&str>) -> Result<Commit<'_>> {
+        let Some(revision) = revision else {
+            let head = match self.repo.head() {
+                Ok(head) => head,
+                Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
+                    let (branch, _) = self.head_branch()?;
+                    return Err(Error::UnbornBranch {
+                        branch: short_branch(&branch).to_owned(),
+                    });
+                }
+                Err(e) => return Err(Error::git("cannot read HEAD")(e)),
+            };
+            return head
+                .peel_to_commit()
+                .map_err(Error::git("cannot read the HEAD commit"));
+        };
+        let object = self
+            .repo
+            .revparse_single(revision)
+            .map_err(|_| Error::RevisionNotFound {
+                revision: revision.to_owned(),
+            })?;
+        object
+            .peel_to_commit()
+            .map_err(|_| Error::RevisionNotFound {
+                revision: revision.to_owned(),
+            })
+    }
+
+    /// The content of the blob at `path` in `tree`, `None` when there is none.
+    pub fn read_file(&self, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>> {
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(Error::git(format!("cannot read `{path}`"))(e)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(Error::git(format!("cannot read `{path}`")))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// The id of the tree or blob at `path` in `tree`.
+    pub fn entry_id(&self, tree: &Tree<'_>, path: &str) -> Option<Oid> {
+        tree.get_path(Path::new(path)).ok().map(|e| e.id())
+    }
+
+    /// The versions of `name`, ascending, with their tag refs' targets.
+    pub fn versions(&self, name: &PromptName) -> Result<Vec<(Version, Oid)>> {
+        let prefix = name.tag_prefix();
+        let refs = refs::list_prefix(self.common_dir(), &prefix)?;
+        let mut versions: Vec<(Version, Oid)> = refs
+            .into_iter()
+            .filter_map(|(refname, oid)| {
+                Version::from_tag_component(&refname[prefix.len()..]).map(|v| (v, oid))
+            })
+            .collect();
+        versions.sort();
+        Ok(versions)
+    }
+
+    /// Every prompt that has at least one version tag, with its versions ascending.
+    pub fn all_versions(&self) -> Result<BTreeMap<PromptName, Vec<Version>>> {
+        let mut all: BTreeMap<PromptName, Vec<Version>> = BTreeMap::new();
+        for refname in refs::list_prefix(self.common_dir(), "refs/tags/")?.into_keys() {
+            let Some((name, component)) = refname["refs/tags/".len()..].rsplit_once('/') else {
+                continue;
+            };
+            let (Ok(name), Some(version)) = (
+                PromptName::parse(name),
+                Version::from_tag_component(component),
+            ) else {
+                continue;
+            };
+            all.entry(name).or_default().push(version);
+        }
+        for versions in all.values_mut() {
+            versions.sort();
+        }
+        Ok(all)
+    }
+
+    /// Whether `version` of `name` is already a tag.
+    pub fn version_exists(&self, name: &PromptName, version: &Version) -> bool {
+        self.repo.find_reference(&version.tag_ref(name)).is_ok()
+    }
+
+    /// The tree of `prompts/<name>` in `tree`.
+    pub fn prompt_tree<'r>(&'r self, tree: &Tree<'_>, name: &PromptName) -> Option<Tree<'r>> {
+        let entry = tree.get_path(Path::new(&name.dir())).ok()?;
+        self.repo.find_tree(entry.id()).ok()
+    }
+
+    /// Components read from a committed prompt directory.
+    pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
+        TreeComponents {
+            store: self,
+            tree,
+            shown_as: PathBuf::from(name.dir()),
+        }
+    }
+
+    /// Takes the registry's write lock (see [`Lock`]).
+    pub fn lock(&self) -> Result<Lock> {
+        Lock::acquire(self.common_dir())
+    }
+}
+
+/// `main` from `refs/heads/main`.
+pub fn short_branch(refname: &str) -> &str {
+    refname.strip_prefix("refs/heads/").unwrap_or(refname)
+}
+
+/// A committed prompt directory as a source of component files.
+pub struct TreeComponents<'r> {
+    store: &'r Store,
+    tree: Tree<'r>,
+    shown_as: PathBuf,
+}
+
+impl Components for TreeComponents<'_> {
+    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
+        self.store.read_file(&self.tree, relative)
+    }
+
+    fn display(&self, relative: &str) -> PathBuf {
+        self.shown_as.join(relative)
+    }
+}
+
+/// Writes a working-tree file atomically: a temporary file beside it, then a rename, so a reader
+/// (or a crash) sees the old content or the new, never half of it.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{file_name}.promptreg-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(content)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(Error::io(path))
+}
