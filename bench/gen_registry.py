@@ -11,6 +11,11 @@ Layout of the history (marks :1 .. :V+1):
                            and is the target of every tag pN/v1.k.0
   commit V                 adds registry.yaml (HEAD of main)
 
+The import and `git pack-refs --all` run in a scratch bare repo on tmpfs
+(/dev/shm) when available, because fast-import first writes one loose ref file
+per tag; the finished pack and packed-refs are then moved into DIR and `main`
+is checked out. Use --in-place to import directly into DIR instead.
+
 Usage:
   python3 bench/gen_registry.py DIR [--prompts 10000] [--versions 10]
 
@@ -21,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 BRANCH = "main"
@@ -155,8 +162,24 @@ def write_stream(out, prompts: int, versions: int) -> None:
     w(b"done\n")
 
 
-def git(repo: str, *args: str, env: dict[str, str]) -> None:
-    subprocess.run(["git", "-C", repo, *args], env=env, check=True)
+def git(gitdir: str, *args: str, env: dict[str, str]) -> None:
+    subprocess.run(["git", "-C", gitdir, *args], env=env, check=True)
+
+
+def move_repo_data(src_gitdir: str, dst_gitdir: str) -> None:
+    """Move the pack(s) and packed-refs of a freshly imported scratch repo."""
+    src_objects = os.path.join(src_gitdir, "objects")
+    loose = [d for d in os.listdir(src_objects) if len(d) == 2 and os.listdir(os.path.join(src_objects, d))]
+    if loose:
+        raise RuntimeError(f"unexpected loose objects in scratch repo: {loose[:3]}")
+    src_pack = os.path.join(src_objects, "pack")
+    dst_pack = os.path.join(dst_gitdir, "objects", "pack")
+    for name in sorted(os.listdir(src_pack)):
+        shutil.move(os.path.join(src_pack, name), os.path.join(dst_pack, name))
+    for dirpath, _dirs, files in os.walk(os.path.join(src_gitdir, "refs")):
+        if files:
+            raise RuntimeError(f"unexpected loose refs left in {dirpath}: {files[:3]}")
+    shutil.copyfile(os.path.join(src_gitdir, "packed-refs"), os.path.join(dst_gitdir, "packed-refs"))
 
 
 def main() -> int:
@@ -164,6 +187,12 @@ def main() -> int:
     ap.add_argument("dir", help="directory to create (must not exist or be empty)")
     ap.add_argument("--prompts", type=int, default=10_000, help="number of prompts (default 10000)")
     ap.add_argument("--versions", type=int, default=10, help="versions per prompt (default 10)")
+    ap.add_argument(
+        "--scratch-dir",
+        default="/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None,
+        help="fast filesystem (tmpfs) for the import step (default /dev/shm if usable)",
+    )
+    ap.add_argument("--in-place", action="store_true", help="import directly into DIR (no scratch dir)")
     args = ap.parse_args()
     if args.prompts < 1 or args.versions < 1:
         ap.error("--prompts and --versions must be >= 1")
@@ -178,27 +207,46 @@ def main() -> int:
 
     os.makedirs(repo, exist_ok=True)
     git(repo, "init", "--quiet", f"--initial-branch={BRANCH}", env=env)
+    gitdir = os.path.join(repo, ".git")
 
-    t_import = time.perf_counter()
-    proc = subprocess.Popen(
-        ["git", "-C", repo, "fast-import", "--quiet", "--done"],
-        stdin=subprocess.PIPE,
-        env=env,
-    )
-    assert proc.stdin is not None
+    # fast-import writes one loose ref file per tag (100k files) before
+    # pack-refs folds them into packed-refs. On some filesystems creating that
+    # many small files costs tens of seconds of kernel time, so by default the
+    # import runs in a scratch bare repo on tmpfs and only the resulting pack
+    # and packed-refs file are moved into DIR.
+    scratch_parent = None if args.in_place else args.scratch_dir
+    scratch = tempfile.mkdtemp(prefix="promptreg-gen-", dir=scratch_parent) if scratch_parent else None
     try:
-        with proc.stdin:
-            write_stream(proc.stdin, args.prompts, args.versions)
-    except BrokenPipeError:
-        pass
-    if proc.wait() != 0:
-        print("error: git fast-import failed", file=sys.stderr)
-        return 1
-    t_import = time.perf_counter() - t_import
+        work = scratch or gitdir
+        if scratch:
+            git(scratch, "init", "--quiet", "--bare", f"--initial-branch={BRANCH}", env=env)
 
-    t_refs = time.perf_counter()
-    git(repo, "pack-refs", "--all", env=env)
-    t_refs = time.perf_counter() - t_refs
+        t_import = time.perf_counter()
+        proc = subprocess.Popen(
+            ["git", "--git-dir", work, "fast-import", "--quiet", "--done"],
+            stdin=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdin is not None
+        try:
+            with proc.stdin:
+                write_stream(proc.stdin, args.prompts, args.versions)
+        except BrokenPipeError:
+            pass
+        if proc.wait() != 0:
+            print("error: git fast-import failed", file=sys.stderr)
+            return 1
+        t_import = time.perf_counter() - t_import
+
+        t_refs = time.perf_counter()
+        git(work, "pack-refs", "--all", env=env)
+        t_refs = time.perf_counter() - t_refs
+
+        if scratch:
+            move_repo_data(scratch, gitdir)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     t_co = time.perf_counter()
     # fast-import leaves the index empty; populate index + working tree.
@@ -209,7 +257,8 @@ def main() -> int:
     tags = args.prompts * args.versions
     print(
         f"generated {repo}: {args.prompts} prompts x {args.versions} versions = {tags} annotated tags "
-        f"in {total:.2f}s (fast-import {t_import:.2f}s, pack-refs {t_refs:.2f}s, checkout {t_co:.2f}s)"
+        f"in {total:.2f}s (fast-import {t_import:.2f}s, pack-refs {t_refs:.2f}s, checkout {t_co:.2f}s; "
+        f"import {'via scratch dir ' + args.scratch_dir if scratch else 'in place'})"
     )
     return 0
 

@@ -201,6 +201,14 @@ impl PromptFile {
         Ok(())
     }
 
+    /// The component files this prompt names, relative to its directory.
+    pub fn component_paths(&self) -> impl Iterator<Item = &str> {
+        [&self.system_prompt_file, &self.examples_file]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
     /// Reads the component files and applies defaults.
     pub fn resolve(&self, components: &dyn Components) -> Result<Prompt> {
         let system_prompt = match (&self.system_prompt, &self.system_prompt_file) {

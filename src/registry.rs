@@ -183,6 +183,78 @@ impl Registry {
     }
 }
 
+/// First line of the cache form; bump when the form changes.
+const CACHE_HEADER: &str = "promptreg-index-cache 1";
+
+impl Registry {
+    /// A compact line form of the whole index, for the read cache: one line per prompt,
+    /// `name<TAB>env=version…`, sorted by name. Only ever derived from a parsed index.
+    pub fn to_cache(&self) -> String {
+        let mut out = format!(
+            "{CACHE_HEADER}\n{}\t{}\n",
+            self.format,
+            self.environments.join("\t")
+        );
+        for (name, pointers) in &self.prompts {
+            out.push_str(name.as_str());
+            for (env, version) in pointers {
+                out.push_str(&format!("\t{env}={version}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Reads the cache form back, keeping only `only` when given (found without reading the
+    /// other lines). `None` when the text is not a cache of this form.
+    pub fn from_cache(text: &str, only: Option<&PromptName>) -> Option<Self> {
+        let mut lines = text.split_inclusive('\n');
+        if lines.next()?.trim_end() != CACHE_HEADER {
+            return None;
+        }
+        let mut header = lines.next()?.trim_end().split('\t');
+        let format = header.next()?.parse().ok()?;
+        let environments: Vec<String> = header.map(str::to_owned).collect();
+        let body_start = text.find('\n')? + 1;
+        let body_start = body_start + text[body_start..].find('\n')? + 1;
+        let mut prompts = BTreeMap::new();
+        let mut read_line = |line: &str| -> Option<()> {
+            let mut fields = line.trim_end_matches('\n').split('\t');
+            let name = PromptName::parse(fields.next()?).ok()?;
+            let mut pointers = Pointers::new();
+            for field in fields {
+                let (env, version) = field.split_once('=')?;
+                pointers.insert(env.to_owned(), Version::parse(version).ok()?);
+            }
+            prompts.insert(name, pointers);
+            Some(())
+        };
+        match only {
+            Some(name) => {
+                // From the newline before the body, so the first line matches too.
+                let haystack = &text[body_start - 1..];
+                for needle in [format!("\n{name}\t"), format!("\n{name}\n")] {
+                    if let Some(at) = memchr::memmem::find(haystack.as_bytes(), needle.as_bytes()) {
+                        let line = haystack[at + 1..].split_inclusive('\n').next()?;
+                        read_line(line)?;
+                        break;
+                    }
+                }
+            }
+            None => {
+                for line in text[body_start..].split_inclusive('\n') {
+                    read_line(line)?;
+                }
+            }
+        }
+        Some(Registry {
+            format,
+            environments,
+            prompts,
+        })
+    }
+}
+
 fn check_environments(list: &[String]) -> std::result::Result<(), String> {
     if list.is_empty() {
         return Err(
@@ -369,6 +441,29 @@ mod tests {
         assert!(Registry::parse(b"format: 1\nenvironments: [dev, dev]\n", Path::new("r")).is_err());
         assert!(Registry::parse(b"format: 1\nenvironments: [latest]\n", Path::new("r")).is_err());
         assert!(Registry::parse(b"format: 1\nextra: 1\n", Path::new("r")).is_err());
+    }
+
+    #[test]
+    fn cache_form_round_trips() {
+        let full = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
+        let cache = full.to_cache();
+        assert_eq!(Registry::from_cache(&cache, None), Some(full.clone()));
+        for n in [
+            "customer-support",
+            "support/refund",
+            "empty",
+            "absent",
+            "customer",
+        ] {
+            let one = Registry::from_cache(&cache, Some(&name(n))).unwrap();
+            assert_eq!(one.pointers(&name(n)), full.pointers(&name(n)), "{n}");
+            assert_eq!(
+                one.prompts.contains_key(&name(n)),
+                full.prompts.contains_key(&name(n)),
+                "{n}"
+            );
+        }
+        assert_eq!(Registry::from_cache("garbage", None), None);
     }
 
     #[test]

@@ -53,6 +53,10 @@ fn edit(
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
+    // `prompts:` is optional; add an empty block at the end when it is absent.
+    if !line_starts(&text).any(|at| text[at..].starts_with("prompts:")) {
+        text.push_str("prompts:\n");
+    }
     let bytes = text.as_bytes();
     let key_at = line_starts(&text).find(|&at| text[at..].starts_with("prompts:"))?;
     let key_end = line_end(bytes, key_at);
@@ -252,6 +256,12 @@ mod tests {
             "{out}"
         );
         let out = set("format: 1\nprompts:\n  a: {}\n", "a", "dev", "1.0.0").unwrap();
+        assert_eq!(out, "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n");
+    }
+
+    #[test]
+    fn adds_the_prompts_block_when_absent() {
+        let out = set("format: 1\n", "a", "dev", "1.0.0").unwrap();
         assert_eq!(out, "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n");
     }
 

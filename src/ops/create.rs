@@ -48,23 +48,24 @@ pub struct Created {
 /// Releases a version; refuses (changing nothing) on any problem.
 pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -> Result<Created> {
     let workdir = store.workdir("create")?.to_owned();
-    let (branch, tip) = store.head_branch()?;
     let name = &request.name;
+    store.head_branch()?;
+    store.ensure_clean_state()?;
+    let _lock = store.lock()?;
+    let (branch, tip) = store.head_branch()?;
     let tip = tip.ok_or_else(|| Error::RegistryMissing {
         revision: crate::store::short_branch(&branch).to_owned(),
     })?;
-    store.ensure_clean_state()?;
     let head_tree = store
         .repo()
         .find_commit(tip)
         .and_then(|c| c.tree())
         .map_err(Error::git("cannot read HEAD"))?;
-    if store.read_file(&head_tree, REGISTRY_FILE)?.is_none() {
+    if store.entry_id(&head_tree, REGISTRY_FILE).is_none() {
         return Err(Error::RegistryMissing {
             revision: crate::store::short_branch(&branch).to_owned(),
         });
     }
-    let _lock = store.lock()?;
 
     let existing = store.versions(name)?;
     let highest = existing.last().map(|(v, _)| v.clone());
@@ -95,6 +96,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
         },
     };
     let parsed = PromptFile::parse(&content, &shown)?;
+    let components: Vec<String> = parsed.component_paths().map(str::to_owned).collect();
     parsed.resolve(&DirComponents {
         dir: dir.clone(),
         shown_as: PathBuf::from(name.dir()),
@@ -111,6 +113,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
         &branch,
         &version,
         highest.as_ref(),
+        &components,
         signatures,
     );
     if result.is_err() {
@@ -127,12 +130,16 @@ fn release(
     branch: &str,
     version: &Version,
     highest: Option<&Version>,
+    request_components: &[String],
     signatures: &Signatures,
 ) -> Result<Created> {
     let name = &request.name;
     let workdir = store.workdir("create")?;
     let mut paths = Vec::new();
-    collect_files(store, workdir, &name.dir(), &mut paths)?;
+    let dir = name.dir();
+    let mut required = vec![format!("{dir}/{PROMPT_FILE}")];
+    required.extend(request_components.iter().map(|c| format!("{dir}/{c}")));
+    collect_files(store, workdir, &dir, &required, &mut paths)?;
     let files = store.hash_worktree_files(&paths)?;
     let subtree = store.tree_of(&files, &name.dir())?;
     if let (Some(highest), false) = (highest, request.allow_unchanged) {
@@ -186,30 +193,64 @@ fn released_tree(store: &Store, name: &PromptName, version: &Version) -> Result<
     Ok(store.entry_id(&tree, &name.dir()))
 }
 
-/// A prompt directory cannot sit inside another prompt's directory.
+/// A prompt directory cannot sit inside another prompt's directory, nor hold one, whether the
+/// other prompt is in the working tree, committed at HEAD, or only released as tags. Nor may
+/// any directory on the way be a symbolic link (it could lead out of the repository).
 fn check_not_nested(
     store: &Store,
     workdir: &Path,
     head: &git2::Tree<'_>,
     name: &PromptName,
 ) -> Result<()> {
+    let nested = |message: String| {
+        Err(Error::Invalid {
+            file: PathBuf::from(name.dir()),
+            message,
+        })
+    };
     let segments: Vec<&str> = name.as_str().split('/').collect();
+    let mut on_disk = workdir.join(crate::PROMPTS_DIR);
+    for segment in &segments {
+        if std::fs::symlink_metadata(&on_disk).is_ok_and(|m| m.file_type().is_symlink()) {
+            return nested(format!(
+                "`{}` is a symbolic link; prompt directories must be real directories",
+                on_disk.strip_prefix(workdir).unwrap_or(&on_disk).display()
+            ));
+        }
+        on_disk.push(segment);
+    }
+    if std::fs::symlink_metadata(&on_disk).is_ok_and(|m| m.file_type().is_symlink()) {
+        return nested("is a symbolic link; prompt directories must be real directories".into());
+    }
     for depth in 1..segments.len() {
         let parent = PromptName::parse(&segments[..depth].join("/"))?;
-        if workdir.join(parent.file()).exists() || store.read_file(head, &parent.file())?.is_some()
+        if workdir.join(parent.file()).exists()
+            || store.entry_id(head, &parent.file()).is_some()
+            || !store.versions(&parent)?.is_empty()
         {
-            return Err(Error::Invalid {
-                file: PathBuf::from(name.dir()),
-                message: format!("is inside the prompt `{parent}`; a prompt directory cannot contain another prompt"),
-            });
+            return nested(format!(
+                "is inside the prompt `{parent}`; a prompt directory cannot contain another prompt"
+            ));
         }
+    }
+    if let Some(child) = store.descendant_prompt(head, name)? {
+        return nested(format!(
+            "holds the prompt `{child}`; a prompt directory cannot contain another prompt"
+        ));
     }
     Ok(())
 }
 
-/// Every non-ignored regular file under `dir` (repository-relative), refusing symlinks and
-/// nested prompts.
-fn collect_files(store: &Store, workdir: &Path, dir: &str, out: &mut Vec<String>) -> Result<()> {
+/// Every regular file under `dir` (repository-relative) that is not ignored or is `required`
+/// (prompt.yaml and the components it names are released even if ignored), refusing symlinks
+/// and nested prompts.
+fn collect_files(
+    store: &Store,
+    workdir: &Path,
+    dir: &str,
+    required: &[String],
+    out: &mut Vec<String>,
+) -> Result<()> {
     let full = workdir.join(dir);
     let mut entries: Vec<_> = std::fs::read_dir(&full)
         .map_err(Error::io(&full))?
@@ -224,7 +265,9 @@ fn collect_files(store: &Store, workdir: &Path, dir: &str, out: &mut Vec<String>
             });
         };
         let path = format!("{dir}/{file_name}");
-        if file_name == ".git" || store.repo().is_path_ignored(&path).unwrap_or(false) {
+        let needed = required.contains(&path);
+        if file_name == ".git" || (!needed && store.repo().is_path_ignored(&path).unwrap_or(false))
+        {
             continue;
         }
         let kind = entry.file_type().map_err(Error::io(entry.path()))?;
@@ -242,7 +285,7 @@ fn collect_files(store: &Store, workdir: &Path, dir: &str, out: &mut Vec<String>
                             .into(),
                 });
             }
-            collect_files(store, workdir, &path, out)?;
+            collect_files(store, workdir, &path, required, out)?;
         } else if kind.is_file() {
             out.push(path);
         }

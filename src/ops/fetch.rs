@@ -111,7 +111,7 @@ pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
         .tree()
         .map_err(Error::git("cannot read the release tree"))?;
     let dir = store
-        .prompt_tree(&tree, &release.name)
+        .prompt_tree(&tree, &release.name)?
         .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.dir())))?;
     let components = store.tree_components(dir, &release.name);
     let bytes = crate::prompt::Components::read(&components, crate::PROMPT_FILE)?

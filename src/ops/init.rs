@@ -21,9 +21,10 @@ pub struct Initialized {
 /// touching no other path and no other index entry.
 pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
     let workdir = store.workdir("init")?.to_owned();
-    let (branch, tip) = store.head_branch()?;
+    store.head_branch()?;
     store.ensure_clean_state()?;
     let _lock = store.lock()?;
+    let (branch, tip) = store.head_branch()?;
     let registry_path = workdir.join(REGISTRY_FILE);
     let committed = match tip {
         Some(tip) => {
@@ -32,7 +33,7 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
                 .find_commit(tip)
                 .and_then(|c| c.tree())
                 .map_err(Error::git("cannot read HEAD"))?;
-            store.read_file(&tree, REGISTRY_FILE)?.is_some()
+            store.entry_id(&tree, REGISTRY_FILE).is_some()
         }
         None => false,
     };
@@ -41,21 +42,33 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
             path: registry_path,
         });
     }
-    let mut written = vec![REGISTRY_FILE.to_owned()];
-    write_new(&registry_path, crate::registry::initial_text().as_bytes())?;
-    let prompts_dir = workdir.join(PROMPTS_DIR);
-    let prompts_empty = std::fs::read_dir(&prompts_dir)
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(true);
-    if prompts_empty {
-        std::fs::create_dir_all(&prompts_dir).map_err(Error::io(&prompts_dir))?;
-        write_new(&workdir.join(KEEP_FILE), b"")?;
-        written.push(KEEP_FILE.to_owned());
-    }
-    let result = commit_files(store, &branch, &written, signatures);
+    // Everything written below is removed again if a later step fails.
+    let mut written: Vec<String> = Vec::new();
+    let mut created_dir = false;
+    let result = (|| {
+        write_new(&registry_path, crate::registry::initial_text().as_bytes())?;
+        written.push(REGISTRY_FILE.to_owned());
+        let prompts_dir = workdir.join(PROMPTS_DIR);
+        if !prompts_dir.exists() {
+            std::fs::create_dir(&prompts_dir).map_err(Error::io(&prompts_dir))?;
+            created_dir = true;
+        }
+        let empty = std::fs::read_dir(&prompts_dir)
+            .map_err(Error::io(&prompts_dir))?
+            .next()
+            .is_none();
+        if empty {
+            write_new(&workdir.join(KEEP_FILE), b"")?;
+            written.push(KEEP_FILE.to_owned());
+        }
+        commit_files(store, &branch, &written, signatures)
+    })();
     if result.is_err() {
         for path in &written {
             let _ = std::fs::remove_file(workdir.join(path));
+        }
+        if created_dir {
+            let _ = std::fs::remove_dir(workdir.join(PROMPTS_DIR));
         }
     }
     Ok(Initialized {

@@ -1,8 +1,10 @@
 //! `list`: one row per prompt with its latest version and what each environment serves.
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use git2::{Oid, Tree};
 use serde::Deserialize;
 
 use crate::record::ListRecord;
@@ -40,6 +42,7 @@ pub fn list(
     }
     let all = store.all_versions()?;
     let names: BTreeSet<&PromptName> = all.keys().chain(registry.prompts.keys()).collect();
+    let mut trees = ReleaseTrees::default();
     let mut rows = Vec::new();
     for name in names {
         if filter
@@ -60,7 +63,14 @@ pub fn list(
         let versions = all.get(name).map(Vec::as_slice).unwrap_or_default();
         let newest = latest(versions);
         let summary = match newest {
-            Some(version) => summary_of(store, name, version)?,
+            Some(version) => match trees.summary_of(store, name, version) {
+                Ok(summary) => summary,
+                // A tag shaped like a version but not a release (a lightweight `docs/v1.0.0`)
+                // does not make a prompt; one the index names is still listed.
+                Err(Error::BadTag { .. }) if !registry.prompts.contains_key(name) => continue,
+                Err(Error::BadTag { .. }) => None,
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         let environments = registry
@@ -84,28 +94,49 @@ pub fn list(
     Ok((registry.environments.clone(), rows))
 }
 
-fn summary_of(
-    store: &Store,
-    name: &PromptName,
-    version: &crate::Version,
-) -> Result<Option<String>> {
-    let Some(release) = store.release(name, version)? else {
-        return Ok(None);
-    };
-    let commit = store
-        .repo()
-        .find_commit(release.commit)
-        .map_err(Error::git("cannot read a release commit"))?;
-    let tree = commit
-        .tree()
-        .map_err(Error::git("cannot read a release tree"))?;
-    let Some(bytes) = store.read_file(&tree, &name.file())? else {
-        return Ok(None);
-    };
-    // A malformed release should not hide the rest of the list; `validate` reports it.
-    Ok(
-        crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
-            .ok()
-            .and_then(|s| s.summary),
-    )
+/// The `prompts/` trees of release commits, read once each: many versions share a commit, and
+/// libgit2 does not cache large trees (a `prompts/` tree of 10,000 entries is ~350 KiB), so a
+/// path lookup from the root would re-read it for every prompt.
+#[derive(Default)]
+struct ReleaseTrees<'r> {
+    by_commit: HashMap<Oid, Tree<'r>>,
+}
+
+impl<'r> ReleaseTrees<'r> {
+    fn summary_of(
+        &mut self,
+        store: &'r Store,
+        name: &PromptName,
+        version: &crate::Version,
+    ) -> Result<Option<String>> {
+        let Some(release) = store.release(name, version)? else {
+            return Ok(None);
+        };
+        let tree = match self.by_commit.entry(release.commit) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let commit = store
+                    .repo()
+                    .find_commit(release.commit)
+                    .map_err(Error::git("cannot read a release commit"))?;
+                let root = commit
+                    .tree()
+                    .map_err(Error::git("cannot read a release tree"))?;
+                let Some(prompts) = store.subtree(&root, crate::PROMPTS_DIR) else {
+                    return Ok(None);
+                };
+                entry.insert(prompts)
+            }
+        };
+        let relative = format!("{name}/{}", crate::PROMPT_FILE);
+        let Some(bytes) = store.read_file(tree, &relative)? else {
+            return Ok(None);
+        };
+        // A malformed release should not hide the rest of the list; `validate` reports it.
+        Ok(
+            crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
+                .ok()
+                .and_then(|s| s.summary),
+        )
+    }
 }

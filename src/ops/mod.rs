@@ -16,7 +16,9 @@ use crate::registry::Registry;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, REGISTRY_FILE};
 
-/// The index as committed at `commit`; with `only`, just that prompt's entry is read.
+/// The index as committed at `commit`; with `only`, just that prompt's entry is kept.
+/// Parsed indexes are cached by blob id (see `store::cache`), so a repeated read of an unchanged
+/// index costs a small file read instead of a parse.
 pub fn registry_at(
     store: &Store,
     commit: &Commit<'_>,
@@ -26,17 +28,32 @@ pub fn registry_at(
     let tree = commit
         .tree()
         .map_err(Error::git("cannot read the commit's tree"))?;
+    let id = store
+        .entry_id(&tree, REGISTRY_FILE)
+        .ok_or_else(|| Error::RegistryMissing {
+            revision: revision.to_owned(),
+        })?;
+    if let Some(registry) = store
+        .cache_get(REGISTRY_CACHE, id)
+        .and_then(|text| Registry::from_cache(&text, only))
+    {
+        return Ok(registry);
+    }
     let bytes = store
         .read_file(&tree, REGISTRY_FILE)?
         .ok_or_else(|| Error::RegistryMissing {
             revision: revision.to_owned(),
         })?;
-    let file = Path::new(REGISTRY_FILE);
-    match only {
-        Some(name) => Registry::parse_for(&bytes, file, name),
-        None => Registry::parse(&bytes, file),
+    let mut registry = Registry::parse(&bytes, Path::new(REGISTRY_FILE))?;
+    store.cache_put(REGISTRY_CACHE, id, &registry.to_cache());
+    if let Some(name) = only {
+        registry.prompts.retain(|n, _| n == name);
     }
+    Ok(registry)
 }
+
+/// The cache kind of parsed indexes.
+const REGISTRY_CACHE: &str = "registry";
 
 /// How a revision is named in messages.
 pub fn revision_label(revision: Option<&str>) -> &str {

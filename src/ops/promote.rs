@@ -36,12 +36,15 @@ pub fn promote(
     signatures: &Signatures,
 ) -> Result<Promoted> {
     let workdir = store.workdir("promote")?.to_owned();
+    store.head_branch()?;
+    store.ensure_clean_state()?;
+    // Lock before reading anything: a writer that finished while we waited moved the tip and
+    // rewrote registry.yaml, and this promotion must build on both.
+    let _lock = store.lock()?;
     let (branch, tip) = store.head_branch()?;
     let tip = tip.ok_or_else(|| Error::RegistryMissing {
         revision: crate::store::short_branch(&branch).to_owned(),
     })?;
-    store.ensure_clean_state()?;
-    let _lock = store.lock()?;
     let head_tree = store
         .repo()
         .find_commit(tip)

@@ -55,7 +55,11 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         table.add_row(cells);
     }
     if rows.is_empty() {
-        context.status("no prompts yet: add prompts/NAME/prompt.yaml and run `promptreg create NAME --version 1.0.0 -m \"…\"`");
+        if args.env.is_some() || args.domain.is_some() {
+            context.status("no prompt matches the filter");
+        } else {
+            context.status("no prompts yet: add prompts/NAME/prompt.yaml and run `promptreg create NAME --version 1.0.0 -m \"…\"`");
+        }
         return Ok(());
     }
     output::print_table(&table)

@@ -1,0 +1,200 @@
+//! `promptreg list`: rows, filters, JSON shape, unknown environment.
+
+use serde_json::json;
+
+use crate::harness::TestRepo;
+
+/// Three prompts: summarize (production), support/refund-agent (dev, two versions),
+/// support/triage (no promotion).
+fn registry() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("summarize", "1.0.0", "s");
+    for env in ["dev", "staging", "production"] {
+        repo.promote("summarize", "1.0.0", env);
+    }
+    repo.release("support/refund-agent", "1.0.0", "r1");
+    repo.release("support/refund-agent", "1.1.0", "r2");
+    repo.promote("support/refund-agent", "1.1.0", "dev");
+    repo.release("support/triage", "0.1.0", "t");
+    repo
+}
+
+fn names(repo: &TestRepo, args: &[&str]) -> Vec<String> {
+    let mut full = vec!["list", "--format", "json"];
+    full.extend_from_slice(args);
+    let out = repo.run(&full);
+    out.ok();
+    out.json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[test]
+fn list_shows_one_row_per_prompt() {
+    let repo = registry();
+    let out = repo.run(&["list"]);
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", out.stdout);
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "LATEST", "DEV", "STAGING", "PRODUCTION", "SUMMARY"]
+    );
+    let first: Vec<&str> = lines[1].split_whitespace().take(5).collect();
+    assert_eq!(first, ["summarize", "1.0.0", "1.0.0", "1.0.0", "1.0.0"]);
+    let second: Vec<&str> = lines[2].split_whitespace().take(5).collect();
+    assert_eq!(second, ["support/refund-agent", "1.1.0", "1.1.0", "-", "-"]);
+    let third: Vec<&str> = lines[3].split_whitespace().take(5).collect();
+    assert_eq!(third, ["support/triage", "0.1.0", "-", "-", "-"]);
+    assert!(
+        lines[3].contains("The support/triage prompt"),
+        "{}",
+        lines[3]
+    );
+}
+
+#[test]
+fn list_json_shape() {
+    let repo = registry();
+    let out = repo.run(&["list", "--format", "json"]);
+    out.ok();
+    let rows = out.json();
+    for row in rows.as_array().expect("array") {
+        let keys: Vec<&str> = row
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "domain",
+                "latest",
+                "versions",
+                "environments",
+                "summary"
+            ]
+        );
+    }
+    assert_eq!(
+        rows,
+        json!([
+            {
+                "name": "summarize",
+                "domain": null,
+                "latest": "1.0.0",
+                "versions": 1,
+                "environments": {"dev": "1.0.0", "staging": "1.0.0", "production": "1.0.0"},
+                "summary": "The summarize prompt"
+            },
+            {
+                "name": "support/refund-agent",
+                "domain": "support",
+                "latest": "1.1.0",
+                "versions": 2,
+                "environments": {"dev": "1.1.0"},
+                "summary": "The support/refund-agent prompt"
+            },
+            {
+                "name": "support/triage",
+                "domain": "support",
+                "latest": "0.1.0",
+                "versions": 1,
+                "environments": {},
+                "summary": "The support/triage prompt"
+            }
+        ])
+    );
+    // Environments are in pipeline order, not alphabetical.
+    let envs: Vec<&str> = rows[0]["environments"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(envs, ["dev", "staging", "production"]);
+}
+
+#[test]
+fn list_filters_by_environment_and_domain() {
+    let repo = registry();
+    assert_eq!(names(&repo, &["--env", "production"]), ["summarize"]);
+    assert_eq!(
+        names(&repo, &["--env", "dev"]),
+        ["summarize", "support/refund-agent"]
+    );
+    assert_eq!(
+        names(&repo, &["--domain", "support"]),
+        ["support/refund-agent", "support/triage"]
+    );
+    assert_eq!(
+        names(&repo, &["--domain", "support", "--env", "dev"]),
+        ["support/refund-agent"]
+    );
+    assert!(names(&repo, &["--domain", "marketing"]).is_empty());
+
+    let out = repo.run(&["list", "--env", "staging"]);
+    out.ok();
+    let header: Vec<&str> = out
+        .stdout
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "LATEST", "STAGING", "SUMMARY"]);
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn list_unknown_environment_is_refused() {
+    let repo = registry();
+    repo.run(&["list", "--env", "qa"])
+        .refused()
+        .stderr_has(&["unknown environment `qa`", "dev, staging, production"]);
+}
+
+#[test]
+fn list_of_an_empty_registry() {
+    let repo = TestRepo::init();
+    let out = repo.run(&["list"]);
+    out.ok();
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("no prompts yet"), "{}", out.stderr);
+    let out = repo.run(&["list", "--format", "json"]);
+    out.ok();
+    assert_eq!(out.json(), json!([]));
+}
+
+#[test]
+fn list_before_init_is_refused() {
+    let repo = TestRepo::new();
+    repo.run(&["list"]).refused();
+}
+
+#[test]
+fn list_survives_an_unrelated_lightweight_tag() {
+    let repo = registry();
+    repo.git(&["tag", "release/v1.0.0"]);
+    let out = repo.run(&["list", "--format", "json"]);
+    out.ok();
+    let listed: Vec<String> = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_owned())
+        .collect();
+    for name in ["summarize", "support/refund-agent", "support/triage"] {
+        assert!(
+            listed.iter().any(|n| n == name),
+            "{name} missing: {listed:?}"
+        );
+    }
+}
