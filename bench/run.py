@@ -15,6 +15,7 @@ Python 3.11 standard library only.
 from __future__ import annotations
 
 import argparse
+import glob
 import math
 import os
 import platform
@@ -90,12 +91,22 @@ def p90(samples: list[float]) -> float:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def bench_pair(ours: list[str], theirs: list[str], runs: int) -> tuple[list[float], list[float]]:
+def clear_cache(repo: str, kind: str) -> None:
+    """Removes promptreg's cached entries of one kind (untimed), to measure a cold read."""
+    for path in glob.glob(os.path.join(repo, ".git", "promptreg", "cache", f"{kind}-*")):
+        os.remove(path)
+
+
+def bench_pair(
+    ours: list[str], theirs: list[str], runs: int, prepare=None
+) -> tuple[list[float], list[float]]:
     check(ours)
     check(theirs)
     a: list[float] = []
     b: list[float] = []
     for i in range(runs):
+        if prepare:
+            prepare()
         if i % 2 == 0:
             a.append(timed(ours))
             b.append(timed(theirs))
@@ -131,23 +142,33 @@ def main() -> int:
     pr = [binary, "--repo", repo]
     rows: list[tuple[str, list[float], str, list[float] | None]] = []
 
+    fetch = pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "text"]
+    cat_file = ["git", "-C", repo, "cat-file", "-p", f"{tag}:prompts/{PROMPT}/prompt.yaml"]
+    cat_label = f"cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml"
+    # promptreg caches derived data in .git/promptreg/cache keyed by immutable object ids.
+    # Rows marked "cold" clear one kind before every run: "release cache cold" is the first
+    # fetch of a version; "index cache cold" the first read after registry.yaml changed.
     cases = [
+        (f"fetch {PROMPT}@{ENVIRONMENT} --format text", fetch, cat_label, cat_file, None),
         (
-            f"fetch {PROMPT}@{ENVIRONMENT} --format text",
-            pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "text"],
-            f"cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml",
-            ["git", "-C", repo, "cat-file", "-p", f"{tag}:prompts/{PROMPT}/prompt.yaml"],
+            f"fetch {PROMPT}@{ENVIRONMENT} --format text (release cache cold)",
+            fetch, cat_label, cat_file, lambda: clear_cache(repo, "prompt-v1"),
+        ),
+        (
+            f"fetch {PROMPT}@{ENVIRONMENT} --format text (index cache cold)",
+            fetch, cat_label, cat_file, lambda: clear_cache(repo, "registry"),
         ),
         (
             f"versions {PROMPT} --format json",
             pr + ["versions", PROMPT, "--format", "json"],
             f"for-each-ref refs/tags/{PROMPT}/",
             ["git", "-C", repo, "for-each-ref", f"refs/tags/{PROMPT}/"],
+            None,
         ),
     ]
-    for label, ours, git_label, theirs in cases:
+    for label, ours, git_label, theirs, prepare in cases:
         print(f"timing: {label}  vs  git {git_label}  ({args.runs} runs)", file=sys.stderr)
-        a, b = bench_pair(ours, theirs, args.runs)
+        a, b = bench_pair(ours, theirs, args.runs, prepare)
         rows.append((label, a, git_label, b))
 
     list_cmd = pr + ["list", "--format", "json"]

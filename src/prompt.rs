@@ -72,7 +72,7 @@ fn yes() -> bool {
 }
 
 /// A prompt with its components resolved and defaults applied.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct Prompt {
     pub summary: Option<String>,
     pub system_prompt: String,

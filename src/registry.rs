@@ -185,6 +185,8 @@ impl Registry {
 
 /// First line of the cache form; bump when the form changes.
 const CACHE_HEADER: &str = "promptreg-index-cache 1";
+/// Last line of the cache form: a truncated entry lacks it and is not used.
+const CACHE_END: &str = "\x04end\n";
 
 impl Registry {
     /// A compact line form of the whole index, for the read cache: one line per prompt,
@@ -202,57 +204,66 @@ impl Registry {
             }
             out.push('\n');
         }
+        out.push_str(CACHE_END);
         out
     }
 
-    /// Reads the cache form back, keeping only `only` when given (found without reading the
-    /// other lines). `None` when the text is not a cache of this form.
-    pub fn from_cache(text: &str, only: Option<&PromptName>) -> Option<Self> {
-        let mut lines = text.split_inclusive('\n');
-        if lines.next()?.trim_end() != CACHE_HEADER {
+    /// Reads the whole cache form back; `None` when the text is not a complete cache.
+    pub fn from_cache(text: &str) -> Option<Self> {
+        let text = text.strip_suffix(CACHE_END)?;
+        let mut lines = text.lines();
+        let mut registry = Self::from_cache_head(lines.next()?, lines.next()?)?;
+        for line in lines {
+            let (name, pointers) = cache_entry(line)?;
+            registry.prompts.insert(name, pointers);
+        }
+        Some(registry)
+    }
+
+    /// The lines of the cache form a one-prompt read needs: the first two, the last, and the
+    /// prompt's own line if it has one. `None` when they are not of this form.
+    pub fn from_cache_lines(head: &[String], last: &str, entry: Option<&str>) -> Option<Self> {
+        if format!("{last}\n") != CACHE_END {
             return None;
         }
-        let mut header = lines.next()?.trim_end().split('\t');
-        let format = header.next()?.parse().ok()?;
-        let environments: Vec<String> = header.map(str::to_owned).collect();
-        let body_start = text.find('\n')? + 1;
-        let body_start = body_start + text[body_start..].find('\n')? + 1;
-        let mut prompts = BTreeMap::new();
-        let mut read_line = |line: &str| -> Option<()> {
-            let mut fields = line.trim_end_matches('\n').split('\t');
-            let name = PromptName::parse(fields.next()?).ok()?;
-            let mut pointers = Pointers::new();
-            for field in fields {
-                let (env, version) = field.split_once('=')?;
-                pointers.insert(env.to_owned(), Version::parse(version).ok()?);
-            }
-            prompts.insert(name, pointers);
-            Some(())
-        };
-        match only {
-            Some(name) => {
-                // From the newline before the body, so the first line matches too.
-                let haystack = &text[body_start - 1..];
-                for needle in [format!("\n{name}\t"), format!("\n{name}\n")] {
-                    if let Some(at) = memchr::memmem::find(haystack.as_bytes(), needle.as_bytes()) {
-                        let line = haystack[at + 1..].split_inclusive('\n').next()?;
-                        read_line(line)?;
-                        break;
-                    }
-                }
-            }
-            None => {
-                for line in text[body_start..].split_inclusive('\n') {
-                    read_line(line)?;
-                }
-            }
+        let [first, second] = head else { return None };
+        let mut registry = Self::from_cache_head(first, second)?;
+        if let Some(line) = entry {
+            let (name, pointers) = cache_entry(line)?;
+            registry.prompts.insert(name, pointers);
         }
+        Some(registry)
+    }
+
+    fn from_cache_head(first: &str, second: &str) -> Option<Self> {
+        if first != CACHE_HEADER {
+            return None;
+        }
+        let mut fields = second.split('\t');
+        let format = fields.next()?.parse().ok()?;
+        let environments = fields.map(str::to_owned).collect();
         Some(Registry {
             format,
             environments,
-            prompts,
+            prompts: BTreeMap::new(),
         })
     }
+}
+
+/// The sort key of a cache line (the prompt name); `None` for the end line.
+pub fn cache_key(line: &str) -> Option<&str> {
+    (!line.starts_with('\x04')).then(|| line.split('\t').next().unwrap_or(line))
+}
+
+fn cache_entry(line: &str) -> Option<(PromptName, Pointers)> {
+    let mut fields = line.split('\t');
+    let name = PromptName::parse(fields.next()?).ok()?;
+    let mut pointers = Pointers::new();
+    for field in fields {
+        let (env, version) = field.split_once('=')?;
+        pointers.insert(env.to_owned(), Version::parse(version).ok()?);
+    }
+    Some((name, pointers))
 }
 
 fn check_environments(list: &[String]) -> std::result::Result<(), String> {
@@ -447,23 +458,22 @@ mod tests {
     fn cache_form_round_trips() {
         let full = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
         let cache = full.to_cache();
-        assert_eq!(Registry::from_cache(&cache, None), Some(full.clone()));
-        for n in [
-            "customer-support",
-            "support/refund",
-            "empty",
-            "absent",
-            "customer",
-        ] {
-            let one = Registry::from_cache(&cache, Some(&name(n))).unwrap();
+        assert_eq!(Registry::from_cache(&cache), Some(full.clone()));
+        assert_eq!(Registry::from_cache("garbage"), None);
+        let truncated = &cache[..cache.len() - 10];
+        assert_eq!(Registry::from_cache(truncated), None);
+        let lines: Vec<String> = cache.lines().map(str::to_owned).collect();
+        let last = lines.last().unwrap();
+        for n in ["customer-support", "support/refund", "empty"] {
+            let entry = lines
+                .iter()
+                .find(|l| cache_key(l) == Some(n))
+                .map(String::as_str);
+            let one = Registry::from_cache_lines(&lines[..2], last, entry).unwrap();
             assert_eq!(one.pointers(&name(n)), full.pointers(&name(n)), "{n}");
-            assert_eq!(
-                one.prompts.contains_key(&name(n)),
-                full.prompts.contains_key(&name(n)),
-                "{n}"
-            );
+            assert!(one.prompts.contains_key(&name(n)));
         }
-        assert_eq!(Registry::from_cache("garbage", None), None);
+        assert!(Registry::from_cache_lines(&lines[..2], "x", None).is_none());
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub fn set_pointer(
     name: &PromptName,
     environment: &str,
     version: &Version,
-) -> Result<String> {
+) -> Result<(String, Registry)> {
     let file = Path::new(crate::REGISTRY_FILE);
     let before = Registry::parse(text.as_bytes(), file)?;
     let edited = edit(text, &before, name, environment, version).ok_or_else(unsupported)?;
@@ -29,7 +29,7 @@ pub fn set_pointer(
     if after != expected {
         return Err(unsupported());
     }
-    Ok(edited)
+    Ok((edited, after))
 }
 
 fn unsupported() -> Error {
@@ -201,12 +201,10 @@ mod tests {
     use super::*;
 
     fn set(text: &str, name: &str, env: &str, version: &str) -> Result<String> {
-        set_pointer(
-            text,
-            &PromptName::parse(name).unwrap(),
-            env,
-            &Version::parse(version).unwrap(),
-        )
+        let name = PromptName::parse(name).unwrap();
+        let (edited, registry) = set_pointer(text, &name, env, &Version::parse(version).unwrap())?;
+        assert_eq!(registry.pointers(&name)[env].to_string(), version);
+        Ok(edited)
     }
 
     const BASE: &str = "# header comment\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  other:\n    dev: 0.1.0\n";

@@ -98,7 +98,25 @@ pub fn missing_version(store: &Store, name: &PromptName, version: &Version) -> E
 }
 
 /// Reads and resolves the prompt a release holds.
+///
+/// A release never changes, so its resolved prompt is cached by tag object id: a repeated fetch
+/// reads one small file instead of walking (and inflating) the release's trees.
 pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
+    let cached = store.cache_get(PROMPT_CACHE, release.tag_id);
+    if let Some(prompt) = cached.and_then(|text| serde_json::from_str(&text).ok()) {
+        return Ok(prompt);
+    }
+    let prompt = resolve_release(store, release)?;
+    if let Ok(text) = serde_json::to_string(&prompt) {
+        store.cache_put(PROMPT_CACHE, release.tag_id, &text, 1024);
+    }
+    Ok(prompt)
+}
+
+/// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape).
+const PROMPT_CACHE: &str = "prompt-v1";
+
+fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
     let bad = |reason: String| Error::BadTag {
         tag: release.tag.clone(),
         reason,

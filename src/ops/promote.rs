@@ -105,7 +105,7 @@ pub fn promote(
     if request.force {
         message.push_str("Forced: true\n");
     }
-    let new_text = RefCell::new(String::new());
+    let written = RefCell::new(None);
     let committed = store.commit_on_branch(&branch, &message, signatures, &|tree| {
         let tree = tree.ok_or_else(|| Error::RegistryMissing {
             revision: "HEAD".into(),
@@ -117,19 +117,24 @@ pub fn promote(
                     revision: "HEAD".into(),
                 })?;
         let text = crate::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
-        let edited = registry_edit::set_pointer(text, name, env, &request.version)?;
+        let (edited, parsed) = registry_edit::set_pointer(text, name, env, &request.version)?;
         let blob = store
             .repo()
             .blob(edited.as_bytes())
             .map_err(Error::git("cannot write registry.yaml"))?;
-        *new_text.borrow_mut() = edited;
+        *written.borrow_mut() = Some((edited, parsed, blob));
         Ok(vec![PathUpdate {
             path: REGISTRY_FILE.to_owned(),
             id: blob,
             mode: FileMode::Blob,
         }])
     })?;
-    crate::store::write_atomic(&workdir.join(REGISTRY_FILE), new_text.borrow().as_bytes())?;
+    let (text, parsed, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {
+        revision: "HEAD".into(),
+    })?;
+    crate::store::write_atomic(&workdir.join(REGISTRY_FILE), text.as_bytes())?;
+    // The next read of this index finds it parsed already.
+    super::remember_registry(store, blob, &parsed);
     let files = store.hash_worktree_files(&[REGISTRY_FILE.to_owned()])?;
     store.sync_index_files(&files)?;
     Ok(Promoted::Moved {

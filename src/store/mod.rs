@@ -5,6 +5,7 @@ mod cache;
 mod lock;
 mod refs;
 mod release;
+mod sorted_lines;
 mod write;
 
 use std::collections::BTreeMap;

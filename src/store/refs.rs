@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use git2::Oid;
 
+use super::sorted_lines::SortedLines;
 use crate::{Error, Result};
 
 /// Refs whose names start with `prefix` (which ends in `/`), with their direct targets.
@@ -62,160 +62,49 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, Oid>
         Err(e) => return Err(Error::io(path)(e)),
     };
     let len = file.metadata().map_err(Error::io(path))?.len();
-    let reader = Lines {
+    let lines = SortedLines {
         file: &file,
         len,
         path,
+        key: refname,
     };
-    let (sorted, data_start) = reader.header()?;
+    // The header names the file's traits: `# pack-refs with: peeled fully-peeled sorted`.
+    let (sorted, data_start) = match lines.line_at(0)? {
+        Some((header, end)) if header.starts_with("# pack-refs with:") => {
+            (header.split_whitespace().any(|t| t == "sorted"), end)
+        }
+        _ => (false, 0),
+    };
     let mut at = if sorted {
-        reader.lower_bound(data_start, prefix)?
+        lines.lower_bound(data_start, prefix)?
     } else {
         data_start
     };
     let mut refs = BTreeMap::new();
-    while let Some(record) = reader.record_at_or_after(at)? {
+    while let Some(record) = lines.record_at_or_after(at)? {
         at = record.next;
-        if record.name.starts_with(prefix) {
-            refs.insert(record.name, record.oid);
-        } else if sorted && record.name.as_str() > prefix {
+        let name = record.key(&lines);
+        if name.starts_with(prefix) {
+            let (hex, _) = record
+                .line
+                .split_once(' ')
+                .ok_or_else(|| lines.corrupt(record.start))?;
+            let oid = Oid::from_str(hex).map_err(|_| lines.corrupt(record.start))?;
+            refs.insert(name.to_owned(), oid);
+        } else if sorted && name > prefix {
             break;
         }
     }
     Ok(refs)
 }
 
-struct Lines<'a> {
-    file: &'a File,
-    len: u64,
-    path: &'a Path,
-}
-
-struct Record {
-    name: String,
-    oid: Oid,
-    start: u64,
-    /// Where the next record (after any `^peeled` line) starts.
-    next: u64,
-}
-
-impl Lines<'_> {
-    /// Whether the file declares itself sorted, and where the records begin.
-    fn header(&self) -> Result<(bool, u64)> {
-        let Some((line, end)) = self.line_at(0)? else {
-            return Ok((false, 0));
-        };
-        if let Some(traits) = line.strip_prefix("# pack-refs with:") {
-            Ok((traits.split_whitespace().any(|t| t == "sorted"), end))
-        } else {
-            Ok((false, 0))
-        }
+/// The ref name of a `packed-refs` record line (`<id> <name>`); `None` for the header,
+/// comments and peeled (`^<id>`) lines.
+fn refname(line: &str) -> Option<&str> {
+    if line.starts_with('^') || line.starts_with('#') {
+        return None;
     }
-
-    /// The first record offset at or after `lo` whose name is not below `prefix`.
-    fn lower_bound(&self, mut lo: u64, prefix: &str) -> Result<u64> {
-        // Invariant: records starting before `lo` sort below `prefix`; those at or after `hi` do not.
-        let mut hi = self.len;
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            match self.record_at_or_after(mid)? {
-                Some(record) if record.start < hi => {
-                    if record.name.as_str() < prefix {
-                        lo = record.next;
-                    } else {
-                        hi = record.start;
-                    }
-                }
-                _ => hi = mid,
-            }
-        }
-        Ok(lo)
-    }
-
-    /// The first record that starts at or after `pos` (skipping a partial line and peeled lines).
-    fn record_at_or_after(&self, pos: u64) -> Result<Option<Record>> {
-        let mut at = pos;
-        if at > 0 && !self.starts_line(at)? {
-            match self.line_at(at)? {
-                Some((_, end)) => at = end,
-                None => return Ok(None),
-            }
-        }
-        loop {
-            let Some((line, end)) = self.line_at(at)? else {
-                return Ok(None);
-            };
-            if line.starts_with('^') || line.starts_with('#') || line.is_empty() {
-                at = end;
-                continue;
-            }
-            let Some((hex, name)) = line.split_once(' ') else {
-                return Err(self.corrupt(at));
-            };
-            let oid = Oid::from_str(hex).map_err(|_| self.corrupt(at))?;
-            let mut next = end;
-            if let Some((peeled, peeled_end)) = self.line_at(end)? {
-                if peeled.starts_with('^') {
-                    next = peeled_end;
-                }
-            }
-            return Ok(Some(Record {
-                name: name.to_owned(),
-                oid,
-                start: at,
-                next,
-            }));
-        }
-    }
-
-    fn starts_line(&self, pos: u64) -> Result<bool> {
-        let mut byte = [0u8; 1];
-        self.file
-            .read_exact_at(&mut byte, pos - 1)
-            .map_err(Error::io(self.path))?;
-        Ok(byte[0] == b'\n')
-    }
-
-    /// The line from `pos` to the next newline (or the end), and the offset after it.
-    fn line_at(&self, pos: u64) -> Result<Option<(String, u64)>> {
-        if pos >= self.len {
-            return Ok(None);
-        }
-        let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 256];
-        let mut at = pos;
-        loop {
-            let want = chunk.len().min((self.len - at) as usize);
-            let got = self
-                .file
-                .read_at(&mut chunk[..want], at)
-                .map_err(Error::io(self.path))?;
-            if got == 0 {
-                break;
-            }
-            if let Some(nl) = memchr::memchr(b'\n', &chunk[..got]) {
-                buf.extend_from_slice(&chunk[..nl]);
-                at += nl as u64 + 1;
-                return Ok(Some((String::from_utf8_lossy(&buf).into_owned(), at)));
-            }
-            buf.extend_from_slice(&chunk[..got]);
-            at += got as u64;
-            if chunk.len() < 64 << 10 {
-                chunk.resize(chunk.len() * 4, 0);
-            }
-        }
-        Ok(Some((String::from_utf8_lossy(&buf).into_owned(), at)))
-    }
-
-    fn corrupt(&self, at: u64) -> Error {
-        Error::Io {
-            path: self.path.to_owned(),
-            source: std::io::Error::new(
-                ErrorKind::InvalidData,
-                format!("malformed packed-refs line at byte {at}"),
-            ),
-        }
-    }
+    line.split_once(' ').map(|(_, name)| name)
 }
 
 #[cfg(test)]
