@@ -12,7 +12,7 @@ use crate::identity::Signatures;
 use crate::prompt::{DirComponents, PromptFile};
 use crate::store::{PathUpdate, Store};
 use crate::version::Bump;
-use crate::{Error, PromptName, Result, Version, PROMPT_FILE, REGISTRY_FILE};
+use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 
 /// Which version to release.
 #[derive(Clone, Debug)]
@@ -47,26 +47,10 @@ pub struct Created {
 
 /// Releases a version; refuses (changing nothing) on any problem.
 pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -> Result<Created> {
-    let workdir = store.workdir("create")?.to_owned();
+    let start = super::write_start::begin(store, "create")?;
+    let (workdir, branch) = (&start.workdir, &start.branch);
+    let head_tree = start.registry_tree(store)?;
     let name = &request.name;
-    store.head_branch()?;
-    store.ensure_clean_state()?;
-    let _lock = store.lock()?;
-    let (branch, tip) = store.head_branch()?;
-    let tip = tip.ok_or_else(|| Error::RegistryMissing {
-        revision: crate::store::short_branch(&branch).to_owned(),
-    })?;
-    let head_tree = store
-        .repo()
-        .find_commit(tip)
-        .and_then(|c| c.tree())
-        .map_err(Error::git("cannot read HEAD"))?;
-    if store.entry_id(&head_tree, REGISTRY_FILE).is_none() {
-        return Err(Error::RegistryMissing {
-            revision: crate::store::short_branch(&branch).to_owned(),
-        });
-    }
-
     let existing = store.versions(name)?;
     let highest = existing.last().map(|(v, _)| v.clone());
     let version = match &request.version {
@@ -80,7 +64,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
             highest: highest.map(|v| v.to_string()),
         });
     }
-    check_not_nested(store, &workdir, &head_tree, name)?;
+    check_not_nested(store, workdir, head_tree, name)?;
 
     let dir = workdir.join(name.dir());
     let prompt_path = dir.join(PROMPT_FILE);
@@ -110,7 +94,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let result = release(
         store,
         request,
-        &branch,
+        branch,
         &version,
         highest.as_ref(),
         &components,

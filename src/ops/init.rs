@@ -20,23 +20,13 @@ pub struct Initialized {
 /// Writes and commits `registry.yaml` (and `prompts/.gitkeep` when `prompts/` is empty),
 /// touching no other path and no other index entry.
 pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
-    let workdir = store.workdir("init")?.to_owned();
-    store.head_branch()?;
-    store.ensure_clean_state()?;
-    let _lock = store.lock()?;
-    let (branch, tip) = store.head_branch()?;
+    let start = super::write_start::begin(store, "init")?;
+    let (workdir, branch) = (&start.workdir, &start.branch);
     let registry_path = workdir.join(REGISTRY_FILE);
-    let committed = match tip {
-        Some(tip) => {
-            let tree = store
-                .repo()
-                .find_commit(tip)
-                .and_then(|c| c.tree())
-                .map_err(Error::git("cannot read HEAD"))?;
-            store.entry_id(&tree, REGISTRY_FILE).is_some()
-        }
-        None => false,
-    };
+    let committed = start
+        .tip
+        .as_ref()
+        .is_some_and(|(_, tree)| store.entry_id(tree, REGISTRY_FILE).is_some());
     if committed || registry_path.exists() {
         return Err(Error::RegistryExists {
             path: registry_path,
@@ -61,7 +51,7 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
             write_new(&workdir.join(KEEP_FILE), b"")?;
             written.push(KEEP_FILE.to_owned());
         }
-        commit_files(store, &branch, &written, signatures)
+        commit_files(store, branch, &written, signatures)
     })();
     if result.is_err() {
         for path in &written {
@@ -72,7 +62,7 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
         }
     }
     Ok(Initialized {
-        branch: crate::store::short_branch(&branch).to_owned(),
+        branch: crate::store::short_branch(branch).to_owned(),
         commit: result?.id(),
     })
 }

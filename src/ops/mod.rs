@@ -7,6 +7,7 @@ pub mod init;
 pub mod list;
 pub mod promote;
 pub mod versions;
+mod write_start;
 
 use std::path::Path;
 

@@ -35,30 +35,18 @@ pub fn promote(
     request: &PromoteRequest,
     signatures: &Signatures,
 ) -> Result<Promoted> {
-    let workdir = store.workdir("promote")?.to_owned();
-    store.head_branch()?;
-    store.ensure_clean_state()?;
-    // Lock before reading anything: a writer that finished while we waited moved the tip and
-    // rewrote registry.yaml, and this promotion must build on both.
-    let _lock = store.lock()?;
-    let (branch, tip) = store.head_branch()?;
-    let tip = tip.ok_or_else(|| Error::RegistryMissing {
-        revision: crate::store::short_branch(&branch).to_owned(),
-    })?;
-    let head_tree = store
-        .repo()
-        .find_commit(tip)
-        .and_then(|c| c.tree())
-        .map_err(Error::git("cannot read HEAD"))?;
+    let start = super::write_start::begin(store, "promote")?;
+    let (workdir, branch) = (&start.workdir, &start.branch);
+    let head_tree = start.registry_tree(store)?;
     let committed =
         store
-            .read_file(&head_tree, REGISTRY_FILE)?
+            .read_file(head_tree, REGISTRY_FILE)?
             .ok_or_else(|| Error::RegistryMissing {
-                revision: crate::store::short_branch(&branch).to_owned(),
+                revision: crate::store::short_branch(branch).to_owned(),
             })?;
     let on_disk = std::fs::read(workdir.join(REGISTRY_FILE)).ok();
     if on_disk.as_deref() != Some(committed.as_slice())
-        || store.index_differs(REGISTRY_FILE, &head_tree)?
+        || store.index_differs(REGISTRY_FILE, head_tree)?
     {
         return Err(Error::RegistryDirty);
     }
@@ -106,7 +94,7 @@ pub fn promote(
         message.push_str("Forced: true\n");
     }
     let written = RefCell::new(None);
-    let committed = store.commit_on_branch(&branch, &message, signatures, &|tree| {
+    let committed = store.commit_on_branch(branch, &message, signatures, &|tree| {
         let tree = tree.ok_or_else(|| Error::RegistryMissing {
             revision: "HEAD".into(),
         })?;

@@ -1,0 +1,59 @@
+//! How every write begins: refuse what cannot be written to, take the lock, then read the
+//! branch and its tip under the lock (a writer that finished while we waited moved them).
+
+use std::path::PathBuf;
+
+use git2::{Oid, Tree};
+
+use crate::store::{short_branch, Lock, Store};
+use crate::{Error, Result, REGISTRY_FILE};
+
+/// The state a write builds on, read while holding the lock.
+pub struct WriteStart<'r> {
+    /// Held until the write is done.
+    pub _lock: Lock,
+    pub workdir: PathBuf,
+    /// The checked-out branch, `refs/heads/…`.
+    pub branch: String,
+    pub tip: Option<(Oid, Tree<'r>)>,
+}
+
+/// Refuses bare repositories, a detached HEAD and merges in progress, takes the write lock,
+/// and reads the branch tip.
+pub fn begin<'r>(store: &'r Store, operation: &'static str) -> Result<WriteStart<'r>> {
+    let workdir = store.workdir(operation)?.to_owned();
+    // Checked before waiting for the lock too, so a refusal is immediate.
+    store.head_branch()?;
+    store.ensure_clean_state()?;
+    let lock = store.lock()?;
+    let (branch, tip) = store.head_branch()?;
+    let tip = match tip {
+        Some(id) => {
+            let tree = store
+                .repo()
+                .find_commit(id)
+                .and_then(|c| c.tree())
+                .map_err(Error::git("cannot read HEAD"))?;
+            Some((id, tree))
+        }
+        None => None,
+    };
+    Ok(WriteStart {
+        _lock: lock,
+        workdir,
+        branch,
+        tip,
+    })
+}
+
+impl<'r> WriteStart<'r> {
+    /// The tip's tree, refusing a branch that is not a registry yet.
+    pub fn registry_tree(&self, store: &Store) -> Result<&Tree<'r>> {
+        let missing = || Error::RegistryMissing {
+            revision: short_branch(&self.branch).to_owned(),
+        };
+        let (_, tree) = self.tip.as_ref().ok_or_else(missing)?;
+        store.entry_id(tree, REGISTRY_FILE).ok_or_else(missing)?;
+        Ok(tree)
+    }
+}
