@@ -127,6 +127,34 @@ pub enum Error {
         held: String,
     },
 
+    /// The identity may not move this environment's pointer.
+    #[error("{email} may not move {environment} of `{name}`")]
+    AccessDenied {
+        email: String,
+        name: String,
+        environment: String,
+        allowed: Vec<String>,
+    },
+
+    /// `rollback` found no earlier version in the environment's history.
+    #[error(
+        "{environment} of `{name}` held nothing before {current}; there is nothing to roll back to"
+    )]
+    NothingToRollBack {
+        name: String,
+        environment: String,
+        current: String,
+    },
+
+    /// `rollback --to` named a version the environment never held.
+    #[error("{environment} of `{name}` never held {version}")]
+    NeverInEnvironment {
+        name: String,
+        environment: String,
+        version: String,
+        held: Vec<String>,
+    },
+
     /// `registry.yaml` has uncommitted changes that a write would overwrite.
     #[error("registry.yaml has uncommitted changes")]
     RegistryDirty,
@@ -149,6 +177,10 @@ pub enum Error {
     /// Another process holds the registry's write lock (or a killed one left it behind).
     #[error("the registry is locked by `{}`", path.display())]
     Locked { path: PathBuf, holder: String },
+
+    /// A ref's lock file stayed in place through every retry (a killed writer may have left it).
+    #[error("the branch is locked by `{}`", path.display())]
+    RefLocked { path: PathBuf },
 
     /// The branch kept moving under us.
     #[error("branch `{branch}` kept changing while committing; gave up after {attempts} attempts")]

@@ -5,7 +5,9 @@
 //! [`store`] is the only module that talks to Git. Nothing here prints: every operation returns
 //! data or an [`Error`], and the binary decides how to show it.
 
+pub mod access;
 pub mod error;
+pub mod history;
 pub mod identity;
 pub mod name;
 pub mod ops;

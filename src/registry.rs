@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::access::Access;
 use crate::{yaml, Error, PromptName, Result, Version};
 
 /// The format number this version of promptreg reads and writes.
@@ -33,6 +34,8 @@ pub struct Registry {
     /// The promotion pipeline, first to last.
     pub environments: Vec<String>,
     pub prompts: BTreeMap<PromptName, Pointers>,
+    /// Who may move which pointers (`None`: everyone may).
+    pub access: Option<Access>,
 }
 
 /// Environment → version as written, with positions for error messages.
@@ -44,6 +47,7 @@ struct RawRegistry {
     format: Spanned<u32>,
     environments: Option<Spanned<Vec<String>>>,
     prompts: Option<BTreeMap<String, Option<RawPointers>>>,
+    access: Option<Spanned<Access>>,
 }
 
 /// The text `init` writes.
@@ -132,10 +136,22 @@ impl Registry {
             }
             prompts.insert(name, parsed);
         }
+        let access = match raw.access {
+            Some(access) => {
+                let l = access.referenced;
+                access
+                    .value
+                    .check(&environments)
+                    .map_err(|m| at(l.line(), l.column(), m))?;
+                Some(access.value)
+            }
+            None => None,
+        };
         Ok(Registry {
             format: raw.format.value,
             environments,
             prompts,
+            access,
         })
     }
 
@@ -184,16 +200,20 @@ impl Registry {
 }
 
 /// First line of the cache form; bump when the form changes.
-const CACHE_HEADER: &str = "promptreg-index-cache 1";
+const CACHE_HEADER: &str = "promptreg-index-cache 2";
+/// Lines before the entries: the header, format and pipeline, access rules as JSON.
+pub const CACHE_HEAD_LINES: usize = 3;
 /// Last line of the cache form: a truncated entry lacks it and is not used.
 const CACHE_END: &str = "\x04end\n";
 
 impl Registry {
-    /// A compact line form of the whole index, for the read cache: one line per prompt,
-    /// `name<TAB>env=version…`, sorted by name. Only ever derived from a parsed index.
+    /// A compact line form of the whole index, for the read cache: a head of
+    /// [`CACHE_HEAD_LINES`] lines, then one line per prompt, `name<TAB>env=version…`, sorted by
+    /// name, then an end line. Only ever derived from a parsed index.
     pub fn to_cache(&self) -> String {
+        let access = serde_json::to_string(&self.access).unwrap_or_else(|_| "null".into());
         let mut out = format!(
-            "{CACHE_HEADER}\n{}\t{}\n",
+            "{CACHE_HEADER}\n{}\t{}\n{access}\n",
             self.format,
             self.environments.join("\t")
         );
@@ -212,7 +232,8 @@ impl Registry {
     pub fn from_cache(text: &str) -> Option<Self> {
         let text = text.strip_suffix(CACHE_END)?;
         let mut lines = text.lines();
-        let mut registry = Self::from_cache_head(lines.next()?, lines.next()?)?;
+        let head = [lines.next()?, lines.next()?, lines.next()?];
+        let mut registry = Self::from_cache_head(head)?;
         for line in lines {
             let (name, pointers) = cache_entry(line)?;
             registry.prompts.insert(name, pointers);
@@ -220,14 +241,16 @@ impl Registry {
         Some(registry)
     }
 
-    /// The lines of the cache form a one-prompt read needs: the first two, the last, and the
+    /// The lines of the cache form a one-prompt read needs: the head, the last, and the
     /// prompt's own line if it has one. `None` when they are not of this form.
     pub fn from_cache_lines(head: &[String], last: &str, entry: Option<&str>) -> Option<Self> {
         if format!("{last}\n") != CACHE_END {
             return None;
         }
-        let [first, second] = head else { return None };
-        let mut registry = Self::from_cache_head(first, second)?;
+        let [first, second, third] = head else {
+            return None;
+        };
+        let mut registry = Self::from_cache_head([first, second, third])?;
         if let Some(line) = entry {
             let (name, pointers) = cache_entry(line)?;
             registry.prompts.insert(name, pointers);
@@ -235,17 +258,18 @@ impl Registry {
         Some(registry)
     }
 
-    fn from_cache_head(first: &str, second: &str) -> Option<Self> {
-        if first != CACHE_HEADER {
+    fn from_cache_head([header, pipeline, access]: [&str; 3]) -> Option<Self> {
+        if header != CACHE_HEADER {
             return None;
         }
-        let mut fields = second.split('\t');
+        let mut fields = pipeline.split('\t');
         let format = fields.next()?.parse().ok()?;
         let environments = fields.map(str::to_owned).collect();
         Some(Registry {
             format,
             environments,
             prompts: BTreeMap::new(),
+            access: serde_json::from_str(access).ok()?,
         })
     }
 }
@@ -469,11 +493,11 @@ mod tests {
                 .iter()
                 .find(|l| cache_key(l) == Some(n))
                 .map(String::as_str);
-            let one = Registry::from_cache_lines(&lines[..2], last, entry).unwrap();
+            let one = Registry::from_cache_lines(&lines[..3], last, entry).unwrap();
             assert_eq!(one.pointers(&name(n)), full.pointers(&name(n)), "{n}");
             assert!(one.prompts.contains_key(&name(n)));
         }
-        assert!(Registry::from_cache_lines(&lines[..2], "x", None).is_none());
+        assert!(Registry::from_cache_lines(&lines[..3], "x", None).is_none());
     }
 
     #[test]

@@ -9,24 +9,32 @@ use std::path::Path;
 use crate::registry::{block_end, first_content_indent, Registry};
 use crate::{Error, PromptName, Result, Version};
 
-/// Sets `environment`'s pointer for `name` to `version` in the index text.
+/// Sets `environment`'s pointer for `name` to `version` in the index text, whose parsed form
+/// is `before`. Returns the new text and its parsed form.
+///
+/// The edit touches only the prompt's entry (or appends one), so checking that entry — cut out
+/// and parsed — against the intended pointers verifies it without re-parsing the whole index
+/// (tens of milliseconds at 10,000 prompts).
 pub fn set_pointer(
     text: &str,
+    before: &Registry,
     name: &PromptName,
     environment: &str,
     version: &Version,
 ) -> Result<(String, Registry)> {
     let file = Path::new(crate::REGISTRY_FILE);
-    let before = Registry::parse(text.as_bytes(), file)?;
-    let edited = edit(text, &before, name, environment, version).ok_or_else(unsupported)?;
-    let after = Registry::parse(edited.as_bytes(), file).map_err(|_| unsupported())?;
-    let mut expected = before;
-    expected
+    let edited = edit(text, before, name, environment, version).ok_or_else(unsupported)?;
+    let mut after = before.clone();
+    after
         .prompts
         .entry(name.clone())
         .or_default()
         .insert(environment.to_owned(), version.clone());
-    if after != expected {
+    let check = Registry::parse_for(edited.as_bytes(), file, name).map_err(|_| unsupported())?;
+    if check.pointers(name) != after.pointers(name)
+        || check.environments != after.environments
+        || check.access != after.access
+    {
         return Err(unsupported());
     }
     Ok((edited, after))
@@ -202,8 +210,15 @@ mod tests {
 
     fn set(text: &str, name: &str, env: &str, version: &str) -> Result<String> {
         let name = PromptName::parse(name).unwrap();
-        let (edited, registry) = set_pointer(text, &name, env, &Version::parse(version).unwrap())?;
-        assert_eq!(registry.pointers(&name)[env].to_string(), version);
+        let before = Registry::parse(text.as_bytes(), Path::new("registry.yaml"))?;
+        let (edited, after) =
+            set_pointer(text, &before, &name, env, &Version::parse(version).unwrap())?;
+        assert_eq!(after.pointers(&name)[env].to_string(), version);
+        // The shortcut verification agrees with a full parse of the result.
+        assert_eq!(
+            Registry::parse(edited.as_bytes(), Path::new("registry.yaml")).unwrap(),
+            after
+        );
         Ok(edited)
     }
 

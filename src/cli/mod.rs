@@ -30,6 +30,9 @@ pub enum Command {
     Versions(commands::versions::Args),
     List(commands::list::Args),
     Promote(commands::promote::Args),
+    History(commands::history::Args),
+    Rollback(commands::rollback::Args),
+    Doctor(commands::doctor::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.
@@ -49,6 +52,9 @@ pub fn main() -> ExitCode {
         Command::Versions(args) => commands::versions::run(&context, args),
         Command::List(args) => commands::list::run(&context, args),
         Command::Promote(args) => commands::promote::run(&context, args),
+        Command::History(args) => commands::history::run(&context, args),
+        Command::Rollback(args) => commands::rollback::run(&context, args),
+        Command::Doctor(args) => commands::doctor::run(&context, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

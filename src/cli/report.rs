@@ -94,6 +94,15 @@ fn hint(error: &Error) -> Option<String> {
         Error::PipelineSkipped { name, previous, version, .. } => {
             format!("promote it to {previous} first (`promptreg promote {name} {version} --to {previous}`), or pass --force with a --reason")
         }
+        Error::AccessDenied { allowed, environment, .. } => format!(
+            "the access rules in registry.yaml let these move {environment}: {}; ask one of them, or change the rules in a reviewed commit",
+            list(allowed)
+        ),
+        Error::NothingToRollBack { name, environment, .. } => format!(
+            "see what it held with `promptreg history {name} --env {environment}`; pick a version with `promote`"
+        ),
+        Error::NeverInEnvironment { held, .. } if held.is_empty() => "it has held no version yet".into(),
+        Error::NeverInEnvironment { held, .. } => format!("it has held: {}", list(held)),
         Error::RegistryDirty => "commit or stash your edits to registry.yaml first (`git stash push registry.yaml`)".into(),
         Error::Unchanged { .. } => "edit the prompt first, or pass --allow-unchanged to release the same content again".into(),
         Error::NoIdentity { .. } => {
@@ -104,6 +113,7 @@ fn hint(error: &Error) -> Option<String> {
             format!("a killed promptreg left it behind; remove it with `rm {}`", path.display())
         }
         Error::Locked { .. } => "another promptreg is writing; try again when it has finished".into(),
+        Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
         _ => return None,
     })

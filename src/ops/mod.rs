@@ -1,11 +1,15 @@
 //! Operations: what each command does, as library calls that return records or errors.
 
 pub mod create;
+pub mod doctor;
 pub mod example;
 pub mod fetch;
+pub mod history;
 pub mod init;
 pub mod list;
+mod pointer;
 pub mod promote;
+pub mod rollback;
 pub mod versions;
 mod write_start;
 
@@ -42,7 +46,7 @@ pub fn registry_at(
             .cache_find(
                 REGISTRY_CACHE,
                 id,
-                2,
+                crate::registry::CACHE_HEAD_LINES,
                 name.as_str(),
                 crate::registry::cache_key,
             )
@@ -61,6 +65,54 @@ pub fn registry_at(
         registry.prompts.retain(|n, _| n == name);
     }
     Ok(registry)
+}
+
+/// The whole index in blob `id` (cached by blob id).
+pub fn registry_of_blob(store: &Store, id: git2::Oid) -> Result<Registry> {
+    if let Some(registry) = store
+        .cache_get(REGISTRY_CACHE, id)
+        .and_then(|text| Registry::from_cache(&text))
+    {
+        return Ok(registry);
+    }
+    let blob = store
+        .repo()
+        .find_blob(id)
+        .map_err(Error::git("cannot read registry.yaml"))?;
+    let registry = Registry::parse(blob.content(), Path::new(REGISTRY_FILE))?;
+    remember_registry(store, id, &registry);
+    Ok(registry)
+}
+
+/// The pipeline and one prompt's pointers in blob `id`: from the cache when it has the blob,
+/// else by cutting the document down to that entry (no cache write: history walks thousands of
+/// old indexes that will not be read again).
+pub fn pointers_of_blob(
+    store: &Store,
+    id: git2::Oid,
+    name: &PromptName,
+) -> Result<(Vec<String>, crate::registry::Pointers)> {
+    let cached = store
+        .cache_find(
+            REGISTRY_CACHE,
+            id,
+            crate::registry::CACHE_HEAD_LINES,
+            name.as_str(),
+            crate::registry::cache_key,
+        )
+        .and_then(|hit| Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref()));
+    let registry = match cached {
+        Some(registry) => registry,
+        None => {
+            let blob = store
+                .repo()
+                .find_blob(id)
+                .map_err(Error::git("cannot read registry.yaml"))?;
+            Registry::parse_for(blob.content(), Path::new(REGISTRY_FILE), name)?
+        }
+    };
+    let pointers = registry.pointers(name);
+    Ok((registry.environments, pointers))
 }
 
 /// Caches a parsed index under its blob id.

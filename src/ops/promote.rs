@@ -1,14 +1,13 @@
 //! `promote`: move an environment's pointer to a version, as a commit of `registry.yaml` alone.
 
-use std::cell::RefCell;
-use std::path::Path;
+use git2::Oid;
 
-use git2::{FileMode, Oid};
-
+use crate::history::Change;
 use crate::identity::Signatures;
-use crate::registry::Registry;
-use crate::store::{PathUpdate, Store};
-use crate::{registry_edit, Error, PromptName, Result, Version, REGISTRY_FILE};
+use crate::store::Store;
+use crate::{Error, PromptName, Result, Version};
+
+use super::pointer::{check_access, commit_move, load, Move};
 
 /// A promotion to make.
 #[derive(Clone, Debug)]
@@ -35,22 +34,8 @@ pub fn promote(
     request: &PromoteRequest,
     signatures: &Signatures,
 ) -> Result<Promoted> {
-    let start = super::write_start::begin(store, "promote")?;
-    let (workdir, branch) = (&start.workdir, &start.branch);
-    let head_tree = start.registry_tree(store)?;
-    let committed =
-        store
-            .read_file(head_tree, REGISTRY_FILE)?
-            .ok_or_else(|| Error::RegistryMissing {
-                revision: crate::store::short_branch(branch).to_owned(),
-            })?;
-    let on_disk = std::fs::read(workdir.join(REGISTRY_FILE)).ok();
-    if on_disk.as_deref() != Some(committed.as_slice())
-        || store.index_differs(REGISTRY_FILE, head_tree)?
-    {
-        return Err(Error::RegistryDirty);
-    }
-    let registry = Registry::parse(&committed, Path::new(REGISTRY_FILE))?;
+    let loaded = load(store, "promote")?;
+    let registry = &loaded.registry;
     let name = &request.name;
     let env = request.environment.as_str();
     registry.check_environment(env)?;
@@ -81,52 +66,23 @@ pub fn promote(
             });
         }
     }
-    let mut message = format!(
-        "promote {name} {} to {env}\n\n{}\n\n",
-        request.version,
-        request.reason.trim_end()
-    );
-    message.push_str(&format!(
-        "Prompt: {name}\nVersion: {}\nEnvironment: {env}\nChange: promoted\n",
-        request.version
-    ));
-    if request.force {
-        message.push_str("Forced: true\n");
-    }
-    let written = RefCell::new(None);
-    let committed = store.commit_on_branch(branch, &message, signatures, &|tree| {
-        let tree = tree.ok_or_else(|| Error::RegistryMissing {
-            revision: "HEAD".into(),
-        })?;
-        let current =
-            store
-                .read_file(tree, REGISTRY_FILE)?
-                .ok_or_else(|| Error::RegistryMissing {
-                    revision: "HEAD".into(),
-                })?;
-        let text = crate::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
-        let (edited, parsed) = registry_edit::set_pointer(text, name, env, &request.version)?;
-        let blob = store
-            .repo()
-            .blob(edited.as_bytes())
-            .map_err(Error::git("cannot write registry.yaml"))?;
-        *written.borrow_mut() = Some((edited, parsed, blob));
-        Ok(vec![PathUpdate {
-            path: REGISTRY_FILE.to_owned(),
-            id: blob,
-            mode: FileMode::Blob,
-        }])
-    })?;
-    let (text, parsed, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {
-        revision: "HEAD".into(),
-    })?;
-    crate::store::write_atomic(&workdir.join(REGISTRY_FILE), text.as_bytes())?;
-    // The next read of this index finds it parsed already.
-    super::remember_registry(store, blob, &parsed);
-    let files = store.hash_worktree_files(&[REGISTRY_FILE.to_owned()])?;
-    store.sync_index_files(&files)?;
-    Ok(Promoted::Moved {
-        from,
-        commit: committed.id(),
-    })
+    check_access(registry, &signatures.author.email, name, env)?;
+    let change =
+        Change::classify(from.as_ref(), Some(&request.version)).unwrap_or(Change::Promoted);
+    let commit = commit_move(
+        store,
+        &loaded,
+        &Move {
+            name,
+            environment: env,
+            version: &request.version,
+            previous: from.as_ref(),
+            change,
+            subject: format!("promote {name} {} to {env}", request.version),
+            reason: &request.reason,
+            forced: request.force,
+        },
+        signatures,
+    )?;
+    Ok(Promoted::Moved { from, commit })
 }

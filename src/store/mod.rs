@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
 
-pub use lock::Lock;
+pub use lock::{holder, process_alive, Lock, LOCK_FILE};
 pub use release::Release;
 pub use write::{Committed, FileEntry, PathUpdate};
 
@@ -67,6 +67,12 @@ impl Store {
     /// The git directory shared by all worktrees (where refs and locks live).
     pub fn common_dir(&self) -> &Path {
         self.repo.commondir()
+    }
+
+    /// This worktree's git directory (where its `index` and `HEAD` live); the common directory
+    /// for the main worktree.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
     }
 
     /// A configuration value (`user.name`), if set.
@@ -155,14 +161,16 @@ impl Store {
         tree.get_path(Path::new(path)).ok().map(|e| e.id())
     }
 
-    /// The versions of `name`, ascending, with their tag refs' targets.
+    /// The versions of `name`, ascending, with the ids of their tag objects. Refs shaped like
+    /// versions that are not annotated tags (lightweight tags) are not versions and are left out.
     pub fn versions(&self, name: &PromptName) -> Result<Vec<(Version, Oid)>> {
         let prefix = name.tag_prefix();
         let refs = refs::list_prefix(self.common_dir(), &prefix)?;
         let mut versions: Vec<(Version, Oid)> = refs
             .into_iter()
-            .filter_map(|(refname, oid)| {
-                Version::from_tag_component(&refname[prefix.len()..]).map(|v| (v, oid))
+            .filter(|(_, target)| self.is_annotated(target))
+            .filter_map(|(refname, target)| {
+                Version::from_tag_component(&refname[prefix.len()..]).map(|v| (v, target.id))
             })
             .collect();
         versions.sort();
@@ -172,7 +180,7 @@ impl Store {
     /// Every prompt that has at least one version tag, with its versions ascending.
     pub fn all_versions(&self) -> Result<BTreeMap<PromptName, Vec<Version>>> {
         let mut all: BTreeMap<PromptName, Vec<Version>> = BTreeMap::new();
-        for refname in refs::list_prefix(self.common_dir(), "refs/tags/")?.into_keys() {
+        for (refname, target) in refs::list_prefix(self.common_dir(), "refs/tags/")? {
             let Some((name, component)) = refname["refs/tags/".len()..].rsplit_once('/') else {
                 continue;
             };
@@ -182,12 +190,25 @@ impl Store {
             ) else {
                 continue;
             };
-            all.entry(name).or_default().push(version);
+            if self.is_annotated(&target) {
+                all.entry(name).or_default().push(version);
+            }
         }
         for versions in all.values_mut() {
             versions.sort();
         }
         Ok(all)
+    }
+
+    /// Whether a tag ref points at a tag object (asking the object store only when the ref
+    /// store did not say).
+    fn is_annotated(&self, target: &refs::RefTarget) -> bool {
+        target.annotated.unwrap_or_else(|| {
+            self.repo
+                .odb()
+                .and_then(|odb| odb.read_header(target.id))
+                .is_ok_and(|(_, kind)| kind == ObjectType::Tag)
+        })
     }
 
     /// Another prompt inside `name`'s directory: one released (a version tag under

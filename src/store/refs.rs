@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::ErrorKind;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
 use git2::Oid;
@@ -14,16 +15,24 @@ use git2::Oid;
 use super::sorted_lines::SortedLines;
 use crate::{Error, Result};
 
+/// Where a ref points, and whether that is an annotated tag object when the ref store says so
+/// for free (`packed-refs` records peeled tags; a loose ref does not tell).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefTarget {
+    pub id: Oid,
+    pub annotated: Option<bool>,
+}
+
 /// Refs whose names start with `prefix` (which ends in `/`), with their direct targets.
 /// Loose refs win over packed ones, as in git. Symbolic loose refs are skipped.
-pub fn list_prefix(common_dir: &Path, prefix: &str) -> Result<BTreeMap<String, Oid>> {
+pub fn list_prefix(common_dir: &Path, prefix: &str) -> Result<BTreeMap<String, RefTarget>> {
     let mut refs = packed_with_prefix(&common_dir.join("packed-refs"), prefix)?;
     let dir = common_dir.join(prefix.trim_end_matches('/'));
     loose_under(&dir, prefix, &mut refs)?;
     Ok(refs)
 }
 
-fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, Oid>) -> Result<()> {
+fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, RefTarget>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
@@ -46,8 +55,14 @@ fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, Oid>) -> Re
                 Err(e) if e.kind() == ErrorKind::NotFound => continue, // Deleted meanwhile.
                 Err(e) => return Err(Error::io(entry.path())(e)),
             };
-            if let Ok(oid) = Oid::from_str(content.trim()) {
-                refs.insert(name, oid);
+            if let Ok(id) = Oid::from_str(content.trim()) {
+                refs.insert(
+                    name,
+                    RefTarget {
+                        id,
+                        annotated: None,
+                    },
+                );
             }
         }
     }
@@ -55,7 +70,7 @@ fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, Oid>) -> Re
 }
 
 /// The packed refs starting with `prefix`.
-fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, Oid>> {
+fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefTarget>> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BTreeMap::new()),
@@ -69,30 +84,53 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, Oid>
         key: refname,
     };
     // The header names the file's traits: `# pack-refs with: peeled fully-peeled sorted`.
-    let (sorted, data_start) = match lines.line_at(0)? {
-        Some((header, end)) if header.starts_with("# pack-refs with:") => {
-            (header.split_whitespace().any(|t| t == "sorted"), end)
-        }
-        _ => (false, 0),
+    let (traits, data_start) = match lines.line_at(0)? {
+        Some((header, end)) if header.starts_with("# pack-refs with:") => (header, end),
+        _ => (String::new(), 0),
     };
-    let mut at = if sorted {
+    let has = |t: &str| traits.split_whitespace().any(|x| x == t);
+    let sorted = has("sorted");
+    // With `peeled`, every annotated tag under refs/tags/ is followed by its `^<id>` line.
+    let peeled = has("peeled") || has("fully-peeled");
+    let start = if sorted {
         lines.lower_bound(data_start, prefix)?
     } else {
         data_start
     };
-    let mut refs = BTreeMap::new();
-    while let Some(record) = lines.record_at_or_after(at)? {
-        at = record.next;
-        let name = record.key(&lines);
+    // From the first match on, read sequentially: a prefix can cover the whole file.
+    let mut reader = BufReader::with_capacity(64 << 10, &file);
+    reader
+        .seek(SeekFrom::Start(start))
+        .map_err(Error::io(path))?;
+    let mut refs: BTreeMap<String, RefTarget> = BTreeMap::new();
+    let mut last: Option<String> = None;
+    let mut at = start;
+    for line in reader.split(b'\n') {
+        let line = line.map_err(Error::io(path))?;
+        let line_start = at;
+        at += line.len() as u64 + 1;
+        let line = String::from_utf8_lossy(&line);
+        if let Some(peel) = line.strip_prefix('^') {
+            if let (Some(name), true) = (&last, Oid::from_str(peel).is_ok()) {
+                if let Some(target) = refs.get_mut(name) {
+                    target.annotated = Some(true);
+                }
+            }
+            continue;
+        }
+        let Some(name) = refname(&line) else { continue };
         if name.starts_with(prefix) {
-            let (hex, _) = record
-                .line
+            let (hex, _) = line
                 .split_once(' ')
-                .ok_or_else(|| lines.corrupt(record.start))?;
-            let oid = Oid::from_str(hex).map_err(|_| lines.corrupt(record.start))?;
-            refs.insert(name.to_owned(), oid);
+                .ok_or_else(|| lines.corrupt(line_start))?;
+            let id = Oid::from_str(hex).map_err(|_| lines.corrupt(line_start))?;
+            let annotated = peeled.then_some(false);
+            refs.insert(name.to_owned(), RefTarget { id, annotated });
+            last = Some(name.to_owned());
         } else if sorted && name > prefix {
             break;
+        } else {
+            last = None;
         }
     }
     Ok(refs)
@@ -121,7 +159,13 @@ mod tests {
             if sorted { "sorted " } else { "" }
         );
         for (i, name) in names.iter().enumerate() {
-            text.push_str(&format!("{} {name}\n^{}\n", oid(i + 1), oid(200)));
+            // Tags of `p12-x` are lightweight: no peeled line.
+            let peel = if name.contains("p12-x") {
+                String::new()
+            } else {
+                format!("^{}\n", oid(200))
+            };
+            text.push_str(&format!("{} {name}\n{peel}", oid(i + 1)));
         }
         std::fs::write(dir.join("packed-refs"), text).unwrap();
     }
@@ -146,6 +190,8 @@ mod tests {
                 .unwrap()
                 .is_empty());
             assert_eq!(list_prefix(dir.path(), "refs/tags/p0/").unwrap().len(), 1);
+            let light = list_prefix(dir.path(), "refs/tags/p12-x/").unwrap();
+            assert_eq!(light["refs/tags/p12-x/v1.0.0"].annotated, Some(false));
             assert_eq!(list_prefix(dir.path(), "refs/tags/").unwrap().len(), 302);
         }
         let loose = dir.path().join("refs/tags/p12");
@@ -155,10 +201,10 @@ mod tests {
         std::fs::write(loose.join("v3.0.0.lock"), "junk").unwrap();
         let found = list_prefix(dir.path(), "refs/tags/p12/").unwrap();
         assert_eq!(found.len(), 3);
-        assert_eq!(
-            found["refs/tags/p12/v1.0.0"],
-            Oid::from_str(&oid(99)).unwrap()
-        );
+        let loose_one = found["refs/tags/p12/v1.0.0"];
+        assert_eq!(loose_one.id, Oid::from_str(&oid(99)).unwrap());
+        assert_eq!(loose_one.annotated, None);
+        assert_eq!(found["refs/tags/p12/v1.1.0"].annotated, Some(true));
     }
 
     #[test]

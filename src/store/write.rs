@@ -112,6 +112,7 @@ impl Store {
         let author = signatures.author.signature()?;
         let committer = signatures.committer.signature()?;
         let mut pause = Duration::from_millis(1);
+        let mut locked = false;
         for _ in 0..ATTEMPTS {
             let tip = match self.repo.refname_to_id(branch) {
                 Ok(id) => Some(
@@ -164,11 +165,18 @@ impl Store {
                         ErrorCode::Locked | ErrorCode::Modified | ErrorCode::Exists
                     ) =>
                 {
+                    locked = e.code() == ErrorCode::Locked;
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(e) => return Err(Error::git(format!("cannot commit to `{branch}`"))(e)),
             }
+        }
+        if locked {
+            // The ref's lock file never went away: most likely left by a killed writer.
+            return Err(Error::RefLocked {
+                path: self.common_dir().join(format!("{branch}.lock")),
+            });
         }
         Err(Error::Contended {
             branch: super::short_branch(branch).to_owned(),

@@ -2,9 +2,12 @@
 
 mod harness;
 
+mod cache;
 mod create;
+mod doctor;
 mod fetch;
 mod init;
+mod integrity;
 mod list;
 mod promote;
 mod safety;

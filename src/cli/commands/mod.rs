@@ -2,8 +2,11 @@
 //! function that calls the library and prints the result.
 
 pub mod create;
+pub mod doctor;
 pub mod fetch;
+pub mod history;
 pub mod init;
 pub mod list;
 pub mod promote;
+pub mod rollback;
 pub mod versions;

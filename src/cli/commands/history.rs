@@ -1,0 +1,105 @@
+//! `promptreg history`
+
+use anyhow::Result;
+use chrono::{NaiveDate, TimeZone, Utc};
+use comfy_table::Cell;
+use promptreg::history::{Change, Event};
+use promptreg::ops::history::{history, Query};
+use promptreg::PromptName;
+
+use crate::cli::context::Format;
+use crate::cli::report::Usage;
+use crate::cli::{output, Context};
+
+/// The audit trail, newest first: releases, promotions, rollbacks and demotions, with who,
+/// when and why
+///
+/// Pointer moves come from every commit that changed registry.yaml, whether promptreg, a hand
+/// edit or a merged pull request made it.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  promptreg history support/refund-agent\n  promptreg history --env production --since 2026-01-01 --format json"
+)]
+pub struct Args {
+    /// Only this prompt
+    name: Option<String>,
+    /// Only moves of this environment's pointer
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Only events on or after this date (YYYY-MM-DD, or a date git accepts)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
+    let since = match &args.since {
+        None => None,
+        Some(text) => Some(
+            parse_since(text)
+                .ok_or_else(|| Usage(format!("--since `{text}` is not a date (try 2026-01-31)")))?,
+        ),
+    };
+    let query = Query {
+        name: args.name.as_deref().map(PromptName::parse).transpose()?,
+        environment: args.env.clone(),
+        since,
+        revision: context.revision.clone(),
+    };
+    let store = context.store()?;
+    let events = history(&store, &query)?;
+    if format == Format::Json {
+        return output::json(&events);
+    }
+    if events.is_empty() {
+        context.status("no events");
+        return Ok(());
+    }
+    let mut header = vec!["WHEN", "EVENT"];
+    if query.name.is_none() {
+        header.push("PROMPT");
+    }
+    header.extend(["ENV", "VERSION", "BY", "REASON", "COMMIT"]);
+    let mut table = output::table(context, &header);
+    for event in &events {
+        let mut row = vec![
+            Cell::new(output::short_time(&event.at)),
+            Cell::new(event.event.as_str()),
+        ];
+        if query.name.is_none() {
+            row.push(Cell::new(&event.prompt));
+        }
+        row.extend([
+            Cell::new(event.environment.as_deref().unwrap_or("")),
+            Cell::new(movement(event)),
+            Cell::new(&event.by),
+            Cell::new(output::first_line(&event.reason)),
+            Cell::new(&event.commit[..event.commit.len().min(10)]),
+        ]);
+        table.add_row(row);
+    }
+    output::print_table(&table)
+}
+
+/// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version.
+fn movement(event: &Event) -> String {
+    let forced = if event.forced { " (forced)" } else { "" };
+    match event.event {
+        Change::Created => event.to.clone().unwrap_or_default(),
+        _ => format!(
+            "{} → {}{forced}",
+            event.from.as_deref().unwrap_or("none"),
+            event.to.as_deref().unwrap_or("none")
+        ),
+    }
+}
+
+fn parse_since(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(
+            Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?)
+                .fixed_offset(),
+        );
+    }
+    promptreg::identity::parse_date(text)
+}

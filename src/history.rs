@@ -1,0 +1,246 @@
+//! The audit trail's vocabulary: events, how a pointer change is classified, and the git
+//! trailers promptreg writes on its own commits (and reads back to avoid re-parsing the index).
+
+use serde::Serialize;
+
+use crate::registry::Pointers;
+use crate::Version;
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// A version was released (a tag).
+    Created,
+    /// An environment moved to a version (first time, or a higher one).
+    Promoted,
+    /// An environment moved to a lower version than it held.
+    Reverted,
+    /// An environment's pointer was removed.
+    Demoted,
+}
+
+impl Change {
+    /// The word used in trailers and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Promoted => "promoted",
+            Change::Reverted => "reverted",
+            Change::Demoted => "demoted",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Change> {
+        Some(match text {
+            "created" => Change::Created,
+            "promoted" => Change::Promoted,
+            "reverted" => Change::Reverted,
+            "demoted" => Change::Demoted,
+            _ => return None,
+        })
+    }
+
+    /// How an environment moving from `from` to `to` is recorded; `None` when nothing moved.
+    pub fn classify(from: Option<&Version>, to: Option<&Version>) -> Option<Change> {
+        match (from, to) {
+            (a, b) if a == b => None,
+            (_, None) => Some(Change::Demoted),
+            (Some(a), Some(b)) if b < a => Some(Change::Reverted),
+            _ => Some(Change::Promoted),
+        }
+    }
+}
+
+/// One entry of the audit trail (the JSON of `history --format json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub event: Change,
+    pub prompt: String,
+    /// `null` for `created`.
+    pub environment: Option<String>,
+    /// The version the environment held before (`null`: none, or `created`).
+    pub from: Option<String>,
+    /// The version it holds after (the released version for `created`; `null` when demoted).
+    pub to: Option<String>,
+    /// E-mail address of the commit author (or tagger).
+    pub by: String,
+    pub by_name: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The commit message body (or the changelog for `created`).
+    pub reason: String,
+    /// The commit (or, for `created`, the tagged commit).
+    pub commit: String,
+    /// The pipeline rule was overridden (`Forced: true` trailer).
+    pub forced: bool,
+}
+
+/// The pointer moves between two states of one prompt's entry, in pipeline order.
+pub fn pointer_moves(
+    environments: &[String],
+    before: &Pointers,
+    after: &Pointers,
+) -> Vec<(String, Option<Version>, Option<Version>, Change)> {
+    let mut envs: Vec<&String> = environments.iter().collect();
+    for env in before.keys().chain(after.keys()) {
+        if !envs.contains(&env) {
+            envs.push(env);
+        }
+    }
+    envs.into_iter()
+        .filter_map(|env| {
+            let (from, to) = (before.get(env), after.get(env));
+            Change::classify(from, to)
+                .map(|change| (env.clone(), from.cloned(), to.cloned(), change))
+        })
+        .collect()
+}
+
+/// What promptreg records in the trailers of a pointer-moving commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trailers {
+    pub prompt: String,
+    pub environment: String,
+    /// The version the environment holds afterwards (`None` when demoted).
+    pub version: Option<Version>,
+    pub previous: Option<Version>,
+    pub change: Change,
+    pub forced: bool,
+}
+
+impl Trailers {
+    /// The trailer block, one `Key: value` per line.
+    pub fn render(&self) -> String {
+        let version =
+            |v: &Option<Version>| v.as_ref().map_or("none".to_owned(), ToString::to_string);
+        let mut out = format!(
+            "Prompt: {}\nEnvironment: {}\nVersion: {}\nPrevious: {}\nChange: {}\n",
+            self.prompt,
+            self.environment,
+            version(&self.version),
+            version(&self.previous),
+            self.change.as_str()
+        );
+        if self.forced {
+            out.push_str("Forced: true\n");
+        }
+        out
+    }
+
+    /// Reads the trailers from the last paragraph of a commit message, if they are complete.
+    pub fn parse(message: &str) -> Option<Trailers> {
+        let last = message.trim_end().rsplit("\n\n").next()?;
+        let get = |key: &str| {
+            last.lines()
+                .find_map(|line| line.strip_prefix(key)?.strip_prefix(':').map(str::trim))
+        };
+        let version = |text: &str| -> Option<Option<Version>> {
+            if text == "none" {
+                Some(None)
+            } else {
+                Version::parse(text).ok().map(Some)
+            }
+        };
+        Some(Trailers {
+            prompt: get("Prompt")?.to_owned(),
+            environment: get("Environment")?.to_owned(),
+            version: version(get("Version")?)?,
+            previous: version(get("Previous")?)?,
+            change: Change::parse(get("Change")?)?,
+            forced: get("Forced") == Some("true"),
+        })
+    }
+}
+
+/// The body of a commit message: everything between the subject and the trailer block.
+pub fn reason_of(message: &str) -> String {
+    let mut paragraphs: Vec<&str> = message.trim_end().split("\n\n").collect();
+    if paragraphs.len() > 1 && Trailers::parse(message).is_some() {
+        paragraphs.pop();
+    }
+    paragraphs
+        .get(1..)
+        .map(|rest| rest.join("\n\n"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn classifies_moves() {
+        assert_eq!(
+            Change::classify(None, Some(&v("1.0.0"))),
+            Some(Change::Promoted)
+        );
+        assert_eq!(
+            Change::classify(Some(&v("1.0.0")), Some(&v("1.1.0"))),
+            Some(Change::Promoted)
+        );
+        assert_eq!(
+            Change::classify(Some(&v("1.1.0")), Some(&v("1.0.0"))),
+            Some(Change::Reverted)
+        );
+        assert_eq!(
+            Change::classify(Some(&v("1.1.0")), None),
+            Some(Change::Demoted)
+        );
+        assert_eq!(Change::classify(Some(&v("1.1.0")), Some(&v("1.1.0"))), None);
+        assert_eq!(Change::classify(None, None), None);
+    }
+
+    #[test]
+    fn trailers_round_trip_and_reason_excludes_them() {
+        let trailers = Trailers {
+            prompt: "support/refund".into(),
+            environment: "production".into(),
+            version: Some(v("1.2.0")),
+            previous: None,
+            change: Change::Promoted,
+            forced: true,
+        };
+        let message = format!(
+            "promote support/refund 1.2.0 to production\n\nQA passed\nand signed off\n\n{}",
+            trailers.render()
+        );
+        assert_eq!(Trailers::parse(&message), Some(trailers));
+        assert_eq!(reason_of(&message), "QA passed\nand signed off");
+        assert_eq!(Trailers::parse("edit registry.yaml\n\nby hand\n"), None);
+        assert_eq!(reason_of("edit registry.yaml\n\nby hand\n"), "by hand");
+        assert_eq!(reason_of("subject only"), "");
+    }
+
+    #[test]
+    fn pointer_moves_in_pipeline_order() {
+        let envs: Vec<String> = ["dev", "staging", "production"].map(String::from).to_vec();
+        let before: Pointers = [
+            ("dev".to_owned(), v("1.0.0")),
+            ("production".to_owned(), v("1.0.0")),
+        ]
+        .into();
+        let after: Pointers = [
+            ("dev".to_owned(), v("2.0.0")),
+            ("staging".to_owned(), v("1.0.0")),
+        ]
+        .into();
+        let moves = pointer_moves(&envs, &before, &after);
+        let kinds: Vec<(&str, Change)> =
+            moves.iter().map(|(e, _, _, c)| (e.as_str(), *c)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("dev", Change::Promoted),
+                ("staging", Change::Promoted),
+                ("production", Change::Demoted)
+            ]
+        );
+    }
+}

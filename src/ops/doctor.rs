@@ -1,0 +1,501 @@
+//! `doctor`: what killed processes leave behind, and clearing what is safe to clear.
+//!
+//! A writer killed at the wrong moment can leave promptreg's write lock (which every later
+//! writer then refuses to break), a Git lock file (`refs/heads/main.lock`, `index.lock`, …) that
+//! blocks every later update of that ref or file, libgit2's temporary object files, and
+//! promptreg's own temporary files (cache entries being written, working-tree files being
+//! replaced). Each is reported as a [`Finding`]; with `fix`, those that are safe to remove are.
+//!
+//! What counts as safe: a file named after a process that is no longer running; a Git lock file
+//! or temporary object older than `min_age` while no live promptreg holds the write lock (Git
+//! commands hold their locks for milliseconds, and carry no process id). A lock held by a
+//! running process is never removed.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::store::{holder, process_alive, Store, LOCK_FILE};
+use crate::{Error, Result, PROMPTS_DIR};
+
+/// What a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// promptreg's write lock, left by a process that is gone.
+    StaleLock,
+    /// promptreg's write lock, held by a running process (or just being taken).
+    LiveLock,
+    /// A Git lock file (`*.lock` under `refs/`, `packed-refs.lock`, `index.lock`, …).
+    GitLock,
+    /// A libgit2 temporary object file (`objects/tmp_object_git2_*`).
+    TempObject,
+    /// A cache entry being written by a process that is gone.
+    CacheTemp,
+    /// A working-tree file being replaced by a process that is gone.
+    WorktreeTemp,
+}
+
+impl Kind {
+    /// The name used in output (`stale-lock`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::StaleLock => "stale-lock",
+            Kind::LiveLock => "live-lock",
+            Kind::GitLock => "git-lock",
+            Kind::TempObject => "temp-object",
+            Kind::CacheTemp => "cache-temp",
+            Kind::WorktreeTemp => "worktree-temp",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One leftover.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    /// The file (absolute).
+    pub path: PathBuf,
+    /// What it is, who left it, how old it is, and why it was left alone if it was.
+    pub detail: String,
+    /// Whether it is safe to remove (what `fix` removes).
+    pub fixable: bool,
+    /// Whether `fix` removed it.
+    pub fixed: bool,
+}
+
+/// Looks for leftovers of killed processes; with `fix`, removes the ones that are safe to remove.
+/// `min_age` is how old a Git lock file or temporary object must be to count as abandoned.
+/// Returns every finding (an empty list when there is nothing to report), in a stable order.
+pub fn doctor(store: &Store, fix: bool, min_age: Duration) -> Result<Vec<Finding>> {
+    let scan = Scan {
+        now: SystemTime::now(),
+        min_age,
+    };
+    let common = store.common_dir();
+    let mut found = Vec::new();
+    let writer_running = scan.registry_lock(&common.join(LOCK_FILE), &mut found)?;
+    scan.git_locks(store, writer_running, &mut found)?;
+    scan.temp_objects(&common.join("objects"), &mut found)?;
+    scan.cache_temps(&common.join("promptreg").join("cache"), &mut found)?;
+    if let Ok(workdir) = store.workdir("doctor") {
+        scan.worktree_temps(workdir, &mut found)?;
+    }
+    if fix {
+        for candidate in found.iter_mut().filter(|c| c.finding.fixable) {
+            candidate.remove();
+        }
+    }
+    Ok(found.into_iter().map(|c| c.finding).collect())
+}
+
+/// A finding and the identity of the file as it was seen, so a file replaced meanwhile (a
+/// new lock taken by a new writer) is never removed in its place.
+struct Candidate {
+    finding: Finding,
+    seen: Identity,
+}
+
+/// What tells one file from another at the same path.
+#[derive(PartialEq, Eq)]
+struct Identity {
+    device: u64,
+    inode: u64,
+    modified: Option<SystemTime>,
+    len: u64,
+}
+
+impl Identity {
+    fn of(metadata: &std::fs::Metadata) -> Self {
+        Identity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+        }
+    }
+}
+
+impl Candidate {
+    fn remove(&mut self) {
+        let path = &self.finding.path;
+        let unchanged = std::fs::symlink_metadata(path)
+            .map(|m| Identity::of(&m) == self.seen)
+            .unwrap_or(false);
+        if !unchanged {
+            self.finding
+                .detail
+                .push_str("; it changed while being checked, so it was left alone");
+            return;
+        }
+        match std::fs::remove_file(path) {
+            Ok(()) => self.finding.fixed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.finding.fixed = true,
+            Err(e) => self
+                .finding
+                .detail
+                .push_str(&format!("; cannot remove it: {e}")),
+        }
+    }
+}
+
+struct Scan {
+    now: SystemTime,
+    min_age: Duration,
+}
+
+impl Scan {
+    fn age(&self, metadata: &std::fs::Metadata) -> Duration {
+        metadata
+            .modified()
+            .ok()
+            .and_then(|t| self.now.duration_since(t).ok())
+            .unwrap_or_default()
+    }
+
+    fn old(&self, age: Duration) -> bool {
+        age >= self.min_age
+    }
+
+    /// promptreg's write lock. Returns whether a live writer may hold it.
+    fn registry_lock(&self, path: &Path, out: &mut Vec<Candidate>) -> Result<bool> {
+        let Some(metadata) = file_metadata(path)? else {
+            return Ok(false);
+        };
+        let age = self.age(&metadata);
+        let (kind, detail, fixable) = match holder(path) {
+            Some(pid) if process_alive(&pid) => (
+                Kind::LiveLock,
+                format!(
+                    "held by process {pid}{}, which is running ({} old); left alone",
+                    process_name(&pid)
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                    age_text(age)
+                ),
+                false,
+            ),
+            Some(pid) => (
+                Kind::StaleLock,
+                format!(
+                    "held by process {pid}, which is no longer running ({} old)",
+                    age_text(age)
+                ),
+                true,
+            ),
+            // Created but no process id written yet: being taken right now, or its writer was
+            // killed in between.
+            None if self.old(age) => (
+                Kind::StaleLock,
+                format!("names no process ({} old)", age_text(age)),
+                true,
+            ),
+            None => (
+                Kind::LiveLock,
+                format!(
+                    "names no process yet ({} old): a writer may be taking it; left alone",
+                    age_text(age)
+                ),
+                false,
+            ),
+        };
+        out.push(candidate(kind, path, detail, fixable, &metadata));
+        Ok(kind == Kind::LiveLock)
+    }
+
+    /// Git's lock files: ref locks, `packed-refs.lock`, `config.lock`, and this worktree's
+    /// `index.lock` and `HEAD.lock`.
+    fn git_locks(
+        &self,
+        store: &Store,
+        writer_running: bool,
+        out: &mut Vec<Candidate>,
+    ) -> Result<()> {
+        let common = store.common_dir();
+        let git_dir = store.git_dir();
+        let mut paths = Vec::new();
+        walk(&common.join("refs"), &mut |path| {
+            if path.extension().is_some_and(|e| e == "lock") {
+                paths.push(path.to_owned());
+            }
+        })?;
+        paths.sort();
+        for extra in [
+            common.join("packed-refs.lock"),
+            common.join("config.lock"),
+            git_dir.join("index.lock"),
+            git_dir.join("HEAD.lock"),
+        ] {
+            if !paths.contains(&extra) {
+                paths.push(extra);
+            }
+        }
+        for path in paths {
+            let Some(metadata) = file_metadata(&path)? else {
+                continue;
+            };
+            let age = self.age(&metadata);
+            let what = match path.strip_prefix(common).ok().and_then(Path::to_str) {
+                Some(rel) if rel.starts_with("refs/") => {
+                    format!("blocks updates of `{}`", rel.trim_end_matches(".lock"))
+                }
+                _ => match path.file_name().and_then(|n| n.to_str()) {
+                    Some("index.lock") => "blocks writes to the index".to_owned(),
+                    Some("HEAD.lock") => "blocks updates of HEAD".to_owned(),
+                    Some("packed-refs.lock") => "blocks deleting and packing refs".to_owned(),
+                    _ => "blocks writes to the repository configuration".to_owned(),
+                },
+            };
+            let (detail, fixable) = if writer_running {
+                (
+                    format!(
+                        "{} old, {what}; a promptreg writer is running, so it was left alone",
+                        age_text(age)
+                    ),
+                    false,
+                )
+            } else if !self.old(age) {
+                (
+                    format!(
+                        "{} old, {what}; younger than {}, so a Git command may still be using it",
+                        age_text(age),
+                        age_text(self.min_age)
+                    ),
+                    false,
+                )
+            } else {
+                (format!("{} old, {what}", age_text(age)), true)
+            };
+            out.push(candidate(Kind::GitLock, &path, detail, fixable, &metadata));
+        }
+        Ok(())
+    }
+
+    /// libgit2's temporary object files, in `objects/` and its fan-out directories. Young ones
+    /// belong to writes in progress and are not reported.
+    fn temp_objects(&self, objects: &Path, out: &mut Vec<Candidate>) -> Result<()> {
+        let mut dirs = vec![objects.to_owned()];
+        for entry in entries(objects)? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                dirs.push(entry.path());
+            }
+        }
+        for dir in dirs {
+            let mut here = Vec::new();
+            for entry in entries(&dir)? {
+                if !entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("tmp_object_git2_")
+                {
+                    continue;
+                }
+                let path = entry.path();
+                let Some(metadata) = file_metadata(&path)? else {
+                    continue;
+                };
+                let age = self.age(&metadata);
+                if self.old(age) {
+                    let detail = format!(
+                        "libgit2 temporary object, {} old; harmless clutter",
+                        age_text(age)
+                    );
+                    here.push(candidate(Kind::TempObject, &path, detail, true, &metadata));
+                }
+            }
+            here.sort_by(|a, b| a.finding.path.cmp(&b.finding.path));
+            out.extend(here);
+        }
+        Ok(())
+    }
+
+    /// Cache entries being written (`.<kind>-<id>.<pid>`) by processes that are gone.
+    fn cache_temps(&self, cache: &Path, out: &mut Vec<Candidate>) -> Result<()> {
+        let mut here = Vec::new();
+        for entry in entries(cache)? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some(pid) = name
+                .strip_prefix('.')
+                .and_then(|rest| rest.rsplit_once('.'))
+                .map(|(_, pid)| pid)
+                .filter(|pid| is_pid(pid))
+            else {
+                continue;
+            };
+            self.dead_writer_temp(Kind::CacheTemp, &entry.path(), pid, &mut here)?;
+        }
+        here.sort_by(|a, b| a.finding.path.cmp(&b.finding.path));
+        out.extend(here);
+        Ok(())
+    }
+
+    /// Working-tree files being replaced (`.<file>.promptreg-<pid>`, see
+    /// `store::write_atomic`) by processes that are gone: beside `registry.yaml` and anywhere
+    /// under `prompts/`.
+    fn worktree_temps(&self, workdir: &Path, out: &mut Vec<Candidate>) -> Result<()> {
+        let mut paths = Vec::new();
+        let mut consider = |path: &Path| {
+            let pid = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .filter(|n| n.starts_with('.'))
+                .and_then(|n| n.rsplit_once(".promptreg-"))
+                .map(|(_, pid)| pid)
+                .filter(|pid| is_pid(pid));
+            if let Some(pid) = pid {
+                paths.push((path.to_owned(), pid.to_owned()));
+            }
+        };
+        for entry in entries(workdir)? {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                consider(&entry.path());
+            }
+        }
+        walk(&workdir.join(PROMPTS_DIR), &mut consider)?;
+        paths.sort();
+        for (path, pid) in paths {
+            self.dead_writer_temp(Kind::WorktreeTemp, &path, &pid, out)?;
+        }
+        Ok(())
+    }
+
+    /// A temporary file named after the process writing it: reported once that process is gone.
+    fn dead_writer_temp(
+        &self,
+        kind: Kind,
+        path: &Path,
+        pid: &str,
+        out: &mut Vec<Candidate>,
+    ) -> Result<()> {
+        if process_alive(pid) {
+            return Ok(());
+        }
+        let Some(metadata) = file_metadata(path)? else {
+            return Ok(());
+        };
+        let detail = format!(
+            "temporary file of process {pid}, which is no longer running ({} old)",
+            age_text(self.age(&metadata))
+        );
+        out.push(candidate(kind, path, detail, true, &metadata));
+        Ok(())
+    }
+}
+
+fn candidate(
+    kind: Kind,
+    path: &Path,
+    detail: String,
+    fixable: bool,
+    metadata: &std::fs::Metadata,
+) -> Candidate {
+    Candidate {
+        finding: Finding {
+            kind,
+            path: path.to_owned(),
+            detail,
+            fixable,
+            fixed: false,
+        },
+        seen: Identity::of(metadata),
+    }
+}
+
+/// The metadata of a regular file at `path` (not following symlinks); `None` when there is no
+/// such file.
+fn file_metadata(path: &Path) -> Result<Option<std::fs::Metadata>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => Ok(Some(m)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path)(e)),
+    }
+}
+
+/// The entries of a directory; none when it does not exist (or is not a directory).
+fn entries(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(list) => list
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(Error::io(dir)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(Error::io(dir)(e)),
+    }
+}
+
+/// Calls `visit` for every regular file below `dir`, without following symlinks.
+fn walk(dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<()> {
+    for entry in entries(dir)? {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_dir() {
+            walk(&path, visit)?;
+        } else if kind.is_file() {
+            visit(&path);
+        }
+    }
+    Ok(())
+}
+
+fn is_pid(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 10 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The command name of a running process, where the system tells.
+fn process_name(pid: &str) -> Option<String> {
+    let name = std::fs::read_to_string(Path::new("/proc").join(pid).join("comm")).ok()?;
+    Some(name.trim_end().to_owned()).filter(|n| !n.is_empty())
+}
+
+/// `42 s`, `5 min`, `3 h`, `2 days`.
+fn age_text(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7_199 => format!("{} min", s / 60),
+        7_200..=172_799 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age_text(Duration::from_secs(0)), "0 s");
+        assert_eq!(age_text(Duration::from_secs(60)), "60 s");
+        assert_eq!(age_text(Duration::from_secs(7_000)), "116 min");
+        assert_eq!(age_text(Duration::from_secs(7_200)), "2 h");
+        assert_eq!(age_text(Duration::from_secs(3 * 86_400)), "3 days");
+    }
+
+    #[test]
+    fn pids_are_digits() {
+        assert!(is_pid("12345"));
+        assert!(!is_pid(""));
+        assert!(!is_pid("12a"));
+        assert!(!is_pid("123456789012"));
+    }
+}

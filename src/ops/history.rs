@@ -1,0 +1,250 @@
+//! `history`: the audit trail, newest first — `created` events from version tags and
+//! `promoted` / `reverted` / `demoted` events from every commit that changed a pointer in
+//! `registry.yaml`, whoever made it (promptreg, a hand edit, a merged pull request).
+//!
+//! Commits promptreg made carry trailers naming the move, so they are read from the message
+//! alone; any other commit that changed `registry.yaml` is diffed against its parent. Merges
+//! that took one side's index unchanged are skipped: the commits on that side are walked too.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset};
+use git2::{Commit, Oid, Sort};
+
+use crate::history::{pointer_moves, reason_of, Change, Event, Trailers};
+use crate::identity::from_git_time;
+use crate::registry::{Pointers, Registry};
+use crate::store::{Release, Store};
+use crate::{Error, PromptName, Result, REGISTRY_FILE};
+
+use super::{pointers_of_blob, registry_of_blob};
+
+/// Which events to return.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// One prompt, or all.
+    pub name: Option<PromptName>,
+    /// Only pointer moves of this environment (no `created` events).
+    pub environment: Option<String>,
+    /// Only events at or after this moment.
+    pub since: Option<DateTime<FixedOffset>>,
+    /// Walk from this revision instead of HEAD.
+    pub revision: Option<String>,
+}
+
+/// The events matching `query`, newest first.
+pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
+    let head = store.commit(query.revision.as_deref())?;
+    let mut walk = store
+        .repo()
+        .revwalk()
+        .map_err(Error::git("cannot walk the history"))?;
+    walk.push(head.id())
+        .map_err(Error::git("cannot walk the history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(Error::git("cannot walk the history"))?;
+    // Position in the walk, newest first: orders events that share a timestamp.
+    let mut position: HashMap<Oid, usize> = HashMap::new();
+    let mut events: Vec<(usize, Event)> = Vec::new();
+    for (index, id) in walk.enumerate() {
+        let id = id.map_err(Error::git("cannot walk the history"))?;
+        position.insert(id, index);
+        let commit = store
+            .repo()
+            .find_commit(id)
+            .map_err(Error::git("cannot read a commit"))?;
+        for event in commit_events(store, &commit, query.name.as_ref())? {
+            events.push((index, event));
+        }
+    }
+    for release in releases(store, query.name.as_ref())? {
+        let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
+        events.push((index, created_event(&release)));
+    }
+    events.retain(|(_, e)| {
+        query
+            .environment
+            .as_ref()
+            .is_none_or(|env| e.environment.as_ref() == Some(env))
+            && query
+                .since
+                .is_none_or(|since| DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at >= since))
+    });
+    events.sort_by_key(|(index, e)| {
+        let at = DateTime::parse_from_rfc3339(&e.at)
+            .map(|t| t.timestamp())
+            .unwrap_or(0);
+        (Reverse(at), *index, e.event == Change::Created)
+    });
+    Ok(events.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The pointer moves one commit made (relative to its first parent).
+pub fn commit_events(
+    store: &Store,
+    commit: &Commit<'_>,
+    only: Option<&PromptName>,
+) -> Result<Vec<Event>> {
+    let blob = registry_blob(commit);
+    let parent_blobs: Vec<Option<Oid>> = commit.parents().map(|p| registry_blob(&p)).collect();
+    if parent_blobs.contains(&blob) || (parent_blobs.is_empty() && blob.is_none()) {
+        return Ok(Vec::new());
+    }
+    let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    let author = commit.author();
+    let event =
+        |prompt: String, env: String, from: Option<String>, to: Option<String>, change, forced| {
+            Event {
+                event: change,
+                prompt,
+                environment: Some(env),
+                from,
+                to,
+                by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+                by_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+                at: from_git_time(author.when()).to_rfc3339(),
+                reason: reason_of(&message),
+                commit: commit.id().to_string(),
+                forced,
+            }
+        };
+    if parent_blobs.len() == 1 {
+        if let Some(t) = Trailers::parse(&message) {
+            if only.is_some_and(|name| name.as_str() != t.prompt) {
+                return Ok(Vec::new());
+            }
+            let to_text = |v: &Option<crate::Version>| v.as_ref().map(ToString::to_string);
+            return Ok(vec![event(
+                t.prompt.clone(),
+                t.environment.clone(),
+                to_text(&t.previous),
+                to_text(&t.version),
+                t.change,
+                t.forced,
+            )]);
+        }
+    }
+    let before = parent_blobs.first().copied().flatten();
+    let mut out = Vec::new();
+    match only {
+        Some(name) => {
+            let (Ok((envs, old)), Ok((_, new))) = (
+                pointers_at(store, before, name),
+                pointers_at(store, blob, name),
+            ) else {
+                return Ok(Vec::new()); // An index that does not parse: `audit` reports it.
+            };
+            for (env, from, to, change) in pointer_moves(&envs, &old, &new) {
+                out.push(event(
+                    name.to_string(),
+                    env,
+                    from.map(|v| v.to_string()),
+                    to.map(|v| v.to_string()),
+                    change,
+                    false,
+                ));
+            }
+        }
+        None => {
+            let (Ok(old), Ok(new)) = (
+                registry_or_empty(store, before),
+                registry_or_empty(store, blob),
+            ) else {
+                return Ok(Vec::new());
+            };
+            let names = old
+                .prompts
+                .keys()
+                .chain(new.prompts.keys())
+                .collect::<std::collections::BTreeSet<_>>();
+            for name in names {
+                for (env, from, to, change) in
+                    pointer_moves(&new.environments, &old.pointers(name), &new.pointers(name))
+                {
+                    out.push(event(
+                        name.to_string(),
+                        env,
+                        from.map(|v| v.to_string()),
+                        to.map(|v| v.to_string()),
+                        change,
+                        false,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn pointers_at(
+    store: &Store,
+    blob: Option<Oid>,
+    name: &PromptName,
+) -> Result<(Vec<String>, Pointers)> {
+    match blob {
+        Some(id) => pointers_of_blob(store, id, name),
+        None => Ok((Vec::new(), Pointers::new())),
+    }
+}
+
+fn registry_or_empty(store: &Store, blob: Option<Oid>) -> Result<Registry> {
+    match blob {
+        Some(id) => registry_of_blob(store, id),
+        None => Ok(Registry {
+            format: crate::registry::FORMAT,
+            environments: Vec::new(),
+            prompts: Default::default(),
+            access: None,
+        }),
+    }
+}
+
+/// The blob id of `registry.yaml` in a commit.
+pub fn registry_blob(commit: &Commit<'_>) -> Option<Oid> {
+    commit
+        .tree()
+        .ok()?
+        .get_path(std::path::Path::new(REGISTRY_FILE))
+        .ok()
+        .map(|e| e.id())
+}
+
+fn releases(store: &Store, only: Option<&PromptName>) -> Result<Vec<Release>> {
+    let mut out = Vec::new();
+    let all = match only {
+        Some(name) => {
+            for (version, target) in store.versions(name)? {
+                if let Ok(release) = store.release_from(name, &version, target) {
+                    out.push(release);
+                }
+            }
+            return Ok(out);
+        }
+        None => store.all_versions()?,
+    };
+    for (name, versions) in all {
+        for version in versions {
+            if let Ok(Some(release)) = store.release(&name, &version) {
+                out.push(release);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn created_event(release: &Release) -> Event {
+    Event {
+        event: Change::Created,
+        prompt: release.name.to_string(),
+        environment: None,
+        from: None,
+        to: Some(release.version.to_string()),
+        by: release.created_by.clone(),
+        by_name: release.created_by_name.clone(),
+        at: release.created_at.to_rfc3339(),
+        reason: release.description.clone(),
+        commit: release.commit.to_string(),
+        forced: false,
+    }
+}

@@ -1,0 +1,144 @@
+//! Moving one environment's pointer: what `promote` and `rollback` share — loading the index
+//! under the write lock, the access rules, the commit with its trailers, and bringing the
+//! working copy, the index entry and the read cache of `registry.yaml` up to date.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use git2::{FileMode, Oid};
+
+use crate::history::{Change, Trailers};
+use crate::identity::Signatures;
+use crate::registry::Registry;
+use crate::store::{short_branch, PathUpdate, Store};
+use crate::{registry_edit, Error, PromptName, Result, Version, REGISTRY_FILE};
+
+use super::write_start::{begin, WriteStart};
+use super::{registry_of_blob, remember_registry};
+
+/// The committed index a move starts from, read under the write lock.
+pub struct Loaded<'r> {
+    pub start: WriteStart<'r>,
+    pub registry: Registry,
+}
+
+/// One pointer move.
+pub struct Move<'a> {
+    pub name: &'a PromptName,
+    pub environment: &'a str,
+    pub version: &'a Version,
+    pub previous: Option<&'a Version>,
+    pub change: Change,
+    pub subject: String,
+    pub reason: &'a str,
+    pub forced: bool,
+}
+
+/// Takes the lock and loads the committed index, refusing uncommitted edits to it (staged or
+/// not) so a move never overwrites work in progress.
+pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>> {
+    let start = begin(store, operation)?;
+    let tree = start.registry_tree(store)?;
+    let id = store
+        .entry_id(tree, REGISTRY_FILE)
+        .ok_or_else(|| Error::RegistryMissing {
+            revision: short_branch(&start.branch).to_owned(),
+        })?;
+    let committed = store
+        .repo()
+        .find_blob(id)
+        .map_err(Error::git("cannot read registry.yaml"))?;
+    let on_disk = std::fs::read(start.workdir.join(REGISTRY_FILE)).ok();
+    if on_disk.as_deref() != Some(committed.content())
+        || store.index_differs(REGISTRY_FILE, tree)?
+    {
+        return Err(Error::RegistryDirty);
+    }
+    let registry = registry_of_blob(store, id)?;
+    Ok(Loaded { start, registry })
+}
+
+/// Refuses an identity the access rules do not allow to move `environment` of `name`.
+pub fn check_access(
+    registry: &Registry,
+    email: &str,
+    name: &PromptName,
+    environment: &str,
+) -> Result<()> {
+    let Some(access) = &registry.access else {
+        return Ok(());
+    };
+    if access.allows(email, name.domain(), environment) {
+        return Ok(());
+    }
+    Err(Error::AccessDenied {
+        email: email.to_owned(),
+        name: name.to_string(),
+        environment: environment.to_owned(),
+        allowed: access
+            .rule(name.domain(), environment)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+    })
+}
+
+/// Commits the move (only `registry.yaml`), then updates its working copy, index entry and
+/// read cache. Retries on a moving branch re-apply the edit to the new tip's index.
+pub fn commit_move(
+    store: &Store,
+    loaded: &Loaded<'_>,
+    mv: &Move<'_>,
+    signatures: &Signatures,
+) -> Result<Oid> {
+    let trailers = Trailers {
+        prompt: mv.name.to_string(),
+        environment: mv.environment.to_owned(),
+        version: Some(mv.version.clone()),
+        previous: mv.previous.cloned(),
+        change: mv.change,
+        forced: mv.forced,
+    };
+    let message = format!(
+        "{}\n\n{}\n\n{}",
+        mv.subject,
+        mv.reason.trim_end(),
+        trailers.render()
+    );
+    let written = RefCell::new(None);
+    let committed =
+        store.commit_on_branch(&loaded.start.branch, &message, signatures, &|tree| {
+            let missing = || Error::RegistryMissing {
+                revision: "HEAD".into(),
+            };
+            let tree = tree.ok_or_else(missing)?;
+            let id = store.entry_id(tree, REGISTRY_FILE).ok_or_else(missing)?;
+            let before = match store.entry_id(loaded.start.registry_tree(store)?, REGISTRY_FILE) {
+                Some(loaded_id) if loaded_id == id => loaded.registry.clone(),
+                // Someone committed meanwhile (not through promptreg, which holds the lock).
+                _ => registry_of_blob(store, id)?,
+            };
+            let current = store.read_file(tree, REGISTRY_FILE)?.ok_or_else(missing)?;
+            let text = crate::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
+            let (edited, after) =
+                registry_edit::set_pointer(text, &before, mv.name, mv.environment, mv.version)?;
+            let blob = store
+                .repo()
+                .blob(edited.as_bytes())
+                .map_err(Error::git("cannot write registry.yaml"))?;
+            *written.borrow_mut() = Some((edited, after, blob));
+            Ok(vec![PathUpdate {
+                path: REGISTRY_FILE.to_owned(),
+                id: blob,
+                mode: FileMode::Blob,
+            }])
+        })?;
+    let (text, after, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {
+        revision: "HEAD".into(),
+    })?;
+    crate::store::write_atomic(&loaded.start.workdir.join(REGISTRY_FILE), text.as_bytes())?;
+    let files = store.hash_worktree_files(&[REGISTRY_FILE.to_owned()])?;
+    store.sync_index_files(&files)?;
+    // The next read of this index finds it parsed already.
+    remember_registry(store, blob, &after);
+    Ok(committed.id())
+}

@@ -1,0 +1,191 @@
+//! `rollback`: move an environment back to the version it held before the current one (read
+//! from the audit trail), or to a named version it held at some point. Recorded as `reverted`.
+
+use git2::Oid;
+
+use crate::history::Change;
+use crate::identity::Signatures;
+use crate::store::Store;
+use crate::{Error, PromptName, Result, Version};
+
+use super::history::{history, Query};
+use super::pointer::{check_access, commit_move, load, Move};
+
+/// A rollback to make.
+#[derive(Clone, Debug)]
+pub struct RollbackRequest {
+    pub name: PromptName,
+    pub environment: String,
+    /// A version the environment held before; default: the one before the current.
+    pub to: Option<Version>,
+    pub reason: String,
+}
+
+/// What `rollback` did.
+#[derive(Clone, Debug)]
+pub struct RolledBack {
+    pub from: Version,
+    pub to: Version,
+    pub commit: Oid,
+}
+
+/// Rolls the environment back; the pipeline rule does not apply (the version was there).
+pub fn rollback(
+    store: &Store,
+    request: &RollbackRequest,
+    signatures: &Signatures,
+) -> Result<RolledBack> {
+    let loaded = load(store, "rollback")?;
+    let registry = &loaded.registry;
+    let name = &request.name;
+    let env = request.environment.as_str();
+    registry.check_environment(env)?;
+    let current =
+        registry
+            .pointers(name)
+            .get(env)
+            .cloned()
+            .ok_or_else(|| Error::NotInEnvironment {
+                name: name.to_string(),
+                environment: env.to_owned(),
+                elsewhere: Vec::new(),
+            })?;
+    let query = Query {
+        name: Some(name.clone()),
+        environment: Some(env.to_owned()),
+        ..Query::default()
+    };
+    let events = history(store, &query)?;
+    let target = match &request.to {
+        Some(wanted) => {
+            let held: Vec<String> = held_versions(&events);
+            if !held.contains(&wanted.to_string()) {
+                return Err(Error::NeverInEnvironment {
+                    name: name.to_string(),
+                    environment: env.to_owned(),
+                    version: wanted.to_string(),
+                    held,
+                });
+            }
+            wanted.clone()
+        }
+        None => previous_good(&events, &current.to_string())
+            .map(|v| Version::parse(&v))
+            .transpose()?
+            .ok_or_else(|| Error::NothingToRollBack {
+                name: name.to_string(),
+                environment: env.to_owned(),
+                current: current.to_string(),
+            })?,
+    };
+    if target == current {
+        return Err(Error::NothingToRollBack {
+            name: name.to_string(),
+            environment: env.to_owned(),
+            current: current.to_string(),
+        });
+    }
+    if store.release(name, &target)?.is_none() {
+        return Err(super::fetch::missing_version(store, name, &target));
+    }
+    check_access(registry, &signatures.author.email, name, env)?;
+    let commit = commit_move(
+        store,
+        &loaded,
+        &Move {
+            name,
+            environment: env,
+            version: &target,
+            previous: Some(&current),
+            change: Change::Reverted,
+            subject: format!("rollback {name} {env} to {target}"),
+            reason: &request.reason,
+            forced: false,
+        },
+        signatures,
+    )?;
+    Ok(RolledBack {
+        from: current,
+        to: target,
+        commit,
+    })
+}
+
+/// The version to roll back to: the most recent one the environment held before, other than the
+/// current one and any version it was already rolled back from — so repeated rollbacks step
+/// further back instead of bouncing between two versions. `events` are newest first.
+fn previous_good(events: &[crate::history::Event], current: &str) -> Option<String> {
+    let rolled_back_from: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event == Change::Reverted)
+        .filter_map(|e| e.from.as_deref())
+        .collect();
+    let timeline = events
+        .iter()
+        .map(|e| e.to.as_deref())
+        .chain(events.last().map(|e| e.from.as_deref()));
+    timeline
+        .flatten()
+        .find(|v| *v != current && !rolled_back_from.contains(v))
+        .map(str::to_owned)
+}
+
+/// Every version the environment's pointer ever named, newest first, without repeats.
+fn held_versions(events: &[crate::history::Event]) -> Vec<String> {
+    let mut held: Vec<String> = Vec::new();
+    for version in events
+        .iter()
+        .flat_map(|e| [e.to.clone(), e.from.clone()])
+        .flatten()
+    {
+        if !held.contains(&version) {
+            held.push(version);
+        }
+    }
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Event;
+
+    fn mv(change: Change, from: Option<&str>, to: &str) -> Event {
+        Event {
+            event: change,
+            prompt: "p".into(),
+            environment: Some("production".into()),
+            from: from.map(str::to_owned),
+            to: Some(to.to_owned()),
+            by: String::new(),
+            by_name: String::new(),
+            at: String::new(),
+            reason: String::new(),
+            commit: String::new(),
+            forced: false,
+        }
+    }
+
+    #[test]
+    fn repeated_rollbacks_step_back_instead_of_bouncing() {
+        use Change::{Promoted, Reverted};
+        // Newest first: 1.0 → 1.1 → 1.2, then rolled back to 1.1.
+        let events = [
+            mv(Reverted, Some("1.2.0"), "1.1.0"),
+            mv(Promoted, Some("1.1.0"), "1.2.0"),
+            mv(Promoted, Some("1.0.0"), "1.1.0"),
+            mv(Promoted, None, "1.0.0"),
+        ];
+        assert_eq!(
+            previous_good(&events[1..], "1.2.0").as_deref(),
+            Some("1.1.0")
+        );
+        assert_eq!(previous_good(&events, "1.1.0").as_deref(), Some("1.0.0"));
+        // Only ever one version: nothing to go back to.
+        assert_eq!(previous_good(&events[3..], "1.0.0"), None);
+        // A fixed 1.2.0 promoted again after the rollback: back to 1.1.0.
+        let mut again = vec![mv(Promoted, Some("1.1.0"), "1.2.0")];
+        again.extend(events.iter().cloned());
+        assert_eq!(previous_good(&again, "1.2.0").as_deref(), Some("1.1.0"));
+    }
+}

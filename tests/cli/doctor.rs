@@ -1,0 +1,215 @@
+//! `promptreg doctor`: leftovers of killed processes are found, and cleared only when safe.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::TestRepo;
+
+const REGISTRY_LOCK: &str = ".git/promptreg.lock";
+const BRANCH_LOCK: &str = ".git/refs/heads/main.lock";
+
+/// An initialised registry with `x` 1.0.0 released.
+fn registry() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo
+}
+
+/// Sets a file's modification time to two hours ago.
+#[track_caller]
+fn age_two_hours(path: &Path) {
+    let status = Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(path)
+        .status()
+        .expect("run touch");
+    assert!(status.success(), "touch -d failed for {}", path.display());
+}
+
+#[test]
+fn a_clean_repository_has_no_problems() {
+    let repo = registry();
+    let out = repo.run(&["doctor"]);
+    out.ok().stderr_has(&["no problems found"]);
+    assert_eq!(out.stdout, "");
+    let out = repo.run(&["doctor", "--fix", "--format", "json"]);
+    out.ok().stderr_has(&["no problems found"]);
+    assert_eq!(out.json(), serde_json::json!([]));
+}
+
+#[test]
+fn a_stale_registry_lock_is_reported_and_fix_removes_it() {
+    let repo = registry();
+    std::fs::write(repo.path(REGISTRY_LOCK), "999999\n").expect("lock");
+    let out = repo.run(&["doctor"]);
+    out.code(1)
+        .stderr_has(&["found 1 problem", "promptreg doctor --fix"]);
+    for needle in ["stale-lock", REGISTRY_LOCK, "999999", "no longer running"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert!(
+        repo.path(REGISTRY_LOCK).exists(),
+        "reporting must not remove"
+    );
+
+    let out = repo.run(&["doctor", "--fix"]);
+    out.ok().stderr_has(&["cleared 1 problem"]);
+    assert!(out.stdout.contains("yes"), "{}", out.stdout);
+    assert!(!repo.path(REGISTRY_LOCK).exists());
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+    repo.write_prompt("x", "two");
+    repo.run(&["create", "x", "--bump", "minor", "-m", "after the fix"])
+        .ok();
+    assert_eq!(repo.rev("x/v1.1.0^{commit}"), repo.rev("HEAD"));
+}
+
+#[test]
+fn a_lock_held_by_a_running_process_is_never_removed() {
+    let repo = registry();
+    let pid = std::process::id().to_string();
+    std::fs::write(repo.path(REGISTRY_LOCK), format!("{pid}\n")).expect("lock");
+    // An old Git lock is left alone too while a promptreg writer holds the lock.
+    age_two_hours(&{
+        std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
+        repo.path(BRANCH_LOCK)
+    });
+    let out = repo.run(&["doctor", "--fix"]);
+    out.code(1).stderr_has(&["2 left alone"]);
+    for needle in [
+        "live-lock",
+        &pid,
+        "running",
+        "git-lock",
+        "writer is running",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert!(!out.stdout.contains("yes"), "{}", out.stdout);
+    assert_eq!(
+        std::fs::read_to_string(repo.path(REGISTRY_LOCK)).expect("lock kept"),
+        format!("{pid}\n")
+    );
+    assert!(repo.path(BRANCH_LOCK).exists());
+}
+
+#[test]
+fn an_old_branch_lock_is_removed_by_fix_and_writers_work_again() {
+    let repo = registry();
+    std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
+    age_two_hours(&repo.path(BRANCH_LOCK));
+    let out = repo.run(&["doctor"]);
+    out.code(1);
+    for needle in ["git-lock", BRANCH_LOCK, "2 h old", "refs/heads/main"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert!(repo.path(BRANCH_LOCK).exists());
+
+    repo.run(&["doctor", "--fix"]).ok();
+    assert!(!repo.path(BRANCH_LOCK).exists());
+    let before = repo.rev("HEAD");
+    repo.promote("x", "1.0.0", "dev");
+    assert_ne!(repo.rev("HEAD"), before);
+    repo.fsck();
+}
+
+#[test]
+fn a_fresh_branch_lock_is_reported_but_not_removed() {
+    let repo = registry();
+    std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
+    let out = repo.run(&["doctor", "--fix"]);
+    out.code(1).stderr_has(&["left alone"]);
+    for needle in ["git-lock", BRANCH_LOCK, "0 s old", "younger than 60 s"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert!(repo.path(BRANCH_LOCK).exists());
+    // --min-age lowers the bar.
+    repo.run(&["doctor", "--fix", "--min-age", "0"]).ok();
+    assert!(!repo.path(BRANCH_LOCK).exists());
+}
+
+#[test]
+fn a_stale_branch_lock_makes_create_fail_naming_it() {
+    let repo = registry();
+    std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
+    repo.write_prompt("x", "two");
+    let before = repo.snapshot();
+    repo.run(&["create", "x", "--bump", "minor", "-m", "blocked"])
+        .refused()
+        .stderr_has(&[BRANCH_LOCK, "promptreg doctor --fix"]);
+    assert_eq!(repo.snapshot(), before);
+}
+
+#[test]
+fn a_stale_branch_lock_makes_promote_fail_naming_it() {
+    let repo = registry();
+    std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
+    let before = repo.snapshot();
+    repo.run(&[
+        "promote", "x", "1.0.0", "--to", "dev", "--reason", "blocked",
+    ])
+    .refused()
+    .stderr_has(&[BRANCH_LOCK, "promptreg doctor --fix"]);
+    assert_eq!(repo.snapshot(), before);
+}
+
+#[test]
+fn temporary_files_of_dead_processes_are_cleared() {
+    let repo = registry();
+    // A cache entry and a working-tree file being written, and a libgit2 temporary object.
+    let cache = repo.path(".git/promptreg/cache");
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    let cache_temp = cache.join(".registry-0123abcd.999999");
+    std::fs::write(&cache_temp, "partial").expect("cache temp");
+    repo.write("prompts/x/.prompt.yaml.promptreg-999999", "partial");
+    repo.write(".registry.yaml.promptreg-999998", "partial");
+    let object = repo.path(".git/objects/tmp_object_git2_AbCdEf");
+    std::fs::write(&object, "partial").expect("temp object");
+    age_two_hours(&object);
+    // A young temporary object belongs to a write in progress: not a problem.
+    std::fs::write(repo.path(".git/objects/tmp_object_git2_young"), "").expect("young");
+
+    let out = repo.run(&["--format", "json", "doctor"]);
+    out.code(1);
+    let findings = out.json();
+    let found: Vec<(String, String, bool)> = findings
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().expect("kind").to_owned(),
+                f["path"].as_str().expect("path").to_owned(),
+                f["fixed"].as_bool().expect("fixed"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("temp-object", ".git/objects/tmp_object_git2_AbCdEf"),
+        (
+            "cache-temp",
+            ".git/promptreg/cache/.registry-0123abcd.999999",
+        ),
+        ("worktree-temp", ".registry.yaml.promptreg-999998"),
+        ("worktree-temp", "prompts/x/.prompt.yaml.promptreg-999999"),
+    ];
+    let expected: Vec<(String, String, bool)> = expected
+        .iter()
+        .map(|(k, p)| ((*k).to_owned(), (*p).to_owned(), false))
+        .collect();
+    assert_eq!(found, expected);
+
+    repo.run(&["doctor", "--fix"]).ok();
+    assert!(!cache_temp.exists());
+    assert!(!object.exists());
+    assert!(repo.path(".git/objects/tmp_object_git2_young").exists());
+    assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
+    repo.fsck();
+}
+
+#[test]
+fn an_unsupported_format_is_a_usage_error() {
+    let repo = registry();
+    repo.run(&["doctor", "--format", "yaml"]).usage();
+}
