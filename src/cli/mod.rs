@@ -32,6 +32,7 @@ pub enum Command {
     Promote(commands::promote::Args),
     History(commands::history::Args),
     Rollback(commands::rollback::Args),
+    Audit(commands::audit::Args),
     Doctor(commands::doctor::Args),
 }
 
@@ -54,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Promote(args) => commands::promote::run(&context, args),
         Command::History(args) => commands::history::run(&context, args),
         Command::Rollback(args) => commands::rollback::run(&context, args),
+        Command::Audit(args) => commands::audit::run(&context, args),
         Command::Doctor(args) => commands::doctor::run(&context, args),
     };
     match result {

@@ -18,6 +18,18 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// A check that ran and found problems it has already printed (exit code 1).
+#[derive(Debug)]
+pub struct Failed(pub String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failed {}
+
 /// Prints `error` to stderr and returns the exit code for it.
 pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {

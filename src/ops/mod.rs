@@ -1,5 +1,6 @@
 //! Operations: what each command does, as library calls that return records or errors.
 
+pub mod audit;
 pub mod create;
 pub mod doctor;
 pub mod example;

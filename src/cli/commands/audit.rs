@@ -1,0 +1,65 @@
+//! `promptreg audit`
+
+use anyhow::Result;
+use promptreg::ops::audit::audit;
+
+use crate::cli::context::Format;
+use crate::cli::{output, Context};
+
+/// Check every commit since BASE that changed registry.yaml (what a pull request's CI runs)
+///
+/// Reports pointer moves by authors the access rules (as they were at BASE) do not allow,
+/// promotions that skip a pipeline stage, pointers to versions that do not exist, and indexes
+/// that do not parse. Exit 1 when anything is found.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example (in CI, for a pull request into main):\n  promptreg audit --base origin/main"
+)]
+pub struct Args {
+    /// The revision the change starts from, e.g. origin/main
+    #[arg(long, value_name = "REF")]
+    base: String,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&[Format::Text, Format::Json], Format::Text)?;
+    let store = context.store()?;
+    let result = audit(&store, &args.base, context.revision.as_deref())?;
+    if format == Format::Json {
+        output::json(&result)?;
+    } else {
+        let mut text = String::new();
+        for v in &result.violations {
+            let place = match (&v.prompt, &v.environment) {
+                (Some(p), Some(e)) => format!(
+                    "{p} {e} {} → {}: ",
+                    v.from.as_deref().unwrap_or("none"),
+                    v.to.as_deref().unwrap_or("none")
+                ),
+                _ => String::new(),
+            };
+            text.push_str(&format!(
+                "{} {}: {place}{}\n",
+                &v.commit[..v.commit.len().min(10)],
+                v.author,
+                v.message
+            ));
+        }
+        output::print(&text)?;
+    }
+    if result.violations.is_empty() {
+        context.status(&format!(
+            "audit: {} commit(s) changed registry.yaml since {}; no violations",
+            result.commits_checked, args.base
+        ));
+        Ok(())
+    } else {
+        Err(crate::cli::report::Failed(format!(
+            "audit: {} violation(s) in {} commit(s) since {}",
+            result.violations.len(),
+            result.commits_checked,
+            args.base
+        ))
+        .into())
+    }
+}

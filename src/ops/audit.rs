@@ -1,0 +1,241 @@
+//! `audit --base REF`: checks every commit since REF that changed `registry.yaml` — the check a
+//! pull request's CI runs, because anyone can edit the file by hand. Reported: pointer moves by
+//! authors the access rules do not allow, promotions that skip a pipeline stage, pointers to
+//! versions that do not exist, and indexes that do not parse.
+//!
+//! The access rules in force are those at REF: a change cannot grant itself the right to make
+//! itself.
+
+use std::collections::BTreeSet;
+
+use git2::{Commit, Sort};
+use serde::Serialize;
+
+use crate::history::{pointer_moves, Change, Trailers};
+use crate::registry::Registry;
+use crate::store::Store;
+use crate::{Error, PromptName, Result, Version};
+
+use super::history::registry_blob;
+use super::registry_of_blob;
+
+/// What is wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Problem {
+    /// The author may not move this environment.
+    DisallowedAuthor,
+    /// The environment before it in the pipeline did not hold the version.
+    SkippedStage,
+    /// The pointer names a version that has no release tag.
+    MissingVersion,
+    /// `registry.yaml` does not parse or breaks a rule.
+    InvalidIndex,
+}
+
+/// One violation (the JSON of `audit --format json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Violation {
+    pub problem: Problem,
+    pub commit: String,
+    pub author: String,
+    pub prompt: Option<String>,
+    pub environment: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub message: String,
+}
+
+/// The outcome: how many commits changed the index, and what is wrong with them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Audit {
+    pub commits_checked: usize,
+    pub violations: Vec<Violation>,
+}
+
+/// Audits the commits reachable from `revision` (HEAD) but not from `base`, oldest first.
+pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit> {
+    let base_commit = store.commit(Some(base))?;
+    let head = store.commit(revision)?;
+    let rules = registry_blob(&base_commit)
+        .and_then(|id| registry_of_blob(store, id).ok())
+        .and_then(|r| r.access);
+    let mut walk = store
+        .repo()
+        .revwalk()
+        .map_err(Error::git("cannot walk the history"))?;
+    walk.push(head.id())
+        .map_err(Error::git("cannot walk the history"))?;
+    walk.hide(base_commit.id())
+        .map_err(Error::git("cannot walk the history"))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(Error::git("cannot walk the history"))?;
+    let mut audit = Audit {
+        commits_checked: 0,
+        violations: Vec::new(),
+    };
+    for id in walk {
+        let id = id.map_err(Error::git("cannot walk the history"))?;
+        let commit = store
+            .repo()
+            .find_commit(id)
+            .map_err(Error::git("cannot read a commit"))?;
+        let blob = registry_blob(&commit);
+        let parent_blobs: Vec<Option<git2::Oid>> =
+            commit.parents().map(|p| registry_blob(&p)).collect();
+        if parent_blobs.contains(&blob) {
+            continue; // No change, or a merge that took one side (whose commits are audited).
+        }
+        audit.commits_checked += 1;
+        check_commit(
+            store,
+            &commit,
+            blob,
+            parent_blobs.first().copied().flatten(),
+            rules.as_ref(),
+            &mut audit.violations,
+        )?;
+    }
+    Ok(audit)
+}
+
+/// Whether `environment` of `name` held `version` at some point before `commit`.
+fn held_before(
+    store: &Store,
+    commit: &Commit<'_>,
+    name: &PromptName,
+    environment: &str,
+    version: &Version,
+) -> Result<bool> {
+    let Ok(parent) = commit.parent(0) else {
+        return Ok(false);
+    };
+    let query = super::history::Query {
+        name: Some(name.clone()),
+        environment: Some(environment.to_owned()),
+        since: None,
+        revision: Some(parent.id().to_string()),
+    };
+    let wanted = version.to_string();
+    Ok(super::history::history(store, &query)?
+        .iter()
+        .any(|e| e.to.as_deref() == Some(wanted.as_str())))
+}
+
+fn check_commit(
+    store: &Store,
+    commit: &Commit<'_>,
+    blob: Option<git2::Oid>,
+    parent_blob: Option<git2::Oid>,
+    rules: Option<&crate::access::Access>,
+    out: &mut Vec<Violation>,
+) -> Result<()> {
+    let author = String::from_utf8_lossy(commit.author().email_bytes()).into_owned();
+    let violation = |problem,
+                     prompt: Option<&PromptName>,
+                     env: Option<&str>,
+                     from: Option<&Version>,
+                     to: Option<&Version>,
+                     message: String| Violation {
+        problem,
+        commit: commit.id().to_string(),
+        author: author.clone(),
+        prompt: prompt.map(ToString::to_string),
+        environment: env.map(str::to_owned),
+        from: from.map(ToString::to_string),
+        to: to.map(ToString::to_string),
+        message,
+    };
+    let Some(blob) = blob else {
+        out.push(violation(
+            Problem::InvalidIndex,
+            None,
+            None,
+            None,
+            None,
+            "registry.yaml was deleted".into(),
+        ));
+        return Ok(());
+    };
+    let after = match registry_of_blob(store, blob) {
+        Ok(registry) => registry,
+        Err(e) => {
+            out.push(violation(
+                Problem::InvalidIndex,
+                None,
+                None,
+                None,
+                None,
+                e.to_string(),
+            ));
+            return Ok(());
+        }
+    };
+    let before = match parent_blob.map(|id| registry_of_blob(store, id)) {
+        Some(Ok(registry)) => registry,
+        // The parent's index was broken or absent: compare against an empty one.
+        _ => Registry {
+            prompts: Default::default(),
+            access: None,
+            ..after.clone()
+        },
+    };
+    let trailers = Trailers::parse(&String::from_utf8_lossy(commit.message_bytes()));
+    let names: BTreeSet<&PromptName> = before.prompts.keys().chain(after.prompts.keys()).collect();
+    for name in names {
+        let (old, new) = (before.pointers(name), after.pointers(name));
+        for (env, from, to, _) in pointer_moves(&after.environments, &old, &new) {
+            let say = |problem, message: String| {
+                violation(
+                    problem,
+                    Some(name),
+                    Some(&env),
+                    from.as_ref(),
+                    to.as_ref(),
+                    message,
+                )
+            };
+            if let Some(access) = rules {
+                if !access.allows(&author, name.domain(), &env) {
+                    out.push(say(
+                        Problem::DisallowedAuthor,
+                        format!("{author} may not move {env} (access rules at the base)"),
+                    ));
+                }
+            }
+            let Some(version) = &to else { continue };
+            if !matches!(store.release(name, version), Ok(Some(_))) {
+                out.push(say(
+                    Problem::MissingVersion,
+                    format!("{name} {version} is not a released version"),
+                ));
+                continue;
+            }
+            // A rollback returns the environment to a version it held before; that is allowed
+            // whatever the stage before it holds now (and checked against the history here).
+            let rollback = trailers.as_ref().is_some_and(|t| {
+                t.change == Change::Reverted && t.prompt == name.as_str() && t.environment == env
+            }) && held_before(store, commit, name, &env, version)?;
+            let stage = after
+                .environments
+                .iter()
+                .position(|e| *e == env)
+                .unwrap_or(0);
+            if stage > 0 && !rollback {
+                let previous = &after.environments[stage - 1];
+                if old.get(previous) != Some(version) && new.get(previous) != Some(version) {
+                    let forced = if trailers.as_ref().is_some_and(|t| t.forced) {
+                        " (marked Forced)"
+                    } else {
+                        ""
+                    };
+                    out.push(say(
+                        Problem::SkippedStage,
+                        format!("{previous} did not hold {version}{forced}"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
