@@ -71,9 +71,9 @@ impl Registry {
     /// Parses the index keeping only `name`'s entry (all other entries are skipped unread).
     /// Errors are the same as [`Registry::parse`] would report for the parts it reads.
     pub fn parse_for(bytes: &[u8], file: &Path, name: &PromptName) -> Result<Self> {
-        let text = yaml::utf8(bytes, file)?;
-        if let Some(reduced) = reduce_to_entry(text, name.as_str()) {
-            if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(&reduced) {
+        let reduced = reduce_to_entry(bytes, name.as_str());
+        if let Some(reduced) = reduced.as_deref().and_then(|r| std::str::from_utf8(r).ok()) {
+            if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(reduced) {
                 if let Ok(registry) = Self::from_raw(raw, file) {
                     return Ok(registry);
                 }
@@ -317,82 +317,100 @@ fn check_environments(list: &[String]) -> std::result::Result<(), String> {
 
 /// The document with the `prompts:` block reduced to `name`'s entry, or `None` when the layout is
 /// not the plain block style this shortcut understands (the caller then parses everything).
-pub(crate) fn reduce_to_entry(text: &str, name: &str) -> Option<String> {
-    if text.starts_with("---")
-        || text.starts_with('%')
-        || text.contains("\n---")
-        || text.contains("\n...")
-    {
+///
+/// It makes two passes over the bytes (the block's newlines, the name's occurrences) and copies
+/// only the header, the entry and whatever follows the block: reading one entry of a 10,000-prompt
+/// index costs about what inflating it does. Anything odd — a duplicate `prompts:`, document
+/// markers, a key that appears twice — either makes this return `None` or lands in the reduced
+/// document, where the parser rejects it and the caller falls back to the full parse.
+pub(crate) fn reduce_to_entry(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
+    if bytes.starts_with(b"---") || bytes.starts_with(b"%") {
         return None;
     }
-    let bytes = text.as_bytes();
     // The `prompts:` line: at column 0, nothing after it but a comment.
-    let mut key_at = None;
-    for at in memchr::memmem::find_iter(bytes, b"prompts:") {
-        if at == 0 || bytes[at - 1] == b'\n' {
-            if key_at.is_some() {
-                return None; // Duplicate key: the full parse reports it.
-            }
-            key_at = Some(at);
-        }
-    }
-    let key_at = key_at?;
+    let key_at = memchr::memmem::find_iter(bytes, b"prompts:")
+        .find(|&at| at == 0 || bytes[at - 1] == b'\n')?;
     let line_end = memchr::memchr(b'\n', &bytes[key_at..]).map_or(bytes.len(), |i| key_at + i + 1);
-    let rest_of_line = text[key_at + "prompts:".len()..line_end].trim();
+    let rest_of_line = std::str::from_utf8(&bytes[key_at + "prompts:".len()..line_end])
+        .ok()?
+        .trim();
     if !(rest_of_line.is_empty() || rest_of_line.starts_with('#')) {
         return None;
     }
     let body_start = line_end;
     let body_end = block_end(bytes, body_start, 0);
-    let indent = first_content_indent(&text[body_start..body_end])?;
-    let pad = " ".repeat(indent);
-    // Search from the newline that ends the `prompts:` line so the first entry matches too.
-    let haystack = &bytes[body_start - 1..body_end];
+    let indent = first_content_indent(
+        std::str::from_utf8(&bytes[body_start..body_end.min(body_start + 4096)]).ok()?,
+    )?;
     let mut found = None;
-    for key in [name.to_owned(), format!("\"{name}\""), format!("'{name}'")] {
-        let needle = format!("\n{pad}{key}:");
-        for at in memchr::memmem::find_iter(haystack, needle.as_bytes()) {
-            let after = haystack.get(at + needle.len()).copied();
-            if matches!(after, None | Some(b' ' | b'\n' | b'\r')) {
-                if found.is_some() {
-                    return None;
-                }
-                found = Some(body_start + at); // `at` is the newline before the entry.
+    for at in memchr::memmem::find_iter(&bytes[body_start..body_end], name.as_bytes()) {
+        let at = body_start + at;
+        if let Some(entry_start) = key_line_start(bytes, at, name.len(), indent) {
+            if found.is_some() {
+                return None; // The same key twice: the full parse reports it.
             }
+            found = Some(entry_start);
         }
     }
-    let mut reduced = String::with_capacity(body_start + 256 + (bytes.len() - body_end));
-    reduced.push_str(&text[..body_start]);
+    let mut reduced = Vec::with_capacity(body_start + 256 + (bytes.len() - body_end));
+    reduced.extend_from_slice(&bytes[..body_start]);
     if let Some(entry_start) = found {
-        let entry_end = block_end(
-            bytes,
-            memchr::memchr(b'\n', &bytes[entry_start..])
-                .map_or(bytes.len(), |i| entry_start + i + 1),
-            indent,
-        );
-        reduced.push_str(&text[entry_start..entry_end]);
-        if !reduced.ends_with('\n') {
-            reduced.push('\n');
+        let first_line_end = memchr::memchr(b'\n', &bytes[entry_start..])
+            .map_or(bytes.len(), |i| entry_start + i + 1);
+        let entry_end = block_end(bytes, first_line_end, indent);
+        reduced.extend_from_slice(&bytes[entry_start..entry_end]);
+        if !reduced.ends_with(b"\n") {
+            reduced.push(b'\n');
         }
     }
-    reduced.push_str(&text[body_end..]);
+    reduced.extend_from_slice(&bytes[body_end..]);
     Some(reduced)
+}
+
+/// Whether the name found at `at` is a mapping key at exactly `indent` spaces — written plain
+/// (`  name:`), or quoted (`  "name":`, `  'name':`) — and if so where its line starts.
+fn key_line_start(bytes: &[u8], at: usize, len: usize, indent: usize) -> Option<usize> {
+    let quote = at
+        .checked_sub(1)
+        .map(|i| bytes[i])
+        .filter(|b| matches!(b, b'"' | b'\''));
+    let (open, close) = match quote {
+        Some(q) if bytes.get(at + len) == Some(&q) => (at - 1, at + len + 1),
+        _ => (at, at + len),
+    };
+    let line_start = open.checked_sub(indent)?;
+    let starts_line = line_start == 0 || bytes[line_start - 1] == b'\n';
+    if !starts_line || bytes[line_start..open].iter().any(|&b| b != b' ') {
+        return None;
+    }
+    if bytes.get(close) != Some(&b':') {
+        return None;
+    }
+    matches!(bytes.get(close + 1), None | Some(b' ' | b'\n' | b'\r')).then_some(line_start)
 }
 
 /// Where the block that starts at `from` ends: the first content line indented `indent` or less.
 /// Blank lines and comment lines never end a block.
 pub(crate) fn block_end(bytes: &[u8], from: usize, indent: usize) -> usize {
-    let mut at = from;
-    while at < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
-        let line = &bytes[at..end];
-        let spaces = line.iter().take_while(|&&b| b == b' ').count();
-        let content = &line[spaces..];
-        let blank_or_comment = content.is_empty() || matches!(content[0], b'\n' | b'\r' | b'#');
-        if !blank_or_comment && spaces <= indent {
+    // One vectorised pass over the newlines; only a line's first `indent + 1` bytes matter.
+    let line_starts = std::iter::once(from)
+        .chain(memchr::memchr_iter(b'\n', &bytes[from..]).map(|i| from + i + 1));
+    for at in line_starts {
+        let line = &bytes[at.min(bytes.len())..];
+        if line.is_empty() {
+            break;
+        }
+        let spaces = line
+            .iter()
+            .take(indent + 1)
+            .take_while(|&&b| b == b' ')
+            .count();
+        if spaces > indent {
+            continue;
+        }
+        if !matches!(line.get(spaces), None | Some(b'\n' | b'\r' | b'#')) {
             return at;
         }
-        at = end;
     }
     bytes.len()
 }
@@ -453,9 +471,14 @@ mod tests {
 
     #[test]
     fn reduce_falls_back_on_unusual_layouts() {
-        assert!(reduce_to_entry("format: 1\nprompts: {a: {dev: 1.0.0}}\n", "a").is_none());
-        assert!(reduce_to_entry("---\nformat: 1\nprompts:\n  a: {}\n", "a").is_none());
-        assert!(reduce_to_entry("format: 1\nprompts:\n  a: {}\n  a: {}\n", "a").is_none());
+        assert!(reduce_to_entry(b"format: 1\nprompts: {a: {dev: 1.0.0}}\n", "a").is_none());
+        assert!(reduce_to_entry(b"---\nformat: 1\nprompts:\n  a: {}\n", "a").is_none());
+        assert!(reduce_to_entry(b"format: 1\nprompts:\n  a: {}\n  a: {}\n", "a").is_none());
+        assert!(reduce_to_entry(b"format: 1\nprompts:\n  a: {}\n  \"a\": {}\n", "a").is_none());
+        // Substrings, values and deeper keys are not the entry.
+        let text = b"format: 1\nprompts:\n  ab:\n    dev: 1.0.0\n  b:\n    a: 1.0.0\n";
+        let reduced = reduce_to_entry(text, "a").unwrap();
+        assert_eq!(reduced, b"format: 1\nprompts:\n");
         let flow = "format: 1\nprompts: {a: {dev: 1.0.0}}\n";
         let r = Registry::parse_for(flow.as_bytes(), Path::new("r"), &name("a")).unwrap();
         assert_eq!(r.pointers(&name("a")).len(), 1);

@@ -4,18 +4,24 @@
 //! writer then refuses to break), a Git lock file (`refs/heads/main.lock`, `index.lock`, …) that
 //! blocks every later update of that ref or file, libgit2's temporary object files, and
 //! promptreg's own temporary files (cache entries being written, working-tree files being
-//! replaced). Each is reported as a [`Finding`]; with `fix`, those that are safe to remove are.
+//! replaced), and, when it was killed after its commit landed, index entries (and working
+//! files) that still hold what was there before that commit: a `git commit` would undo it.
+//! Each is reported as a [`Finding`]; with `fix`, those that are safe to clear are.
 //!
 //! What counts as safe: a file named after a process that is no longer running; a Git lock file
 //! or temporary object older than `min_age` while no live promptreg holds the write lock (Git
-//! commands hold their locks for milliseconds, and carry no process id). A lock held by a
-//! running process is never removed.
+//! commands hold their locks for milliseconds, and carry no process id); an index entry that
+//! holds exactly the previous commit's blob, while the working file holds that blob or the new
+//! one (brought up to date under the write lock, as the killed writer would have). A lock held
+//! by a running process is never removed.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+
+use git2::Oid;
 
 use crate::store::{holder, process_alive, Store, LOCK_FILE};
 use crate::{Error, Result, PROMPTS_DIR};
@@ -36,6 +42,9 @@ pub enum Kind {
     CacheTemp,
     /// A working-tree file being replaced by a process that is gone.
     WorktreeTemp,
+    /// An index entry (and perhaps the working file) still as before promptreg's last commit:
+    /// the writer was killed after the commit, before updating them.
+    IndexBehind,
 }
 
 impl Kind {
@@ -48,6 +57,7 @@ impl Kind {
             Kind::TempObject => "temp-object",
             Kind::CacheTemp => "cache-temp",
             Kind::WorktreeTemp => "worktree-temp",
+            Kind::IndexBehind => "index-behind",
         }
     }
 }
@@ -86,15 +96,26 @@ pub fn doctor(store: &Store, fix: bool, min_age: Duration) -> Result<Vec<Finding
     scan.git_locks(store, writer_running, &mut found)?;
     scan.temp_objects(&common.join("objects"), &mut found)?;
     scan.cache_temps(&common.join("promptreg").join("cache"), &mut found)?;
+    let mut behind = Vec::new();
     if let Ok(workdir) = store.workdir("doctor") {
         scan.worktree_temps(workdir, &mut found)?;
+        if !writer_running {
+            // While a writer runs, its commit may be ahead of the index for a moment.
+            behind = index_behind(store, workdir)?;
+        }
     }
     if fix {
         for candidate in found.iter_mut().filter(|c| c.finding.fixable) {
             candidate.remove();
         }
+        // After the locks are gone: the index may have been locked by the same killed writer.
+        if behind.iter().any(|b| b.finding.fixable) {
+            catch_up(store, &mut behind);
+        }
     }
-    Ok(found.into_iter().map(|c| c.finding).collect())
+    let mut findings: Vec<Finding> = found.into_iter().map(|c| c.finding).collect();
+    findings.extend(behind.into_iter().map(|b| b.finding));
+    Ok(findings)
 }
 
 /// A finding and the identity of the file as it was seen, so a file replaced meanwhile (a
@@ -390,6 +411,205 @@ impl Scan {
         );
         out.push(candidate(kind, path, detail, true, &metadata));
         Ok(())
+    }
+}
+
+/// An index entry left behind promptreg's last commit.
+struct Behind {
+    finding: Finding,
+    /// The path in the repository (`registry.yaml`).
+    path: String,
+    /// HEAD when it was found, and the blobs before and in HEAD (`None`: absent).
+    head: Oid,
+    old: Option<Oid>,
+    new: Option<Oid>,
+    /// Whether the working file still holds the old content too.
+    rewrite: bool,
+}
+
+/// The paths HEAD's commit changed whose index entries still hold the parent's version, when
+/// HEAD is a promptreg commit (it carries a `Prompt:` trailer): what a writer killed between
+/// landing its commit and updating the index leaves. A `git commit` in that state would undo
+/// the commit, and promptreg refuses to write over it.
+fn index_behind(store: &Store, workdir: &Path) -> Result<Vec<Behind>> {
+    let repo = store.repo();
+    let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) else {
+        return Ok(Vec::new());
+    };
+    let ours = String::from_utf8_lossy(head.message_raw_bytes())
+        .lines()
+        .any(|line| line.starts_with("Prompt: "));
+    if head.parent_count() != 1 || !ours {
+        return Ok(Vec::new());
+    }
+    let read = |e| Error::git("cannot read the last commit")(e);
+    let parent = head.parent(0).map_err(read)?;
+    let (before, after) = (parent.tree().map_err(read)?, head.tree().map_err(read)?);
+    let diff = repo
+        .diff_tree_to_tree(Some(&before), Some(&after), None)
+        .map_err(read)?;
+    let mut index = repo.index().map_err(Error::git("cannot open the index"))?;
+    index
+        .read(true)
+        .map_err(Error::git("cannot read the index"))?;
+    let short = head.id().to_string()[..10].to_owned();
+    let summary = String::from_utf8_lossy(head.summary_bytes().unwrap_or_default()).into_owned();
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let present = |f: git2::DiffFile<'_>| f.exists().then(|| f.id());
+        let (old, new) = (present(delta.old_file()), present(delta.new_file()));
+        let Some(path) = delta
+            .new_file()
+            .path()
+            .or(delta.old_file().path())
+            .and_then(Path::to_str)
+        else {
+            continue;
+        };
+        let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
+        if staged != old || staged == new {
+            // Up to date, or somebody else's staged work: not ours to judge.
+            continue;
+        }
+        let file = workdir.join(path);
+        let content = match std::fs::read(&file) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&file)(e)),
+        };
+        let blob = |id: Option<Oid>| -> Result<Option<Vec<u8>>> {
+            id.map(|id| repo.find_blob(id).map(|b| b.content().to_vec()))
+                .transpose()
+                .map_err(Error::git(format!("cannot read `{path}`")))
+        };
+        let (old_content, new_content) = (blob(old)?, blob(new)?);
+        let (rewrite, fixable) = if content == new_content {
+            (false, true)
+        } else if content == old_content && new.is_some() {
+            (true, true)
+        } else {
+            (false, false)
+        };
+        let holders = if rewrite {
+            "the index and the working file still hold"
+        } else {
+            "the index still holds"
+        };
+        let them = if rewrite { "them" } else { "it" };
+        let mut detail = format!(
+            "{holders} it as before commit {short} (\"{summary}\"): its writer stopped before \
+             updating {them}; a `git commit` now would undo that commit"
+        );
+        if !fixable {
+            detail.push_str(&format!(
+                "; the working file has other edits, so it was left alone \
+                 (`git reset -q -- {path}` updates the index and keeps them)"
+            ));
+        }
+        out.push(Behind {
+            finding: Finding {
+                kind: Kind::IndexBehind,
+                path: file,
+                detail,
+                fixable,
+                fixed: false,
+            },
+            path: path.to_owned(),
+            head: head.id(),
+            old,
+            new,
+            rewrite,
+        });
+    }
+    Ok(out)
+}
+
+/// Brings the index entries (and working files) in `behind` up to date with HEAD, under the
+/// write lock, after checking that nothing moved since they were found.
+fn catch_up(store: &Store, behind: &mut [Behind]) {
+    let note = |behind: &mut [Behind], why: &str| {
+        for b in behind.iter_mut().filter(|b| b.finding.fixable) {
+            b.finding.detail.push_str(&format!("; {why}"));
+        }
+    };
+    let _lock = match store.lock() {
+        Ok(lock) => lock,
+        Err(e) => return note(behind, &format!("cannot take the write lock: {e}")),
+    };
+    let repo = store.repo();
+    let (Ok(workdir), Ok(head)) = (store.workdir("doctor"), repo.refname_to_id("HEAD")) else {
+        return note(behind, "cannot read HEAD");
+    };
+    let mut index = match repo.index().and_then(|mut i| i.read(true).map(|()| i)) {
+        Ok(index) => index,
+        Err(e) => return note(behind, &format!("cannot read the index: {}", e.message())),
+    };
+    let mut changed = Vec::new();
+    for (at, b) in behind.iter_mut().enumerate() {
+        if !b.finding.fixable {
+            continue;
+        }
+        let path = Path::new(&b.path);
+        let staged = index.get_path(path, 0);
+        if head != b.head || staged.as_ref().map(|e| e.id) != b.old {
+            b.finding
+                .detail
+                .push_str("; it changed while being checked, so it was left alone");
+            continue;
+        }
+        let result = match b.new {
+            None => index.remove_path(path).map_err(|e| e.message().to_owned()),
+            Some(new) => sync_entry(store, workdir, &mut index, b, new),
+        };
+        match result {
+            Ok(()) => changed.push(at),
+            Err(why) => {
+                // Put back what was there.
+                let _ = match staged {
+                    Some(entry) => index.add(&entry),
+                    None => index.remove_path(path),
+                };
+                b.finding
+                    .detail
+                    .push_str(&format!("; cannot update it: {why}"));
+            }
+        }
+    }
+    if changed.is_empty() {
+        return;
+    }
+    match index.write() {
+        Ok(()) => {
+            for at in changed {
+                behind[at].finding.fixed = true;
+            }
+        }
+        Err(e) => note(behind, &format!("cannot write the index: {}", e.message())),
+    }
+}
+
+/// Makes one working file (when it still holds the old content) and its index entry hold the
+/// blob `new`, checking that the file hashes to it as `git add` would.
+fn sync_entry(
+    store: &Store,
+    workdir: &Path,
+    index: &mut git2::Index,
+    behind: &Behind,
+    new: Oid,
+) -> std::result::Result<(), String> {
+    if behind.rewrite {
+        let blob = store
+            .repo()
+            .find_blob(new)
+            .map_err(|e| e.message().to_owned())?;
+        crate::store::write_atomic(&workdir.join(&behind.path), blob.content())
+            .map_err(|e| e.to_string())?;
+    }
+    let path = Path::new(&behind.path);
+    index.add_path(path).map_err(|e| e.message().to_owned())?;
+    match index.get_path(path, 0) {
+        Some(entry) if entry.id == new => Ok(()),
+        _ => Err("the working file does not hash to the committed content".to_owned()),
     }
 }
 

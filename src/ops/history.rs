@@ -47,6 +47,7 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     // Position in the walk, newest first: orders events that share a timestamp.
     let mut position: HashMap<Oid, usize> = HashMap::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
+    let mut seen = Seen::default();
     for (index, id) in walk.enumerate() {
         let id = id.map_err(Error::git("cannot walk the history"))?;
         position.insert(id, index);
@@ -54,7 +55,7 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
             .repo()
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
-        for event in commit_events(store, &commit, query.name.as_ref())? {
+        for event in commit_events(store, &commit, query.name.as_ref(), &mut seen)? {
             events.push((index, event));
         }
     }
@@ -85,6 +86,7 @@ pub fn commit_events(
     store: &Store,
     commit: &Commit<'_>,
     only: Option<&PromptName>,
+    seen: &mut Seen,
 ) -> Result<Vec<Event>> {
     let blob = registry_blob(commit);
     let parent_blobs: Vec<Option<Oid>> = commit.parents().map(|p| registry_blob(&p)).collect();
@@ -130,8 +132,8 @@ pub fn commit_events(
     match only {
         Some(name) => {
             let (Ok((envs, old)), Ok((_, new))) = (
-                pointers_at(store, before, name),
-                pointers_at(store, blob, name),
+                seen.pointers_at(store, before, name),
+                seen.pointers_at(store, blob, name),
             ) else {
                 return Ok(Vec::new()); // An index that does not parse: `audit` reports it.
             };
@@ -177,14 +179,32 @@ pub fn commit_events(
     Ok(out)
 }
 
-fn pointers_at(
-    store: &Store,
-    blob: Option<Oid>,
-    name: &PromptName,
-) -> Result<(Vec<String>, Pointers)> {
-    match blob {
-        Some(id) => pointers_of_blob(store, id, name),
-        None => Ok((Vec::new(), Pointers::new())),
+/// The last few indexes read during a walk: a commit's parent index is the next commit's own,
+/// so each is read once instead of twice.
+#[derive(Default)]
+pub struct Seen {
+    recent: Vec<(Oid, (Vec<String>, Pointers))>,
+}
+
+impl Seen {
+    fn pointers_at(
+        &mut self,
+        store: &Store,
+        blob: Option<Oid>,
+        name: &PromptName,
+    ) -> Result<(Vec<String>, Pointers)> {
+        let Some(id) = blob else {
+            return Ok((Vec::new(), Pointers::new()));
+        };
+        if let Some((_, found)) = self.recent.iter().find(|(seen, _)| *seen == id) {
+            return Ok(found.clone());
+        }
+        let found = pointers_of_blob(store, id, name)?;
+        if self.recent.len() == 4 {
+            self.recent.remove(0);
+        }
+        self.recent.push((id, found.clone()));
+        Ok(found)
     }
 }
 

@@ -76,7 +76,7 @@ fn a_lock_held_by_a_running_process_is_never_removed() {
         repo.path(BRANCH_LOCK)
     });
     let out = repo.run(&["doctor", "--fix"]);
-    out.code(1).stderr_has(&["2 left alone"]);
+    out.code(1).stderr_has(&["2 problems left alone"]);
     for needle in [
         "live-lock",
         &pid,
@@ -206,6 +206,73 @@ fn temporary_files_of_dead_processes_are_cleared() {
     assert!(repo.path(".git/objects/tmp_object_git2_young").exists());
     assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
     repo.fsck();
+}
+
+#[test]
+fn an_index_left_behind_a_promotion_is_caught_up() {
+    let repo = registry();
+    repo.promote("x", "1.0.0", "dev");
+    let committed = repo.git(&["show", "HEAD:registry.yaml"]);
+    // A promote killed after its commit, before the index: the index holds the old entry.
+    repo.git(&["reset", "-q", "HEAD^", "--", "registry.yaml"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "MM registry.yaml\n");
+    let out = repo.run(&["doctor"]);
+    out.code(1);
+    for needle in [
+        "index-behind",
+        "registry.yaml",
+        "promote x 1.0.0 to dev",
+        "git commit",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    repo.run(&["doctor", "--fix"]).ok();
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+
+    // Killed before the working file was written too: both are brought up to date.
+    repo.git(&["reset", "-q", "HEAD^", "--", "registry.yaml"]);
+    repo.git(&["checkout", "--", "registry.yaml"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "M  registry.yaml\n");
+    repo.run(&["doctor", "--fix"]).ok();
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    assert_eq!(repo.read("registry.yaml"), committed);
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+    repo.promote("x", "1.0.0", "staging");
+}
+
+#[test]
+fn an_index_left_behind_with_other_edits_is_not_touched() {
+    let repo = registry();
+    repo.promote("x", "1.0.0", "dev");
+    repo.git(&["reset", "-q", "HEAD^", "--", "registry.yaml"]);
+    let edited = format!("{}# my edit\n", repo.read("registry.yaml"));
+    repo.write("registry.yaml", &edited);
+    let out = repo.run(&["doctor", "--fix"]);
+    out.code(1).stderr_has(&["left alone"]);
+    for needle in [
+        "index-behind",
+        "other edits",
+        "git reset -q -- registry.yaml",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    assert_eq!(repo.read("registry.yaml"), edited);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "MM registry.yaml\n");
+}
+
+#[test]
+fn staged_work_after_a_hand_made_commit_is_not_a_problem() {
+    let repo = registry();
+    // HEAD is not a promptreg commit: whatever is staged is the user's business.
+    repo.write("notes.txt", "one\n");
+    repo.git(&["add", "notes.txt"]);
+    repo.git(&["commit", "-q", "-m", "notes"]);
+    repo.git(&["reset", "-q", "HEAD^", "--", "notes.txt"]);
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
 }
 
 #[test]

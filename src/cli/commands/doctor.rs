@@ -14,16 +14,18 @@ use crate::cli::{output, Context};
 ///
 /// Looks for promptreg's write lock (.git/promptreg.lock), Git lock files (*.lock under
 /// .git/refs/, packed-refs.lock, index.lock, HEAD.lock, config.lock), libgit2 temporary objects,
-/// and promptreg's temporary files. --fix removes those left by processes that are no longer
-/// running, and Git lock files and temporary objects older than --min-age while no promptreg
-/// writer runs; a lock held by a running process is never removed.
+/// promptreg's temporary files, and index entries still as before promptreg's last commit (its
+/// writer stopped after committing). --fix removes what processes that are no longer running
+/// left, and Git lock files and temporary objects older than --min-age while no promptreg writer
+/// runs; it brings such index entries (and unedited working files) up to the commit. A lock held
+/// by a running process is never removed.
 ///
 /// Exit status: 0 when nothing remains (nothing found, or --fix cleared everything found);
 /// 1 when problems remain (found without --fix, or not safe to clear).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example:\n  promptreg doctor --fix")]
 pub struct Args {
-    /// Remove what is safe to remove
+    /// Clear what is safe to clear (see above)
     #[arg(long)]
     fix: bool,
     /// How old a Git lock file or temporary object must be to count as abandoned
@@ -62,6 +64,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     match (findings.len(), remaining.len()) {
         (0, _) => context.status("no problems found"),
         (_, 0) => context.status(&format!("cleared {}", count(fixed))),
+        (_, left) if args.fix && fixed == 0 => {
+            context.status(&format!("{} left alone (see DETAIL)", count(left)))
+        }
         (_, left) if args.fix => context.status(&format!(
             "cleared {}; {left} left alone (see DETAIL)",
             count(fixed)
