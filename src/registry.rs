@@ -369,7 +369,7 @@ pub(crate) fn reduce_to_entry(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
 
 /// Whether the name found at `at` is a mapping key at exactly `indent` spaces — written plain
 /// (`  name:`), or quoted (`  "name":`, `  'name':`) — and if so where its line starts.
-fn key_line_start(bytes: &[u8], at: usize, len: usize, indent: usize) -> Option<usize> {
+pub(crate) fn key_line_start(bytes: &[u8], at: usize, len: usize, indent: usize) -> Option<usize> {
     let quote = at
         .checked_sub(1)
         .map(|i| bytes[i])

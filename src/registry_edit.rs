@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::registry::{block_end, first_content_indent, Registry};
+use crate::registry::{block_end, first_content_indent, key_line_start, Registry};
 use crate::{Error, PromptName, Result, Version};
 
 /// Sets `environment`'s pointer for `name` to `version` in the index text, whose parsed form
@@ -181,25 +181,15 @@ fn find_key(
     indent: usize,
     key: &str,
 ) -> Option<Option<usize>> {
-    let pad = " ".repeat(indent);
+    let bytes = text.as_bytes();
     let mut found = None;
-    let mut at = start;
-    while at < end {
-        let next = line_end(text.as_bytes(), at);
-        let line = &text[at..next];
-        for form in [key.to_owned(), format!("\"{key}\""), format!("'{key}'")] {
-            if let Some(rest) = line.strip_prefix(&pad).and_then(|l| l.strip_prefix(&form)) {
-                if rest.starts_with(':')
-                    && matches!(rest.as_bytes().get(1), None | Some(b' ' | b'\n' | b'\r'))
-                {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some(at);
-                }
+    for at in memchr::memmem::find_iter(&bytes[start..end], key.as_bytes()) {
+        if let Some(line_start) = key_line_start(bytes, start + at, key.len(), indent) {
+            if found.is_some() {
+                return None;
             }
+            found = Some(line_start);
         }
-        at = next;
     }
     Some(found)
 }

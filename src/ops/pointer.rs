@@ -136,8 +136,8 @@ pub fn commit_move(
         revision: "HEAD".into(),
     })?;
     crate::store::write_atomic(&loaded.start.workdir.join(REGISTRY_FILE), text.as_bytes())?;
-    let files = store.hash_worktree_files(&[REGISTRY_FILE.to_owned()])?;
-    store.sync_index_files(&files)?;
+    let entry = store.written_file_entry(REGISTRY_FILE, blob)?;
+    store.sync_index_files(&[entry])?;
     // The next read of this index finds it parsed already.
     remember_registry(store, blob, &after);
     Ok(committed.id())

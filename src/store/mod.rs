@@ -1,6 +1,7 @@
 //! The Git store: the only module that talks to Git. It reads commits, trees, blobs and version
 //! tags, and writes commits (compare-and-swap on the branch) and annotated tags.
 
+mod branch;
 mod cache;
 mod lock;
 mod refs;

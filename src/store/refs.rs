@@ -136,6 +136,13 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
     Ok(refs)
 }
 
+/// The target of exactly `name` in `packed-refs`, found by binary search when it is sorted.
+pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
+    // A prefix listing of the name itself, keeping only the exact match.
+    let found = packed_with_prefix(&common_dir.join("packed-refs"), name)?;
+    Ok(found.get(name).map(|target| target.id))
+}
+
 /// The ref name of a `packed-refs` record line (`<id> <name>`); `None` for the header,
 /// comments and peeled (`^<id>`) lines.
 fn refname(line: &str) -> Option<&str> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use git2::build::TreeUpdateBuilder;
 use git2::{ErrorCode, FileMode, Index, IndexEntry, Oid, Tree};
 
+use super::branch::RefUpdate;
 use super::Store;
 use crate::identity::Signatures;
 use crate::{Error, Result};
@@ -112,7 +113,7 @@ impl Store {
         let author = signatures.author.signature()?;
         let committer = signatures.committer.signature()?;
         let mut pause = Duration::from_millis(1);
-        let mut locked = false;
+        let mut locked = None;
         for _ in 0..ATTEMPTS {
             let tip = match self.repo.refname_to_id(branch) {
                 Ok(id) => Some(
@@ -154,29 +155,23 @@ impl Store {
                 .find_tree(tree_id)
                 .map_err(Error::git("cannot read the new tree"))?;
             let parents: Vec<&git2::Commit<'_>> = tip.iter().collect();
-            match self
+            let id = self
                 .repo
-                .commit(Some(branch), &author, &committer, message, &tree, &parents)
-            {
-                Ok(id) => return Ok(Committed::New(id)),
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        ErrorCode::Locked | ErrorCode::Modified | ErrorCode::Exists
-                    ) =>
-                {
-                    locked = e.code() == ErrorCode::Locked;
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
-                Err(e) => return Err(Error::git(format!("cannot commit to `{branch}`"))(e)),
+                .commit(None, &author, &committer, message, &tree, &parents)
+                .map_err(Error::git("cannot write the commit"))?;
+            let reflog = format!("commit: {}", message.lines().next().unwrap_or(""));
+            let expected = tip.as_ref().map(|c| c.id());
+            match self.update_branch(branch, id, expected, &reflog, &signatures.committer)? {
+                RefUpdate::Done => return Ok(Committed::New(id)),
+                RefUpdate::Locked(path) => locked = Some(path),
+                RefUpdate::Moved => locked = None,
             }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
         }
-        if locked {
+        if let Some(path) = locked {
             // The ref's lock file never went away: most likely left by a killed writer.
-            return Err(Error::RefLocked {
-                path: self.common_dir().join(format!("{branch}.lock")),
-            });
+            return Err(Error::RefLocked { path });
         }
         Err(Error::Contended {
             branch: super::short_branch(branch).to_owned(),
@@ -210,8 +205,9 @@ impl Store {
             .repo
             .index()
             .map_err(Error::git("cannot open the index"))?;
+        // Reloads only if another process changed it since we read it.
         index
-            .read(true)
+            .read(false)
             .map_err(Error::git("cannot read the index"))?;
         index
             .remove_dir(Path::new(dir), 0)
@@ -231,8 +227,9 @@ impl Store {
             .repo
             .index()
             .map_err(Error::git("cannot open the index"))?;
+        // Reloads only if another process changed it since we read it.
         index
-            .read(true)
+            .read(false)
             .map_err(Error::git("cannot read the index"))?;
         for file in files {
             index.add(&file.entry).map_err(Error::git(format!(
@@ -245,6 +242,33 @@ impl Store {
 }
 
 impl Store {
+    /// The index entry for a working-tree file promptreg has just written with exactly the
+    /// content of blob `id` (so nothing needs hashing or filtering): its stat data and the id.
+    pub fn written_file_entry(&self, path: &str, id: Oid) -> Result<FileEntry> {
+        use std::os::unix::fs::MetadataExt;
+        let workdir = self.workdir("write")?;
+        let meta = std::fs::metadata(workdir.join(path)).map_err(Error::io(path))?;
+        let time = |secs: i64, nanos: i64| git2::IndexTime::new(secs as i32, nanos as u32);
+        let executable = meta.mode() & 0o111 != 0;
+        Ok(FileEntry {
+            path: path.to_owned(),
+            entry: IndexEntry {
+                ctime: time(meta.ctime(), meta.ctime_nsec()),
+                mtime: time(meta.mtime(), meta.mtime_nsec()),
+                dev: meta.dev() as u32,
+                ino: meta.ino() as u32,
+                mode: if executable { 0o100755 } else { 0o100644 },
+                uid: meta.uid(),
+                gid: meta.gid(),
+                file_size: meta.size() as u32,
+                id,
+                flags: path.len().min(0xfff) as u16,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            },
+        })
+    }
+
     /// Whether the index entry of `path` differs from the blob `tree` has there (staged edits).
     pub fn index_differs(&self, path: &str, tree: &Tree<'_>) -> Result<bool> {
         let index = self
