@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use git2::{Commit, Sort};
+use git2::Commit;
 use serde::Serialize;
 
 use crate::history::{pointer_moves, Change, Trailers};
@@ -60,22 +60,11 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
     let rules = registry_blob(&base_commit)
         .and_then(|id| registry_of_blob(store, id).ok())
         .and_then(|r| r.access);
-    let mut walk = store
-        .repo()
-        .revwalk()
-        .map_err(Error::git("cannot walk the history"))?;
-    walk.push(head.id())
-        .map_err(Error::git("cannot walk the history"))?;
-    walk.hide(base_commit.id())
-        .map_err(Error::git("cannot walk the history"))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(Error::git("cannot walk the history"))?;
     let mut audit = Audit {
         commits_checked: 0,
         violations: Vec::new(),
     };
-    for id in walk {
-        let id = id.map_err(Error::git("cannot walk the history"))?;
+    for id in store.walk(head.id(), Some(base_commit.id()), true)? {
         let commit = store
             .repo()
             .find_commit(id)

@@ -152,7 +152,7 @@ fn release(
         &signatures.committer,
         &request.message,
     )?;
-    store.sync_index(&name.dir(), &files)?;
+    store.sync_index(Some(&name.dir()), &files)?;
     Ok(Created {
         name: name.clone(),
         version: version.clone(),

@@ -102,7 +102,7 @@ pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEv
                 .collect())
         },
     )?;
-    store.sync_index_files(&files)?;
+    store.sync_index(None, &files)?;
 
     let script: Releases =
         crate::yaml::parse(script.unwrap_or_default(), Path::new(RELEASES_FILE))?;

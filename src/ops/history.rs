@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset};
-use git2::{Commit, Oid, Sort};
+use git2::{Commit, Oid};
 
 use crate::history::{pointer_moves, reason_of, Change, Event, Trailers};
 use crate::identity::from_git_time;
@@ -36,20 +36,11 @@ pub struct Query {
 /// The events matching `query`, newest first.
 pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     let head = store.commit(query.revision.as_deref())?;
-    let mut walk = store
-        .repo()
-        .revwalk()
-        .map_err(Error::git("cannot walk the history"))?;
-    walk.push(head.id())
-        .map_err(Error::git("cannot walk the history"))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-        .map_err(Error::git("cannot walk the history"))?;
     // Position in the walk, newest first: orders events that share a timestamp.
     let mut position: HashMap<Oid, usize> = HashMap::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
     let mut seen = Seen::default();
-    for (index, id) in walk.enumerate() {
-        let id = id.map_err(Error::git("cannot walk the history"))?;
+    for (index, id) in store.walk(head.id(), None, false)?.into_iter().enumerate() {
         position.insert(id, index);
         let commit = store
             .repo()
@@ -128,7 +119,8 @@ pub fn commit_events(
         }
     }
     let before = parent_blobs.first().copied().flatten();
-    let mut out = Vec::new();
+    // Each prompt's pointers before and after, with the pipeline (for move order).
+    let mut states = Vec::new();
     match only {
         Some(name) => {
             let (Ok((envs, old)), Ok((_, new))) = (
@@ -137,16 +129,7 @@ pub fn commit_events(
             ) else {
                 return Ok(Vec::new()); // An index that does not parse: `audit` reports it.
             };
-            for (env, from, to, change) in pointer_moves(&envs, &old, &new) {
-                out.push(event(
-                    name.to_string(),
-                    env,
-                    from.map(|v| v.to_string()),
-                    to.map(|v| v.to_string()),
-                    change,
-                    false,
-                ));
-            }
+            states.push((name.clone(), envs, old, new));
         }
         None => {
             let (Ok(old), Ok(new)) = (
@@ -155,25 +138,26 @@ pub fn commit_events(
             ) else {
                 return Ok(Vec::new());
             };
-            let names = old
-                .prompts
-                .keys()
-                .chain(new.prompts.keys())
-                .collect::<std::collections::BTreeSet<_>>();
+            let names: std::collections::BTreeSet<_> =
+                old.prompts.keys().chain(new.prompts.keys()).collect();
             for name in names {
-                for (env, from, to, change) in
-                    pointer_moves(&new.environments, &old.pointers(name), &new.pointers(name))
-                {
-                    out.push(event(
-                        name.to_string(),
-                        env,
-                        from.map(|v| v.to_string()),
-                        to.map(|v| v.to_string()),
-                        change,
-                        false,
-                    ));
-                }
+                let (from, to) = (old.pointers(name), new.pointers(name));
+                states.push((name.clone(), new.environments.clone(), from, to));
             }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, envs, old, new) in states {
+        for (env, from, to, change) in pointer_moves(&envs, &old, &new) {
+            let text = |v: Option<crate::Version>| v.map(|v| v.to_string());
+            out.push(event(
+                name.to_string(),
+                env,
+                text(from),
+                text(to),
+                change,
+                false,
+            ));
         }
     }
     Ok(out)

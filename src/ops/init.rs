@@ -88,7 +88,7 @@ fn commit_files(
         store.commit_on_branch(branch, "init promptreg registry\n", signatures, &|_| {
             Ok(updates())
         })?;
-    store.sync_index_files(&files)?;
+    store.sync_index(None, &files)?;
     Ok(committed)
 }
 

@@ -137,7 +137,7 @@ pub fn commit_move(
     })?;
     crate::store::write_atomic(&loaded.start.workdir.join(REGISTRY_FILE), text.as_bytes())?;
     let entry = store.written_file_entry(REGISTRY_FILE, blob)?;
-    store.sync_index_files(&[entry])?;
+    store.sync_index(None, &[entry])?;
     // The next read of this index finds it parsed already.
     remember_registry(store, blob, &after);
     Ok(committed.id())

@@ -12,7 +12,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Tree};
+use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
 
 pub use lock::{holder, process_alive, Lock, LOCK_FILE};
 pub use release::Release;
@@ -138,6 +138,24 @@ impl Store {
             .map_err(|_| Error::RevisionNotFound {
                 revision: revision.to_owned(),
             })
+    }
+
+    /// The commits reachable from `from` but not from `hide`, children before parents (newest
+    /// first), or the reverse with `oldest_first`.
+    pub fn walk(&self, from: Oid, hide: Option<Oid>, oldest_first: bool) -> Result<Vec<Oid>> {
+        let failed = |e| Error::git("cannot walk the history")(e);
+        let mut walk = self.repo.revwalk().map_err(failed)?;
+        walk.push(from).map_err(failed)?;
+        if let Some(hide) = hide {
+            walk.hide(hide).map_err(failed)?;
+        }
+        let order = if oldest_first {
+            Sort::TOPOLOGICAL | Sort::REVERSE
+        } else {
+            Sort::TOPOLOGICAL | Sort::TIME
+        };
+        walk.set_sorting(order).map_err(failed)?;
+        walk.collect::<std::result::Result<_, _>>().map_err(failed)
     }
 
     /// The content of the blob at `path` in `tree`, `None` when there is none.

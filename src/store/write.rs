@@ -198,9 +198,10 @@ impl Store {
             .map_err(Error::git("cannot build the tree"))
     }
 
-    /// Makes the index agree with a commit for exactly the paths under `dir` (replaced by
-    /// `files`), leaving every other entry as it was.
-    pub fn sync_index(&self, dir: &str, files: &[FileEntry]) -> Result<()> {
+    /// Makes the index agree with a commit for exactly `files` — and, with `dir`, drops the
+    /// other entries under that directory (files the commit removed) — leaving every other
+    /// entry as it was.
+    pub fn sync_index(&self, dir: Option<&str>, files: &[FileEntry]) -> Result<()> {
         let mut index = self
             .repo
             .index()
@@ -209,28 +210,11 @@ impl Store {
         index
             .read(false)
             .map_err(Error::git("cannot read the index"))?;
-        index
-            .remove_dir(Path::new(dir), 0)
-            .map_err(Error::git(format!("cannot update `{dir}` in the index")))?;
-        for file in files {
-            index.add(&file.entry).map_err(Error::git(format!(
-                "cannot update `{}` in the index",
-                file.path
-            )))?;
+        if let Some(dir) = dir {
+            index
+                .remove_dir(Path::new(dir), 0)
+                .map_err(Error::git(format!("cannot update `{dir}` in the index")))?;
         }
-        index.write().map_err(Error::git("cannot write the index"))
-    }
-
-    /// Makes the index agree with a commit for exactly these files.
-    pub fn sync_index_files(&self, files: &[FileEntry]) -> Result<()> {
-        let mut index = self
-            .repo
-            .index()
-            .map_err(Error::git("cannot open the index"))?;
-        // Reloads only if another process changed it since we read it.
-        index
-            .read(false)
-            .map_err(Error::git("cannot read the index"))?;
         for file in files {
             index.add(&file.entry).map_err(Error::git(format!(
                 "cannot update `{}` in the index",
