@@ -80,7 +80,7 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
             store,
             &commit,
             blob,
-            parent_blobs.first().copied().flatten(),
+            &parent_blobs,
             rules.as_ref(),
             &mut audit.violations,
         )?;
@@ -115,7 +115,7 @@ fn check_commit(
     store: &Store,
     commit: &Commit<'_>,
     blob: Option<git2::Oid>,
-    parent_blob: Option<git2::Oid>,
+    parent_blobs: &[Option<git2::Oid>],
     rules: Option<&crate::access::Access>,
     out: &mut Vec<Violation>,
 ) -> Result<()> {
@@ -160,7 +160,12 @@ fn check_commit(
             return Ok(());
         }
     };
-    let before = match parent_blob.map(|id| registry_of_blob(store, id)) {
+    let before = match parent_blobs
+        .first()
+        .copied()
+        .flatten()
+        .map(|id| registry_of_blob(store, id))
+    {
         Some(Ok(registry)) => registry,
         // The parent's index was broken or absent: compare against an empty one.
         _ => Registry {
@@ -170,10 +175,22 @@ fn check_commit(
         },
     };
     let trailers = Trailers::parse(&String::from_utf8_lossy(commit.message_bytes()));
+    // The other parents of a merge: values taken from them were moved (and audited) there.
+    let others: Vec<Registry> = parent_blobs
+        .iter()
+        .skip(1)
+        .filter_map(|id| id.and_then(|id| registry_of_blob(store, id).ok()))
+        .collect();
     let names: BTreeSet<&PromptName> = before.prompts.keys().chain(after.prompts.keys()).collect();
     for name in names {
         let (old, new) = (before.pointers(name), after.pointers(name));
         for (env, from, to, _) in pointer_moves(&after.environments, &old, &new) {
+            if others
+                .iter()
+                .any(|o| o.pointers(name).get(&env) == to.as_ref())
+            {
+                continue;
+            }
             let say = |problem, message: String| {
                 violation(
                     problem,

@@ -54,6 +54,10 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
         let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
         events.push((index, created_event(&release)));
     }
+    if let (Some(name), true) = (&query.name, events.is_empty()) {
+        // Nothing ever happened to it: most likely a typo.
+        return Err(super::not_found(store, name));
+    }
     events.retain(|(_, e)| {
         query
             .environment
@@ -119,7 +123,8 @@ pub fn commit_events(
         }
     }
     let before = parent_blobs.first().copied().flatten();
-    // Each prompt's pointers before and after, with the pipeline (for move order).
+    // Each prompt's pointers before (first parent), after, and in the other parents of a merge,
+    // with the pipeline (for move order).
     let mut states = Vec::new();
     match only {
         Some(name) => {
@@ -129,7 +134,15 @@ pub fn commit_events(
             ) else {
                 return Ok(Vec::new()); // An index that does not parse: `audit` reports it.
             };
-            states.push((name.clone(), envs, old, new));
+            let mut others = Vec::new();
+            for other in parent_blobs.iter().skip(1) {
+                others.push(
+                    seen.pointers_at(store, *other, name)
+                        .map(|(_, p)| p)
+                        .unwrap_or_default(),
+                );
+            }
+            states.push((name.clone(), envs, old, new, others));
         }
         None => {
             let (Ok(old), Ok(new)) = (
@@ -138,17 +151,33 @@ pub fn commit_events(
             ) else {
                 return Ok(Vec::new());
             };
+            let mut others = Vec::new();
+            for other in parent_blobs.iter().skip(1) {
+                others.push(registry_or_empty(store, *other).ok());
+            }
             let names: std::collections::BTreeSet<_> =
                 old.prompts.keys().chain(new.prompts.keys()).collect();
             for name in names {
                 let (from, to) = (old.pointers(name), new.pointers(name));
-                states.push((name.clone(), new.environments.clone(), from, to));
+                let theirs = others
+                    .iter()
+                    .map(|r| r.as_ref().map(|r| r.pointers(name)).unwrap_or_default())
+                    .collect();
+                states.push((name.clone(), new.environments.clone(), from, to, theirs));
             }
         }
     }
     let mut out = Vec::new();
-    for (name, envs, old, new) in states {
+    for (name, envs, old, new, others) in states {
         for (env, from, to, change) in pointer_moves(&envs, &old, &new) {
+            // A merge that took this value from another parent did not make the move: the
+            // commit on that side did, and the walk reports it there.
+            if others
+                .iter()
+                .any(|theirs: &Pointers| theirs.get(&env) == to.as_ref())
+            {
+                continue;
+            }
             let text = |v: Option<crate::Version>| v.map(|v| v.to_string());
             out.push(event(
                 name.to_string(),

@@ -52,19 +52,18 @@ pub fn promote(
         .iter()
         .position(|e| e == env)
         .unwrap_or(0);
-    if stage > 0 && !request.force {
-        let previous = &registry.environments[stage - 1];
-        if pointers.get(previous) != Some(&request.version) {
-            return Err(Error::PipelineSkipped {
-                name: name.to_string(),
-                version: request.version.to_string(),
-                environment: env.to_owned(),
-                previous: previous.clone(),
-                held: pointers
-                    .get(previous)
-                    .map_or("nothing".to_owned(), |v| v.to_string()),
-            });
-        }
+    let previous = stage.checked_sub(1).map(|k| &registry.environments[k]);
+    let skips_stage = previous.is_some_and(|p| pointers.get(p) != Some(&request.version));
+    if let (true, false, Some(previous)) = (skips_stage, request.force, previous) {
+        return Err(Error::PipelineSkipped {
+            name: name.to_string(),
+            version: request.version.to_string(),
+            environment: env.to_owned(),
+            previous: previous.clone(),
+            held: pointers
+                .get(previous)
+                .map_or("nothing".to_owned(), |v| v.to_string()),
+        });
     }
     check_access(registry, &signatures.author.email, name, env)?;
     let change =
@@ -80,7 +79,8 @@ pub fn promote(
             change,
             subject: format!("promote {name} {} to {env}", request.version),
             reason: &request.reason,
-            forced: request.force,
+            // Recorded only when the pipeline rule was actually overridden.
+            forced: skips_stage,
         },
         signatures,
     )?;

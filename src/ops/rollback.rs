@@ -112,12 +112,15 @@ pub fn rollback(
 }
 
 /// The version to roll back to: the most recent one the environment held before, other than the
-/// current one and any version it was already rolled back from — so repeated rollbacks step
+/// current one and any version it was already rolled back from (a reverted move that went
+/// down; going back up undoes a rollback and abandons nothing) — so repeated rollbacks step
 /// further back instead of bouncing between two versions. `events` are newest first.
 fn previous_good(events: &[crate::history::Event], current: &str) -> Option<String> {
+    let version = |text: Option<&str>| text.and_then(|t| Version::parse(t).ok());
     let rolled_back_from: Vec<&str> = events
         .iter()
         .filter(|e| e.event == Change::Reverted)
+        .filter(|e| version(e.to.as_deref()) < version(e.from.as_deref()))
         .filter_map(|e| e.from.as_deref())
         .collect();
     let timeline = events

@@ -2,13 +2,17 @@
 
 mod harness;
 
+mod access;
+mod audit;
 mod cache;
 mod create;
 mod doctor;
 mod fetch;
+mod history;
 mod init;
 mod integrity;
 mod list;
 mod promote;
+mod rollback;
 mod safety;
 mod versions;

@@ -1,0 +1,437 @@
+//! `promptreg audit --base REF`: what a pull request's CI runs over every commit since REF that
+//! changed registry.yaml — skipped stages, disallowed authors (rules as at REF), pointers to
+//! versions that were never released, indexes that do not parse.
+
+use serde::Deserialize;
+
+use crate::harness::{Output, TestRepo, AUTHOR_EMAIL};
+use crate::history::registry_with;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Audit {
+    commits_checked: usize,
+    violations: Vec<Violation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Violation {
+    problem: String,
+    commit: String,
+    author: String,
+    prompt: Option<String>,
+    environment: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    message: String,
+}
+
+/// x 1.0.0 and 1.1.0 released, 1.0.0 in dev, on main; then checked out on branch `pr`.
+fn pr_branch() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.release("x", "1.1.0", "two");
+    repo.promote("x", "1.0.0", "dev");
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo
+}
+
+/// Commits registry.yaml with `prompts` as its prompts block, by hand, as `author`.
+fn hand_edit(repo: &TestRepo, author: &str, prompts: &str) -> String {
+    repo.write("registry.yaml", &registry_with(prompts));
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        author,
+        "-m",
+        "edit registry",
+    ]);
+    repo.rev("HEAD")
+}
+
+fn audit(repo: &TestRepo) -> Output {
+    repo.run(&["audit", "--base", "main"])
+}
+
+fn audit_json(repo: &TestRepo) -> (i32, Audit) {
+    let out = repo.run(&["audit", "--base", "main", "--format", "json"]);
+    let parsed = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("audit JSON does not fit ({e}):\n{}", out.stdout));
+    (out.code, parsed)
+}
+
+/// Asserts a failed audit with exactly one violation line on stdout, and returns it.
+#[track_caller]
+fn one_violation(repo: &TestRepo) -> String {
+    let out = audit(repo);
+    out.code(1);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("audit: 1 violation(s)"),
+        "{}",
+        out.stderr
+    );
+    out.stdout.trim_end().to_owned()
+}
+
+#[test]
+fn a_hand_made_stage_skip_is_reported() {
+    let repo = pr_branch();
+    let commit = hand_edit(
+        &repo,
+        "Sneaky <sneaky@example.com>",
+        "  x:\n    dev: 1.0.0\n    production: 1.0.0\n",
+    );
+    let line = one_violation(&repo);
+    assert_eq!(
+        line,
+        format!(
+            "{} sneaky@example.com: x production none → 1.0.0: staging did not hold 1.0.0",
+            &commit[..10]
+        )
+    );
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    assert_eq!(result.commits_checked, 1);
+    assert_eq!(result.violations.len(), 1);
+    let v = &result.violations[0];
+    assert_eq!(v.problem, "skipped-stage");
+    assert_eq!(v.commit, commit);
+    assert_eq!(v.author, "sneaky@example.com");
+    assert_eq!(v.prompt.as_deref(), Some("x"));
+    assert_eq!(v.environment.as_deref(), Some("production"));
+    assert_eq!(v.from, None);
+    assert_eq!(v.to.as_deref(), Some("1.0.0"));
+    assert_eq!(v.message, "staging did not hold 1.0.0");
+}
+
+#[test]
+fn a_forced_promotion_is_reported_as_marked() {
+    let repo = pr_branch();
+    repo.run(&[
+        "promote", "x", "1.1.0", "--to", "staging", "--reason", "hotfix", "--force",
+    ])
+    .ok();
+    let line = one_violation(&repo);
+    assert!(
+        line.ends_with("x staging none → 1.1.0: dev did not hold 1.1.0 (marked Forced)"),
+        "{line}"
+    );
+    assert!(line.contains(AUTHOR_EMAIL), "{line}");
+}
+
+/// A base whose registry restricts production to alice.
+fn restricted_base() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.write(
+        "registry.yaml",
+        &registry_with(
+            "  x:\n    dev: 1.0.0\n    staging: 1.0.0\naccess:\n  environments:\n    production: [alice@example.com]\n",
+        ),
+    );
+    repo.git(&["commit", "-q", "-a", "-m", "rules"]);
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo
+}
+
+#[test]
+fn a_move_by_a_disallowed_author_is_reported() {
+    let repo = restricted_base();
+    let text = repo.read("registry.yaml").replace(
+        "    staging: 1.0.0\n",
+        "    staging: 1.0.0\n    production: 1.0.0\n",
+    );
+    repo.write("registry.yaml", &text);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        "Bob <bob@example.com>",
+        "-m",
+        "ship it",
+    ]);
+    let commit = repo.rev("HEAD");
+    let line = one_violation(&repo);
+    assert_eq!(
+        line,
+        format!(
+            "{} bob@example.com: x production none → 1.0.0: bob@example.com may not move production (access rules at the base)",
+            &commit[..10]
+        )
+    );
+    let (_, result) = audit_json(&repo);
+    assert_eq!(result.violations[0].problem, "disallowed-author");
+
+    // The same change by alice passes.
+    repo.git(&[
+        "commit",
+        "-q",
+        "--amend",
+        "--author",
+        "Alice <alice@example.com>",
+        "-m",
+        "ship it",
+    ]);
+    audit(&repo).ok();
+}
+
+#[test]
+fn rules_added_in_the_change_itself_do_not_apply() {
+    let repo = pr_branch();
+    // The base has no rules; the PR adds some, then moves a pointer against them.
+    let rules = "access:\n  environments:\n    dev: [alice@example.com]\n";
+    hand_edit(
+        &repo,
+        "Alice <alice@example.com>",
+        &format!("  x:\n    dev: 1.0.0\n{rules}"),
+    );
+    hand_edit(
+        &repo,
+        "Bob <bob@example.com>",
+        &format!("  x:\n    dev: 1.1.0\n{rules}"),
+    );
+    let out = audit(&repo);
+    out.ok();
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains("2 commit(s) changed registry.yaml since main; no violations"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn rules_removed_in_the_change_itself_still_apply() {
+    let repo = restricted_base();
+    hand_edit(
+        &repo,
+        "Bob <bob@example.com>",
+        "  x:\n    dev: 1.0.0\n    staging: 1.0.0\n",
+    );
+    let commit = hand_edit(
+        &repo,
+        "Bob <bob@example.com>",
+        "  x:\n    dev: 1.0.0\n    staging: 1.0.0\n    production: 1.0.0\n",
+    );
+    let line = one_violation(&repo);
+    assert!(line.starts_with(&commit[..10]), "{line}");
+    assert!(
+        line.contains("bob@example.com may not move production"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_pointer_to_an_unreleased_version_is_reported() {
+    let repo = pr_branch();
+    let commit = hand_edit(&repo, "Typo <typo@example.com>", "  x:\n    dev: 1.0.1\n");
+    let line = one_violation(&repo);
+    assert_eq!(
+        line,
+        format!(
+            "{} typo@example.com: x dev 1.0.0 → 1.0.1: x 1.0.1 is not a released version",
+            &commit[..10]
+        )
+    );
+    let (_, result) = audit_json(&repo);
+    assert_eq!(result.violations[0].problem, "missing-version");
+}
+
+#[test]
+fn an_index_that_does_not_parse_is_reported() {
+    let repo = pr_branch();
+    repo.write("registry.yaml", &registry_with("  x:\n    dev: [1.0.0\n"));
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        "Broken <broken@example.com>",
+        "-m",
+        "oops",
+    ]);
+    let commit = repo.rev("HEAD");
+    let line = one_violation(&repo);
+    assert!(
+        line.starts_with(&format!(
+            "{} broken@example.com: registry.yaml:",
+            &commit[..10]
+        )),
+        "{line}"
+    );
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    let v = &result.violations[0];
+    assert_eq!(v.problem, "invalid-index");
+    assert_eq!(
+        (v.prompt.as_deref(), v.environment.as_deref()),
+        (None, None)
+    );
+    assert!(v.message.starts_with("registry.yaml:"), "{}", v.message);
+
+    // A deleted index is reported too.
+    repo.git(&["rm", "-q", "registry.yaml"]);
+    repo.git(&["commit", "-q", "-m", "delete"]);
+    let out = audit(&repo);
+    out.code(1);
+    assert!(
+        out.stdout.contains("registry.yaml was deleted"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn clean_promotions_and_rollbacks_pass() {
+    let repo = pr_branch();
+    repo.release("x", "1.2.0", "three");
+    for version in ["1.0.0", "1.1.0"] {
+        for env in ["dev", "staging", "production"] {
+            repo.promote("x", version, env);
+        }
+    }
+    repo.run(&["rollback", "x", "--env", "production", "--reason", "bad"])
+        .ok();
+    // Staging moves on, then production goes back up to 1.1.0, which staging no longer holds.
+    repo.promote("x", "1.2.0", "dev");
+    repo.promote("x", "1.2.0", "staging");
+    repo.run(&[
+        "rollback",
+        "x",
+        "--env",
+        "production",
+        "--to",
+        "1.1.0",
+        "--reason",
+        "it was fine",
+    ])
+    .ok();
+    repo.run(&["rollback", "x", "--env", "dev", "--reason", "r"])
+        .ok();
+    let out = audit(&repo);
+    out.ok();
+    assert_eq!(out.stdout, "");
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 0);
+    // dev 1.0.0 was already there on main; 5 promotions + 2 + 3 rollbacks since.
+    assert_eq!(result.commits_checked, 10);
+    assert!(result.violations.is_empty());
+}
+
+#[test]
+fn json_shape_is_pinned() {
+    let repo = pr_branch();
+    hand_edit(
+        &repo,
+        "Sneaky <sneaky@example.com>",
+        "  x:\n    dev: 1.0.0\n    production: 1.0.0\n",
+    );
+    let out = repo.run(&["audit", "--base", "main", "--format", "json"]);
+    out.code(1);
+    let value = out.json();
+    let keys: Vec<&str> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["commits_checked", "violations"]);
+    let violation: Vec<&str> = value["violations"][0]
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        violation,
+        [
+            "problem",
+            "commit",
+            "author",
+            "prompt",
+            "environment",
+            "from",
+            "to",
+            "message"
+        ]
+    );
+    // Nothing changed since the base: zero commits, success, an empty list.
+    repo.git(&["checkout", "-q", "main"]);
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 0);
+    assert_eq!(result.commits_checked, 0);
+    assert!(result.violations.is_empty());
+}
+
+#[test]
+fn commits_that_do_not_touch_the_index_are_not_counted() {
+    let repo = pr_branch();
+    repo.write("README.md", "docs\n");
+    repo.git(&["add", "README.md"]);
+    repo.git(&["commit", "-q", "-m", "docs"]);
+    repo.promote("x", "1.0.0", "staging");
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 0);
+    assert_eq!(result.commits_checked, 1);
+}
+
+#[test]
+fn a_base_that_does_not_exist_is_refused() {
+    let repo = pr_branch();
+    repo.run(&["audit", "--base", "no-such-ref"])
+        .refused()
+        .stderr_has(&["revision `no-such-ref` not found"]);
+    repo.run(&["audit"]).usage();
+}
+
+/// A registry where x and y sit far enough apart for git to merge edits to both.
+const SPACED: &str = "  x:\n    dev: 1.0.0\n    staging: 1.0.0\n  # --------\n  # spacer so\n  # that x and y\n  # merge cleanly\n  # --------\n  y:\n    dev: 1.0.0\n    staging: 1.0.0\naccess:\n  environments:\n    production: [alice@example.com]\n";
+
+#[test]
+fn merging_the_base_into_the_branch_reports_nothing_new() {
+    let repo = TestRepo::init();
+    for name in ["x", "y"] {
+        repo.release(name, "1.0.0", name);
+    }
+    repo.write("registry.yaml", &registry_with(SPACED));
+    repo.git(&["commit", "-q", "-a", "-m", "setup"]);
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    // Bob's PR touches only dev of x, which anyone may move.
+    repo.release("x", "1.1.0", "two");
+    repo.run_with(
+        &["promote", "x", "1.1.0", "--to", "dev", "--reason", "r"],
+        &[("GIT_AUTHOR_EMAIL", "bob@example.com")],
+        &[],
+    )
+    .ok();
+    // Meanwhile alice ships y on main; main is merged into the branch ("update branch") by
+    // the default test identity, who may not move production either.
+    repo.git(&["checkout", "-q", "main"]);
+    repo.run_with(
+        &[
+            "promote",
+            "y",
+            "1.0.0",
+            "--to",
+            "production",
+            "--reason",
+            "r",
+        ],
+        &[("GIT_AUTHOR_EMAIL", "alice@example.com")],
+        &[],
+    )
+    .ok();
+    repo.git(&["checkout", "-q", "pr"]);
+    repo.git(&["merge", "-q", "--no-edit", "main"]);
+    // Observed: exit 1, "<merge> author@example.com: y production none → 1.0.0:
+    // author@example.com may not move production (access rules at the base)".
+    let out = audit(&repo);
+    out.ok();
+    assert_eq!(out.stdout, "");
+}
