@@ -19,13 +19,22 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The `access:` section of `registry.yaml`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Access {
+    /// Group name → members: e-mail addresses and `*@domain` patterns.
     #[serde(default)]
+    #[schemars(extend(
+        "propertyNames" = {"pattern": "^[^@]+$"},
+        "additionalProperties" = {"type": "array", "items": {"type": "string", "pattern": "@"}}
+    ))]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// Environment → members allowed to move its pointers (addresses, `*@domain` patterns or
+    /// group names). An environment with no rule is open to everyone.
     #[serde(default)]
     pub environments: BTreeMap<String, Vec<String>>,
+    /// Domain → environment → members; replaces the `environments` rule for prompts of that
+    /// domain.
     #[serde(default)]
     pub domains: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }

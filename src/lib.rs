@@ -15,8 +15,12 @@ pub mod prompt;
 pub mod record;
 pub mod registry;
 pub mod registry_edit;
+pub mod schema;
 pub mod selector;
 pub mod store;
+pub mod template;
+pub mod tokens;
+pub mod validate;
 pub mod version;
 pub mod yaml;
 

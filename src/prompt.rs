@@ -17,37 +17,61 @@ pub const DEFAULT_TOKEN_BUDGET: u64 = 4096;
 pub const MAX_COMPONENT_BYTES: usize = 1 << 20;
 
 /// `prompt.yaml` exactly as written. Unknown keys are errors so that typos cannot pass silently.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "promptreg prompt.yaml")]
 pub struct PromptFile {
+    /// What the prompt is for, in one line.
     pub summary: Option<String>,
+    /// The system prompt template (MiniJinja / Jinja2 syntax: `{{ variable }}`). Give this or
+    /// `system_prompt_file`, not both.
     pub system_prompt: Option<String>,
+    /// A file in the prompt directory holding the system prompt (UTF-8, at most 1 MiB): a
+    /// relative path using `/`, with no empty, `.` or `..` part, not `prompt.yaml`. Give this or
+    /// `system_prompt`, not both.
+    #[schemars(transform = crate::schema::component_path)]
     pub system_prompt_file: Option<String>,
+    /// Chat message templates sent after the system prompt.
     #[serde(default)]
     pub messages: Vec<Message>,
+    /// Free-form examples, e.g. `{input, output}` maps. Give this or `examples_file`, not both.
     pub examples: Option<Vec<Value>>,
+    /// A YAML file in the prompt directory holding the `examples` list: a relative path using
+    /// `/`, with no empty, `.` or `..` part, not `prompt.yaml`. Give this or `examples`, not both.
+    #[schemars(transform = crate::schema::component_path)]
     pub examples_file: Option<String>,
+    /// The model the prompt is written for, e.g. `gpt-4o`.
     pub model: Option<String>,
+    /// Sampling temperature, between 0 and 2 inclusive (default 0.7).
+    #[schemars(range(min = 0.0, max = 2.0), extend("default" = DEFAULT_TEMPERATURE))]
     pub temperature: Option<f64>,
+    /// The token budget, greater than 0 (default 4096).
+    #[schemars(range(min = 1), extend("default" = DEFAULT_TOKEN_BUDGET))]
     pub token_budget: Option<u64>,
+    /// The template variables, by name (letters, digits and `_`, not starting with a digit).
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": crate::schema::VARIABLE_NAME}))]
     pub variables: BTreeMap<String, Variable>,
+    /// Free-form tags.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Free-form metadata, e.g. `owner: support-team`.
     #[serde(default)]
     pub metadata: serde_json::Map<String, Value>,
 }
 
 /// One chat message template.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
+    /// Who speaks: `system`, `user` or `assistant`.
     pub role: Role,
+    /// The message template (MiniJinja / Jinja2 syntax: `{{ variable }}`).
     pub content: String,
 }
 
 /// Who speaks a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -56,14 +80,18 @@ pub enum Role {
 }
 
 /// A template variable's contract.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
+    /// What the variable holds.
     #[serde(default)]
     pub description: Option<String>,
+    /// Whether rendering needs a value (default true).
     #[serde(default = "yes")]
     pub required: bool,
+    /// The value used when none is given: a string, number or boolean.
     #[serde(default)]
+    #[schemars(extend("type" = ["string", "number", "boolean", "null"]))]
     pub default: Option<Value>,
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::prompt::Prompt;
 use crate::{Error, PromptName, Result};
 
 /// A released (or to-be-released) version of a prompt.
@@ -9,11 +10,111 @@ use crate::{Error, PromptName, Result};
 pub struct Version(semver::Version);
 
 /// How `create --bump` derives the next version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Bump {
-    Major,
-    Minor,
     Patch,
+    Minor,
+    Major,
+}
+
+impl Bump {
+    /// `major`, `minor` or `patch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bump::Major => "major",
+            Bump::Minor => "minor",
+            Bump::Patch => "patch",
+        }
+    }
+}
+
+/// The bump a change from `old` to `new` calls for, and why (`variable `tone` removed`).
+///
+/// - **major** when callers break: a variable is removed (or renamed), a new variable is required
+///   without a default, or an existing one becomes so;
+/// - **minor** when what the model is sent or how it is called changes: the system prompt,
+///   messages, model, temperature, token budget, examples, a new optional variable, a variable's
+///   default, or a required variable becoming optional;
+/// - **patch** otherwise: summary, tags, metadata, variable descriptions, or nothing at all in
+///   the resolved prompt (a reformatted `prompt.yaml`, a component moved to its own file).
+///
+/// The reason lists every change of the chosen level, in the order above.
+pub fn auto_bump(old: &Prompt, new: &Prompt) -> (Bump, String) {
+    let mut reasons: Vec<(Bump, String)> = Vec::new();
+    let mut note = |bump: Bump, reason: String| reasons.push((bump, reason));
+    let must_give = |v: &crate::prompt::Variable| v.required && v.default.is_none();
+    for (name, before) in &old.variables {
+        match new.variables.get(name) {
+            None => note(Bump::Major, format!("variable `{name}` removed")),
+            Some(after) if must_give(after) && !must_give(before) => {
+                note(Bump::Major, format!("variable `{name}` is now required"))
+            }
+            Some(after) => {
+                if must_give(before) && !must_give(after) {
+                    note(Bump::Minor, format!("variable `{name}` is now optional"));
+                } else if before.default != after.default {
+                    note(Bump::Minor, format!("default of variable `{name}` changed"));
+                } else if before.required != after.required {
+                    let now = if after.required {
+                        "marked required"
+                    } else {
+                        "optional"
+                    };
+                    note(Bump::Minor, format!("variable `{name}` is now {now}"));
+                }
+                if before.description != after.description {
+                    note(
+                        Bump::Patch,
+                        format!("description of variable `{name}` changed"),
+                    );
+                }
+            }
+        }
+    }
+    for (name, after) in &new.variables {
+        if !old.variables.contains_key(name) {
+            if must_give(after) {
+                note(Bump::Major, format!("new required variable `{name}`"));
+            } else if after.required {
+                note(Bump::Minor, format!("new variable `{name}` with a default"));
+            } else {
+                note(Bump::Minor, format!("new optional variable `{name}`"));
+            }
+        }
+    }
+    let minor = [
+        ("system prompt", old.system_prompt != new.system_prompt),
+        ("messages", old.messages != new.messages),
+        ("model", old.model != new.model),
+        ("temperature", old.temperature != new.temperature),
+        ("token_budget", old.token_budget != new.token_budget),
+        ("examples", old.examples != new.examples),
+    ];
+    let patch = [
+        ("summary", old.summary != new.summary),
+        ("tags", old.tags != new.tags),
+        ("metadata", old.metadata != new.metadata),
+    ];
+    for (bump, list) in [(Bump::Minor, &minor[..]), (Bump::Patch, &patch[..])] {
+        for (what, changed) in list {
+            if *changed {
+                note(bump, format!("{what} changed"));
+            }
+        }
+    }
+    let Some(bump) = reasons.iter().map(|(b, _)| *b).max() else {
+        return (
+            Bump::Patch,
+            "the resolved prompt is unchanged (only its files' layout or formatting)".into(),
+        );
+    };
+    // Variables first for major; the fixed order of the lists above otherwise.
+    let why: Vec<String> = reasons
+        .into_iter()
+        .filter(|(b, _)| *b == bump)
+        .map(|(_, r)| r)
+        .collect();
+    (bump, why.join(", "))
 }
 
 impl Version {
@@ -163,6 +264,123 @@ mod tests {
             Version::bumped(Some(&v("1.3.0-rc.1")), Bump::Patch),
             v("1.3.0")
         );
+    }
+
+    fn base() -> Prompt {
+        let file: crate::prompt::PromptFile = serde_saphyr::from_str(
+            "summary: s\nsystem_prompt: Hi {{ who }}\nvariables:\n  who: {description: d}\n  tone: {required: false, default: calm}\ntags: [a]\n",
+        )
+        .unwrap();
+        file.resolve(&crate::prompt::DirComponents {
+            dir: "/nonexistent".into(),
+            shown_as: "x".into(),
+        })
+        .unwrap()
+    }
+
+    #[track_caller]
+    fn classify(change: impl FnOnce(&mut Prompt)) -> (Bump, String) {
+        let mut new = base();
+        change(&mut new);
+        auto_bump(&base(), &new)
+    }
+
+    #[test]
+    fn auto_bump_major_when_callers_break() {
+        let (bump, why) = classify(|p| {
+            p.variables.remove("tone");
+        });
+        assert_eq!(
+            (bump, why.as_str()),
+            (Bump::Major, "variable `tone` removed")
+        );
+        let (bump, why) = classify(|p| {
+            let v = p.variables.remove("who").unwrap();
+            p.variables.insert("name".into(), v);
+            p.system_prompt = "Hi {{ name }}".into();
+        });
+        assert_eq!(bump, Bump::Major);
+        assert_eq!(why, "variable `who` removed, new required variable `name`");
+        let (bump, why) = classify(|p| {
+            let tone = p.variables.get_mut("tone").unwrap();
+            tone.required = true;
+            tone.default = None;
+        });
+        assert_eq!(
+            (bump, why.as_str()),
+            (Bump::Major, "variable `tone` is now required")
+        );
+    }
+
+    #[test]
+    fn auto_bump_minor_for_text_and_settings() {
+        for (change, reason) in [
+            (
+                Box::new(|p: &mut Prompt| p.system_prompt.push('!')) as Box<dyn Fn(&mut Prompt)>,
+                "system prompt changed",
+            ),
+            (Box::new(|p| p.temperature = 0.1), "temperature changed"),
+            (Box::new(|p| p.token_budget = 9), "token_budget changed"),
+            (Box::new(|p| p.model = Some("m".into())), "model changed"),
+            (
+                Box::new(|p| p.examples.push(serde_json::json!({"input": "x"}))),
+                "examples changed",
+            ),
+            (
+                Box::new(|p| {
+                    p.messages.push(crate::prompt::Message {
+                        role: crate::prompt::Role::User,
+                        content: "q".into(),
+                    })
+                }),
+                "messages changed",
+            ),
+            (
+                Box::new(|p| {
+                    p.variables.insert(
+                        "extra".into(),
+                        crate::prompt::Variable {
+                            description: None,
+                            required: true,
+                            default: Some("x".into()),
+                        },
+                    );
+                }),
+                "new variable `extra` with a default",
+            ),
+            (
+                Box::new(|p| p.variables.get_mut("tone").unwrap().default = Some("warm".into())),
+                "default of variable `tone` changed",
+            ),
+            (
+                Box::new(|p| p.variables.get_mut("who").unwrap().required = false),
+                "variable `who` is now optional",
+            ),
+        ] {
+            let (bump, why) = classify(|p| {
+                change(p);
+                p.tags.push("also".into());
+            });
+            assert_eq!((bump, why.as_str()), (Bump::Minor, reason));
+        }
+    }
+
+    #[test]
+    fn auto_bump_patch_for_metadata_only() {
+        let (bump, why) = classify(|p| {
+            p.summary = None;
+            p.tags.clear();
+            p.metadata.insert("owner".into(), "me".into());
+            p.variables.get_mut("who").unwrap().description = None;
+        });
+        assert_eq!(bump, Bump::Patch);
+        assert_eq!(
+            why,
+            "description of variable `who` changed, summary changed, tags changed, metadata changed"
+        );
+        let (bump, why) = classify(|_| {});
+        assert_eq!(bump, Bump::Patch);
+        assert!(why.contains("unchanged"), "{why}");
     }
 
     #[test]

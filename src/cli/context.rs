@@ -34,6 +34,8 @@ pub enum Format {
     Json,
     Yaml,
     Text,
+    /// GitHub Actions workflow commands (annotations), for `validate`.
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -123,5 +125,6 @@ fn name(format: Format) -> &'static str {
         Format::Json => "json",
         Format::Yaml => "yaml",
         Format::Text => "text",
+        Format::Github => "github",
     }
 }

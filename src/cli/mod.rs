@@ -34,6 +34,11 @@ pub enum Command {
     Rollback(commands::rollback::Args),
     Audit(commands::audit::Args),
     Doctor(commands::doctor::Args),
+    Validate(commands::validate::Args),
+    Render(commands::render::Args),
+    Diff(commands::diff::Args),
+    Schema(commands::schema::Args),
+    Completions(commands::completions::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.
@@ -57,6 +62,11 @@ pub fn main() -> ExitCode {
         Command::Rollback(args) => commands::rollback::run(&context, args),
         Command::Audit(args) => commands::audit::run(&context, args),
         Command::Doctor(args) => commands::doctor::run(&context, args),
+        Command::Validate(args) => commands::validate::run(&context, args),
+        Command::Render(args) => commands::render::run(&context, args),
+        Command::Diff(args) => commands::diff::run(&context, args),
+        Command::Schema(args) => commands::schema::run(&context, args),
+        Command::Completions(args) => commands::completions::run(&context, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

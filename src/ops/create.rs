@@ -11,7 +11,7 @@ use git2::{FileMode, Oid};
 use crate::identity::Signatures;
 use crate::prompt::{DirComponents, PromptFile};
 use crate::store::{PathUpdate, Store};
-use crate::version::Bump;
+use crate::version::{auto_bump, Bump};
 use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 
 /// Which version to release.
@@ -19,6 +19,17 @@ use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 pub enum VersionChoice {
     Exact(Version),
     Bump(Bump),
+    /// The bump [`auto_bump`] picks from what changed against the highest existing version;
+    /// 1.0.0 when there is none (a first release is a complete contract).
+    Auto,
+}
+
+/// The bump `--bump auto` chose, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AutoBump {
+    pub bump: Bump,
+    /// `variable `tone` removed`, or `first version`.
+    pub reason: String,
 }
 
 /// What to release.
@@ -43,6 +54,8 @@ pub struct Created {
     pub commit: Oid,
     /// False when HEAD already held exactly this content and was tagged as it is.
     pub new_commit: bool,
+    /// What `VersionChoice::Auto` decided (`None` for the other choices).
+    pub auto: Option<AutoBump>,
 }
 
 /// Releases a version; refuses (changing nothing) on any problem.
@@ -53,16 +66,24 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let name = &request.name;
     let existing = store.versions(name)?;
     let highest = existing.last().map(|(v, _)| v.clone());
-    let version = match &request.version {
-        VersionChoice::Exact(v) => v.clone(),
-        VersionChoice::Bump(bump) => Version::bumped(highest.as_ref(), *bump),
+    let taken = |version: &Version| -> Result<()> {
+        if existing.iter().any(|(v, _)| v == version) || store.version_exists(name, version) {
+            return Err(Error::VersionExists {
+                name: name.to_string(),
+                version: version.to_string(),
+                highest: highest.as_ref().map(ToString::to_string),
+            });
+        }
+        Ok(())
     };
-    if existing.iter().any(|(v, _)| *v == version) || store.version_exists(name, &version) {
-        return Err(Error::VersionExists {
-            name: name.to_string(),
-            version: version.to_string(),
-            highest: highest.map(|v| v.to_string()),
-        });
+    // The automatic bump needs the content, so its version is settled after reading it.
+    let chosen = match &request.version {
+        VersionChoice::Exact(v) => Some(v.clone()),
+        VersionChoice::Bump(bump) => Some(Version::bumped(highest.as_ref(), *bump)),
+        VersionChoice::Auto => None,
+    };
+    if let Some(version) = &chosen {
+        taken(version)?;
     }
     check_not_nested(store, workdir, head_tree, name)?;
 
@@ -81,10 +102,32 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     };
     let parsed = PromptFile::parse(&content, &shown)?;
     let components: Vec<String> = parsed.component_paths().map(str::to_owned).collect();
-    parsed.resolve(&DirComponents {
+    let resolved = parsed.resolve(&DirComponents {
         dir: dir.clone(),
         shown_as: PathBuf::from(name.dir()),
     })?;
+    let (version, auto) = match chosen {
+        Some(version) => (version, None),
+        None => {
+            let auto = match &highest {
+                None => AutoBump {
+                    bump: Bump::Major,
+                    reason: "first version".into(),
+                },
+                Some(highest) => {
+                    let release = store
+                        .release(name, highest)?
+                        .ok_or_else(|| super::fetch::missing_version(store, name, highest))?;
+                    let old = super::fetch::read_prompt(store, &release)?;
+                    let (bump, reason) = auto_bump(&old, &resolved);
+                    AutoBump { bump, reason }
+                }
+            };
+            let version = Version::bumped(highest.as_ref(), auto.bump);
+            taken(&version)?;
+            (version, Some(auto))
+        }
+    };
 
     // From here on the working tree may change; undo puts `prompt.yaml` back on failure.
     let restore = match &request.file {
@@ -99,7 +142,8 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
         highest.as_ref(),
         &components,
         signatures,
-    );
+    )
+    .map(|created| Created { auto, ..created });
     if result.is_err() {
         if let Some(previous) = restore {
             previous.undo(&prompt_path);
@@ -124,6 +168,7 @@ fn release(
     let mut required = vec![format!("{dir}/{PROMPT_FILE}")];
     required.extend(request_components.iter().map(|c| format!("{dir}/{c}")));
     collect_files(store, workdir, &dir, &required, &mut paths)?;
+    refuse_what_validate_rejects(store, &dir)?;
     let files = store.hash_worktree_files(&paths)?;
     let subtree = store.tree_of(&files, &name.dir())?;
     if let (Some(highest), false) = (highest, request.allow_unchanged) {
@@ -159,7 +204,39 @@ fn release(
         tag: version.tag_name(name),
         commit: committed.id(),
         new_commit: matches!(committed, crate::store::Committed::New(_)),
+        auto: None,
     })
+}
+
+/// Runs `validate`'s checks on the prompt as it is in the working tree (templates, the variable
+/// contract, the token budget — beyond what parsing checks) and refuses the first error, so no
+/// release is ever one that `validate` would reject.
+fn refuse_what_validate_rejects(store: &Store, dir: &str) -> Result<()> {
+    let options = crate::validate::Options {
+        source: crate::validate::Source::WorkTree,
+        paths: Some(vec![format!("{dir}/{PROMPT_FILE}")]),
+    };
+    let report = crate::validate::validate(store, &options)?;
+    let inside = |f: &&crate::validate::Finding| f.file.starts_with(&format!("{dir}/"));
+    match report
+        .findings
+        .iter()
+        .filter(inside)
+        .find(|f| f.severity == crate::validate::Severity::Error)
+    {
+        None => Ok(()),
+        Some(finding) => Err(Error::Invalid {
+            file: PathBuf::from(&finding.file),
+            message: format!(
+                "{}{} [{}]",
+                finding
+                    .line
+                    .map_or(String::new(), |l| format!("line {l}: ")),
+                finding.message,
+                finding.code
+            ),
+        }),
+    }
 }
 
 /// The tree id of `prompts/<name>` in a released version.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod create;
+pub mod diff;
 pub mod doctor;
 pub mod example;
 pub mod fetch;
@@ -10,6 +11,7 @@ pub mod init;
 pub mod list;
 mod pointer;
 pub mod promote;
+pub mod render;
 pub mod rollback;
 pub mod versions;
 mod write_start;

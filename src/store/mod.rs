@@ -7,6 +7,7 @@ mod lock;
 mod refs;
 mod release;
 mod sorted_lines;
+pub mod tags;
 mod write;
 
 use std::collections::BTreeMap;

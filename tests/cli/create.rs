@@ -687,3 +687,101 @@ fn created_content_never_changes() {
         prompt_yaml("x", "original")
     );
 }
+
+/// `create --bump auto`: runs it, asserting success, and returns (stdout, stderr).
+#[track_caller]
+fn create_auto(repo: &TestRepo, name: &str) -> (String, String) {
+    let out = repo.run(&["create", name, "--bump", "auto", "-m", "auto"]);
+    out.ok();
+    (out.stdout.clone(), out.stderr.clone())
+}
+
+const AUTO_BASE: &str = "summary: s\nsystem_prompt: Hi {{ who }} in a {{ tone }} tone\nvariables:\n  who: {description: d}\n  tone: {required: false, default: calm}\ntags: [a]\n";
+
+#[test]
+fn bump_auto_starts_at_1_0_0() {
+    let repo = TestRepo::init();
+    repo.write("prompts/x/prompt.yaml", AUTO_BASE);
+    let (stdout, stderr) = create_auto(&repo, "x");
+    assert_eq!(stdout, "1.0.0\n");
+    assert!(stderr.contains("bump: major (first version)\n"), "{stderr}");
+    assert!(stderr.contains("created x 1.0.0"), "{stderr}");
+}
+
+#[test]
+fn bump_auto_classifies_the_change_and_says_why() {
+    let repo = TestRepo::init();
+    repo.write("prompts/x/prompt.yaml", AUTO_BASE);
+    repo.run(&["create", "x", "--version", "1.2.3", "-m", "m"])
+        .ok();
+    for (edit, version, why) in [
+        (
+            AUTO_BASE.replace("tags: [a]", "tags: [a, b]\nmetadata: {owner: me}"),
+            "1.2.4",
+            "bump: patch (tags changed, metadata changed)",
+        ),
+        (
+            AUTO_BASE.replace("Hi {{ who }}", "Hello {{ who }}"),
+            "1.3.0",
+            "bump: minor (system prompt changed)",
+        ),
+        (
+            AUTO_BASE.replace("summary: s\n", "summary: s\ntemperature: 0.1\n"),
+            "1.4.0",
+            "bump: minor (temperature changed)",
+        ),
+        (
+            AUTO_BASE
+                .replace(" in a {{ tone }} tone", "")
+                .replace("  tone: {required: false, default: calm}\n", ""),
+            "2.0.0",
+            "bump: major (variable `tone` removed)",
+        ),
+        (
+            AUTO_BASE.replace("who", "name"),
+            "3.0.0",
+            "bump: major (variable `who` removed, new required variable `name`)",
+        ),
+    ] {
+        repo.write("prompts/x/prompt.yaml", &edit);
+        let (stdout, stderr) = create_auto(&repo, "x");
+        assert_eq!(stdout, format!("{version}\n"), "{stderr}");
+        assert!(stderr.contains(&format!("{why}\n")), "{stderr}");
+        // Reset to the base for the next edit, released as a patch.
+        repo.write("prompts/x/prompt.yaml", AUTO_BASE);
+        repo.run(&["create", "x", "--bump", "patch", "-m", "reset"])
+            .ok();
+    }
+    let versions = repo.git(&["tag", "-l", "x/*", "--sort=v:refname"]);
+    assert!(versions.contains("x/v3.0.0\n"), "{versions}");
+}
+
+#[test]
+fn bump_auto_refuses_unchanged_content_and_quiet_hides_the_reason() {
+    let repo = TestRepo::init();
+    repo.write("prompts/x/prompt.yaml", AUTO_BASE);
+    repo.run(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .ok();
+    refuses_unchanged(
+        &repo,
+        &["create", "x", "--bump", "auto", "-m", "again"],
+        &["unchanged since version 1.0.0"],
+    );
+    // Same resolved prompt, different formatting: a patch that says so.
+    repo.write(
+        "prompts/x/prompt.yaml",
+        &AUTO_BASE.replace("tags: [a]", "tags:\n  - a"),
+    );
+    let (stdout, stderr) = create_auto(&repo, "x");
+    assert_eq!(stdout, "1.0.1\n");
+    assert!(
+        stderr.contains("bump: patch (the resolved prompt is unchanged"),
+        "{stderr}"
+    );
+    repo.write("prompts/x/prompt.yaml", AUTO_BASE);
+    let out = repo.run(&["-q", "create", "x", "--bump", "auto", "-m", "m"]);
+    out.ok();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("1.0.2\n", ""));
+    repo.run(&["create", "x", "--bump", "sideways", "-m", "m"])
+        .usage();
+}

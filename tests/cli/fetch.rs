@@ -143,7 +143,7 @@ fn text_format_prints_exactly_the_system_prompt() {
     let repo = TestRepo::init();
     repo.write(
         "prompts/x/prompt.yaml",
-        "system_prompt: |\n  Line one.\n\n  Line {{ three }}.\n",
+        "system_prompt: |\n  Line one.\n\n  Line {{ three }}.\nvariables:\n  three: {}\n",
     );
     repo.run(&["create", "x", "--version", "1.0.0", "-m", "m"])
         .ok();

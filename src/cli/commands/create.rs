@@ -16,7 +16,7 @@ use crate::cli::Context;
 /// creates the annotated tag NAME/vVERSION. Prints the new version.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  promptreg create support/refund-agent --version 1.0.0 -m \"First release\"\n  promptreg create summarize --bump minor -m \"Shorter answers\" --file draft.yaml"
+    after_help = "Examples:\n  promptreg create support/refund-agent --version 1.0.0 -m \"First release\"\n  promptreg create summarize --bump minor -m \"Shorter answers\" --file draft.yaml\n  promptreg create summarize --bump auto -m \"Ask for the order number\""
 )]
 pub struct Args {
     /// The prompt, e.g. support/refund-agent
@@ -30,6 +30,13 @@ pub struct Args {
     )]
     version: Option<String>,
     /// Derive the version from the highest one (first version: 1.0.0 for major, else 0.1.0)
+    ///
+    /// `auto` picks the bump from what changed against the highest version and says why on
+    /// stderr: major when callers break (a variable removed or renamed, a new variable required
+    /// without a default), minor when the text (system prompt, messages) or settings (model,
+    /// temperature, token_budget, examples, variable defaults) change, patch when only the summary,
+    /// tags, metadata or descriptions do. A first version is 1.0.0 with `auto`: the first
+    /// release is a complete contract, so callers can rely on it.
     #[arg(long, value_enum)]
     bump: Option<BumpArg>,
     /// The changelog for this version (stored as the tag message)
@@ -48,6 +55,7 @@ enum BumpArg {
     Major,
     Minor,
     Patch,
+    Auto,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -57,6 +65,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         (None, Some(BumpArg::Major)) => VersionChoice::Bump(Bump::Major),
         (None, Some(BumpArg::Minor)) => VersionChoice::Bump(Bump::Minor),
         (None, Some(BumpArg::Patch) | None) => VersionChoice::Bump(Bump::Patch),
+        (None, Some(BumpArg::Auto)) => VersionChoice::Auto,
     };
     if args.message.trim().is_empty() {
         return Err(crate::cli::report::Usage(
@@ -74,6 +83,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         allow_unchanged: args.allow_unchanged,
     };
     let created = create(&store, &request, &signatures)?;
+    if let Some(auto) = &created.auto {
+        context.status(&format!("bump: {} ({})", auto.bump.as_str(), auto.reason));
+    }
     context.status(&format!(
         "created {} {} (tag {}, commit {}{})",
         created.name,

@@ -2,12 +2,17 @@
 //! function that calls the library and prints the result.
 
 pub mod audit;
+pub mod completions;
 pub mod create;
+pub mod diff;
 pub mod doctor;
 pub mod fetch;
 pub mod history;
 pub mod init;
 pub mod list;
 pub mod promote;
+pub mod render;
 pub mod rollback;
+pub mod schema;
+pub mod validate;
 pub mod versions;

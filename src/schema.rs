@@ -1,0 +1,230 @@
+//! JSON Schemas (draft 2020-12) of `prompt.yaml` and `registry.yaml`, for editors: a YAML
+//! language server given one of them checks keys, types and ranges while the file is typed.
+//!
+//! The `prompt.yaml` schema is generated from [`PromptFile`] itself, so it cannot drift from what
+//! promptreg parses; the rules between keys are added here. `registry.yaml` is read through
+//! private types carrying source positions, so its schema is written out here, following
+//! docs/FORMAT.md §3, with the `access:` part generated from [`Access`].
+//!
+//! Only keywords that draft-07 tools also understand are used, and every sub-schema is inlined
+//! (no `$ref`), so older YAML language servers read the schemas too. A schema cannot see the rest
+//! of the repository, so some rules stay with promptreg's own checks: that component files exist
+//! and are small enough, and that pointers and access rules name environments of the pipeline.
+
+use schemars::generate::SchemaSettings;
+use schemars::{json_schema, Schema};
+use serde_json::{json, Value};
+
+use crate::access::Access;
+use crate::prompt::PromptFile;
+use crate::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
+
+/// The `$id` of the `prompt.yaml` schema.
+pub const PROMPT_ID: &str = "urn:promptreg:schema:prompt.yaml:1";
+/// The `$id` of the `registry.yaml` schema.
+pub const REGISTRY_ID: &str = "urn:promptreg:schema:registry.yaml:1";
+
+/// A template variable's name.
+pub const VARIABLE_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+/// A relative path of `/`-separated parts, none of them empty, `.` or `..`.
+pub const COMPONENT_PATH: &str = r"^(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)(?:/(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+))*$";
+/// A path whose last part is `prompt.yaml` (a component path must not be one).
+const PROMPT_FILE_PATH: &str = r"(?:^|/)prompt\.yaml$";
+/// A prompt name (docs/FORMAT.md §2): 1 to 4 segments of at most 64 bytes.
+pub const PROMPT_NAME: &str = "^[a-z0-9][a-z0-9_-]{0,63}(?:/[a-z0-9][a-z0-9_-]{0,63}){0,3}$";
+/// An environment name.
+pub const ENVIRONMENT: &str = "^[a-z][a-z0-9_-]*$";
+/// A version (docs/FORMAT.md §5): semver without build metadata, an optional leading `v`.
+pub const VERSION: &str = r"^v?(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:-(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?$";
+
+/// The schema settings: draft 2020-12 with every sub-schema inlined, so that editors never have
+/// to resolve a `$ref`.
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true)
+}
+
+/// The schema of `prompt.yaml`.
+pub fn prompt() -> Value {
+    let mut schema = settings()
+        .into_generator()
+        .into_root_schema_for::<PromptFile>();
+    schema.insert("$id".into(), PROMPT_ID.into());
+    let strings = |a: &str, b: &str| json!({"properties": {a: {"type": "string"}, b: {"type": "string"}}, "required": [a, b]});
+    schema.insert(
+        "allOf".into(),
+        json!([
+            {
+                "description": "`system_prompt` and `system_prompt_file` must not both be given",
+                "not": strings("system_prompt", "system_prompt_file"),
+            },
+            {
+                "description": "`examples` and `examples_file` must not both be given",
+                "not": {
+                    "properties": {"examples": {"type": "array"}, "examples_file": {"type": "string"}},
+                    "required": ["examples", "examples_file"],
+                },
+            },
+            {
+                "description": "a prompt needs `system_prompt`, `system_prompt_file` or `messages`",
+                "anyOf": [
+                    {"properties": {"system_prompt": {"type": "string"}}, "required": ["system_prompt"]},
+                    {"properties": {"system_prompt_file": {"type": "string"}}, "required": ["system_prompt_file"]},
+                    {"properties": {"messages": {"minItems": 1}}, "required": ["messages"]},
+                ],
+            },
+        ]),
+    );
+    order(schema)
+}
+
+/// The schema of `registry.yaml`.
+pub fn registry() -> Value {
+    let mut generator = settings().into_generator();
+    let mut access = generator.subschema_for::<Access>();
+    access.insert(
+        "description".into(),
+        "Who may move which environment's pointers (the identity checked is the commit author's \
+         e-mail). Environments named must be in the pipeline."
+            .into(),
+    );
+    allow_null(&mut access);
+    let schema: Schema = json_schema!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": REGISTRY_ID,
+        "title": "promptreg registry.yaml",
+        "description": "The registry index: the promotion pipeline and, per prompt, which version \
+                        each environment serves. Unknown keys are errors.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["format"],
+        "properties": {
+            "format": {
+                "description": "The registry format; must be 1.",
+                "const": FORMAT,
+            },
+            "environments": {
+                "description": "The ordered promotion pipeline, first to last. Names match \
+                                [a-z][a-z0-9_-]* and are not `draft`, `latest` or `worktree`.",
+                "type": ["array", "null"],
+                "items": {
+                    "type": "string",
+                    "pattern": ENVIRONMENT,
+                    "not": {"enum": ["draft", "latest", "worktree"]},
+                },
+                "minItems": 1,
+                "uniqueItems": true,
+                "default": DEFAULT_ENVIRONMENTS,
+            },
+            "prompts": {
+                "description": "Prompt name → environment → version. Each environment must be in \
+                                the pipeline.",
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": PROMPT_NAME},
+                "additionalProperties": {
+                    "description": "Environment → the version it serves.",
+                    "type": ["object", "null"],
+                    "propertyNames": {"pattern": ENVIRONMENT},
+                    "additionalProperties": {
+                        "description": "A version: MAJOR.MINOR.PATCH with an optional pre-release \
+                                        (2.0.0-rc.1), no build metadata.",
+                        "type": "string",
+                        "pattern": VERSION,
+                    },
+                },
+            },
+            "access": access,
+        },
+    });
+    order(schema)
+}
+
+/// The field schema of a component path (`system_prompt_file`, `examples_file`).
+pub fn component_path(schema: &mut Schema) {
+    schema.insert("pattern".into(), COMPONENT_PATH.into());
+    schema.insert(
+        "not".into(),
+        json!({"type": "string", "pattern": PROMPT_FILE_PATH}),
+    );
+}
+
+/// Adds `null` to the types a schema accepts (YAML `access:` with nothing after it).
+fn allow_null(schema: &mut Schema) {
+    if let Some(Value::String(t)) = schema.get("type").cloned() {
+        schema.insert("type".into(), json!([t, "null"]));
+    }
+}
+
+/// The schema as JSON, tidied, with `$schema`, `$id` and `title` first, as readers expect.
+fn order(schema: Schema) -> Value {
+    let mut schema = schema.to_value();
+    tidy(&mut schema);
+    let Value::Object(mut map) = schema else {
+        unreachable!("a generated root schema is an object");
+    };
+    let mut ordered = serde_json::Map::new();
+    for key in ["$schema", "$id", "title", "description"] {
+        if let Some(value) = map.remove(key) {
+            ordered.insert(key.into(), value);
+        }
+    }
+    ordered.extend(map);
+    Value::Object(ordered)
+}
+
+/// Joins the lines of doc-comment paragraphs (editors show descriptions as written) and drops
+/// `default: null`, which editors would offer to insert.
+fn tidy(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("default").is_some_and(Value::is_null) {
+                map.remove("default");
+            }
+            if let Some(Value::String(text)) = map.get_mut("description") {
+                *text = text
+                    .split("\n\n")
+                    .map(|paragraph| paragraph.replace('\n', " "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+            }
+            map.values_mut().for_each(tidy);
+        }
+        Value::Array(items) => items.iter_mut().for_each(tidy),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_schema_has_the_rules_of_the_types() {
+        let schema = prompt();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["$id"], PROMPT_ID);
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = &schema["properties"];
+        assert_eq!(properties["temperature"]["minimum"], 0.0);
+        assert_eq!(properties["temperature"]["maximum"], 2.0);
+        assert_eq!(properties["token_budget"]["minimum"], 1);
+        let message = &properties["messages"]["items"];
+        assert_eq!(message["additionalProperties"], false);
+        assert_eq!(
+            message["properties"]["role"]["enum"],
+            json!(["system", "user", "assistant"])
+        );
+        assert!(schema.to_string().find("$ref").is_none(), "{schema:#}");
+    }
+
+    #[test]
+    fn registry_schema_embeds_access() {
+        let schema = registry();
+        let access = &schema["properties"]["access"];
+        assert_eq!(access["additionalProperties"], false);
+        assert!(access["properties"]["groups"].is_object(), "{access:#}");
+        assert!(schema.to_string().find("$ref").is_none(), "{schema:#}");
+    }
+}

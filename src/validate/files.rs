@@ -1,0 +1,241 @@
+//! Where `validate` reads files from: the working tree, or the index (what the next commit will
+//! hold, which is what a pre-commit hook must check). Symbolic links are never followed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use git2::Oid;
+
+use crate::store::Store;
+use crate::{Error, Result};
+
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    File,
+    Symlink,
+    /// A submodule, FIFO, socket or device.
+    Other,
+    /// In the index only: a path with an unresolved conflict.
+    Unmerged,
+}
+
+/// A file or link (directories are implied by the paths below them).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    pub kind: Kind,
+    /// The blob, for index entries.
+    id: Option<Oid>,
+}
+
+/// The content of a file read with a size limit.
+pub(crate) enum Content {
+    Bytes(Vec<u8>),
+    /// Larger than the limit; this many bytes.
+    TooLarge(u64),
+}
+
+/// The files `validate` checks.
+pub(crate) enum Files<'s> {
+    WorkTree {
+        root: PathBuf,
+    },
+    Index {
+        store: &'s Store,
+        entries: BTreeMap<String, Entry>,
+    },
+}
+
+impl<'s> Files<'s> {
+    /// The working tree of `store`.
+    pub fn work_tree(store: &Store) -> Result<Self> {
+        Ok(Files::WorkTree {
+            root: store.workdir("validate")?.to_owned(),
+        })
+    }
+
+    /// The index of `store`.
+    pub fn index(store: &'s Store) -> Result<Self> {
+        let mut entries = BTreeMap::new();
+        for file in store.index_files()? {
+            let kind = if file.stage != 0 {
+                Kind::Unmerged
+            } else {
+                match file.mode & 0o170000 {
+                    0o100000 => Kind::File,
+                    0o120000 => Kind::Symlink,
+                    _ => Kind::Other,
+                }
+            };
+            let entry = Entry {
+                kind,
+                id: Some(file.id),
+            };
+            // Of a conflict's stages, keep the marker.
+            entries
+                .entry(file.path)
+                .and_modify(|e: &mut Entry| {
+                    if kind == Kind::Unmerged {
+                        *e = entry
+                    }
+                })
+                .or_insert(entry);
+        }
+        Ok(Files::Index { store, entries })
+    }
+
+    /// The file or link at `path` (repository-relative, `/`-separated); `None` for a directory or
+    /// nothing.
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        match self {
+            Files::WorkTree { root } => {
+                let full = root.join(path);
+                match std::fs::symlink_metadata(&full) {
+                    Ok(meta) => Ok(kind_of(meta.file_type()).map(|kind| Entry { kind, id: None })),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                        ) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(Error::io(full)(e)),
+                }
+            }
+            Files::Index { entries, .. } => Ok(entries.get(path).copied()),
+        }
+    }
+
+    /// Whether `path` is a directory (in the index: whether any path lies below it).
+    pub fn is_dir(&self, path: &str) -> bool {
+        match self {
+            Files::WorkTree { root } => {
+                std::fs::symlink_metadata(root.join(path)).is_ok_and(|m| m.file_type().is_dir())
+            }
+            Files::Index { entries, .. } => {
+                let prefix = format!("{path}/");
+                entries
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(p, _)| p.starts_with(&prefix))
+            }
+        }
+    }
+
+    /// Every file and link below the directory `dir`, with repository-relative paths, sorted.
+    /// Symbolic links to directories are listed, not followed.
+    pub fn walk(&self, dir: &str) -> Result<Vec<(String, Entry)>> {
+        let mut out = Vec::new();
+        match self {
+            Files::WorkTree { root } => walk_dir(&root.join(dir), dir, &mut out)?,
+            Files::Index { entries, .. } => {
+                let prefix = format!("{dir}/");
+                out.extend(
+                    entries
+                        .range(prefix.clone()..)
+                        .take_while(|(p, _)| p.starts_with(&prefix))
+                        .map(|(p, e)| (p.clone(), *e)),
+                );
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The content of the regular file `path`, unless it is larger than `limit` bytes.
+    pub fn read(&self, path: &str, entry: &Entry, limit: usize) -> Result<Content> {
+        match self {
+            Files::Index { store, .. } => {
+                let id = entry.id.ok_or_else(|| Error::Invalid {
+                    file: path.into(),
+                    message: "not in the index".into(),
+                })?;
+                let size = store.object_size(id)?;
+                if size > limit as u64 {
+                    return Ok(Content::TooLarge(size));
+                }
+                Ok(Content::Bytes(store.blob(id)?))
+            }
+            Files::WorkTree { root } => read_limited(&root.join(path), limit),
+        }
+    }
+
+    /// `registry.yaml`: its content, or `None` when there is none.
+    pub fn registry(&self) -> Result<Option<Content>> {
+        let path = crate::REGISTRY_FILE;
+        match self.entry(path)? {
+            Some(entry) if entry.kind == Kind::File => self
+                .read(path, &entry, crate::yaml::MAX_DOCUMENT_BYTES)
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn kind_of(file_type: std::fs::FileType) -> Option<Kind> {
+    if file_type.is_dir() {
+        None
+    } else if file_type.is_symlink() {
+        Some(Kind::Symlink)
+    } else if file_type.is_file() {
+        Some(Kind::File)
+    } else {
+        Some(Kind::Other)
+    }
+}
+
+fn walk_dir(dir: &Path, shown: &str, out: &mut Vec<(String, Entry)>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(Error::io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(Error::io(dir))?;
+        let name = entry.file_name();
+        let path = format!("{shown}/{}", name.to_string_lossy());
+        let file_type = entry.file_type().map_err(Error::io(entry.path()))?;
+        if file_type.is_dir() {
+            if name == ".git" {
+                out.push((
+                    path,
+                    Entry {
+                        kind: Kind::Other,
+                        id: None,
+                    },
+                ));
+            } else {
+                walk_dir(&entry.path(), &path, out)?;
+            }
+        } else if let Some(kind) = kind_of(file_type) {
+            out.push((path, Entry { kind, id: None }));
+        }
+    }
+    Ok(())
+}
+
+/// Reads at most `limit` bytes: a file that grows while being read is still bounded.
+fn read_limited(path: &Path, limit: usize) -> Result<Content> {
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let size = file.metadata().map_err(Error::io(path))?.len();
+    if size > limit as u64 {
+        return Ok(Content::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(path))?;
+    if bytes.len() > limit {
+        return Ok(Content::TooLarge(bytes.len() as u64));
+    }
+    Ok(Content::Bytes(bytes))
+}

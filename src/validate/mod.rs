@@ -1,0 +1,266 @@
+//! `validate`: everything that can be wrong in a registry, found without changing anything.
+//!
+//! It checks the working tree or the index (what a pre-commit hook must check): every
+//! `prompt.yaml` (schema, rules, names and layout, component files, templates, the variable
+//! contract, the token budget), `registry.yaml` (format and pointers to released versions) and
+//! every version tag (annotated, and holding its prompt). Given paths, it checks only the prompts
+//! those paths belong to, their tags, and `registry.yaml` if it is one of them.
+//!
+//! Findings carry a file, a position where there is one, a severity and a stable code; nothing
+//! here prints, and nothing is written (not even the read cache).
+
+mod files;
+mod finding;
+mod positions;
+mod prompt;
+mod registry;
+mod tags;
+
+use std::collections::BTreeSet;
+
+pub use finding::{Finding, Report, Severity, CODES};
+
+use crate::store::Store;
+use crate::{PromptName, Result, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
+use files::{Entry, Files, Kind};
+
+/// Which content to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The files in the working tree.
+    WorkTree,
+    /// The index: what the next commit will hold.
+    Index,
+}
+
+/// What to check.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub source: Source,
+    /// Repository-relative, `/`-separated paths: check only the prompts they belong to (and
+    /// `registry.yaml` if listed). `None`: everything.
+    pub paths: Option<Vec<String>>,
+}
+
+/// Checks the registry in `store`.
+pub fn validate(store: &Store, options: &Options) -> Result<Report> {
+    let files = match options.source {
+        Source::WorkTree => Files::work_tree(store)?,
+        Source::Index => Files::index(store)?,
+    };
+    let mut out = Vec::new();
+    let (entries, check_registry) = match &options.paths {
+        None => (gather_all(&files)?, true),
+        Some(paths) => gather_paths(&files, paths)?,
+    };
+    let layout = layout(&entries, &mut out);
+    for dir in &layout.prompts {
+        let (start, end) = dir.range;
+        prompt::check(&files, &dir.dir, &entries[start..end], &mut out)?;
+    }
+    let names: BTreeSet<PromptName> = layout
+        .prompts
+        .iter()
+        .filter_map(|d| d.name.clone())
+        .collect();
+    let refs = match (&options.paths, check_registry) {
+        (Some(_), false) => tags::of(store, &names)?,
+        _ => tags::all(store)?,
+    };
+    let everything = options.paths.is_none();
+    let in_scope = |name: &PromptName| everything || names.contains(name);
+    let released = tags::check(store, &refs, &in_scope, &names, &mut out)?;
+    if check_registry {
+        registry::check(&files, &released, &mut out)?;
+    }
+    let mut report = Report {
+        findings: out,
+        prompts: layout.count,
+    };
+    report.sort();
+    Ok(report)
+}
+
+/// Every file and link under `prompts/`.
+fn gather_all(files: &Files<'_>) -> Result<Vec<(String, Entry)>> {
+    if let Some(entry) = files.entry(PROMPTS_DIR)? {
+        // `prompts` itself is a link or a file: reported, not followed.
+        return Ok(vec![(PROMPTS_DIR.to_owned(), entry)]);
+    }
+    files.walk(PROMPTS_DIR)
+}
+
+/// The files of the prompts `paths` belong to, and whether `registry.yaml` is among them.
+fn gather_paths(files: &Files<'_>, paths: &[String]) -> Result<(Vec<(String, Entry)>, bool)> {
+    let mut registry = false;
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    let mut entries = Vec::new();
+    let prompts_entry = files.entry(PROMPTS_DIR)?;
+    for path in paths {
+        if path == REGISTRY_FILE {
+            registry = true;
+            continue;
+        }
+        let Some(rest) = path.strip_prefix(&format!("{PROMPTS_DIR}/")) else {
+            continue;
+        };
+        if let Some(entry) = prompts_entry {
+            entries.push((PROMPTS_DIR.to_owned(), entry));
+            continue;
+        }
+        let mut current = PROMPTS_DIR.to_owned();
+        for part in rest.split('/').filter(|p| !p.is_empty()) {
+            current = format!("{current}/{part}");
+            match files.entry(&current)? {
+                Some(entry) => {
+                    // A link on the way, or the file itself (`prompts/prompt.yaml` included).
+                    if entry.kind != Kind::File || current == format!("{PROMPTS_DIR}/{PROMPT_FILE}")
+                    {
+                        entries.push((current.clone(), entry));
+                    }
+                    break;
+                }
+                None => {
+                    if files.entry(&format!("{current}/{PROMPT_FILE}"))?.is_some() {
+                        dirs.insert(current.clone());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // A directory inside another one listed is walked with it.
+    let mut walked: Vec<&String> = Vec::new();
+    for dir in &dirs {
+        if walked
+            .iter()
+            .any(|outer| dir.starts_with(outer.as_str()) && dir.as_bytes()[outer.len()] == b'/')
+        {
+            continue;
+        }
+        entries.extend(files.walk(dir)?);
+        walked.push(dir);
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|a, b| a.0 == b.0);
+    Ok((entries, registry))
+}
+
+/// A prompt directory to check.
+struct PromptDir {
+    /// `prompts/<name>`.
+    dir: String,
+    /// `None` when the path is not a valid name.
+    name: Option<PromptName>,
+    /// Its entries: `entries[range.0..range.1]`.
+    range: (usize, usize),
+}
+
+struct Layout {
+    /// Prompts not inside another prompt.
+    prompts: Vec<PromptDir>,
+    /// Every `prompt.yaml` found.
+    count: usize,
+}
+
+/// Finds the prompt directories among `entries` (sorted) and reports links, special files,
+/// conflicts, bad names and nested prompts.
+fn layout(entries: &[(String, Entry)], out: &mut Vec<Finding>) -> Layout {
+    let suffix = format!("/{PROMPT_FILE}");
+    let mut dirs: Vec<&str> = Vec::new();
+    let mut count = 0;
+    for (path, entry) in entries {
+        match entry.kind {
+            Kind::Symlink => out.push(Finding::error(
+                path,
+                None,
+                "symlink",
+                "is a symbolic link; prompts/ must hold regular files and directories only",
+            )),
+            Kind::Other => out.push(Finding::error(
+                path,
+                None,
+                "not-a-file",
+                "is neither a regular file nor a directory (a submodule, FIFO or device)",
+            )),
+            Kind::Unmerged => out.push(Finding::error(
+                path,
+                None,
+                "unmerged",
+                "has an unresolved merge conflict",
+            )),
+            Kind::File if path == PROMPTS_DIR => out.push(Finding::error(
+                path,
+                None,
+                "not-a-file",
+                "prompts must be a directory",
+            )),
+            Kind::File => {}
+        }
+        if path == &format!("{PROMPTS_DIR}/{PROMPT_FILE}") {
+            count += 1;
+            out.push(Finding::error(
+                path,
+                None,
+                "bad-name",
+                "a prompt lives in prompts/<name>/prompt.yaml, not directly in prompts/",
+            ));
+        } else if let Some(dir) = path.strip_suffix(&suffix) {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort_unstable();
+    let all: std::collections::HashSet<&str> = dirs.iter().copied().collect();
+    let mut prompts: Vec<PromptDir> = Vec::new();
+    for dir in &dirs {
+        let dir = *dir;
+        // The outermost prompt directory above this one, if any.
+        let outer = dir
+            .match_indices('/')
+            .map(|(i, _)| &dir[..i])
+            .filter(|ancestor| ancestor.len() > PROMPTS_DIR.len())
+            .find(|ancestor| all.contains(ancestor));
+        if let Some(outer) = outer {
+            out.push(Finding::error(
+                format!("{dir}{suffix}"),
+                None,
+                "nested-prompt",
+                format!(
+                    "prompt `{}` is inside prompt `{}`; a prompt directory cannot hold another prompt",
+                    &dir[PROMPTS_DIR.len() + 1..],
+                    &outer[PROMPTS_DIR.len() + 1..]
+                ),
+            ));
+            continue;
+        }
+        let relative = &dir[PROMPTS_DIR.len() + 1..];
+        let name = match PromptName::parse(relative) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                let reason = match &e {
+                    crate::Error::InvalidName { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                };
+                out.push(Finding::error(
+                    format!("{dir}{suffix}"),
+                    None,
+                    "bad-name",
+                    format!("`{relative}` is not a valid prompt name: {reason}"),
+                ));
+                None
+            }
+        };
+        let prefix = format!("{dir}/");
+        let start = entries.partition_point(|(p, _)| p.as_str() < prefix.as_str());
+        let end = start + entries[start..].partition_point(|(p, _)| p.starts_with(&prefix));
+        prompts.push(PromptDir {
+            dir: dir.to_owned(),
+            name,
+            range: (start, end),
+        });
+    }
+    Layout {
+        prompts,
+        count: count + dirs.len(),
+    }
+}

@@ -1,0 +1,734 @@
+//! The checks of one prompt directory: `prompt.yaml` parses and follows the rules, its component
+//! files exist and fit, its templates compile and read only declared variables, and it fits its
+//! token budget when rendered with defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::files::{Content, Entry, Files, Kind};
+use super::finding::{Finding, Severity};
+use super::positions::{first_use, line_column, Position, Scalar, Spans};
+use crate::prompt::{PromptFile, MAX_COMPONENT_BYTES};
+use crate::tokens::{self, Budget};
+use crate::{template, yaml, Error, Result};
+
+/// Checks the prompt in `dir` (`prompts/<name>`), whose files are `entries` (repository-relative
+/// paths, sorted).
+pub(crate) fn check(
+    files: &Files<'_>,
+    dir: &str,
+    entries: &[(String, Entry)],
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    let file = format!("{dir}/{}", crate::PROMPT_FILE);
+    let Some(entry) = lookup(entries, &file) else {
+        return Ok(());
+    };
+    if entry.kind != Kind::File {
+        return Ok(()); // A link or a conflict: reported with the directory's layout.
+    }
+    let bytes = match files.read(&file, &entry, yaml::MAX_DOCUMENT_BYTES)? {
+        Content::Bytes(bytes) => bytes,
+        Content::TooLarge(size) => {
+            out.push(Finding::error(
+                &file,
+                None,
+                "too-large",
+                format!(
+                    "{size} bytes is larger than the {}-byte limit",
+                    yaml::MAX_DOCUMENT_BYTES
+                ),
+            ));
+            return Ok(());
+        }
+    };
+    if is_blank(&bytes) {
+        out.push(Finding::error(
+            &file,
+            Some((1, 1)),
+            "empty-file",
+            "prompt.yaml is empty; a prompt needs `system_prompt`, `system_prompt_file` or `messages`",
+        ));
+        return Ok(());
+    }
+    let path = Path::new(&file);
+    let (prompt, rules_ok) = match PromptFile::parse(&bytes, path) {
+        Ok(prompt) => (prompt, true),
+        Err(Error::Invalid { message, .. }) => {
+            // The schema holds but a rule does not: report every broken rule with its place,
+            // then check what can still be checked.
+            let Ok(prompt) = yaml::parse::<PromptFile>(&bytes, path) else {
+                out.push(Finding::error(&file, None, "invalid-prompt", message));
+                return Ok(());
+            };
+            let text = std::str::from_utf8(&bytes).unwrap_or_default();
+            let before = out.len();
+            rules(&prompt, &file, &Spans::of(text), out);
+            if out.len() == before {
+                out.push(Finding::error(&file, None, "invalid-prompt", message));
+            }
+            (prompt, false)
+        }
+        Err(e) => {
+            out.push(parse_error(e, &file));
+            return Ok(());
+        }
+    };
+    let text = std::str::from_utf8(&bytes).unwrap_or_default();
+    Contents {
+        files,
+        dir,
+        file: &file,
+        text,
+        entries,
+        prompt: &prompt,
+        rules_ok,
+        spans: None,
+    }
+    .check(out)
+}
+
+/// A finding for a file that does not parse (`Error::Yaml` and the rest).
+pub(crate) fn parse_error(error: Error, shown: &str) -> Finding {
+    match error {
+        Error::Yaml {
+            line,
+            column,
+            message,
+            ..
+        } => {
+            let (code, message) = classify_yaml(&message);
+            Finding::error(shown, Some((line, column)), code, message)
+        }
+        Error::Invalid { message, .. } if message.contains("-byte limit") => {
+            Finding::error(shown, None, "too-large", message)
+        }
+        Error::Invalid { message, .. } => Finding::error(shown, None, "invalid-prompt", message),
+        other => Finding::error(shown, None, "invalid-prompt", other.to_string()),
+    }
+}
+
+/// The code of a YAML or schema error, and its message made readable.
+pub(crate) fn classify_yaml(message: &str) -> (&'static str, String) {
+    // serde-saphyr may repeat positions ("… at line 2, column 9 (defined at …)").
+    let message = match message.find(" at line ") {
+        Some(at) => message[..at].trim_end(),
+        None => message,
+    };
+    // Rust-isms of the deserializer are no help to someone writing YAML.
+    let message = match message.find("; use Option<") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    let message = match message {
+        "expected mapping start" => "expected a mapping (`key: value` lines) here",
+        "expected sequence start" => "expected a list here",
+        "invalid u64" | "invalid u32" => "expected a whole number of at least 0",
+        "invalid floating point" => "expected a number",
+        "invalid boolean" => "expected true or false",
+        other => other,
+    };
+    let has = |needle: &str| message.contains(needle);
+    if has("unknown field") {
+        return ("unknown-key", unknown_key(message));
+    }
+    let code = if has("duplicate mapping key") {
+        "duplicate-key"
+    } else if has("UTF-8") {
+        "bad-utf8"
+    } else if has("missing field") {
+        "missing-key"
+    } else if has("budget breached")
+        || has("alias")
+        || has("recursion limit")
+        || has("depth")
+        || has("exceeds limit")
+    {
+        return (
+            "yaml-limit",
+            format!("{message} (the document expands beyond the parser's limits: an alias bomb or too deep nesting)"),
+        );
+    } else if has("invalid type")
+        || has("invalid value")
+        || has("invalid length")
+        || has("unknown variant")
+        || message.starts_with("invalid ")
+        || message.starts_with("expected ")
+        || has("cannot deserialize")
+        || has("non-finite")
+    {
+        "bad-type"
+    } else {
+        "yaml-syntax"
+    };
+    (code, message.to_owned())
+}
+
+/// "unknown key `temprature` (did you mean `temperature`?)".
+fn unknown_key(message: &str) -> String {
+    let field = message.split('`').nth(1).unwrap_or_default().to_owned();
+    let expected: Vec<&str> = message
+        .split_once("expected one of ")
+        .map(|(_, list)| list.split(", ").map(str::trim).collect())
+        .unwrap_or_default();
+    let nearest = expected
+        .iter()
+        .map(|candidate| (strsim::levenshtein(&field, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min();
+    match nearest {
+        Some((_, candidate)) => format!("unknown key `{field}` (did you mean `{candidate}`?)"),
+        None if expected.is_empty() => format!("unknown key `{field}`"),
+        None => format!(
+            "unknown key `{field}`; expected one of {}",
+            expected.join(", ")
+        ),
+    }
+}
+
+fn is_blank(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|text| {
+        text.lines().all(|line| {
+            let line = line.trim();
+            line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+        })
+    })
+}
+
+fn lookup(entries: &[(String, Entry)], path: &str) -> Option<Entry> {
+    entries
+        .binary_search_by(|(p, _)| p.as_str().cmp(path))
+        .ok()
+        .map(|i| entries[i].1)
+}
+
+/// The rules of `PromptFile::parse` that its schema cannot express, each reported where it is
+/// broken (the parse itself stops at the first).
+fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>) {
+    let mut push = |at: Option<Position>, code: &'static str, message: String| {
+        out.push(Finding::error(file, at, code, message));
+    };
+    if prompt.system_prompt.is_some() && prompt.system_prompt_file.is_some() {
+        push(
+            spans.key("system_prompt_file"),
+            "conflicting-keys",
+            "give `system_prompt` or `system_prompt_file`, not both".into(),
+        );
+    }
+    if prompt.system_prompt.is_none()
+        && prompt.system_prompt_file.is_none()
+        && prompt.messages.is_empty()
+    {
+        push(
+            Some((1, 1)),
+            "no-template",
+            "a prompt needs `system_prompt`, `system_prompt_file` or `messages`".into(),
+        );
+    }
+    if prompt.examples.is_some() && prompt.examples_file.is_some() {
+        push(
+            spans.key("examples_file"),
+            "conflicting-keys",
+            "give `examples` or `examples_file`, not both".into(),
+        );
+    }
+    if let Some(t) = prompt.temperature {
+        if !(0.0..=2.0).contains(&t) {
+            push(
+                spans.value("temperature"),
+                "out-of-range",
+                format!("`temperature` is {t}; it must be between 0 and 2"),
+            );
+        }
+    }
+    if prompt.token_budget == Some(0) {
+        push(
+            spans.value("token_budget"),
+            "out-of-range",
+            "`token_budget` must be greater than 0".into(),
+        );
+    }
+    for (key, path) in component_keys(prompt) {
+        if let Err(reason) = component_path_rule(path) {
+            push(
+                spans.value(key),
+                "component-outside",
+                format!("`{key}: {path}` {reason}"),
+            );
+        }
+    }
+    for (name, variable) in &prompt.variables {
+        if !is_identifier(name) {
+            push(
+                spans.variable(name),
+                "bad-variable-name",
+                format!("variable `{name}` is not a valid name (letters, digits and `_`, not starting with a digit)"),
+            );
+        }
+        if matches!(variable.default, Some(Value::Array(_) | Value::Object(_))) {
+            push(
+                spans.variable(name),
+                "bad-type",
+                format!("the default of variable `{name}` must be a string, number or boolean"),
+            );
+        }
+    }
+}
+
+fn component_keys(prompt: &PromptFile) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        ("system_prompt_file", prompt.system_prompt_file.as_deref()),
+        ("examples_file", prompt.examples_file.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(key, path)| path.map(|p| (key, p)))
+}
+
+/// The component path rule of the format (§4), as `PromptFile::parse` applies it.
+fn component_path_rule(path: &str) -> std::result::Result<(), &'static str> {
+    if path.starts_with('/') || path.contains('\\') {
+        return Err("must be a relative path inside the prompt directory");
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("must stay inside the prompt directory (no `..`, `.` or empty parts)");
+    }
+    if path.rsplit('/').next() == Some(crate::PROMPT_FILE) {
+        return Err("cannot be prompt.yaml itself");
+    }
+    Ok(())
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `name` is one of MiniJinja's global functions (`range`, `dict`, `namespace`, …),
+/// which templates may call without declaring them.
+fn is_builtin(name: &str) -> bool {
+    static GLOBALS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
+    GLOBALS
+        .get_or_init(|| {
+            minijinja::Environment::new()
+                .globals()
+                .map(|(name, _)| name.to_owned())
+                .collect()
+        })
+        .contains(name)
+}
+
+/// Where a template comes from.
+enum Origin {
+    /// `system_prompt` in prompt.yaml.
+    Inline,
+    /// `system_prompt_file`: the file (repository-relative).
+    File(String),
+    /// `messages[i].content`.
+    Message(usize),
+}
+
+struct Template {
+    source: String,
+    origin: Origin,
+}
+
+/// The checks of a prompt that parsed.
+struct Contents<'a, 'f> {
+    files: &'a Files<'f>,
+    dir: &'a str,
+    file: &'a str,
+    text: &'a str,
+    entries: &'a [(String, Entry)],
+    prompt: &'a PromptFile,
+    /// False when a rule is broken (already reported): the budget is then not checked.
+    rules_ok: bool,
+    spans: Option<Spans>,
+}
+
+impl Contents<'_, '_> {
+    /// Positions, computed on first need.
+    fn spans(&mut self) -> &Spans {
+        let text = self.text;
+        self.spans.get_or_insert_with(|| Spans::of(text))
+    }
+
+    fn check(mut self, out: &mut Vec<Finding>) -> Result<()> {
+        let mut templates = Vec::new();
+        if let Some(source) = &self.prompt.system_prompt {
+            templates.push(Template {
+                source: source.clone(),
+                origin: Origin::Inline,
+            });
+        }
+        let mut complete = true;
+        if let Some(path) = self.prompt.system_prompt_file.clone() {
+            match self.component("system_prompt_file", &path, out)? {
+                Some((shown, bytes)) => match yaml::utf8(&bytes, Path::new(&shown)) {
+                    Ok(source) => templates.push(Template {
+                        source: source.to_owned(),
+                        origin: Origin::File(shown),
+                    }),
+                    Err(e) => {
+                        out.push(parse_error(e, &shown));
+                        complete = false;
+                    }
+                },
+                None => complete = false,
+            }
+        }
+        if let Some(path) = self.prompt.examples_file.clone() {
+            if let Some((shown, bytes)) = self.component("examples_file", &path, out)? {
+                if let Err(e) = yaml::parse::<Vec<Value>>(&bytes, Path::new(&shown)) {
+                    out.push(parse_error(e, &shown));
+                }
+            }
+        }
+        for (i, message) in self.prompt.messages.iter().enumerate() {
+            templates.push(Template {
+                source: message.content.clone(),
+                origin: Origin::Message(i),
+            });
+        }
+
+        let declared = &self.prompt.variables;
+        let mut used = BTreeSet::new();
+        let mut compiled = complete;
+        let mut undeclared = false;
+        for template in &templates {
+            match template::variables(&template.source) {
+                Err(e) => {
+                    compiled = false;
+                    let (file, at) = self.place(template, (e.line.unwrap_or(1) as u64, 1));
+                    out.push(Finding::error(
+                        file,
+                        Some(at),
+                        "template-syntax",
+                        format!(
+                            "{} does not compile: {}",
+                            describe(&template.origin),
+                            e.message
+                        ),
+                    ));
+                }
+                Ok(variables) => {
+                    for name in variables {
+                        if !declared.contains_key(&name) && !is_builtin(&name) {
+                            undeclared = true;
+                            let offset = first_use(&template.source, &name).unwrap_or(0);
+                            let (file, at) =
+                                self.place(template, line_column(&template.source, offset));
+                            out.push(Finding::error(
+                                file,
+                                Some(at),
+                                "undeclared-variable",
+                                format!(
+                                    "{} uses `{name}`, which is not declared under `variables`",
+                                    describe(&template.origin)
+                                ),
+                            ));
+                        }
+                        used.insert(name);
+                    }
+                }
+            }
+        }
+        // Every template compiled: a required variable none of them reads is dead weight.
+        if compiled {
+            for (name, variable) in declared {
+                if variable.required && !used.contains(name) && is_identifier(name) {
+                    let at = self.spans().variable(name);
+                    out.push(Finding::new(
+                        self.file,
+                        at,
+                        Severity::Warning,
+                        "unused-variable",
+                        format!("required variable `{name}` is declared but no template uses it"),
+                    ));
+                }
+            }
+        }
+        if compiled && !undeclared && self.rules_ok {
+            self.budget(&templates, out);
+        }
+        Ok(())
+    }
+
+    /// Reads a component file, reporting why it cannot be read. `None` when it cannot.
+    fn component(
+        &mut self,
+        key: &'static str,
+        path: &str,
+        out: &mut Vec<Finding>,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        if component_path_rule(path).is_err() {
+            return Ok(None); // Reported with the rules.
+        }
+        let shown = format!("{}/{path}", self.dir);
+        // A link on the way (a linked directory) is reported with the layout.
+        let mut parent = self.dir.to_owned();
+        for part in path.split('/') {
+            parent = format!("{parent}/{part}");
+            if lookup(self.entries, &parent).is_some_and(|e| e.kind == Kind::Symlink) {
+                return Ok(None);
+            }
+        }
+        let entry = match lookup(self.entries, &shown) {
+            Some(entry) if entry.kind == Kind::File => entry,
+            Some(_) => return Ok(None), // A link, conflict or special file: reported already.
+            None => {
+                let at = self.spans().value(key);
+                let kind = if self.files.is_dir(&shown) {
+                    "is a directory"
+                } else {
+                    "does not exist"
+                };
+                out.push(Finding::error(
+                    self.file,
+                    at,
+                    "missing-component",
+                    format!("`{key}: {path}`: {shown} {kind}"),
+                ));
+                return Ok(None);
+            }
+        };
+        match self.files.read(&shown, &entry, MAX_COMPONENT_BYTES)? {
+            Content::Bytes(bytes) => Ok(Some((shown, bytes))),
+            Content::TooLarge(size) => {
+                out.push(Finding::error(
+                    shown,
+                    None,
+                    "too-large",
+                    format!(
+                        "{size} bytes is larger than the {MAX_COMPONENT_BYTES}-byte limit for component files"
+                    ),
+                ));
+                Ok(None)
+            }
+        }
+    }
+
+    /// The file and position of `at` (line, column inside the template).
+    fn place(&mut self, template: &Template, at: Position) -> (String, Position) {
+        let (line, column) = at;
+        match &template.origin {
+            Origin::File(shown) => (shown.clone(), (line, column)),
+            Origin::Inline => {
+                let scalar = self.spans().system_prompt;
+                (
+                    self.file.to_owned(),
+                    locate(scalar, at, self.spans().key("system_prompt")),
+                )
+            }
+            Origin::Message(i) => {
+                let scalar = self.spans().messages.get(*i).copied().flatten();
+                (
+                    self.file.to_owned(),
+                    locate(scalar, at, self.spans().key("messages")),
+                )
+            }
+        }
+    }
+
+    /// Renders every template with defaults and compares its tokens with the budget.
+    fn budget(&mut self, templates: &[Template], out: &mut Vec<Finding>) {
+        let budget = self
+            .prompt
+            .token_budget
+            .unwrap_or(crate::prompt::DEFAULT_TOKEN_BUDGET);
+        let values = default_values(&self.prompt.variables);
+        let rendered: Vec<String> = templates
+            .iter()
+            .map(|t| template::render(&t.source, &values).unwrap_or_else(|_| t.source.clone()))
+            .collect();
+        let texts: Vec<&str> = rendered.iter().map(String::as_str).collect();
+        let tokenizer = tokens::tokenizer_for(self.prompt.model.as_deref());
+        if let Budget::Over(count) = tokens::within_budget(tokenizer.encoding, &texts, budget) {
+            let how = match (&self.prompt.model, tokenizer.exact) {
+                (Some(model), true) => format!(
+                    "{} tokens ({} for {model})",
+                    count,
+                    tokenizer.encoding.name()
+                ),
+                (Some(model), false) => format!(
+                    "about {count} tokens (estimated with {}; `{model}` has no known tokenizer)",
+                    tokenizer.encoding.name()
+                ),
+                (None, _) => format!(
+                    "about {count} tokens (estimated with {}; no `model` given)",
+                    tokenizer.encoding.name()
+                ),
+            };
+            let at = self.spans().value("token_budget").or(Some((1, 1)));
+            let budget_text = if self.prompt.token_budget.is_some() {
+                format!("its token_budget of {budget}")
+            } else {
+                format!("the default token_budget of {budget}")
+            };
+            out.push(Finding::error(
+                self.file,
+                at,
+                "token-budget",
+                format!("rendered with defaults, the prompt is {how}, more than {budget_text}"),
+            ));
+        }
+    }
+}
+
+/// Where a template position lands in prompt.yaml; the key's position when the value's is unknown.
+fn locate(scalar: Option<Scalar>, at: Position, key: Option<Position>) -> Position {
+    match scalar {
+        Some(scalar) => scalar.at(at.0, at.1),
+        None => key.unwrap_or((1, 1)),
+    }
+}
+
+fn describe(origin: &Origin) -> String {
+    match origin {
+        Origin::Inline => "the system prompt".into(),
+        Origin::File(shown) => format!("the system prompt ({shown})"),
+        Origin::Message(i) => format!("messages[{i}]"),
+    }
+}
+
+/// The values a budget check renders with: defaults for optional variables (else ""), the
+/// variable's name for required ones.
+fn default_values(
+    variables: &BTreeMap<String, crate::prompt::Variable>,
+) -> serde_json::Map<String, Value> {
+    variables
+        .iter()
+        .map(|(name, variable)| {
+            let value = match (&variable.default, variable.required) {
+                (Some(default), _) => default.clone(),
+                (None, true) => Value::String(name.clone()),
+                (None, false) => Value::String(String::new()),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_messages_get_codes() {
+        for (message, code) in [
+            (
+                "unknown field `temprature`, expected one of summary, temperature",
+                "unknown-key",
+            ),
+            ("duplicate mapping key: system_prompt", "duplicate-key"),
+            ("invalid UTF-8", "bad-utf8"),
+            ("missing field `content`", "missing-key"),
+            (
+                "budget breached: Nodes { nodes: 250001 } at line 2, column 9 (defined",
+                "yaml-limit",
+            ),
+            ("recursion limit exceeded", "yaml-limit"),
+            ("invalid floating point", "bad-type"),
+            ("expected mapping start", "bad-type"),
+            (
+                "unknown variant `robot`, expected one of system, user",
+                "bad-type",
+            ),
+            ("invalid type: sequence, expected a string", "bad-type"),
+            (
+                "while scanning a quoted scalar, found unexpected end of stream",
+                "yaml-syntax",
+            ),
+            (
+                "multiple YAML documents detected; use from_str_multiple",
+                "yaml-syntax",
+            ),
+        ] {
+            assert_eq!(classify_yaml(message).0, code, "{message}");
+        }
+        assert_eq!(
+            classify_yaml("unknown field `temprature`, expected one of summary, temperature").1,
+            "unknown key `temprature` (did you mean `temperature`?)"
+        );
+        assert_eq!(
+            classify_yaml("unknown field `zzzzzzzz`, expected one of a, b").1,
+            "unknown key `zzzzzzzz`; expected one of a, b"
+        );
+        assert!(!classify_yaml("budget breached: X at line 2, column 9")
+            .1
+            .contains("line 2"));
+    }
+
+    #[test]
+    fn defaults_for_rendering() {
+        let file = PromptFile::parse(
+            b"system_prompt: x\nvariables:\n  a: {}\n  b: {required: false}\n  c: {required: false, default: 3}\n",
+            Path::new("p"),
+        )
+        .unwrap();
+        let values = default_values(&file.variables);
+        assert_eq!(values["a"], "a");
+        assert_eq!(values["b"], "");
+        assert_eq!(values["c"], 3);
+    }
+
+    /// Any text, written as a prompt.yaml with a component beside it, gives findings, never a
+    /// panic.
+    fn check_text(text: &str) -> Vec<Finding> {
+        let dir = tempfile::tempdir().unwrap();
+        let prompt_dir = dir.path().join("prompts/x");
+        std::fs::create_dir_all(&prompt_dir).unwrap();
+        std::fs::write(prompt_dir.join("prompt.yaml"), text).unwrap();
+        std::fs::write(prompt_dir.join("s.md"), "Hi {{ a }} {% if b %}").unwrap();
+        let files = Files::WorkTree {
+            root: dir.path().to_owned(),
+        };
+        let entries = files.walk("prompts/x").unwrap();
+        let mut out = Vec::new();
+        check(&files, "prompts/x", &entries, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn findings_have_positions_inside_the_file() {
+        let text = "system_prompt: |\n  a {{ b }}\n  {% if %}\nmessages:\n  - {role: user, content: \"{{ c }}\"}\n";
+        let out = check_text(text);
+        let lines: Vec<_> = out.iter().map(|f| (f.code, f.line, f.column)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("template-syntax", Some(3), Some(3)),
+                ("undeclared-variable", Some(5), Some(31))
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn no_text_panics(text in "(system_prompt(_file)?|messages|variables|token_budget|temperature|model|- |role|content|user|: |\\{\\{ ?|\\}\\}|\\{%|%\\}|[ab]|s\\.md|&x|\\*x|[\\[\\]{},|>\"'#\n ]|  |-1|2\\.5|0){0,40}") {
+            let out = check_text(&text);
+            for finding in out {
+                proptest::prop_assert!(finding.line.is_none_or(|l| l >= 1));
+            }
+        }
+    }
+
+    #[test]
+    fn global_functions_are_not_variables() {
+        let text = "system_prompt: |\n  {% for i in range(3) %}{{ loop.index }}{{ i }}{% endfor %}\n  {% set ns = namespace(a=1) %}{{ ns.a }} {{ dict(a=1) }} {{ items | length }}\nvariables:\n  items: {}\n";
+        assert_eq!(check_text(text), []);
+    }
+
+    #[test]
+    fn blank_documents() {
+        assert!(is_blank(b""));
+        assert!(is_blank(b"# only a comment\n\n---\n"));
+        assert!(!is_blank(b"a: b"));
+    }
+}
