@@ -189,6 +189,16 @@ def main() -> int:
     check(list_cmd)
     rows.append(("list --format json", [timed(list_cmd) for _ in range(args.list_runs)], "", None))
 
+    validate_all = pr + ["validate", "-q"]
+    print(f"timing: validate  ({args.list_runs} runs)", file=sys.stderr)
+    check(validate_all)
+    rows.append(("validate", [timed(validate_all) for _ in range(args.list_runs)], "", None))
+    ten = [f"prompts/p{i}/prompt.yaml" for i in range(100, 110)]
+    validate_ten = pr + ["validate", "-q", *ten]
+    print(f"timing: validate of 10 files  ({args.runs} runs)", file=sys.stderr)
+    check(validate_ten)
+    rows.append(("validate <10 prompt files>", [timed(validate_ten) for _ in range(args.runs)], "", None))
+
     for hist in [os.path.abspath(h) for h in args.history_repo]:
         label = os.path.basename(hist)
         history = [binary, "--repo", hist, "history", PROMPT, "--format", "json"]

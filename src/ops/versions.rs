@@ -1,10 +1,26 @@
 //! `versions`: every release of one prompt, semver-ordered, with its status.
 
+use serde::{Deserialize, Serialize};
+
 use crate::record::VersionRecord;
 use crate::store::Store;
-use crate::{PromptName, Result};
+use crate::{Error, PromptName, Result, Version};
 
 use super::{not_found, registry_at, revision_label};
+
+/// What a release tag records, as cached for a whole set of tags.
+#[derive(Deserialize, Serialize)]
+struct Tagged {
+    version: String,
+    created_by: String,
+    created_at: String,
+    description: String,
+    commit: String,
+    tag: String,
+}
+
+/// The cache kind of tag listings (bump the suffix when `Tagged` changes).
+const VERSIONS_CACHE: &str = "versions-v1";
 
 /// The releases of `name`, ascending by semver; status comes from the index at `revision`.
 pub fn versions(
@@ -18,23 +34,59 @@ pub fn versions(
     if tags.is_empty() {
         return Err(not_found(store, name));
     }
-    tags.into_iter()
-        .map(|(version, target)| {
-            let release = store.release_from(name, &version, target)?;
-            let environments = registry.holders(name, &version);
-            Ok(VersionRecord {
-                version: version.to_string(),
+    let tagged = tagged(store, name, &tags)?;
+    Ok(tagged
+        .into_iter()
+        .zip(&tags)
+        .map(|(t, (version, _))| {
+            let environments = registry.holders(name, version);
+            VersionRecord {
+                version: t.version,
                 status: environments
                     .last()
                     .cloned()
                     .unwrap_or_else(|| crate::registry::DRAFT.to_owned()),
                 environments,
-                created_by: release.created_by,
-                created_at: release.created_at.to_rfc3339(),
-                description: release.description,
-                commit: release.commit.to_string(),
-                tag: release.tag,
-            })
+                created_by: t.created_by,
+                created_at: t.created_at,
+                description: t.description,
+                commit: t.commit,
+                tag: t.tag,
+            }
         })
-        .collect()
+        .collect())
+}
+
+/// The tag objects' contents. Tag objects never change, so the listing is cached under a key
+/// derived from the exact set of (version, tag object id): one small read instead of one
+/// object read per version; any new, deleted or re-made tag changes the key.
+fn tagged(store: &Store, name: &PromptName, tags: &[(Version, git2::Oid)]) -> Result<Vec<Tagged>> {
+    let listing: String = tags
+        .iter()
+        .map(|(v, id)| format!("{name} {v} {id}\n"))
+        .collect();
+    let key = git2::Oid::hash_object(git2::ObjectType::Blob, listing.as_bytes())
+        .map_err(Error::git("cannot hash the tag listing"))?;
+    let cached = store.cache_get(VERSIONS_CACHE, key);
+    if let Some(list) = cached.and_then(|text| serde_json::from_str::<Vec<Tagged>>(&text).ok()) {
+        if list.len() == tags.len() {
+            return Ok(list);
+        }
+    }
+    let mut list = Vec::with_capacity(tags.len());
+    for (version, target) in tags {
+        let release = store.release_from(name, version, *target)?;
+        list.push(Tagged {
+            version: version.to_string(),
+            created_by: release.created_by,
+            created_at: release.created_at.to_rfc3339(),
+            description: release.description,
+            commit: release.commit.to_string(),
+            tag: release.tag,
+        });
+    }
+    if let Ok(text) = serde_json::to_string(&list) {
+        store.cache_put(VERSIONS_CACHE, key, &text, 1024);
+    }
+    Ok(list)
 }

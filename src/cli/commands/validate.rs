@@ -49,7 +49,14 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             .workdir("validate")
             .ok()
             .map(|dir| dir.canonicalize().unwrap_or_else(|_| dir.to_owned()));
-        let cwd = std::env::current_dir()?;
+        // Relative paths are taken from the current directory when it is inside the working
+        // tree (as git does), else from the working tree's root (`--repo DIR` from elsewhere).
+        let here = std::env::current_dir()?;
+        let here = here.canonicalize().unwrap_or(here);
+        let cwd = match &root {
+            Some(root) if !here.starts_with(root) => root.clone(),
+            _ => here,
+        };
         Some(
             args.paths
                 .iter()
