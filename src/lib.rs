@@ -6,6 +6,7 @@
 //! data or an [`Error`], and the binary decides how to show it.
 
 pub mod access;
+pub mod client;
 pub mod error;
 pub mod history;
 pub mod identity;
@@ -17,6 +18,7 @@ pub mod registry;
 pub mod registry_edit;
 pub mod schema;
 pub mod selector;
+pub mod server;
 pub mod store;
 pub mod template;
 pub mod tokens;

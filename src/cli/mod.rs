@@ -39,6 +39,8 @@ pub enum Command {
     Diff(commands::diff::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
+    Serve(commands::serve::Args),
+    Export(commands::export::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.
@@ -67,6 +69,8 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&context, args),
         Command::Schema(args) => commands::schema::run(&context, args),
         Command::Completions(args) => commands::completions::run(&context, args),
+        Command::Serve(args) => commands::serve::run(&context, args),
+        Command::Export(args) => commands::export::run(&context, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod create;
 pub mod diff;
 pub mod doctor;
 pub mod example;
+pub mod export;
 pub mod fetch;
 pub mod history;
 pub mod init;

@@ -1,0 +1,138 @@
+//! `promptreg serve`
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use promptreg::server::{self, Config, IdentityFn, SyncConfig};
+
+use crate::cli::report::Usage;
+use crate::cli::Context;
+
+/// Serve the registry over HTTP (JSON): reads for everyone, writes with a token
+///
+/// Serves the committed state of --ref (default: HEAD's branch); a promotion by the CLI or a
+/// `git pull` shows on the next request. Writes are refused unless --tokens or
+/// --allow-local-writes is given. See docs/SERVE.md.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  promptreg serve\n  promptreg serve --addr 0.0.0.0:8000 --tokens tokens.yaml --access-log access.log\n  promptreg serve --ref main --sync origin --interval 60s\n\n  curl 'http://127.0.0.1:8000/api/prompts/support/refund-agent/latest?environment=production'"
+)]
+pub struct Args {
+    /// The address to listen on (port 0: any free port; the bound address is printed)
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "IP:PORT")]
+    addr: SocketAddr,
+    /// Accept writes with `Authorization: Bearer TOKEN`: a YAML or JSON map of
+    /// token → {name, email}; the identity authors the commits and access rules apply
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Accept writes without a token, as your own git identity (loopback addresses only)
+    #[arg(long)]
+    allow_local_writes: bool,
+    /// Append the access log (one JSON line per request) here instead of stderr
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
+    /// Fetch from this remote (git CLI) and fast-forward the served branch periodically
+    #[arg(long, value_name = "REMOTE")]
+    sync: Option<String>,
+    /// How often --sync fetches (e.g. 30s, 5m, 1h)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        requires = "sync"
+    )]
+    interval: String,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    if args.allow_local_writes && !args.addr.ip().is_loopback() {
+        return Err(Usage(format!(
+            "--allow-local-writes needs a loopback address, not {}; use --tokens FILE",
+            args.addr
+        ))
+        .into());
+    }
+    let interval = parse_duration(&args.interval).ok_or_else(|| {
+        Usage(format!(
+            "--interval `{}` is not a duration (try 60s, 5m, 1h)",
+            args.interval
+        ))
+    })?;
+    let store = context.store()?;
+    let repo = match &context.repo {
+        Some(path) => path.clone(),
+        None => std::env::current_dir()?,
+    };
+    let (refname, is_head) = server::resolve_ref(&store, context.revision.as_deref())?;
+    let writes = args.tokens.is_some() || args.allow_local_writes;
+    if writes && !is_head {
+        return Err(Usage(format!(
+            "writes go to the checked-out branch, but --ref serves `{refname}`; serve HEAD's \
+             branch or drop --tokens / --allow-local-writes"
+        ))
+        .into());
+    }
+    if writes {
+        store.workdir("serve with writes")?;
+    }
+    let tokens = match &args.tokens {
+        Some(path) => server::load_tokens(path)?,
+        None => Default::default(),
+    };
+    let local_identity: Option<IdentityFn> = if args.allow_local_writes {
+        context.signatures(Some(&store))?; // fail now, not on the first write
+        Some(Arc::new(|store: &promptreg::store::Store| {
+            let env = |key: &str| std::env::var(key).ok();
+            let config = |key: &str| store.config_value(key);
+            promptreg::identity::resolve(&env, &config)
+        }))
+    } else {
+        None
+    };
+    let access_log: Box<dyn Write + Send> = match &args.access_log {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?,
+        ),
+        None => Box::new(std::io::stderr()),
+    };
+    drop(store);
+    server::run(Config {
+        repo,
+        addr: args.addr,
+        refname,
+        tokens,
+        local_identity,
+        access_log,
+        sync: args
+            .sync
+            .clone()
+            .map(|remote| SyncConfig { remote, interval }),
+        notify: Arc::new(|message: &str| eprintln!("{message}")),
+    })
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return None,
+    };
+    (!duration.is_zero()).then_some(duration)
+}

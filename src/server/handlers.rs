@@ -1,0 +1,645 @@
+//! Routes, request parsing, caching headers, writes and the access log.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{with_reader, ApiError, Cached, Shared};
+use crate::identity::{Identity, Signatures};
+use crate::ops::create::{CreateRequest, VersionChoice};
+use crate::ops::fetch::{fetch, last_update, record};
+use crate::ops::promote::PromoteRequest;
+use crate::selector::{Selector, Target};
+use crate::store::Store;
+use crate::version::Bump;
+use crate::{PromptName, Version};
+
+const PREFIX: &str = "/api/prompts/";
+
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/prompts", post(create))
+        .route("/api/prompts/{*rest}", get(read).patch(promote))
+        .fallback(not_found)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            super::BODY_LIMIT,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            super::REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            access_log,
+        ))
+        .with_state(shared)
+}
+
+/// What the access log records beyond the request line; handlers attach it to responses.
+#[derive(Clone, Debug, Default)]
+struct LogInfo {
+    prompt: Option<String>,
+    version: Option<String>,
+    environment: Option<String>,
+    identity: Option<String>,
+}
+
+async fn access_log(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    let response = next.run(request).await;
+    let info = response
+        .extensions()
+        .get::<LogInfo>()
+        .cloned()
+        .unwrap_or_default();
+    let line = serde_json::json!({
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "method": method,
+        "path": path,
+        "prompt": info.prompt,
+        "version": info.version,
+        "environment": info.environment,
+        "identity": info.identity,
+        "client": client,
+        "status": response.status().as_u16(),
+        "duration_ms": (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    });
+    shared.log(line.to_string());
+    response
+}
+
+async fn healthz() -> Response {
+    json_response(StatusCode::OK, "{\"status\":\"ok\"}\n".into())
+}
+
+async fn not_found(uri: Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("no such endpoint: {}", uri.path()),
+    )
+    .into_response()
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn with_info(mut response: Response, info: LogInfo) -> Response {
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// What a path under `/api/prompts/` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Record,
+    Latest,
+    Versions,
+    History,
+    Promote,
+}
+
+/// Splits `name[/latest|/versions|/history|/promote]`.
+fn split(rest: &str) -> (&str, Kind) {
+    for (suffix, kind) in [
+        ("/latest", Kind::Latest),
+        ("/versions", Kind::Versions),
+        ("/history", Kind::History),
+        ("/promote", Kind::Promote),
+    ] {
+        if let Some(name) = rest.strip_suffix(suffix) {
+            return (name, kind);
+        }
+    }
+    (rest, Kind::Record)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    version: Option<String>,
+    environment: Option<String>,
+}
+
+async fn read(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let (name, kind) = split(rest);
+    let mut info = LogInfo {
+        prompt: Some(name.to_owned()),
+        ..LogInfo::default()
+    };
+    let result = async {
+        if kind == Kind::Promote {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "promote with PATCH",
+            ));
+        }
+        let name = PromptName::parse(name)?;
+        let params: Params = Query::try_from_uri(&uri)
+            .map(|q| q.0)
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        info.version = params.version.clone();
+        info.environment = params.environment.clone();
+        let key_path = match uri.query() {
+            Some(q) => format!("{}?{q}", uri.path()),
+            None => uri.path().to_owned(),
+        };
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            with_reader(&shared.repo.clone(), |store| {
+                cached_read(&shared, store, &name, kind, &params, key_path)
+            })
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+    .await;
+    let response = match result {
+        Ok(cached) => {
+            let fresh = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| etag_matches(v, &cached.etag));
+            let mut response = if fresh {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                json_response(StatusCode::OK, cached.body.clone())
+            };
+            let h = response.headers_mut();
+            if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
+                h.insert(header::ETAG, etag);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
+    })
+}
+
+/// A fingerprint of the tags `name` can have: `packed-refs`' size and time, and the loose refs
+/// in `refs/tags/<name>/`. A new, deleted or packed tag changes it.
+fn tags_fingerprint(store: &Store, name: &PromptName) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let common = store.common_dir();
+    if let Ok(meta) = std::fs::metadata(common.join("packed-refs")) {
+        meta.len().hash(&mut hasher);
+        meta.modified().ok().hash(&mut hasher);
+    }
+    if let Ok(entries) = std::fs::read_dir(common.join("refs/tags").join(name.as_str())) {
+        let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        names.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn cached_read(
+    shared: &Shared,
+    store: &Store,
+    name: &PromptName,
+    kind: Kind,
+    params: &Params,
+    key_path: String,
+) -> Result<Arc<Cached>, ApiError> {
+    let tip = store
+        .repo()
+        .refname_to_id(&shared.refname)
+        .map_err(|e| ApiError::internal(format!("cannot read `{}`: {e}", shared.refname)))?;
+    let key = (tip, tags_fingerprint(store, name), key_path);
+    if let Some(hit) = shared.cache_get(&key) {
+        return Ok(hit);
+    }
+    let revision = tip.to_string();
+    let revision = Some(revision.as_str());
+    let body = match kind {
+        Kind::Record | Kind::Latest => {
+            let target = match (&params.version, &params.environment) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::bad_request(
+                        "give `version` or `environment`, not both",
+                    ))
+                }
+                (Some(_), None) if kind == Kind::Latest => {
+                    return Err(ApiError::bad_request(
+                        "`/latest` takes `environment`; ask for a version without `/latest`",
+                    ))
+                }
+                (Some(v), None) if v == "latest" => Some(Target::Latest),
+                (Some(v), None) => Some(Target::Version(Version::parse(v)?)),
+                (None, Some(env)) => Some(Target::Environment(env.clone())),
+                (None, None) => None,
+            };
+            let selector = Selector {
+                name: name.clone(),
+                target,
+            };
+            let fetched = fetch(store, &selector, revision)?;
+            let update = last_update(store, &fetched, revision)?;
+            pretty(&record(&fetched, update))?
+        }
+        Kind::Versions => pretty(&crate::ops::versions::versions(store, name, revision)?)?,
+        Kind::History => {
+            let query = crate::ops::history::Query {
+                name: Some(name.clone()),
+                environment: params.environment.clone(),
+                since: None,
+                revision: revision.map(str::to_owned),
+            };
+            pretty(&crate::ops::history::history(store, &query)?)?
+        }
+        Kind::Promote => unreachable!("refused before"),
+    };
+    let etag = git2::Oid::hash_object(git2::ObjectType::Blob, body.as_bytes())
+        .map(|id| format!("\"{id}\""))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let cached = Arc::new(Cached {
+        body: Bytes::from(body),
+        etag,
+    });
+    shared.cache_put(key, cached.clone());
+    Ok(cached)
+}
+
+/// Exactly what `--format json` prints.
+fn pretty<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+// ---- writes ----
+
+/// Who is writing.
+enum Writer {
+    Token { name: String, email: String },
+    Local,
+}
+
+impl Writer {
+    fn label(&self) -> String {
+        match self {
+            Writer::Token { name, .. } => name.clone(),
+            Writer::Local => "local".into(),
+        }
+    }
+
+    fn signatures(&self, shared: &Shared, store: &Store) -> Result<Signatures, ApiError> {
+        match self {
+            Writer::Token { name, email } => {
+                let who = Identity {
+                    name: name.clone(),
+                    email: email.clone(),
+                    when: chrono::Local::now().fixed_offset(),
+                };
+                Ok(Signatures {
+                    author: who.clone(),
+                    committer: who,
+                })
+            }
+            Writer::Local => match &shared.local_identity {
+                Some(resolve) => Ok(resolve(store)?),
+                None => Err(ApiError::internal("no local identity")),
+            },
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Writer, ApiError> {
+    if !shared.writes_enabled() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "writes-disabled",
+            "this server is read-only; start it with `--tokens FILE` (or `--allow-local-writes` \
+             on a loopback address) to accept writes",
+        ));
+    }
+    let given = headers.get(header::AUTHORIZATION);
+    if shared.tokens.is_empty() || given.is_none() {
+        return match (given, &shared.local_identity) {
+            (_, Some(_)) => Ok(Writer::Local),
+            (None, None) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing `Authorization: Bearer <token>`",
+            )),
+            (Some(_), None) => unreachable!("writes are enabled"),
+        };
+    }
+    let token = given
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let mut found = None;
+    for (known, who) in &shared.tokens {
+        if constant_time_eq(known.as_bytes(), token.as_bytes()) {
+            found = Some(who);
+        }
+    }
+    match found {
+        Some(who) => Ok(Writer::Token {
+            name: who.name.clone(),
+            email: who.email.clone(),
+        }),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown token",
+        )),
+    }
+}
+
+fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("the body is not JSON: {e}"))),
+    }
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(format!("`{key}` must be a string"))),
+    }
+}
+
+fn required(map: &mut Map<String, Value>, key: &str) -> Result<String, ApiError> {
+    take_string(map, key)?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("`{key}` is required")))
+}
+
+/// The record of `name@version` at the served ref's tip, as JSON.
+fn record_json(
+    shared: &Shared,
+    store: &Store,
+    name: &PromptName,
+    version: &Version,
+) -> Result<Bytes, ApiError> {
+    let tip = store
+        .repo()
+        .refname_to_id(&shared.refname)
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .to_string();
+    let selector = Selector {
+        name: name.clone(),
+        target: Some(Target::Version(version.clone())),
+    };
+    let fetched = fetch(store, &selector, Some(&tip))?;
+    let update = last_update(store, &fetched, Some(&tip))?;
+    Ok(Bytes::from(pretty(&record(&fetched, update))?))
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Removes a file when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut info = LogInfo::default();
+    let result = async {
+        let writer = authorize(&shared, &headers)?;
+        info.identity = Some(writer.label());
+        let mut map = parse_body(&body)?;
+        info.prompt = map.get("name").and_then(Value::as_str).map(str::to_owned);
+        info.version = map
+            .get("version")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || create_blocking(&shared, &writer, &mut map))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+    .await;
+    let response = match result {
+        Ok((version, body)) => {
+            info.version = Some(version);
+            json_response(StatusCode::CREATED, body)
+        }
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+fn create_blocking(
+    shared: &Shared,
+    writer: &Writer,
+    map: &mut Map<String, Value>,
+) -> Result<(String, Bytes), ApiError> {
+    let name = PromptName::parse(&required(map, "name")?)?;
+    let description = required(map, "description")?;
+    let version = match (take_string(map, "version")?, take_string(map, "bump")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("give `version` or `bump`, not both"))
+        }
+        (Some(v), None) => VersionChoice::Exact(Version::parse(&v)?),
+        (None, Some(b)) => match b.as_str() {
+            "major" => VersionChoice::Bump(Bump::Major),
+            "minor" => VersionChoice::Bump(Bump::Minor),
+            "patch" => VersionChoice::Bump(Bump::Patch),
+            "auto" => VersionChoice::Auto,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "`bump` is one of major, minor, patch, auto",
+                ))
+            }
+        },
+        (None, None) => return Err(ApiError::bad_request("`version` (or `bump`) is required")),
+    };
+    let allow_unchanged = match map.remove("allow_unchanged") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return Err(ApiError::bad_request("`allow_unchanged` must be a boolean")),
+    };
+    let store = Store::discover(&shared.repo)?;
+    let workdir = store.workdir("create")?.to_owned();
+    let merged = merged_prompt(&workdir, &name, std::mem::take(map))?;
+    let temp = TempFile(store.common_dir().join(format!(
+        "promptreg-serve-{}-{}.yaml",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )));
+    std::fs::write(&temp.0, merged).map_err(|e| ApiError::internal(e.to_string()))?;
+    let signatures = writer.signatures(shared, &store)?;
+    let request = CreateRequest {
+        name: name.clone(),
+        version,
+        message: description,
+        file: Some(temp.0.clone()),
+        allow_unchanged,
+    };
+    let created = crate::ops::create::create(&store, &request, &signatures)?;
+    drop(temp);
+    let body = record_json(shared, &store, &name, &created.version)?;
+    Ok((created.version.to_string(), body))
+}
+
+/// The working tree's `prompt.yaml` of `name` (if any) with `fields` laid over it: a field set
+/// to null is removed, and giving `system_prompt` (`examples`) drops `system_prompt_file`
+/// (`examples_file`) unless that is given too.
+fn merged_prompt(
+    workdir: &Path,
+    name: &PromptName,
+    fields: Map<String, Value>,
+) -> Result<String, ApiError> {
+    let path = workdir.join(name.file());
+    let mut current: Map<String, Value> = match std::fs::read(&path) {
+        Ok(bytes) => crate::yaml::parse(&bytes, Path::new(&name.file()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
+        Err(e) => {
+            return Err(ApiError::internal(format!(
+                "cannot read {}: {e}",
+                name.file()
+            )))
+        }
+    };
+    for (inline, file) in [
+        ("system_prompt", "system_prompt_file"),
+        ("examples", "examples_file"),
+    ] {
+        if fields.contains_key(inline) && !fields.contains_key(file) {
+            current.remove(file);
+        }
+        if fields.contains_key(file) && !fields.contains_key(inline) {
+            current.remove(inline);
+        }
+    }
+    for (key, value) in fields {
+        if value.is_null() {
+            current.remove(&key);
+        } else {
+            current.insert(key, value);
+        }
+    }
+    Ok(crate::yaml::to_string(&current)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromoteBody {
+    environment: String,
+    reason: String,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn promote(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let (id, kind) = split(rest);
+    let (name, version) = id.rsplit_once('@').unwrap_or((id, ""));
+    let mut info = LogInfo {
+        prompt: Some(name.to_owned()),
+        version: Some(version.to_owned()).filter(|v| !v.is_empty()),
+        ..LogInfo::default()
+    };
+    let result = async {
+        if kind != Kind::Promote {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                format!("{method} is only for /api/prompts/NAME@VERSION/promote"),
+            ));
+        }
+        let writer = authorize(&shared, &headers)?;
+        info.identity = Some(writer.label());
+        if version.is_empty() {
+            return Err(ApiError::bad_request(
+                "name the version: /api/prompts/NAME@VERSION/promote",
+            ));
+        }
+        let name = PromptName::parse(name)?;
+        let version = Version::parse(version)?;
+        let body: PromoteBody = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("bad body: {e}")))?;
+        info.environment = Some(body.environment.clone());
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = Store::discover(&shared.repo)?;
+            let signatures = writer.signatures(&shared, &store)?;
+            let request = PromoteRequest {
+                name: name.clone(),
+                version: version.clone(),
+                environment: body.environment,
+                reason: body.reason,
+                force: body.force,
+            };
+            crate::ops::promote::promote(&store, &request, &signatures)?;
+            record_json(&shared, &store, &name, &version)
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+    .await;
+    let response = match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_suffixes() {
+        assert_eq!(split("a/b/latest"), ("a/b", Kind::Latest));
+        assert_eq!(split("a@1.0.0/promote"), ("a@1.0.0", Kind::Promote));
+        assert_eq!(split("a/b"), ("a/b", Kind::Record));
+    }
+
+    #[test]
+    fn etags() {
+        assert!(etag_matches("\"x\", W/\"y\"", "\"y\""));
+        assert!(etag_matches("*", "\"y\""));
+        assert!(!etag_matches("\"x\"", "\"y\""));
+    }
+}

@@ -1,0 +1,288 @@
+//! `promptreg serve`: a read-mostly HTTP API over the committed state of one branch.
+//!
+//! Every request reads the branch tip (one ref read) and a fingerprint of the prompt's version
+//! tags (a stat of `packed-refs` and a listing of `refs/tags/<name>/`); responses are cached in
+//! memory under (tip, fingerprint, path and query), so a promotion by the CLI, a `git pull` or a
+//! new tag shows on the next request. Git work is blocking and runs on tokio's blocking pool,
+//! with one repository handle per pool thread for reads and a fresh one for each write.
+//!
+//! The library never prints: status lines go through [`Config::notify`] and access-log lines
+//! to [`Config::access_log`].
+
+mod error;
+mod handlers;
+mod sync;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use git2::Oid;
+use serde::Deserialize;
+
+use crate::identity::Signatures;
+use crate::store::Store;
+
+pub use error::ApiError;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1 << 20;
+/// Longest a request may take, body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most cached responses kept (the cache is emptied when it fills or the tip moves).
+const CACHE_ENTRIES: usize = 20_000;
+
+/// Who a token stands for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIdentity {
+    pub name: String,
+    pub email: String,
+}
+
+/// Resolves the server's own Git identity (for `--allow-local-writes`).
+pub type IdentityFn = Arc<dyn Fn(&Store) -> crate::Result<Signatures> + Send + Sync>;
+
+/// Receives status lines (startup, sync failures).
+pub type NotifyFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Background `git fetch` + fast-forward.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    pub remote: String,
+    pub interval: Duration,
+}
+
+/// How to run the server.
+pub struct Config {
+    /// Where to discover the repository from.
+    pub repo: PathBuf,
+    pub addr: SocketAddr,
+    /// The full name of the served ref (`refs/heads/main`); see [`resolve_ref`].
+    pub refname: String,
+    /// Bearer token → identity; empty: no token is accepted.
+    pub tokens: BTreeMap<String, TokenIdentity>,
+    /// Writes without a token, as [`Config::local_identity`] (loopback addresses only).
+    pub local_identity: Option<IdentityFn>,
+    pub access_log: Box<dyn Write + Send>,
+    pub sync: Option<SyncConfig>,
+    pub notify: NotifyFn,
+}
+
+/// Reads a tokens file: a YAML (or JSON) map of token → `{name, email}`.
+pub fn load_tokens(path: &Path) -> anyhow::Result<BTreeMap<String, TokenIdentity>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let tokens: BTreeMap<String, TokenIdentity> = crate::yaml::parse(&bytes, path)?;
+    if tokens.is_empty() {
+        bail!("`{}` holds no tokens", path.display());
+    }
+    for (token, who) in &tokens {
+        if token.len() < 16 {
+            bail!(
+                "`{}`: the token of {} is shorter than 16 characters",
+                path.display(),
+                who.email
+            );
+        }
+    }
+    Ok(tokens)
+}
+
+/// The served ref's full name, and whether it is the branch HEAD points at (writes go there).
+/// `None` serves HEAD's branch.
+pub fn resolve_ref(store: &Store, reference: Option<&str>) -> anyhow::Result<(String, bool)> {
+    let head = store.head_branch().ok().map(|(branch, _)| branch);
+    let refname = match reference {
+        None => head
+            .clone()
+            .context("HEAD is detached; name a branch with --ref")?,
+        Some(r) => {
+            let candidates = [
+                r.to_owned(),
+                format!("refs/heads/{r}"),
+                format!("refs/remotes/{r}"),
+                format!("refs/tags/{r}"),
+            ];
+            candidates
+                .into_iter()
+                .find(|c| c.starts_with("refs/") && store.repo().refname_to_id(c).is_ok())
+                .with_context(|| format!("--ref `{r}` is not a branch or other ref"))?
+        }
+    };
+    store
+        .repo()
+        .refname_to_id(&refname)
+        .with_context(|| format!("`{refname}` has no commit yet"))?;
+    let is_head = head.as_deref() == Some(refname.as_str());
+    Ok((refname, is_head))
+}
+
+/// A cached response body and its entity tag.
+pub(crate) struct Cached {
+    pub body: axum::body::Bytes,
+    pub etag: String,
+}
+
+type CacheKey = (Oid, u64, String);
+
+#[derive(Default)]
+struct Cache {
+    tip: Option<Oid>,
+    entries: HashMap<CacheKey, Arc<Cached>>,
+}
+
+/// What every request shares.
+pub(crate) struct Shared {
+    pub repo: PathBuf,
+    pub refname: String,
+    pub tokens: BTreeMap<String, TokenIdentity>,
+    pub local_identity: Option<IdentityFn>,
+    cache: Mutex<Cache>,
+    log: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+}
+
+impl Shared {
+    pub fn cache_get(&self, key: &CacheKey) -> Option<Arc<Cached>> {
+        let cache = self.cache.lock().ok()?;
+        cache.entries.get(key).cloned()
+    }
+
+    pub fn cache_put(&self, key: CacheKey, value: Arc<Cached>) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.tip != Some(key.0) || cache.entries.len() >= CACHE_ENTRIES {
+            cache.entries.clear();
+            cache.tip = Some(key.0);
+        }
+        cache.entries.insert(key, value);
+    }
+
+    pub fn log(&self, line: String) {
+        if let Ok(sender) = self.log.lock() {
+            if let Some(sender) = sender.as_ref() {
+                let _ = sender.send(line);
+            }
+        }
+    }
+
+    pub fn writes_enabled(&self) -> bool {
+        !self.tokens.is_empty() || self.local_identity.is_some()
+    }
+}
+
+thread_local! {
+    /// One repository handle per blocking-pool thread, for reads (refs are re-read from disk on
+    /// every lookup, so a long-lived handle sees new commits and tags).
+    static READER: std::cell::RefCell<Option<(PathBuf, Store)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's read handle on the repository at `repo`.
+pub(crate) fn with_reader<T>(
+    repo: &Path,
+    f: impl FnOnce(&Store) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    READER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(path, _)| path != repo) {
+            *slot = Some((repo.to_owned(), Store::discover(repo)?));
+        }
+        let (_, store) = slot.as_ref().expect("just set");
+        f(store)
+    })
+}
+
+/// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (sender, receiver) = std::sync::mpsc::channel::<String>();
+    let mut sink = config.access_log;
+    let writer = std::thread::spawn(move || {
+        while let Ok(line) = receiver.recv() {
+            let _ = writeln!(sink, "{line}");
+            while let Ok(line) = receiver.try_recv() {
+                let _ = writeln!(sink, "{line}");
+            }
+            let _ = sink.flush();
+        }
+    });
+    let shared = Arc::new(Shared {
+        repo: config.repo,
+        refname: config.refname,
+        tokens: config.tokens,
+        local_identity: config.local_identity,
+        cache: Mutex::new(Cache::default()),
+        log: Mutex::new(Some(sender)),
+    });
+    let notify = config.notify;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        let local = listener.local_addr()?;
+        notify(&format!(
+            "listening on http://{local} (serving {}, writes {})",
+            shared.refname,
+            if shared.writes_enabled() {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        ));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if let Some(sync) = config.sync.clone() {
+            tokio::spawn(sync::run(
+                shared.clone(),
+                sync,
+                notify.clone(),
+                stopped.clone(),
+            ));
+        }
+        let app = handlers::router(shared.clone());
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await
+        .context("the server failed")?;
+        anyhow::Ok(())
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if let Ok(mut log) = shared.log.lock() {
+        log.take();
+    }
+    let _ = writer.join();
+    result
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,136 @@
+//! `promptreg export`: the bundle holds exactly what an environment serves, as `fetch` records.
+
+use serde_json::Value;
+
+use crate::harness::TestRepo;
+
+/// summarize 1.0.0 and support/refund-agent 1.0.0 in production (refund-agent 1.1.0 only in
+/// dev), support/triage never promoted.
+fn registry() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("summarize", "1.0.0", "s");
+    repo.release("support/refund-agent", "1.0.0", "r1");
+    for env in ["dev", "staging", "production"] {
+        repo.promote("summarize", "1.0.0", env);
+        repo.promote("support/refund-agent", "1.0.0", env);
+    }
+    repo.release("support/refund-agent", "1.1.0", "r2");
+    repo.promote("support/refund-agent", "1.1.0", "dev");
+    repo.release("support/triage", "0.1.0", "t");
+    repo
+}
+
+fn prompt_names(bundle: &Value) -> Vec<&str> {
+    bundle["prompts"]
+        .as_object()
+        .expect("prompts object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn bundle_holds_what_production_serves_as_fetch_records() {
+    let repo = registry();
+    let out = repo.run(&["export", "--env", "production"]);
+    out.ok();
+    let bundle = out.json();
+    assert_eq!(bundle["format"], 1);
+    assert_eq!(bundle["environment"], "production");
+    assert_eq!(bundle["commit"], repo.rev("HEAD"));
+    let exported_at = bundle["exported_at"].as_str().expect("exported_at");
+    chrono::DateTime::parse_from_rfc3339(exported_at).expect("RFC 3339");
+    assert_eq!(prompt_names(&bundle), ["summarize", "support/refund-agent"]);
+    for name in ["summarize", "support/refund-agent"] {
+        let fetched = repo
+            .run(&["fetch", &format!("{name}@production"), "--format", "json"])
+            .json();
+        assert_eq!(bundle["prompts"][name], fetched, "{name}");
+        assert_eq!(fetched["version"], "1.0.0");
+        assert!(fetched["updated_at"].is_string(), "updated_* are computed");
+    }
+}
+
+#[test]
+fn default_environment_is_the_last_and_others_work() {
+    let repo = registry();
+    let default = repo.run(&["export"]);
+    default.ok();
+    assert_eq!(default.json()["environment"], "production");
+    let dev = repo.run(&["export", "--env", "dev"]);
+    dev.ok();
+    let dev = dev.json();
+    assert_eq!(prompt_names(&dev), ["summarize", "support/refund-agent"]);
+    assert_eq!(dev["prompts"]["support/refund-agent"]["version"], "1.1.0");
+}
+
+#[test]
+fn out_writes_the_file_and_nothing_to_stdout() {
+    let repo = registry();
+    let path = repo.tmp().join("bundle.json");
+    let out = repo.run(&["export", "--out", path.to_str().expect("utf-8")]);
+    out.ok();
+    assert_eq!(out.stdout, "");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("bundle file")).expect("JSON");
+    assert_eq!(
+        prompt_names(&written),
+        ["summarize", "support/refund-agent"]
+    );
+    // No temporary file left beside it.
+    let entries: Vec<_> = std::fs::read_dir(repo.tmp())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bundle"))
+        .collect();
+    assert_eq!(entries, ["bundle.json"]);
+    // The client's type reads it.
+    let bundle: promptreg::ops::export::Bundle = serde_json::from_value(written).expect("a Bundle");
+    assert_eq!(bundle.prompts.len(), 2);
+}
+
+#[test]
+fn yaml_format_holds_the_same_bundle() {
+    let repo = registry();
+    let json = repo.run(&["export"]).json();
+    let out = repo.run(&["export", "--format", "yaml"]);
+    out.ok();
+    let yaml: Value = serde_saphyr::from_str(&out.stdout).expect("YAML");
+    assert_eq!(prompt_names(&yaml), ["summarize", "support/refund-agent"]);
+    assert_eq!(
+        yaml["prompts"]["summarize"]["system_prompt"],
+        json["prompts"]["summarize"]["system_prompt"]
+    );
+    assert_eq!(yaml["commit"], json["commit"]);
+}
+
+#[test]
+fn unsupported_format_is_a_usage_error() {
+    let repo = registry();
+    repo.run(&["export", "--format", "table"]).usage();
+}
+
+#[test]
+fn unknown_environment_is_refused() {
+    let repo = registry();
+    let path = repo.tmp().join("bundle.json");
+    repo.run(&[
+        "export",
+        "--env",
+        "prod",
+        "--out",
+        path.to_str().expect("utf-8"),
+    ])
+    .refused()
+    .stderr_has(&["prod"]);
+    assert!(!path.exists());
+}
+
+#[test]
+fn an_environment_serving_nothing_gives_an_empty_bundle() {
+    let repo = TestRepo::init();
+    repo.release("summarize", "1.0.0", "s");
+    let out = repo.run(&["export", "--env", "staging"]);
+    out.ok();
+    assert_eq!(out.json()["prompts"], serde_json::json!({}));
+}

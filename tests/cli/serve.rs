@@ -1,0 +1,424 @@
+//! `promptreg serve`: the real binary on a loopback port, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::TestRepo;
+
+const TOKEN: &str = "tok-0123456789abcdef";
+
+/// A running server; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(repo: &TestRepo, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut command = repo.command(&args);
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("listening on ") {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server printed its address");
+        Server { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    fn terminate(&mut self) -> (Option<i32>, Duration) {
+        let start = Instant::now();
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status.code(), start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (None, start.elapsed())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .new_agent()
+}
+
+struct Reply {
+    status: u16,
+    etag: Option<String>,
+    cache_control: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = result.expect("request");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (etag, cache_control) = (header("etag"), header("cache-control"));
+    Reply {
+        status: response.status().as_u16(),
+        etag,
+        cache_control,
+        body: response.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+fn get(url: &str) -> Reply {
+    reply(agent().get(url).call())
+}
+
+fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -> Reply {
+    let agent = agent();
+    let mut request = match method {
+        "POST" => agent.post(url),
+        _ => agent.patch(url),
+    };
+    request = request.header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", &format!("Bearer {token}"));
+    }
+    reply(request.send(body.to_string()))
+}
+
+/// A registry with `support/agent` 1.0.0 in production.
+fn registry() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("support/agent", "1.0.0", "Hello {{ user_name }}");
+    for env in ["dev", "staging", "production"] {
+        repo.promote("support/agent", "1.0.0", env);
+    }
+    repo
+}
+
+fn tokens_file(repo: &TestRepo) -> String {
+    let path = repo.tmp().join("tokens.yaml");
+    std::fs::write(
+        &path,
+        format!("{TOKEN}: {{name: Release Bot, email: bot@example.com}}\n"),
+    )
+    .expect("write tokens");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn reads_match_the_cli_and_revalidate_with_etags() {
+    let repo = registry();
+    let server = Server::start(&repo, &[]);
+    let latest = get(&server.url("/api/prompts/support/agent/latest?environment=production"));
+    assert_eq!(latest.status, 200, "{}", latest.body);
+    let cli = repo.run(&["fetch", "support/agent@production", "--format", "json"]);
+    assert_eq!(
+        latest.body, cli.stdout,
+        "the body is exactly fetch --format json"
+    );
+    assert_eq!(latest.cache_control.as_deref(), Some("no-cache"));
+    let bare = get(&server.url("/api/prompts/support/agent"));
+    assert_eq!(bare.json()["version"], "1.0.0");
+    let pinned = get(&server.url("/api/prompts/support/agent?version=1.0.0"));
+    assert_eq!(pinned.json()["status"], "production");
+
+    let etag = latest.etag.clone().expect("an ETag");
+    let again = reply(
+        agent()
+            .get(server.url("/api/prompts/support/agent/latest?environment=production"))
+            .header("if-none-match", &etag)
+            .call(),
+    );
+    assert_eq!(again.status, 304);
+    assert_eq!(again.body, "");
+
+    let versions = get(&server.url("/api/prompts/support/agent/versions"));
+    let cli = repo.run(&["versions", "support/agent", "--format", "json"]);
+    assert_eq!(versions.body, cli.stdout);
+    let history = get(&server.url("/api/prompts/support/agent/history"));
+    let cli = repo.run(&["history", "support/agent", "--format", "json"]);
+    assert_eq!(history.body, cli.stdout);
+    assert_eq!(history.json().as_array().map(Vec::len), Some(4));
+
+    let missing = get(&server.url("/api/prompts/nope/latest"));
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"], "prompt-not-found");
+    let no_version = get(&server.url("/api/prompts/support/agent?version=9.9.9"));
+    assert_eq!(no_version.status, 404);
+    assert_eq!(no_version.json()["error"], "version-not-found");
+    let no_env = get(&server.url("/api/prompts/support/agent/latest?environment=qa"));
+    assert_eq!(no_env.status, 404);
+    let bad = get(&server.url("/api/prompts/Bad..Name"));
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["error"], "invalid-name");
+    assert_eq!(get(&server.url("/healthz")).json()["status"], "ok");
+
+    // A promotion by the CLI shows on the next request; the old ETag no longer matches.
+    repo.release("support/agent", "1.1.0", "Hi {{ user_name }}");
+    for env in ["dev", "staging", "production"] {
+        repo.promote("support/agent", "1.1.0", env);
+    }
+    let moved = reply(
+        agent()
+            .get(server.url("/api/prompts/support/agent/latest?environment=production"))
+            .header("if-none-match", &etag)
+            .call(),
+    );
+    assert_eq!(moved.status, 200);
+    assert_eq!(moved.json()["version"], "1.1.0");
+}
+
+#[test]
+fn writes_need_a_token_and_use_its_identity() {
+    let repo = registry();
+    let body = serde_json::json!({
+        "name": "support/agent", "version": "2.0.0", "description": "Shorter",
+        "system_prompt": "Bye {{ user_name }}\n",
+    });
+    {
+        let server = Server::start(&repo, &[]);
+        let refused = send("POST", &server.url("/api/prompts"), Some(TOKEN), &body);
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.json()["error"], "writes-disabled");
+        assert!(refused.body.contains("--tokens FILE"), "{}", refused.body);
+    }
+    let tokens = tokens_file(&repo);
+    let server = Server::start(&repo, &["--tokens", &tokens]);
+    let url = server.url("/api/prompts");
+    assert_eq!(send("POST", &url, None, &body).status, 401);
+    assert_eq!(
+        send("POST", &url, Some("wrong-token-000000"), &body).status,
+        401
+    );
+
+    let created = send("POST", &url, Some(TOKEN), &body);
+    assert_eq!(created.status, 201, "{}", created.body);
+    let record = created.json();
+    assert_eq!(record["version"], "2.0.0");
+    assert_eq!(record["created_by"], "bot@example.com");
+    assert_eq!(record["system_prompt"], "Bye {{ user_name }}\n");
+    // Fields not given keep the file's values.
+    assert_eq!(record["model"], "gpt-4o");
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%an <%ae>"]).trim(),
+        "Release Bot <bot@example.com>"
+    );
+    let again = send("POST", &url, Some(TOKEN), &body);
+    assert_eq!(again.status, 409);
+    assert_eq!(again.json()["error"], "version-exists");
+    let invalid = send(
+        "POST",
+        &url,
+        Some(TOKEN),
+        &serde_json::json!({"name": "x", "version": "1.0.0", "description": "d", "temperature": 9}),
+    );
+    assert_eq!(invalid.status, 422, "{}", invalid.body);
+
+    let promote = server.url("/api/prompts/support/agent@2.0.0/promote");
+    let reason = serde_json::json!({"environment": "dev", "reason": "try it"});
+    assert_eq!(
+        send("PATCH", &promote, Some("nope-nope-nope-nope"), &reason).status,
+        401
+    );
+    let moved = send("PATCH", &promote, Some(TOKEN), &reason);
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.json()["environment"], "dev");
+    let skip = send(
+        "PATCH",
+        &promote,
+        Some(TOKEN),
+        &serde_json::json!({"environment": "production", "reason": "skip"}),
+    );
+    assert_eq!(skip.status, 409);
+    assert_eq!(skip.json()["error"], "pipeline-skipped");
+    let dev = get(&server.url("/api/prompts/support/agent/latest?environment=dev"));
+    assert_eq!(dev.json()["version"], "2.0.0");
+    assert_eq!(dev.json()["updated_by"], "bot@example.com");
+    repo.fsck();
+}
+
+#[test]
+fn access_rules_apply_to_token_identities() {
+    let repo = registry();
+    let index = repo.read("registry.yaml");
+    repo.write(
+        "registry.yaml",
+        &format!("{index}access:\n  environments:\n    dev: [someone@example.com]\n"),
+    );
+    repo.git(&["commit", "-qam", "access rules"]);
+    let tokens = tokens_file(&repo);
+    let server = Server::start(&repo, &["--tokens", &tokens]);
+    repo.release("support/agent", "1.1.0", "Hi");
+    let denied = send(
+        "PATCH",
+        &server.url("/api/prompts/support/agent@1.1.0/promote"),
+        Some(TOKEN),
+        &serde_json::json!({"environment": "dev", "reason": "x"}),
+    );
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    assert_eq!(denied.json()["error"], "access-denied");
+}
+
+#[test]
+fn concurrent_readers_during_promotions_all_succeed() {
+    let repo = registry();
+    for (version, text) in [("1.1.0", "b"), ("1.2.0", "c")] {
+        repo.release("support/agent", version, text);
+    }
+    let server = Server::start(&repo, &[]);
+    let url = server.url("/api/prompts/support/agent/latest?environment=dev");
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                for _ in 0..40 {
+                    statuses.push(get(&url).status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    for version in ["1.1.0", "1.2.0", "1.0.0", "1.2.0"] {
+        repo.promote("support/agent", version, "dev");
+    }
+    for reader in readers {
+        let statuses = reader.join().expect("reader");
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+    assert_eq!(get(&url).json()["version"], "1.2.0");
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let repo = registry();
+    let mut server = Server::start(&repo, &[]);
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+    let (code, took) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn local_writes_need_a_loopback_address() {
+    let repo = registry();
+    repo.run(&["serve", "--addr", "0.0.0.0:0", "--allow-local-writes"])
+        .usage()
+        .stderr_has(&["loopback"]);
+}
+
+#[test]
+fn local_writes_on_loopback_use_the_git_identity() {
+    let repo = registry();
+    repo.release("support/agent", "1.1.0", "b");
+    let server = Server::start(&repo, &["--allow-local-writes"]);
+    let moved = send(
+        "PATCH",
+        &server.url("/api/prompts/support/agent@1.1.0/promote"),
+        None,
+        &serde_json::json!({"environment": "dev", "reason": "local"}),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%ae"]).trim(),
+        crate::harness::AUTHOR_EMAIL
+    );
+}
+
+#[test]
+fn python_standard_library_reads_by_environment_and_version() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("python3 not found; skipped");
+        return;
+    }
+    let repo = registry();
+    let server = Server::start(&repo, &[]);
+    let script = format!(
+        "import json, urllib.request\n\
+         base = '{}/api/prompts/support/agent'\n\
+         a = json.load(urllib.request.urlopen(base + '/latest?environment=production', timeout=10))\n\
+         b = json.load(urllib.request.urlopen(base + '?version=1.0.0', timeout=10))\n\
+         print(a['version'], a['status'], b['id'])\n",
+        server.base
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1.0.0 production support/agent@1.0.0\n"
+    );
+}
+
+#[test]
+fn sync_fast_forwards_from_a_remote() {
+    let upstream = registry();
+    let mirror = TestRepo::new();
+    let source = upstream.root.to_string_lossy().into_owned();
+    mirror.git(&["pull", "-q", &source, "main"]);
+    mirror.git(&["fetch", "-q", "--tags", &source]);
+    let server = Server::start(&mirror, &["--sync", &source, "--interval", "200ms"]);
+    let url = server.url("/api/prompts/support/agent/latest?environment=dev");
+    assert_eq!(get(&url).json()["version"], "1.0.0");
+    upstream.release("support/agent", "1.1.0", "b");
+    upstream.promote("support/agent", "1.1.0", "dev");
+    let start = Instant::now();
+    loop {
+        let seen = get(&url).json()["version"].clone();
+        if seen == "1.1.0" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "never synced");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
