@@ -282,7 +282,7 @@ fn read_component(components: &dyn Components, path: &str) -> Result<Vec<u8>> {
 }
 
 /// A component path must stay inside the prompt directory: relative, no `.`/`..`, no empty parts.
-fn check_component_path(path: &str) -> std::result::Result<(), &'static str> {
+pub(crate) fn check_component_path(path: &str) -> std::result::Result<(), &'static str> {
     if path.starts_with('/') || path.contains('\\') {
         return Err("must be a relative path inside the prompt directory");
     }
@@ -298,7 +298,8 @@ fn check_component_path(path: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
-fn is_identifier(name: &str) -> bool {
+/// Whether `name` can name a variable: letters, digits and `_`, not starting with a digit.
+pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -36,11 +36,17 @@ fn error(e: minijinja::Error) -> TemplateError {
     }
 }
 
-/// The top-level variables `source` reads (not those it sets itself), or why it does not compile.
+/// The top-level variables `source` reads (not those it sets itself, nor MiniJinja's global
+/// functions such as `range` or `namespace`), or why it does not compile.
 pub fn variables(source: &str) -> Result<BTreeSet<String>, TemplateError> {
     let env = environment();
     let template = env.template_from_str(source).map_err(error)?;
-    Ok(template.undeclared_variables(false).into_iter().collect())
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
+    Ok(template
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|name| !globals.contains(name.as_str()))
+        .collect())
 }
 
 /// Renders `source` with `values`; a variable it reads that `values` lacks is an error.
@@ -67,6 +73,8 @@ mod tests {
             ["items", "name", "user"]
         );
         assert!(variables("{% set a = 1 %}{{ a }}").unwrap().is_empty());
+        let globals = "{% for i in range(3) %}{{ i }}{% endfor %}{% set ns = namespace(a=1) %}{{ dict(a=1) }}";
+        assert!(variables(globals).unwrap().is_empty());
     }
 
     #[test]

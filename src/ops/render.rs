@@ -259,7 +259,7 @@ pub fn render_prompt(
             let undeclared: Vec<String> = template::variables(source)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|v| !values.contains_key(v) && !BUILTINS.contains(&v.as_str()))
+                .filter(|v| !values.contains_key(v))
                 .map(|v| format!("`{v}`"))
                 .collect();
             let message = if undeclared.is_empty() {
@@ -291,8 +291,6 @@ pub fn render_prompt(
     Ok((system_prompt, messages))
 }
 
-/// Names MiniJinja provides itself, which a template may read without declaring them.
-const BUILTINS: [&str; 5] = ["range", "dict", "debug", "namespace", "loop"];
 
 /// Reads a variables file: a JSON object (`.json`) or a YAML map (anything else), in file order.
 pub fn read_vars_file(path: &Path) -> Result<Vec<Input>> {

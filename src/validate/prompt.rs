@@ -251,7 +251,7 @@ fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>)
         );
     }
     for (key, path) in component_keys(prompt) {
-        if let Err(reason) = component_path_rule(path) {
+        if let Err(reason) = crate::prompt::check_component_path(path) {
             push(
                 spans.value(key),
                 "component-outside",
@@ -260,7 +260,7 @@ fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>)
         }
     }
     for (name, variable) in &prompt.variables {
-        if !is_identifier(name) {
+        if !crate::prompt::is_identifier(name) {
             push(
                 spans.variable(name),
                 "bad-variable-name",
@@ -286,42 +286,6 @@ fn component_keys(prompt: &PromptFile) -> impl Iterator<Item = (&'static str, &s
     .filter_map(|(key, path)| path.map(|p| (key, p)))
 }
 
-/// The component path rule of the format (§4), as `PromptFile::parse` applies it.
-fn component_path_rule(path: &str) -> std::result::Result<(), &'static str> {
-    if path.starts_with('/') || path.contains('\\') {
-        return Err("must be a relative path inside the prompt directory");
-    }
-    if path
-        .split('/')
-        .any(|part| part.is_empty() || part == "." || part == "..")
-    {
-        return Err("must stay inside the prompt directory (no `..`, `.` or empty parts)");
-    }
-    if path.rsplit('/').next() == Some(crate::PROMPT_FILE) {
-        return Err("cannot be prompt.yaml itself");
-    }
-    Ok(())
-}
-
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Whether `name` is one of MiniJinja's global functions (`range`, `dict`, `namespace`, …),
-/// which templates may call without declaring them.
-fn is_builtin(name: &str) -> bool {
-    static GLOBALS: std::sync::OnceLock<BTreeSet<String>> = std::sync::OnceLock::new();
-    GLOBALS
-        .get_or_init(|| {
-            minijinja::Environment::new()
-                .globals()
-                .map(|(name, _)| name.to_owned())
-                .collect()
-        })
-        .contains(name)
-}
 
 /// Where a template comes from.
 enum Origin {
@@ -418,7 +382,7 @@ impl Contents<'_, '_> {
                 }
                 Ok(variables) => {
                     for name in variables {
-                        if !declared.contains_key(&name) && !is_builtin(&name) {
+                        if !declared.contains_key(&name) {
                             undeclared = true;
                             let offset = first_use(&template.source, &name).unwrap_or(0);
                             let (file, at) =
@@ -441,7 +405,7 @@ impl Contents<'_, '_> {
         // Every template compiled: a required variable none of them reads is dead weight.
         if compiled {
             for (name, variable) in declared {
-                if variable.required && !used.contains(name) && is_identifier(name) {
+                if variable.required && !used.contains(name) && crate::prompt::is_identifier(name) {
                     let at = self.spans().variable(name);
                     out.push(Finding::new(
                         self.file,
@@ -466,7 +430,7 @@ impl Contents<'_, '_> {
         path: &str,
         out: &mut Vec<Finding>,
     ) -> Result<Option<(String, Vec<u8>)>> {
-        if component_path_rule(path).is_err() {
+        if crate::prompt::check_component_path(path).is_err() {
             return Ok(None); // Reported with the rules.
         }
         let shown = format!("{}/{path}", self.dir);
