@@ -202,6 +202,38 @@ pub enum Error {
 }
 
 impl Error {
+    /// The HTTP status and stable error code this error answers with (`serve`, and the access
+    /// log lines `fetch` writes).
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            Error::InvalidName { .. } => (400, "invalid-name"),
+            Error::InvalidVersion { .. } => (400, "invalid-version"),
+            Error::InvalidSelector { .. } => (400, "invalid-selector"),
+            Error::PromptNotFound { .. } => (404, "prompt-not-found"),
+            Error::NoVersions { .. } => (404, "no-versions"),
+            Error::VersionNotFound { .. } => (404, "version-not-found"),
+            Error::UnknownEnvironment { .. } => (404, "unknown-environment"),
+            Error::NotInEnvironment { .. } => (404, "not-in-environment"),
+            Error::NeverInEnvironment { .. } => (404, "never-in-environment"),
+            Error::PromptFileMissing { .. } => (404, "prompt-file-missing"),
+            Error::AccessDenied { .. } => (403, "access-denied"),
+            Error::VersionExists { .. } => (409, "version-exists"),
+            Error::PipelineSkipped { .. } => (409, "pipeline-skipped"),
+            Error::RegistryDirty => (409, "registry-dirty"),
+            Error::Unchanged { .. } => (409, "unchanged"),
+            Error::NothingToRollBack { .. } => (409, "nothing-to-roll-back"),
+            Error::OperationInProgress { .. } => (409, "operation-in-progress"),
+            Error::DetachedHead => (409, "detached-head"),
+            Error::Locked { .. } | Error::RefLocked { .. } => (409, "locked"),
+            Error::Contended { .. } => (409, "contended"),
+            Error::Yaml { .. } | Error::Invalid { .. } => (422, "invalid-prompt"),
+            Error::RegistryMissing { .. } | Error::UnbornBranch { .. } => (404, "registry-missing"),
+            Error::BareRepository { .. } => (403, "bare-repository"),
+            Error::NoIdentity { .. } | Error::BadIdentity { .. } => (500, "no-identity"),
+            _ => (500, "internal"),
+        }
+    }
+
     /// Wraps a `git2::Error` with what promptreg was doing.
     pub fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
         let context = context.into();

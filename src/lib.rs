@@ -6,6 +6,7 @@
 //! data or an [`Error`], and the binary decides how to show it.
 
 pub mod access;
+pub mod access_log;
 pub mod client;
 pub mod error;
 pub mod history;

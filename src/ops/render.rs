@@ -291,7 +291,6 @@ pub fn render_prompt(
     Ok((system_prompt, messages))
 }
 
-
 /// Reads a variables file: a JSON object (`.json`) or a YAML map (anything else), in file order.
 pub fn read_vars_file(path: &Path) -> Result<Vec<Input>> {
     let bytes = std::fs::read(path).map_err(Error::io(path))?;

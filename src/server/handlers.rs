@@ -71,19 +71,19 @@ async fn access_log(State(shared): State<Arc<Shared>>, request: Request, next: N
         .get::<LogInfo>()
         .cloned()
         .unwrap_or_default();
-    let line = serde_json::json!({
-        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "method": method,
-        "path": path,
-        "prompt": info.prompt,
-        "version": info.version,
-        "environment": info.environment,
-        "identity": info.identity,
-        "client": client,
-        "status": response.status().as_u16(),
-        "duration_ms": (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-    });
-    shared.log(line.to_string());
+    let line = crate::access_log::AccessLine {
+        time: crate::access_log::AccessLine::now(),
+        method,
+        path,
+        prompt: info.prompt,
+        version: info.version,
+        environment: info.environment,
+        identity: info.identity,
+        client,
+        status: response.status().as_u16(),
+        duration_ms: (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+    };
+    shared.log(line.to_json());
     response
 }
 

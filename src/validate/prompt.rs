@@ -286,7 +286,6 @@ fn component_keys(prompt: &PromptFile) -> impl Iterator<Item = (&'static str, &s
     .filter_map(|(key, path)| path.map(|p| (key, p)))
 }
 
-
 /// Where a template comes from.
 enum Origin {
     /// `system_prompt` in prompt.yaml.

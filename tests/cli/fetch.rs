@@ -450,3 +450,45 @@ fn fetch_reads_committed_state_not_the_working_tree() {
     repo.write("registry.yaml", &text);
     assert_eq!(version_of(&repo, &["x@dev"]), "1.0.0");
 }
+
+#[test]
+fn fetch_writes_an_access_log_line_when_asked() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "One.");
+    repo.promote("x", "1.0.0", "dev");
+    let log = repo.root.join("access.log");
+    let log_text = log.to_str().unwrap();
+    repo.run_with(
+        &["fetch", "x@dev", "--format", "text"],
+        &[("PROMPTREG_AUDIT_LOG", log_text)],
+        &[],
+    )
+    .ok();
+    repo.run_with(
+        &["fetch", "x@9.9.9"],
+        &[("PROMPTREG_AUDIT_LOG", log_text)],
+        &[],
+    )
+    .refused();
+    // Without the variable nothing is written.
+    repo.run(&["fetch", "x@dev"]).ok();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["method"], "FETCH");
+    assert_eq!(lines[0]["path"], "x@dev");
+    assert_eq!(lines[0]["prompt"], "x");
+    assert_eq!(lines[0]["version"], "1.0.0");
+    assert_eq!(lines[0]["environment"], "dev");
+    assert_eq!(lines[0]["client"], "cli");
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["identity"], "author@example.com");
+    assert_eq!(lines[1]["status"], 404);
+    assert!(lines[1]["version"].is_null());
+    for key in ["time", "duration_ms"] {
+        assert!(!lines[0][key].is_null(), "{key}");
+    }
+}

@@ -48,7 +48,20 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     }
     let store = context.store()?;
     let revision = context.revision.as_deref();
-    let fetched = fetch(&store, &selector, revision)?;
+    let started = std::time::Instant::now();
+    let fetched = fetch(&store, &selector, revision);
+    if let Some(log) = std::env::var_os("PROMPTREG_AUDIT_LOG").filter(|v| !v.is_empty()) {
+        audit(
+            context,
+            &store,
+            &args.selector,
+            &selector,
+            &fetched,
+            started,
+            log.as_ref(),
+        );
+    }
+    let fetched = fetched?;
     match format {
         Format::Text => output::print(&fetched.prompt.system_prompt),
         _ => {
@@ -60,5 +73,45 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 output::yaml(&record)
             }
         }
+    }
+}
+
+/// Appends the access-log line of this read (`PROMPTREG_AUDIT_LOG`); a log that cannot be
+/// written is reported on stderr but does not fail the read.
+fn audit(
+    context: &Context,
+    store: &promptreg::store::Store,
+    given: &str,
+    selector: &Selector,
+    fetched: &promptreg::Result<promptreg::ops::fetch::Fetched>,
+    started: std::time::Instant,
+    path: &std::path::Path,
+) {
+    use promptreg::access_log::{append, AccessLine};
+    let (version, status) = match fetched {
+        Ok(f) => (Some(f.release.version.to_string()), 200),
+        Err(e) => (None, e.status_and_code().0),
+    };
+    let environment = match &selector.target {
+        Some(Target::Environment(env)) => Some(env.clone()),
+        _ => None,
+    };
+    let line = AccessLine {
+        time: AccessLine::now(),
+        method: "FETCH".into(),
+        path: given.to_owned(),
+        prompt: Some(selector.name.to_string()),
+        version,
+        environment,
+        identity: context.signatures(Some(store)).ok().map(|s| s.author.email),
+        client: Some("cli".into()),
+        status,
+        duration_ms: (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0,
+    };
+    if let Err(e) = append(path, &line) {
+        context.status(&format!(
+            "warning: cannot write the audit log `{}`: {e}",
+            path.display()
+        ));
     }
 }
