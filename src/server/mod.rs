@@ -246,16 +246,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             ));
         }
         let app = handlers::router(shared.clone());
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-        })
-        .await
-        .context("the server failed")?;
+        serve_connections(listener, app).await;
+        let _ = stop.send(true);
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(Duration::from_secs(5));
@@ -264,6 +256,55 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = writer.join();
     result
+}
+
+/// How long a client may take to send a request's headers: a slow client cannot hold a
+/// connection open by trickling them (`axum::serve` offers no such limit, so connections are
+/// driven by hyper directly).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections until SIGTERM/SIGINT, then lets the open ones finish their requests.
+async fn serve_connections(listener: tokio::net::TcpListener, app: axum::Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service =
+            app.clone()
+                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(axum::body::Body::new);
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(client));
+                    request
+                });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    // Open connections finish what they are doing (bounded by the request timeout).
+    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }
 
 async fn shutdown_signal() {
