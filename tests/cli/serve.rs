@@ -422,3 +422,37 @@ fn sync_fast_forwards_from_a_remote() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_client_trickling_its_headers_is_cut_off() {
+    use std::io::{Read, Write};
+    let repo = registry();
+    let server = Server::start(&repo, &[]);
+    let addr = server
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    // The server closes the connection (or answers 408) once the header timeout passes.
+    let read = slow.read(&mut buf).unwrap_or(0);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(8),
+        "cut off too early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(15), "not cut off: {waited:?}");
+    assert!(
+        read == 0 || buf.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        &buf[..read]
+    );
+    // Other clients were served all along.
+    assert_eq!(get(&server.url("/healthz")).status, 200);
+}
