@@ -1,13 +1,12 @@
 //! `list`: one row per prompt with its latest version and what each environment serves.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use git2::{Oid, Tree};
 use serde::Deserialize;
 
 use crate::record::ListRecord;
+use crate::store::tags::ReleaseTrees;
 use crate::store::Store;
 use crate::version::latest;
 use crate::{Error, PromptName, Result};
@@ -42,7 +41,7 @@ pub fn list(
     }
     let all = store.all_versions()?;
     let names: BTreeSet<&PromptName> = all.keys().chain(registry.prompts.keys()).collect();
-    let mut trees = ReleaseTrees::default();
+    let mut trees = store.release_trees()?;
     let mut rows = Vec::new();
     for name in names {
         if filter
@@ -63,7 +62,7 @@ pub fn list(
         let versions = all.get(name).map(Vec::as_slice).unwrap_or_default();
         let newest = latest(versions);
         let summary = match newest {
-            Some(version) => match trees.summary_of(store, name, version) {
+            Some(version) => match summary_of(store, &mut trees, name, version) {
                 Ok(summary) => summary,
                 // A tag shaped like a version but not a release (a lightweight `docs/v1.0.0`)
                 // does not make a prompt; one the index names is still listed.
@@ -94,49 +93,26 @@ pub fn list(
     Ok((registry.environments.clone(), rows))
 }
 
-/// The `prompts/` trees of release commits, read once each: many versions share a commit, and
-/// libgit2 does not cache large trees (a `prompts/` tree of 10,000 entries is ~350 KiB), so a
-/// path lookup from the root would re-read it for every prompt.
-#[derive(Default)]
-struct ReleaseTrees<'r> {
-    by_commit: HashMap<Oid, Tree<'r>>,
-}
-
-impl<'r> ReleaseTrees<'r> {
-    fn summary_of(
-        &mut self,
-        store: &'r Store,
-        name: &PromptName,
-        version: &crate::Version,
-    ) -> Result<Option<String>> {
-        let Some(release) = store.release(name, version)? else {
-            return Ok(None);
-        };
-        let tree = match self.by_commit.entry(release.commit) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                let commit = store
-                    .repo()
-                    .find_commit(release.commit)
-                    .map_err(Error::git("cannot read a release commit"))?;
-                let root = commit
-                    .tree()
-                    .map_err(Error::git("cannot read a release tree"))?;
-                let Some(prompts) = store.subtree(&root, crate::PROMPTS_DIR) else {
-                    return Ok(None);
-                };
-                entry.insert(prompts)
-            }
-        };
-        let relative = format!("{name}/{}", crate::PROMPT_FILE);
-        let Some(bytes) = store.read_file(tree, &relative)? else {
-            return Ok(None);
-        };
-        // A malformed release should not hide the rest of the list; `validate` reports it.
-        Ok(
-            crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
-                .ok()
-                .and_then(|s| s.summary),
-        )
-    }
+/// The summary of a release, read through `trees` so that each release commit's `prompts/` tree
+/// is read once for the whole list (many versions share a commit, and libgit2 does not cache
+/// large trees: a `prompts/` tree of 10,000 entries is ~350 KiB).
+fn summary_of(
+    store: &Store,
+    trees: &mut ReleaseTrees<'_>,
+    name: &PromptName,
+    version: &crate::Version,
+) -> Result<Option<String>> {
+    let Some(release) = store.release(name, version)? else {
+        return Ok(None);
+    };
+    let Some(file) = trees.prompt_file(release.commit, name)? else {
+        return Ok(None);
+    };
+    let bytes = store.blob(file)?;
+    // A malformed release should not hide the rest of the list; `validate` reports it.
+    Ok(
+        crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
+            .ok()
+            .and_then(|s| s.summary),
+    )
 }

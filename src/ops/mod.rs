@@ -44,31 +44,28 @@ pub fn registry_at(
         revision: revision.to_owned(),
     };
     let id = store.entry_id(&tree, REGISTRY_FILE).ok_or_else(missing)?;
-    let cached = match only {
-        // One entry: a binary search in the cached file, not a read of all of it.
-        Some(name) => store
-            .cache_find(
-                REGISTRY_CACHE,
-                id,
-                crate::registry::CACHE_HEAD_LINES,
-                name.as_str(),
-                crate::registry::cache_key,
-            )
-            .and_then(|hit| Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref())),
-        None => store
-            .cache_get(REGISTRY_CACHE, id)
-            .and_then(|text| Registry::from_cache(&text)),
+    let Some(name) = only else {
+        return registry_of_blob(store, id);
     };
-    if let Some(registry) = cached {
+    if let Some(registry) = cached_entry(store, id, name) {
         return Ok(registry);
     }
-    let bytes = store.read_file(&tree, REGISTRY_FILE)?.ok_or_else(missing)?;
-    let mut registry = Registry::parse(&bytes, Path::new(REGISTRY_FILE))?;
-    remember_registry(store, id, &registry);
-    if let Some(name) = only {
-        registry.prompts.retain(|n, _| n == name);
-    }
+    let mut registry = registry_of_blob(store, id)?;
+    registry.prompts.retain(|n, _| n == name);
     Ok(registry)
+}
+
+/// One prompt's entry of the cached index of blob `id`, found by binary search in the cached
+/// file instead of reading all of it; `None` when that index is not cached.
+fn cached_entry(store: &Store, id: git2::Oid, name: &PromptName) -> Option<Registry> {
+    let hit = store.cache_find(
+        REGISTRY_CACHE,
+        id,
+        crate::registry::CACHE_HEAD_LINES,
+        name.as_str(),
+        crate::registry::cache_key,
+    )?;
+    Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref())
 }
 
 /// The whole index in blob `id` (cached by blob id).
@@ -96,15 +93,7 @@ pub fn pointers_of_blob(
     id: git2::Oid,
     name: &PromptName,
 ) -> Result<(Vec<String>, crate::registry::Pointers)> {
-    let cached = store
-        .cache_find(
-            REGISTRY_CACHE,
-            id,
-            crate::registry::CACHE_HEAD_LINES,
-            name.as_str(),
-            crate::registry::cache_key,
-        )
-        .and_then(|hit| Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref()));
+    let cached = cached_entry(store, id, name);
     let registry = match cached {
         Some(registry) => registry,
         None => {

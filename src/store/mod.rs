@@ -322,20 +322,28 @@ impl Store {
     }
 }
 
-/// The id of the entry called `name` in a raw tree object (`<mode> <name>\0<20-byte id>`…).
+/// The id of the entry called `name` in a raw tree object.
 fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<Oid> {
+    raw_entries(data)
+        .find(|(_, entry, _)| *entry == name)
+        .map(|(_, _, id)| id)
+}
+
+/// The entries of a raw tree object: `<octal mode> <name>\0<20-byte id>`…; stops at anything
+/// malformed.
+pub(crate) fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], Oid)> {
     let mut at = 0;
-    while at < data.len() {
-        let name_start = at + memchr::memchr(b' ', &data[at..])? + 1;
-        let name_end = name_start + memchr::memchr(0, &data[name_start..])?;
-        let id_end = name_end + 1 + 20;
-        let id = data.get(name_end + 1..id_end)?;
-        if &data[name_start..name_end] == name {
-            return Oid::from_bytes(id).ok();
-        }
-        at = id_end;
-    }
-    None
+    std::iter::from_fn(move || {
+        let space = at + memchr::memchr(b' ', data.get(at..)?)?;
+        let nul = space + memchr::memchr(0, &data[space..])?;
+        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
+        let mode = std::str::from_utf8(&data[at..space])
+            .ok()
+            .and_then(|m| u32::from_str_radix(m, 8).ok())?;
+        let name = &data[space + 1..nul];
+        at = nul + 21;
+        Some((mode, name, id))
+    })
 }
 
 /// `main` from `refs/heads/main`.

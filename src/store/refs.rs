@@ -21,6 +21,8 @@ use crate::{Error, Result};
 pub struct RefTarget {
     pub id: Oid,
     pub annotated: Option<bool>,
+    /// What an annotated tag peels to, when `packed-refs` records it (`^<id>` lines).
+    pub peeled: Option<Oid>,
 }
 
 /// Refs whose names start with `prefix` (which ends in `/`), with their direct targets.
@@ -61,6 +63,7 @@ fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, RefTarget>)
                     RefTarget {
                         id,
                         annotated: None,
+                        peeled: None,
                     },
                 );
             }
@@ -111,9 +114,10 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
         at += line.len() as u64 + 1;
         let line = String::from_utf8_lossy(&line);
         if let Some(peel) = line.strip_prefix('^') {
-            if let (Some(name), true) = (&last, Oid::from_str(peel).is_ok()) {
+            if let (Some(name), Ok(peel)) = (&last, Oid::from_str(peel.trim_end_matches('\r'))) {
                 if let Some(target) = refs.get_mut(name) {
                     target.annotated = Some(true);
+                    target.peeled = Some(peel);
                 }
             }
             continue;
@@ -125,7 +129,14 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
                 .ok_or_else(|| lines.corrupt(line_start))?;
             let id = Oid::from_str(hex).map_err(|_| lines.corrupt(line_start))?;
             let annotated = peeled.then_some(false);
-            refs.insert(name.to_owned(), RefTarget { id, annotated });
+            refs.insert(
+                name.to_owned(),
+                RefTarget {
+                    id,
+                    annotated,
+                    peeled: None,
+                },
+            );
             last = Some(name.to_owned());
         } else if sorted && name > prefix {
             break;
@@ -212,6 +223,28 @@ mod tests {
         assert_eq!(loose_one.id, Oid::from_str(&oid(99)).unwrap());
         assert_eq!(loose_one.annotated, None);
         assert_eq!(found["refs/tags/p12/v1.1.0"].annotated, Some(true));
+    }
+
+    #[test]
+    fn peeled_lines_belong_to_the_record_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "1".repeat(40);
+        let b = "2".repeat(40);
+        let c = "3".repeat(40);
+        std::fs::write(
+            dir.path().join("packed-refs"),
+            format!("# pack-refs with: peeled fully-peeled sorted \n{a} refs/heads/main\n{a} refs/tags/x/v1.0.0\n^{b}\n{c} refs/tags/y/v1.0.0\n"),
+        )
+        .unwrap();
+        let found = list_prefix(dir.path(), "refs/tags/").unwrap();
+        let peeled: Vec<_> = found.iter().filter(|(_, t)| t.peeled.is_some()).collect();
+        assert_eq!(peeled.len(), 1);
+        let x = found["refs/tags/x/v1.0.0"];
+        assert_eq!(
+            (x.id, x.peeled),
+            (Oid::from_str(&a).unwrap(), Some(Oid::from_str(&b).unwrap()))
+        );
+        assert_eq!(found["refs/tags/y/v1.0.0"].annotated, Some(false));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! What `validate` reads from Git besides trees and blobs: the tag refs under a prefix with
+//! What `validate` (and `list`) read from Git besides trees and blobs: the tag refs under a prefix with
 //! their targets (and the peeled commits `packed-refs` records for free), the objects tags point
 //! at, whether release commits hold a prompt's `prompt.yaml`, and the entries of the index.
 
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use git2::{ObjectType, Odb, Oid};
 
-use super::{refs, Store};
+use super::{raw_entries, refs, Store};
 use crate::{Error, PromptName, Result};
 
 /// A ref under `refs/tags/` and where it points.
@@ -48,37 +48,17 @@ pub struct IndexFile {
     pub stage: u16,
 }
 
-/// Above this many refs, peeled targets are read from `packed-refs` in one pass instead of by
-/// reading every tag object (100,000 tag objects take about 250 ms; the pass about 20 ms).
-const PEEL_FROM_PACKED_ABOVE: usize = 32;
-
 impl Store {
     /// The refs whose names start with `prefix` (ending in `/`, e.g. `refs/tags/`), sorted by
     /// name, loose refs winning over packed ones.
     pub fn tag_refs(&self, prefix: &str) -> Result<Vec<TagRef>> {
-        let listed = refs::list_prefix(self.common_dir(), prefix)?;
-        let peeled = if listed.len() > PEEL_FROM_PACKED_ABOVE {
-            packed_peeled(&self.common_dir().join("packed-refs"), prefix)?
-        } else {
-            HashMap::new()
-        };
-        Ok(listed
+        Ok(refs::list_prefix(self.common_dir(), prefix)?
             .into_iter()
-            .map(|(refname, target)| {
-                let peeled = peeled
-                    .get(refname.as_str())
-                    .filter(|(packed_id, _)| *packed_id == target.id)
-                    .map(|(_, peeled)| *peeled);
-                TagRef {
-                    annotated: if peeled.is_some() {
-                        Some(true)
-                    } else {
-                        target.annotated
-                    },
-                    refname,
-                    target: target.id,
-                    peeled,
-                }
+            .map(|(refname, target)| TagRef {
+                refname,
+                target: target.id,
+                annotated: target.annotated,
+                peeled: target.peeled,
             })
             .collect())
     }
@@ -181,36 +161,39 @@ pub struct ReleaseTrees<'r> {
 impl ReleaseTrees<'_> {
     /// Whether `commit` holds `prompts/<name>/prompt.yaml`.
     pub fn holds(&mut self, commit: Oid, name: &PromptName) -> Result<Holds> {
+        if self.prompt_file(commit, name)?.is_some() {
+            return Ok(Holds::Prompt);
+        }
+        Ok(match self.prompts.get(&commit) {
+            Some(Some(_)) => Holds::Nothing,
+            _ if self.store.object_kind(commit) == Some(ObjectType::Commit) => Holds::Nothing,
+            _ => Holds::NotACommit,
+        })
+    }
+
+    /// The blob id of `prompts/<name>/prompt.yaml` in `commit`, when it is a regular file there.
+    pub fn prompt_file(&mut self, commit: Oid, name: &PromptName) -> Result<Option<Oid>> {
         if !self.prompts.contains_key(&commit) {
             let entries = self.read_prompts_tree(commit)?;
             self.prompts.insert(commit, entries);
         }
         let Some(Some(top)) = self.prompts.get(&commit) else {
-            return Ok(
-                if self.store.object_kind(commit) == Some(ObjectType::Commit) {
-                    Holds::Nothing
-                } else {
-                    Holds::NotACommit
-                },
-            );
+            return Ok(None);
         };
         let mut segments = name.as_str().split('/');
         let first = segments.next().unwrap_or_default();
-        let Some(&(mode, mut current)) = top.get(first.as_bytes()) else {
-            return Ok(Holds::Nothing);
+        let Some(&(TREE_MODE, mut current)) = top.get(first.as_bytes()) else {
+            return Ok(None);
         };
-        if mode != TREE_MODE {
-            return Ok(Holds::Nothing);
-        }
         for segment in segments {
             match self.entry(current, segment.as_bytes())? {
                 Some((TREE_MODE, id)) => current = id,
-                _ => return Ok(Holds::Nothing),
+                _ => return Ok(None),
             }
         }
         Ok(match self.entry(current, crate::PROMPT_FILE.as_bytes())? {
-            Some((mode, _)) if mode == 0o100644 || mode == 0o100755 => Holds::Prompt,
-            _ => Holds::Nothing,
+            Some((mode, id)) if mode == 0o100644 || mode == 0o100755 => Some(id),
+            _ => None,
         })
     }
 
@@ -252,64 +235,6 @@ impl ReleaseTrees<'_> {
 
 const TREE_MODE: u32 = 0o40000;
 
-/// The entries of a raw tree object: `<octal mode> <name>\0<20-byte id>`…; stops at anything
-/// malformed.
-fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], Oid)> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let space = at + memchr::memchr(b' ', data.get(at..)?)?;
-        let nul = space + memchr::memchr(0, &data[space..])?;
-        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
-        let mode = std::str::from_utf8(&data[at..space])
-            .ok()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())?;
-        let name = &data[space + 1..nul];
-        at = nul + 21;
-        Some((mode, name, id))
-    })
-}
-
-/// Ref name → (packed id, peeled id) for the annotated tags under `prefix` in `packed-refs`.
-fn packed_peeled(path: &std::path::Path, prefix: &str) -> Result<HashMap<String, (Oid, Oid)>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => return Err(Error::io(path)(e)),
-    };
-    let mut peeled = HashMap::new();
-    let mut last: Option<(&[u8], Oid)> = None;
-    for line in bytes.split(|&b| b == b'\n') {
-        if let Some(hex) = line.strip_prefix(b"^") {
-            if let (Some((name, id)), Some(peel)) = (last.take(), parse_oid(hex)) {
-                if let Ok(name) = std::str::from_utf8(name) {
-                    peeled.insert(name.to_owned(), (id, peel));
-                }
-            }
-            continue;
-        }
-        last = None;
-        if line.starts_with(b"#") {
-            continue;
-        }
-        let Some(space) = memchr::memchr(b' ', line) else {
-            continue;
-        };
-        let name = &line[space + 1..];
-        if name.starts_with(prefix.as_bytes()) {
-            if let Some(id) = parse_oid(&line[..space]) {
-                last = Some((name, id));
-            }
-        }
-    }
-    Ok(peeled)
-}
-
-fn parse_oid(hex: &[u8]) -> Option<Oid> {
-    std::str::from_utf8(hex)
-        .ok()
-        .and_then(|h| Oid::from_str(h.trim_end_matches('\r')).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,26 +253,6 @@ mod tests {
         assert_eq!(
             entries[1],
             (TREE_MODE, &b"dir"[..], Oid::from_bytes(&[2; 20]).unwrap())
-        );
-    }
-
-    #[test]
-    fn peeled_lines_belong_to_the_record_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("packed-refs");
-        let a = "1".repeat(40);
-        let b = "2".repeat(40);
-        let c = "3".repeat(40);
-        std::fs::write(
-            &path,
-            format!("# pack-refs with: peeled fully-peeled sorted \n{a} refs/heads/main\n{a} refs/tags/x/v1.0.0\n^{b}\n{c} refs/tags/y/v1.0.0\n"),
-        )
-        .unwrap();
-        let peeled = packed_peeled(&path, "refs/tags/").unwrap();
-        assert_eq!(peeled.len(), 1);
-        assert_eq!(
-            peeled["refs/tags/x/v1.0.0"],
-            (Oid::from_str(&a).unwrap(), Oid::from_str(&b).unwrap())
         );
     }
 }
