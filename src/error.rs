@@ -155,9 +155,35 @@ pub enum Error {
         held: Vec<String>,
     },
 
+    /// A version does not meet its target environment's promotion gate (`policy:`).
+    #[error("cannot promote `{name}` {version} to {environment}: its gate is not met\n  - {}", unmet.join("\n  - "))]
+    GateNotMet {
+        name: String,
+        version: String,
+        environment: String,
+        /// Each unmet condition, with the numbers.
+        unmet: Vec<String>,
+    },
+
+    /// A test result to record breaks a rule (counts, score, name, link).
+    #[error("invalid test result: {message}")]
+    InvalidResult { message: String },
+
+    /// A results file to import is not what its format claims.
+    #[error("{}: not a {format} report: {message}", file.display())]
+    Import {
+        file: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+
     /// `registry.yaml` has uncommitted changes that a write would overwrite.
     #[error("registry.yaml has uncommitted changes")]
     RegistryDirty,
+
+    /// A file a write owns has uncommitted changes (staged or not) it would overwrite.
+    #[error("`{path}` has uncommitted changes")]
+    Dirty { path: String },
 
     /// The content to release is identical to an existing version.
     #[error("`{name}` is unchanged since version {version}")]
@@ -219,7 +245,10 @@ impl Error {
             Error::AccessDenied { .. } => (403, "access-denied"),
             Error::VersionExists { .. } => (409, "version-exists"),
             Error::PipelineSkipped { .. } => (409, "pipeline-skipped"),
+            Error::GateNotMet { .. } => (409, "gate-not-met"),
+            Error::InvalidResult { .. } | Error::Import { .. } => (422, "invalid-result"),
             Error::RegistryDirty => (409, "registry-dirty"),
+            Error::Dirty { .. } => (409, "dirty"),
             Error::Unchanged { .. } => (409, "unchanged"),
             Error::NothingToRollBack { .. } => (409, "nothing-to-roll-back"),
             Error::OperationInProgress { .. } => (409, "operation-in-progress"),

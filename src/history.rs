@@ -18,6 +18,8 @@ pub enum Change {
     Reverted,
     /// An environment's pointer was removed.
     Demoted,
+    /// A test run was recorded against a version.
+    Tested,
 }
 
 impl Change {
@@ -28,6 +30,7 @@ impl Change {
             Change::Promoted => "promoted",
             Change::Reverted => "reverted",
             Change::Demoted => "demoted",
+            Change::Tested => "tested",
         }
     }
 
@@ -37,6 +40,7 @@ impl Change {
             "promoted" => Change::Promoted,
             "reverted" => Change::Reverted,
             "demoted" => Change::Demoted,
+            "tested" => Change::Tested,
             _ => return None,
         })
     }
@@ -72,8 +76,12 @@ pub struct Event {
     pub reason: String,
     /// The commit (or, for `created`, the tagged commit).
     pub commit: String,
-    /// The pipeline rule was overridden (`Forced: true` trailer).
+    /// A rule was overridden with `--force` (`Forced: true` trailer): the pipeline, the gate.
     pub forced: bool,
+    /// The gate conditions the version did not meet when it was forced in (`Gate-Unmet`).
+    pub gate_unmet: Vec<String>,
+    /// For `tested`: the run recorded (`to` is the version tested).
+    pub test: Option<crate::results::TestSummary>,
 }
 
 /// The pointer moves between two states of one prompt's entry, in pipeline order.
@@ -107,6 +115,8 @@ pub struct Trailers {
     pub previous: Option<Version>,
     pub change: Change,
     pub forced: bool,
+    /// Gate conditions overridden with `--force`, one `Gate-Unmet:` line each.
+    pub gate_unmet: Vec<String>,
 }
 
 impl Trailers {
@@ -124,6 +134,10 @@ impl Trailers {
         );
         if self.forced {
             out.push_str("Forced: true\n");
+        }
+        for unmet in &self.gate_unmet {
+            // One line each, whatever the condition's text holds.
+            out.push_str(&format!("Gate-Unmet: {}\n", unmet.replace('\n', " ")));
         }
         out
     }
@@ -149,14 +163,31 @@ impl Trailers {
             previous: version(get("Previous")?)?,
             change: Change::parse(get("Change")?)?,
             forced: get("Forced") == Some("true"),
+            gate_unmet: last
+                .lines()
+                .filter_map(|line| {
+                    line.strip_prefix("Gate-Unmet:")
+                        .map(|t| t.trim().to_owned())
+                })
+                .collect(),
         })
     }
+}
+
+/// Whether a paragraph is a promptreg trailer block (a move's, or a recorded test run's).
+fn is_trailer_block(paragraph: &str) -> bool {
+    paragraph.starts_with("Prompt: ")
+        && paragraph.lines().all(|line| {
+            line.split_once(": ").is_some_and(|(key, _)| {
+                !key.is_empty() && key.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+            })
+        })
 }
 
 /// The body of a commit message: everything between the subject and the trailer block.
 pub fn reason_of(message: &str) -> String {
     let mut paragraphs: Vec<&str> = message.trim_end().split("\n\n").collect();
-    if paragraphs.len() > 1 && Trailers::parse(message).is_some() {
+    if paragraphs.len() > 1 && paragraphs.last().is_some_and(|p| is_trailer_block(p)) {
         paragraphs.pop();
     }
     paragraphs
@@ -206,6 +237,7 @@ mod tests {
             previous: None,
             change: Change::Promoted,
             forced: true,
+            gate_unmet: vec!["`golden` pass rate 80.0% (16/20) is below 95.0%".into()],
         };
         let message = format!(
             "promote support/refund 1.2.0 to production\n\nQA passed\nand signed off\n\n{}",
@@ -216,6 +248,8 @@ mod tests {
         assert_eq!(Trailers::parse("edit registry.yaml\n\nby hand\n"), None);
         assert_eq!(reason_of("edit registry.yaml\n\nby hand\n"), "by hand");
         assert_eq!(reason_of("subject only"), "");
+        let tested = "results: a 1.0.0 golden 9/10 passed\n\nPrompt: a\nVersion: 1.0.0\nTest: golden\nChange: tested\n";
+        assert_eq!(reason_of(tested), "");
     }
 
     #[test]

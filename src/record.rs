@@ -45,6 +45,8 @@ pub struct PromptRecord {
     pub commit: String,
     /// The tag name, `<name>/v<version>`.
     pub tag: String,
+    /// The latest recorded run of each test of this version, by test name.
+    pub tests: Vec<crate::results::TestSummary>,
 }
 
 /// One row of `versions`.
@@ -58,6 +60,10 @@ pub struct VersionRecord {
     pub description: String,
     pub commit: String,
     pub tag: String,
+    /// Passed over all cases of the latest run of each test (`null`: never tested).
+    pub pass_rate: Option<f64>,
+    /// How many tests have a result.
+    pub tests: usize,
 }
 
 /// One row of `list`.

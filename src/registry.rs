@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::access::Access;
+use crate::policy::Policy;
 use crate::{yaml, Error, PromptName, Result, Version};
 
 /// The format number this version of promptreg reads and writes.
@@ -36,6 +37,8 @@ pub struct Registry {
     pub prompts: BTreeMap<PromptName, Pointers>,
     /// Who may move which pointers (`None`: everyone may).
     pub access: Option<Access>,
+    /// What a version needs before it may enter each environment (empty: nothing).
+    pub policy: Policy,
 }
 
 /// Environment → version as written, with positions for error messages.
@@ -48,6 +51,7 @@ struct RawRegistry {
     environments: Option<Spanned<Vec<String>>>,
     prompts: Option<BTreeMap<String, Option<RawPointers>>>,
     access: Option<Spanned<Access>>,
+    policy: Option<Spanned<Option<Policy>>>,
 }
 
 /// The text `init` writes.
@@ -147,11 +151,22 @@ impl Registry {
             }
             None => None,
         };
+        let policy = match raw.policy {
+            Some(policy) => {
+                let l = policy.referenced;
+                let policy = policy.value.unwrap_or_default();
+                crate::policy::check(&policy, &environments)
+                    .map_err(|m| at(l.line(), l.column(), m))?;
+                policy
+            }
+            None => Policy::new(),
+        };
         Ok(Registry {
             format: raw.format.value,
             environments,
             prompts,
             access,
+            policy,
         })
     }
 
@@ -200,8 +215,8 @@ impl Registry {
 }
 
 /// First line of the cache form; bump when the form changes.
-const CACHE_HEADER: &str = "promptreg-index-cache 2";
-/// Lines before the entries: the header, format and pipeline, access rules as JSON.
+const CACHE_HEADER: &str = "promptreg-index-cache 3";
+/// Lines before the entries: the header, format and pipeline, access rules and policy as JSON.
 pub const CACHE_HEAD_LINES: usize = 3;
 /// Last line of the cache form: a truncated entry lacks it and is not used.
 const CACHE_END: &str = "\x04end\n";
@@ -211,7 +226,11 @@ impl Registry {
     /// [`CACHE_HEAD_LINES`] lines, then one line per prompt, `name<TAB>env=version…`, sorted by
     /// name, then an end line. Only ever derived from a parsed index.
     pub fn to_cache(&self) -> String {
-        let access = serde_json::to_string(&self.access).unwrap_or_else(|_| "null".into());
+        let rules = CacheRules {
+            access: self.access.clone(),
+            policy: self.policy.clone(),
+        };
+        let access = serde_json::to_string(&rules).unwrap_or_else(|_| "null".into());
         let mut out = format!(
             "{CACHE_HEADER}\n{}\t{}\n{access}\n",
             self.format,
@@ -258,20 +277,34 @@ impl Registry {
         Some(registry)
     }
 
-    fn from_cache_head([header, pipeline, access]: [&str; 3]) -> Option<Self> {
+    fn from_cache_head([header, pipeline, rules]: [&str; 3]) -> Option<Self> {
         if header != CACHE_HEADER {
             return None;
         }
         let mut fields = pipeline.split('\t');
         let format = fields.next()?.parse().ok()?;
         let environments = fields.map(str::to_owned).collect();
+        let rules: CacheRules = serde_json::from_str(rules).ok()?;
         Some(Registry {
             format,
             environments,
             prompts: BTreeMap::new(),
-            access: serde_json::from_str(access).ok()?,
+            access: rules.access,
+            policy: rules.policy,
         })
     }
+
+    /// The gate of `environment` (`None`: it has none).
+    pub fn gate(&self, environment: &str) -> Option<&crate::policy::Gate> {
+        self.policy.get(environment)
+    }
+}
+
+/// The third line of the cache form.
+#[derive(serde::Serialize, Deserialize)]
+struct CacheRules {
+    access: Option<Access>,
+    policy: Policy,
 }
 
 /// The sort key of a cache line (the prompt name); `None` for the end line.

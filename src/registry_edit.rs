@@ -34,6 +34,7 @@ pub fn set_pointer(
     if check.pointers(name) != after.pointers(name)
         || check.environments != after.environments
         || check.access != after.access
+        || check.policy != after.policy
     {
         return Err(unsupported());
     }

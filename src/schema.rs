@@ -4,7 +4,8 @@
 //! The `prompt.yaml` schema is generated from [`PromptFile`] itself, so it cannot drift from what
 //! promptreg parses; the rules between keys are added here. `registry.yaml` is read through
 //! private types carrying source positions, so its schema is written out here, following
-//! docs/FORMAT.md §3, with the `access:` part generated from [`Access`].
+//! docs/FORMAT.md §3, with the `access:` and `policy:` parts generated from [`Access`] and
+//! [`Gate`].
 //!
 //! Only keywords that draft-07 tools also understand are used, and every sub-schema is inlined
 //! (no `$ref`), so older YAML language servers read the schemas too. A schema cannot see the rest
@@ -16,6 +17,7 @@ use schemars::{json_schema, Schema};
 use serde_json::{json, Value};
 
 use crate::access::Access;
+use crate::policy::Gate;
 use crate::prompt::PromptFile;
 use crate::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
 
@@ -88,6 +90,11 @@ pub fn registry() -> Value {
             .into(),
     );
     allow_null(&mut access);
+    let mut gate = generator.subschema_for::<Gate>();
+    gate.insert(
+        "description".into(),
+        "What a version needs before it may enter this environment (docs/FORMAT.md §3.2).".into(),
+    );
     let schema: Schema = json_schema!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": REGISTRY_ID,
@@ -133,6 +140,13 @@ pub fn registry() -> Value {
                 },
             },
             "access": access,
+            "policy": {
+                "description": "Environment → the gate a version must pass to enter it. \
+                                Environments named must be in the pipeline.",
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": ENVIRONMENT},
+                "additionalProperties": gate,
+            },
         },
     });
     order(schema)

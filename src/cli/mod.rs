@@ -41,6 +41,7 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
+    Results(commands::results::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.
@@ -71,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => commands::completions::run(&context, args),
         Command::Serve(args) => commands::serve::run(&context, args),
         Command::Export(args) => commands::export::run(&context, args),
+        Command::Results(args) => commands::results::run(&context, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -116,6 +116,10 @@ fn hint(error: &Error) -> Option<String> {
         Error::NeverInEnvironment { held, .. } if held.is_empty() => "it has held no version yet".into(),
         Error::NeverInEnvironment { held, .. } => format!("it has held: {}", list(held)),
         Error::RegistryDirty => "commit or stash your edits to registry.yaml first (`git stash push registry.yaml`)".into(),
+        Error::Dirty { path } => format!("commit or stash your edits to {path} first (`git stash push {path}`)"),
+        Error::GateNotMet { name, version, .. } => format!(
+            "record passing results (`promptreg results import {name}@{version} --from promptfoo FILE`), or pass --force with a --reason to override the gate (recorded in the commit, reported by `audit`)"
+        ),
         Error::Unchanged { .. } => "edit the prompt first, or pass --allow-unchanged to release the same content again".into(),
         Error::NoIdentity { .. } => {
             "set one: `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`".into()

@@ -1,10 +1,11 @@
 //! `audit --base REF`: checks every commit since REF that changed `registry.yaml` — the check a
 //! pull request's CI runs, because anyone can edit the file by hand. Reported: pointer moves by
-//! authors the access rules do not allow, promotions that skip a pipeline stage, pointers to
-//! versions that do not exist, and indexes that do not parse.
+//! authors the access rules do not allow, promotions that skip a pipeline stage, promotions
+//! of versions that did not meet the environment's gate, pointers to versions that do not
+//! exist, and indexes that do not parse.
 //!
-//! The access rules in force are those at REF: a change cannot grant itself the right to make
-//! itself.
+//! The access rules and the policy in force are those at REF: a change cannot grant itself the
+//! right to make itself. A gate is judged on the results committed in the promoting commit.
 
 use std::collections::BTreeSet;
 
@@ -27,6 +28,8 @@ pub enum Problem {
     DisallowedAuthor,
     /// The environment before it in the pipeline did not hold the version.
     SkippedStage,
+    /// The version did not meet the environment's gate (`policy:` at the base).
+    GateNotMet,
     /// The pointer names a version that has no release tag.
     MissingVersion,
     /// `registry.yaml` does not parse or breaks a rule.
@@ -57,9 +60,11 @@ pub struct Audit {
 pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit> {
     let base_commit = store.commit(Some(base))?;
     let head = store.commit(revision)?;
-    let rules = registry_blob(&base_commit)
-        .and_then(|id| registry_of_blob(store, id).ok())
-        .and_then(|r| r.access);
+    let base_registry = registry_blob(&base_commit).and_then(|id| registry_of_blob(store, id).ok());
+    let rules = Rules {
+        access: base_registry.as_ref().and_then(|r| r.access.clone()),
+        policy: base_registry.map(|r| r.policy).unwrap_or_default(),
+    };
     let mut audit = Audit {
         commits_checked: 0,
         violations: Vec::new(),
@@ -81,11 +86,17 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
             &commit,
             blob,
             &parent_blobs,
-            rules.as_ref(),
+            &rules,
             &mut audit.violations,
         )?;
     }
     Ok(audit)
+}
+
+/// What the base says is allowed.
+struct Rules {
+    access: Option<crate::access::Access>,
+    policy: crate::policy::Policy,
 }
 
 /// Whether `environment` of `name` held `version` at some point before `commit`.
@@ -116,7 +127,7 @@ fn check_commit(
     commit: &Commit<'_>,
     blob: Option<git2::Oid>,
     parent_blobs: &[Option<git2::Oid>],
-    rules: Option<&crate::access::Access>,
+    rules: &Rules,
     out: &mut Vec<Violation>,
 ) -> Result<()> {
     let author = String::from_utf8_lossy(commit.author().email_bytes()).into_owned();
@@ -171,6 +182,7 @@ fn check_commit(
         _ => Registry {
             prompts: Default::default(),
             access: None,
+            policy: Default::default(),
             ..after.clone()
         },
     };
@@ -201,7 +213,7 @@ fn check_commit(
                     message,
                 )
             };
-            if let Some(access) = rules {
+            if let Some(access) = &rules.access {
                 if !access.allows(&author, name.domain(), &env) {
                     out.push(say(
                         Problem::DisallowedAuthor,
@@ -222,6 +234,23 @@ fn check_commit(
             let rollback = trailers.as_ref().is_some_and(|t| {
                 t.change == Change::Reverted && t.prompt == name.as_str() && t.environment == env
             }) && held_before(store, commit, name, &env, version)?;
+            if let (Some(gate), false) = (rules.policy.get(&env), rollback) {
+                let unmet = gate_unmet(store, commit, name, version, gate)?;
+                if !unmet.is_empty() {
+                    let forced = if trailers.as_ref().is_some_and(|t| !t.gate_unmet.is_empty()) {
+                        " (forced, recorded in the commit)"
+                    } else {
+                        ""
+                    };
+                    out.push(say(
+                        Problem::GateNotMet,
+                        format!(
+                            "{version} did not meet the {env} gate{forced}: {}",
+                            unmet.join("; ")
+                        ),
+                    ));
+                }
+            }
             let stage = after
                 .environments
                 .iter()
@@ -244,4 +273,23 @@ fn check_commit(
         }
     }
     Ok(())
+}
+
+/// The conditions of `gate` that `version` did not meet, judged on the results committed in
+/// `commit` (a results file that does not parse counts as no results).
+fn gate_unmet(
+    store: &Store,
+    commit: &Commit<'_>,
+    name: &PromptName,
+    version: &Version,
+    gate: &crate::policy::Gate,
+) -> Result<Vec<String>> {
+    let Some(release) = store.release(name, version)? else {
+        return Ok(Vec::new()); // Reported as a missing version.
+    };
+    let tree = commit
+        .tree()
+        .map_err(Error::git("cannot read a commit's tree"))?;
+    let results = super::results::results_in(store, &tree, name).unwrap_or_default();
+    Ok(gate.unmet(&results, version, release.created_at))
 }

@@ -363,7 +363,7 @@ impl Scan {
 
     /// Working-tree files being replaced (`.<file>.promptreg-<pid>`, see
     /// `store::write_atomic`) by processes that are gone: beside `registry.yaml` and anywhere
-    /// under `prompts/`.
+    /// under `prompts/` and `results/`.
     fn worktree_temps(&self, workdir: &Path, out: &mut Vec<Candidate>) -> Result<()> {
         let mut paths = Vec::new();
         let mut consider = |path: &Path| {
@@ -384,6 +384,7 @@ impl Scan {
             }
         }
         walk(&workdir.join(PROMPTS_DIR), &mut consider)?;
+        walk(&workdir.join(crate::results::RESULTS_DIR), &mut consider)?;
         paths.sort();
         for (path, pid) in paths {
             self.dead_writer_temp(Kind::WorktreeTemp, &path, &pid, out)?;

@@ -1,5 +1,6 @@
 //! `init --example DIR`: a throwaway registry built from the bundled `prompts.example/`, with a
-//! short history replayed from its `releases.yaml` (versions created, some promoted).
+//! short history replayed from its `releases.yaml` (versions created, some tested, some
+//! promoted).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,8 @@ use serde::Deserialize;
 use crate::identity::Signatures;
 use crate::ops::create::{create, CreateRequest, VersionChoice};
 use crate::ops::promote::{promote, PromoteRequest};
+use crate::ops::results::{record, RecordRequest};
+use crate::results::TestRun;
 use crate::store::{PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
@@ -31,8 +34,21 @@ struct Step {
     message: String,
     #[serde(default)]
     edit: Option<Edit>,
+    /// Test runs recorded against the version before it is promoted.
+    #[serde(default)]
+    results: Vec<StepResult>,
     #[serde(default)]
     promote: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepResult {
+    test: String,
+    passed: u64,
+    failed: u64,
+    #[serde(default)]
+    score: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +64,11 @@ pub enum ExampleEvent {
     Created {
         name: String,
         version: String,
+    },
+    Tested {
+        name: String,
+        version: String,
+        test: String,
     },
     Promoted {
         name: String,
@@ -125,6 +146,30 @@ pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEv
             name: name.to_string(),
             version: version.to_string(),
         });
+        for result in step.results {
+            let run = TestRun {
+                test: result.test.clone(),
+                passed: result.passed,
+                failed: result.failed,
+                errored: 0,
+                avg_score: result.score,
+                tested_at: signatures.author.when.to_rfc3339(),
+                tested_by: signatures.author.email.clone(),
+                source: "manual".into(),
+                url: None,
+            };
+            let request = RecordRequest {
+                name: name.clone(),
+                version: version.clone(),
+                run,
+            };
+            record(&store, &request, signatures)?;
+            events.push(ExampleEvent::Tested {
+                name: name.to_string(),
+                version: version.to_string(),
+                test: result.test,
+            });
+        }
         for environment in step.promote {
             let request = PromoteRequest {
                 name: name.clone(),

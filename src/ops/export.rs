@@ -64,10 +64,13 @@ pub fn export(store: &Store, environment: Option<&str>, revision: Option<&str>) 
         };
         let fetched = fetch(store, &selector, Some(&pinned))?;
         let update = last_update(store, &fetched, Some(&pinned))?;
-        let value = serde_json::to_value(record(&fetched, update)).map_err(|e| Error::Invalid {
-            file: crate::PROMPTS_DIR.into(),
-            message: format!("cannot serialize the record of `{name}`: {e}"),
-        })?;
+        // The same record the HTTP API serves, results included.
+        let tests = super::fetch::tests(store, &fetched, Some(&pinned))?;
+        let value =
+            serde_json::to_value(record(&fetched, update, tests)).map_err(|e| Error::Invalid {
+                file: crate::PROMPTS_DIR.into(),
+                message: format!("cannot serialize the record of `{name}`: {e}"),
+            })?;
         prompts.insert(name.to_string(), value);
     }
     Ok(Bundle {

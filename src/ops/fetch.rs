@@ -3,6 +3,7 @@
 use crate::prompt::{Prompt, PromptFile};
 use crate::record::PromptRecord;
 use crate::registry::Registry;
+use crate::results::TestSummary;
 use crate::selector::{Selector, Target};
 use crate::store::{Release, Store};
 use crate::version::latest;
@@ -138,8 +139,14 @@ fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
     file.resolve(&components)
 }
 
-/// The JSON record of a fetched version.
-pub fn record(fetched: &Fetched, update: Option<Update>) -> PromptRecord {
+/// The latest run of each test of the fetched version, from the results at `revision`.
+pub fn tests(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Result<Vec<TestSummary>> {
+    let results = super::results::results_at(store, &fetched.release.name, revision)?;
+    Ok(results.summaries(&fetched.release.version))
+}
+
+/// The JSON record of a fetched version, with its latest test results.
+pub fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) -> PromptRecord {
     let Fetched {
         release,
         prompt,
@@ -174,6 +181,7 @@ pub fn record(fetched: &Fetched, update: Option<Update>) -> PromptRecord {
         summary: prompt.summary.clone(),
         commit: release.commit.to_string(),
         tag: release.tag.clone(),
+        tests,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `history`: the audit trail, newest first — `created` events from version tags and
 //! `promoted` / `reverted` / `demoted` events from every commit that changed a pointer in
-//! `registry.yaml`, whoever made it (promptreg, a hand edit, a merged pull request).
+//! `registry.yaml`, whoever made it (promptreg, a hand edit, a merged pull request), and
+//! `tested` events from every commit that added runs to a results file (see `tested`).
 //!
 //! Commits promptreg made carry trailers naming the move, so they are read from the message
 //! alone; any other commit that changed `registry.yaml` is diffed against its parent. Merges
@@ -49,6 +50,9 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
         for event in commit_events(store, &commit, query.name.as_ref(), &mut seen)? {
             events.push((index, event));
         }
+        for event in super::tested::tested_events(store, &commit, query.name.as_ref())? {
+            events.push((index, event));
+        }
     }
     for release in releases(store, query.name.as_ref())? {
         let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
@@ -90,22 +94,29 @@ pub fn commit_events(
     }
     let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
     let author = commit.author();
-    let event =
-        |prompt: String, env: String, from: Option<String>, to: Option<String>, change, forced| {
-            Event {
-                event: change,
-                prompt,
-                environment: Some(env),
-                from,
-                to,
-                by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-                by_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-                at: from_git_time(author.when()).to_rfc3339(),
-                reason: reason_of(&message),
-                commit: commit.id().to_string(),
-                forced,
-            }
-        };
+    let event = |prompt: String,
+                 env: String,
+                 from: Option<String>,
+                 to: Option<String>,
+                 change,
+                 forced: bool,
+                 gate_unmet: Vec<String>| {
+        Event {
+            event: change,
+            prompt,
+            environment: Some(env),
+            from,
+            to,
+            by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            by_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            at: from_git_time(author.when()).to_rfc3339(),
+            reason: reason_of(&message),
+            commit: commit.id().to_string(),
+            forced,
+            gate_unmet,
+            test: None,
+        }
+    };
     if parent_blobs.len() == 1 {
         if let Some(t) = Trailers::parse(&message) {
             if only.is_some_and(|name| name.as_str() != t.prompt) {
@@ -119,6 +130,7 @@ pub fn commit_events(
                 to_text(&t.version),
                 t.change,
                 t.forced,
+                t.gate_unmet,
             )]);
         }
     }
@@ -186,6 +198,7 @@ pub fn commit_events(
                 text(to),
                 change,
                 false,
+                Vec::new(),
             ));
         }
     }
@@ -229,6 +242,7 @@ fn registry_or_empty(store: &Store, blob: Option<Oid>) -> Result<Registry> {
             environments: Vec::new(),
             prompts: Default::default(),
             access: None,
+            policy: Default::default(),
         }),
     }
 }
@@ -279,5 +293,7 @@ fn created_event(release: &Release) -> Event {
         reason: release.description.clone(),
         commit: release.commit.to_string(),
         forced: false,
+        gate_unmet: Vec::new(),
+        test: None,
     }
 }

@@ -13,7 +13,9 @@ pub mod list;
 mod pointer;
 pub mod promote;
 pub mod render;
+pub mod results;
 pub mod rollback;
+mod tested;
 pub mod versions;
 mod write_start;
 

@@ -32,6 +32,8 @@ pub struct Move<'a> {
     pub subject: String,
     pub reason: &'a str,
     pub forced: bool,
+    /// Gate conditions overridden with `--force`.
+    pub gate_unmet: Vec<String>,
 }
 
 /// Takes the lock and loads the committed index, refusing uncommitted edits to it (staged or
@@ -97,6 +99,7 @@ pub fn commit_move(
         previous: mv.previous.cloned(),
         change: mv.change,
         forced: mv.forced,
+        gate_unmet: mv.gate_unmet.clone(),
     };
     let message = format!(
         "{}\n\n{}\n\n{}",

@@ -7,7 +7,7 @@ use crate::identity::Signatures;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
 
-use super::pointer::{check_access, commit_move, load, Move};
+use super::pointer::{check_access, commit_move, load, Loaded, Move};
 
 /// A promotion to make.
 #[derive(Clone, Debug)]
@@ -16,7 +16,7 @@ pub struct PromoteRequest {
     pub version: Version,
     pub environment: String,
     pub reason: String,
-    /// Skip the pipeline rule (recorded in the commit).
+    /// Override the pipeline rule and the environment's gate (recorded in the commit).
     pub force: bool,
 }
 
@@ -25,6 +25,26 @@ pub struct PromoteRequest {
 pub enum Promoted {
     Moved { from: Option<Version>, commit: Oid },
     AlreadyThere,
+}
+
+/// The conditions of `environment`'s gate that `version` does not meet, judged on the results
+/// committed at the tip (empty when the environment has no gate).
+fn unmet_gate(
+    store: &Store,
+    loaded: &Loaded<'_>,
+    name: &PromptName,
+    version: &Version,
+    environment: &str,
+) -> Result<Vec<String>> {
+    let Some(gate) = loaded.registry.gate(environment) else {
+        return Ok(Vec::new());
+    };
+    let tree = loaded.start.registry_tree(store)?;
+    let results = super::results::results_in(store, tree, name)?;
+    let release = store
+        .release(name, version)?
+        .ok_or_else(|| super::fetch::missing_version(store, name, version))?;
+    Ok(gate.unmet(&results, version, release.created_at))
 }
 
 /// Moves the pointer; the pipeline rule: the first environment takes any released version,
@@ -66,6 +86,15 @@ pub fn promote(
         });
     }
     check_access(registry, &signatures.author.email, name, env)?;
+    let gate_unmet = unmet_gate(store, &loaded, name, &request.version, env)?;
+    if !gate_unmet.is_empty() && !request.force {
+        return Err(Error::GateNotMet {
+            name: name.to_string(),
+            version: request.version.to_string(),
+            environment: env.to_owned(),
+            unmet: gate_unmet,
+        });
+    }
     let change =
         Change::classify(from.as_ref(), Some(&request.version)).unwrap_or(Change::Promoted);
     let commit = commit_move(
@@ -79,8 +108,9 @@ pub fn promote(
             change,
             subject: format!("promote {name} {} to {env}", request.version),
             reason: &request.reason,
-            // Recorded only when the pipeline rule was actually overridden.
-            forced: skips_stage,
+            // Recorded only when a rule was actually overridden.
+            forced: skips_stage || !gate_unmet.is_empty(),
+            gate_unmet,
         },
         signatures,
     )?;

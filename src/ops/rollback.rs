@@ -101,6 +101,7 @@ pub fn rollback(
             subject: format!("rollback {name} {env} to {target}"),
             reason: &request.reason,
             forced: false,
+            gate_unmet: Vec::new(),
         },
         signatures,
     )?;
@@ -166,6 +167,8 @@ mod tests {
             reason: String::new(),
             commit: String::new(),
             forced: false,
+            gate_unmet: Vec::new(),
+            test: None,
         }
     }
 

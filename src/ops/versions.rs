@@ -35,11 +35,14 @@ pub fn versions(
         return Err(not_found(store, name));
     }
     let tagged = tagged(store, name, &tags)?;
+    // A results file that does not parse shows as "never tested" here; `validate` reports it.
+    let results = super::results::results_at(store, name, revision).unwrap_or_default();
     Ok(tagged
         .into_iter()
         .zip(&tags)
         .map(|(t, (version, _))| {
             let environments = registry.holders(name, version);
+            let tests = results.summaries(version);
             VersionRecord {
                 version: t.version,
                 status: environments
@@ -52,6 +55,8 @@ pub fn versions(
                 description: t.description,
                 commit: t.commit,
                 tag: t.tag,
+                pass_rate: crate::results::overall_pass_rate(&tests),
+                tests: tests.len(),
             }
         })
         .collect())

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use super::{with_reader, ApiError, Cached, Shared};
 use crate::identity::{Identity, Signatures};
 use crate::ops::create::{CreateRequest, VersionChoice};
-use crate::ops::fetch::{fetch, last_update, record};
+use crate::ops::fetch::{fetch, last_update, record, tests};
 use crate::ops::promote::PromoteRequest;
 use crate::selector::{Selector, Target};
 use crate::store::Store;
@@ -117,15 +117,17 @@ enum Kind {
     Versions,
     History,
     Promote,
+    Tests,
 }
 
-/// Splits `name[/latest|/versions|/history|/promote]`.
+/// Splits `name[/latest|/versions|/history|/promote|/tests]`.
 fn split(rest: &str) -> (&str, Kind) {
     for (suffix, kind) in [
         ("/latest", Kind::Latest),
         ("/versions", Kind::Versions),
         ("/history", Kind::History),
         ("/promote", Kind::Promote),
+        ("/tests", Kind::Tests),
     ] {
         if let Some(name) = rest.strip_suffix(suffix) {
             return (name, kind);
@@ -264,7 +266,10 @@ fn cached_read(
             };
             let fetched = fetch(store, &selector, revision)?;
             let update = last_update(store, &fetched, revision)?;
-            pretty(&record(&fetched, update))?
+            // A results file that does not parse must not take prompts offline: serve the
+            // prompt without results (`validate` and `promote` report the file).
+            let tests = tests(store, &fetched, revision).unwrap_or_default();
+            pretty(&record(&fetched, update, tests))?
         }
         Kind::Versions => pretty(&crate::ops::versions::versions(store, name, revision)?)?,
         Kind::History => {
@@ -275,6 +280,34 @@ fn cached_read(
                 revision: revision.map(str::to_owned),
             };
             pretty(&crate::ops::history::history(store, &query)?)?
+        }
+        Kind::Tests => {
+            let version = match (&params.version, &params.environment) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::bad_request(
+                        "give `version` or `environment`, not both",
+                    ))
+                }
+                (Some(v), None) => Some(Version::parse(v)?),
+                (None, Some(env)) => {
+                    let commit = store.commit(revision)?;
+                    let registry = crate::ops::registry_at(store, &commit, "HEAD", Some(name))?;
+                    let target = Target::Environment(env.clone());
+                    Some(crate::ops::fetch::resolve_version(
+                        store,
+                        &registry,
+                        name,
+                        Some(&target),
+                    )?)
+                }
+                (None, None) => None,
+            };
+            pretty(&crate::ops::results::show(
+                store,
+                name,
+                version.as_ref(),
+                revision,
+            )?)?
         }
         Kind::Promote => unreachable!("refused before"),
     };
@@ -422,7 +455,8 @@ fn record_json(
     };
     let fetched = fetch(store, &selector, Some(&tip))?;
     let update = last_update(store, &fetched, Some(&tip))?;
-    Ok(Bytes::from(pretty(&record(&fetched, update))?))
+    let tests = tests(store, &fetched, Some(&tip)).unwrap_or_default();
+    Ok(Bytes::from(pretty(&record(&fetched, update, tests))?))
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);

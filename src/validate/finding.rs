@@ -64,12 +64,14 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("unused-variable", Severity::Warning, "a required variable no template reads"),
     ("token-budget", Severity::Error, "the prompt, rendered with defaults, has more tokens than `token_budget`"),
     ("registry-missing", Severity::Error, "there is no registry.yaml"),
-    ("registry-invalid", Severity::Error, "registry.yaml breaks a rule: format, environments, access"),
+    ("registry-invalid", Severity::Error, "registry.yaml breaks a rule: format, environments, access, policy"),
     ("unknown-environment", Severity::Error, "a pointer for an environment that is not in the pipeline"),
     ("bad-version", Severity::Error, "a pointer whose value is not a version"),
     ("dangling-pointer", Severity::Error, "a pointer to a version that was never released"),
     ("lightweight-tag", Severity::Error, "a version-shaped tag that is not an annotated tag (a warning when no prompt of that name exists)"),
     ("bad-tag", Severity::Error, "a version tag whose object is missing or does not point at a commit"),
+    ("results-invalid", Severity::Error, "a results file breaks the format (docs/FORMAT.md §10): counts, times, names, its path"),
+    ("results-unreleased", Severity::Error, "a results file records runs of a version that was never released"),
     ("tag-without-prompt", Severity::Error, "a version tag whose commit does not hold prompts/<name>/prompt.yaml"),
 ];
 

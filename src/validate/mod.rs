@@ -2,8 +2,9 @@
 //!
 //! It checks the working tree or the index (what a pre-commit hook must check): every
 //! `prompt.yaml` (schema, rules, names and layout, component files, templates, the variable
-//! contract, the token budget), `registry.yaml` (format and pointers to released versions) and
-//! every version tag (annotated, and holding its prompt). Given paths, it checks only the prompts
+//! contract, the token budget), `registry.yaml` (format and pointers to released versions),
+//! the results files under `results/`, and every version tag (annotated, and holding its
+//! prompt). Given paths, it checks only the prompts
 //! those paths belong to, their tags, and `registry.yaml` if it is one of them.
 //!
 //! Findings carry a file, a position where there is one, a severity and a stable code; nothing
@@ -14,6 +15,7 @@ mod finding;
 mod positions;
 mod prompt;
 mod registry;
+mod results;
 mod tags;
 
 use std::collections::BTreeSet;
@@ -72,6 +74,15 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     let released = tags::check(store, &refs, &in_scope, &names, &mut out)?;
     if check_registry {
         registry::check(&files, &released, &mut out)?;
+    }
+    if everything
+        || options
+            .paths
+            .iter()
+            .flatten()
+            .any(|p| p.starts_with("results/"))
+    {
+        results::check(&files, &released, &mut out)?;
     }
     let mut report = Report {
         findings: out,

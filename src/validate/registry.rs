@@ -132,11 +132,17 @@ fn classify(message: &str) -> (&'static str, String) {
     }
 }
 
-/// Messages of `registry.yaml`'s own rules (format, environments, access).
+/// Messages of `registry.yaml`'s own rules (format, environments, access, policy).
 fn is_rule(message: &str) -> bool {
-    ["format", "environment", "access rule", "group"]
-        .iter()
-        .any(|word| message.contains(word))
+    [
+        "format",
+        "environment",
+        "access rule",
+        "group",
+        "policy for",
+    ]
+    .iter()
+    .any(|word| message.contains(word))
 }
 
 /// Where each prompt's entry of the `prompts:` block starts and ends, found in one pass over

@@ -33,9 +33,10 @@ struct Record {
     summary: Option<String>,
     commit: String,
     tag: String,
+    tests: Vec<Value>,
 }
 
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 25] = [
     "id",
     "name",
     "version",
@@ -60,6 +61,7 @@ const KEYS: [&str; 24] = [
     "summary",
     "commit",
     "tag",
+    "tests",
 ];
 
 #[track_caller]
@@ -280,6 +282,7 @@ fn status_and_environments_follow_promotions() {
         assert_eq!(rec.environments, environments, "{version}");
         let expected_env = (status != "draft").then(|| status.to_owned());
         assert_eq!(rec.environment, expected_env, "{version}");
+        assert!(rec.tests.is_empty(), "never tested: {version}");
     }
     // One version in every environment.
     let repo = TestRepo::init();

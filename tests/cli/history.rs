@@ -22,6 +22,9 @@ pub struct Event {
     pub reason: String,
     pub commit: String,
     pub forced: bool,
+    pub gate_unmet: Vec<String>,
+    /// For `tested` events: the run recorded.
+    pub test: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -345,7 +348,9 @@ fn json_shape_is_pinned() {
                 "at",
                 "reason",
                 "commit",
-                "forced"
+                "forced",
+                "gate_unmet",
+                "test"
             ]
         );
     }
@@ -363,10 +368,16 @@ fn json_shape_is_pinned() {
             "reason": "hotfix",
             "commit": repo.rev("HEAD"),
             "forced": true,
+            "gate_unmet": [],
+            "test": null,
         })
     );
-    // The typed parse (deny_unknown_fields) accepts it too.
-    assert_eq!(history_events(&repo, &["x"]).len(), 4);
+    // The typed parse (deny_unknown_fields) accepts it too; no gate, no test runs here.
+    let events = history_events(&repo, &["x"]);
+    assert_eq!(events.len(), 4);
+    assert!(events
+        .iter()
+        .all(|e| e.gate_unmet.is_empty() && e.test.is_none()));
 }
 
 #[test]

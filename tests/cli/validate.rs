@@ -328,6 +328,6 @@ fn the_pre_commit_hook_definition() {
     assert_eq!(hook["id"], "promptreg-validate");
     assert_eq!(hook["entry"], "promptreg validate --staged");
     assert_eq!(hook["language"], "system");
-    assert_eq!(hook["files"], "^(prompts/.*|registry\\.yaml)$");
+    assert_eq!(hook["files"], "^(prompts/.*|results/.*|registry\\.yaml)$");
     assert_eq!(hook["pass_filenames"], true);
 }

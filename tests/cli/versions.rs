@@ -29,6 +29,8 @@ fn versions_are_in_semver_order_with_status() {
         [
             "VERSION",
             "STATUS",
+            "PASS",
+            "RATE",
             "CREATED",
             "BY",
             "CREATED",
@@ -85,7 +87,9 @@ fn versions_json_shape() {
                 "created_at",
                 "description",
                 "commit",
-                "tag"
+                "tag",
+                "pass_rate",
+                "tests"
             ]
         );
         assert_eq!(row["created_by"], COMMITTER_EMAIL);

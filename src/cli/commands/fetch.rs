@@ -1,7 +1,7 @@
 //! `promptreg fetch`
 
 use anyhow::Result;
-use promptreg::ops::fetch::{fetch, last_update, record};
+use promptreg::ops::fetch::{fetch, last_update, record, tests};
 use promptreg::selector::{Selector, Target};
 
 use crate::cli::context::Format;
@@ -66,7 +66,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         Format::Text => output::print(&fetched.prompt.system_prompt),
         _ => {
             let update = last_update(&store, &fetched, revision)?;
-            let record = record(&fetched, update);
+            let tests = tests(&store, &fetched, revision).unwrap_or_else(|e| {
+                // The prompt is still worth printing; the results file is reported, not fatal.
+                context.status(&format!("warning: test results not shown: {e}"));
+                Vec::new()
+            });
+            let record = record(&fetched, update, tests);
             if format == Format::Json {
                 output::json(&record)
             } else {

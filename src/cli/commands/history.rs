@@ -11,8 +11,8 @@ use crate::cli::context::Format;
 use crate::cli::report::Usage;
 use crate::cli::{output, Context};
 
-/// The audit trail, newest first: releases, promotions, rollbacks and demotions, with who,
-/// when and why
+/// The audit trail, newest first: releases, promotions, rollbacks, demotions and recorded test
+/// runs, with who, when and why
 ///
 /// Pointer moves come from every commit that changed registry.yaml, whether promptreg, a hand
 /// edit or a merged pull request made it.
@@ -73,7 +73,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             Cell::new(event.environment.as_deref().unwrap_or("")),
             Cell::new(movement(event)),
             Cell::new(&event.by),
-            Cell::new(output::first_line(&event.reason)),
+            Cell::new(match &event.test {
+                Some(test) => test.describe(),
+                None => output::first_line(&event.reason).to_owned(),
+            }),
             Cell::new(&event.commit[..event.commit.len().min(10)]),
         ]);
         table.add_row(row);
@@ -85,7 +88,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
 fn movement(event: &Event) -> String {
     let forced = if event.forced { " (forced)" } else { "" };
     match event.event {
-        Change::Created => event.to.clone().unwrap_or_default(),
+        Change::Created | Change::Tested => event.to.clone().unwrap_or_default(),
         _ => format!(
             "{} → {}{forced}",
             event.from.as_deref().unwrap_or("none"),

@@ -30,6 +30,11 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 ExampleEvent::Created { name, version } => {
                     context.status(&format!("created  {name} {version}"))
                 }
+                ExampleEvent::Tested {
+                    name,
+                    version,
+                    test,
+                } => context.status(&format!("tested   {name} {version} ({test})")),
                 ExampleEvent::Promoted {
                     name,
                     version,

@@ -13,6 +13,7 @@ pub mod init;
 pub mod list;
 pub mod promote;
 pub mod render;
+pub mod results;
 pub mod rollback;
 pub mod schema;
 pub mod serve;

@@ -26,12 +26,30 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let pipeline = pipeline(&rows);
     let mut table = output::table(
         context,
-        &["VERSION", "STATUS", "CREATED BY", "CREATED", "DESCRIPTION"],
+        &[
+            "VERSION",
+            "STATUS",
+            "PASS RATE",
+            "CREATED BY",
+            "CREATED",
+            "DESCRIPTION",
+        ],
     );
     for row in &rows {
         table.add_row(vec![
             Cell::new(&row.version),
             output::status_cell(&row.status, &pipeline),
+            Cell::new(match row.pass_rate {
+                None => "-".to_owned(),
+                Some(rate) => {
+                    let tests = if row.tests == 1 { "test" } else { "tests" };
+                    format!(
+                        "{} ({} {tests})",
+                        promptreg::policy::percent(rate),
+                        row.tests
+                    )
+                }
+            }),
             Cell::new(&row.created_by),
             Cell::new(output::short_time(&row.created_at)),
             Cell::new(output::first_line(&row.description)),

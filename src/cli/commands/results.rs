@@ -1,0 +1,276 @@
+//! `promptreg results`
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use comfy_table::Cell;
+use promptreg::import::{self, Format as ReportFormat};
+use promptreg::ops::results::{record, show, tested_version, RecordRequest};
+use promptreg::results::TestRun;
+use promptreg::selector::{Selector, Target};
+
+use crate::cli::context::Format;
+use crate::cli::report::Usage;
+use crate::cli::{output, Context};
+
+/// Record, import and show test results per version (kept in results/NAME.yaml)
+///
+/// Each run is committed on its own (results/NAME.yaml alone); promotion gates in
+/// registry.yaml's `policy:` read the latest run of each test.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    Record(RecordArgs),
+    Import(ImportArgs),
+    Show(ShowArgs),
+}
+
+/// Record the numbers of one test run against a version
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  promptreg results record support/refund-agent@1.1.0 --test golden-set --passed 19 --failed 1 --score 0.92"
+)]
+struct RecordArgs {
+    /// NAME@VERSION (or NAME@ENVIRONMENT, NAME@latest): the version tested
+    selector: String,
+    /// The test's name; a later run of the same test supersedes this one
+    #[arg(long, value_name = "NAME")]
+    test: String,
+    /// Cases that passed
+    #[arg(long, value_name = "N")]
+    passed: u64,
+    /// Cases that failed
+    #[arg(long, value_name = "N")]
+    failed: u64,
+    /// Cases that could not run
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    errored: u64,
+    /// The average score of the cases
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    score: Option<f64>,
+    /// A link to the run (CI job, report)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// When the run happened (default: now, or GIT_AUTHOR_DATE)
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+}
+
+/// Read an eval tool's report and record it as one run
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  promptfoo eval --output results.json && promptreg results import support/refund-agent@1.1.0 --from promptfoo results.json\n  pytest --junitxml report.xml && promptreg results import support/refund-agent@1.1.0 --from junit report.xml --test regression"
+)]
+struct ImportArgs {
+    /// NAME@VERSION (or NAME@ENVIRONMENT, NAME@latest): the version tested
+    selector: String,
+    /// The report's format
+    #[arg(long, value_name = "FORMAT")]
+    from: ImportFormat,
+    /// The report file (`-` for standard input)
+    file: PathBuf,
+    /// The test's name (default: the report's description or suite name)
+    #[arg(long, value_name = "NAME")]
+    test: Option<String>,
+    /// A link to the run (default: the report's share URL, if any)
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ImportFormat {
+    /// `promptfoo eval --output results.json`
+    Promptfoo,
+    /// JUnit XML (pytest --junitxml, promptfoo, most CI test runners)
+    Junit,
+}
+
+/// Show recorded runs: the latest of each test per version, or every run of one version
+#[derive(clap::Args, Debug)]
+struct ShowArgs {
+    /// NAME or NAME@VERSION
+    selector: String,
+}
+
+pub fn run(context: &Context, args: &Args) -> Result<()> {
+    match &args.command {
+        Command::Record(args) => run_record(context, args),
+        Command::Import(args) => run_import(context, args),
+        Command::Show(args) => run_show(context, args),
+    }
+}
+
+fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
+    let at = match &args.at {
+        None => None,
+        Some(text) => Some(promptreg::identity::parse_date(text).ok_or_else(|| {
+            Usage(format!(
+                "--at `{text}` is not a time (try 2026-11-24T10:00:00Z)"
+            ))
+        })?),
+    };
+    let run = Run {
+        test: args.test.clone(),
+        passed: args.passed,
+        failed: args.failed,
+        errored: args.errored,
+        avg_score: args.score,
+        tested_at: at,
+        source: "manual",
+        url: args.url.clone(),
+    };
+    commit_run(context, &args.selector, run)
+}
+
+fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
+    let format = match args.from {
+        ImportFormat::Promptfoo => ReportFormat::Promptfoo,
+        ImportFormat::Junit => ReportFormat::Junit,
+    };
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("cannot read standard input")?;
+        bytes
+    } else {
+        std::fs::read(&args.file)
+            .with_context(|| format!("cannot read `{}`", args.file.display()))?
+    };
+    let report = import::read(format, &bytes, &args.file)?;
+    let test = args
+        .test
+        .clone()
+        .or(report.suggested_name.clone())
+        .ok_or_else(|| {
+            Usage(format!(
+                "`{}` does not name its test; pass --test NAME",
+                args.file.display()
+            ))
+        })?;
+    let run = Run {
+        test,
+        passed: report.passed,
+        failed: report.failed,
+        errored: report.errored,
+        avg_score: report.avg_score,
+        tested_at: report.tested_at,
+        source: format.as_str(),
+        url: args.url.clone().or(report.url),
+    };
+    commit_run(context, &args.selector, run)
+}
+
+/// A run before the identity and the version are known.
+struct Run {
+    test: String,
+    passed: u64,
+    failed: u64,
+    errored: u64,
+    avg_score: Option<f64>,
+    tested_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    source: &'static str,
+    url: Option<String>,
+}
+
+fn commit_run(context: &Context, selector: &str, run: Run) -> Result<()> {
+    let selector = Selector::parse(selector)?;
+    let store = context.store()?;
+    let signatures = context.signatures(Some(&store))?;
+    let version = tested_version(&store, &selector)?;
+    let run = TestRun {
+        test: run.test,
+        passed: run.passed,
+        failed: run.failed,
+        errored: run.errored,
+        avg_score: run.avg_score,
+        tested_at: run.tested_at.unwrap_or(signatures.author.when).to_rfc3339(),
+        tested_by: signatures.author.email.clone(),
+        source: run.source.to_owned(),
+        url: run.url,
+    };
+    let request = RecordRequest {
+        name: selector.name.clone(),
+        version,
+        run,
+    };
+    let commit = record(&store, &request, &signatures)?;
+    let summary: promptreg::results::TestSummary = (&request.run).into();
+    context.status(&format!(
+        "recorded {} {} {} (commit {})",
+        request.name,
+        request.version,
+        summary.describe(),
+        super::init::short(&commit.to_string())
+    ));
+    Ok(())
+}
+
+fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
+    let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
+    let selector = Selector::parse(&args.selector)?;
+    let version = match &selector.target {
+        None => None,
+        Some(Target::Version(v)) => Some(v.clone()),
+        Some(_) => {
+            return Err(Usage(format!(
+                "`{}`: show takes NAME or NAME@VERSION",
+                args.selector
+            ))
+            .into())
+        }
+    };
+    let store = context.store()?;
+    let rows = show(
+        &store,
+        &selector.name,
+        version.as_ref(),
+        context.revision.as_deref(),
+    )?;
+    if format == Format::Json {
+        return output::json(&rows);
+    }
+    if rows.is_empty() {
+        context.status(&format!("no results recorded for {}", args.selector));
+        return Ok(());
+    }
+    let mut table = output::table(
+        context,
+        &[
+            "VERSION",
+            "TEST",
+            "PASSED",
+            "FAILED",
+            "ERRORED",
+            "PASS RATE",
+            "SCORE",
+            "TESTED",
+            "BY",
+            "SOURCE",
+        ],
+    );
+    for row in &rows {
+        let run = &row.run;
+        let mut test = run.test.clone();
+        if !row.latest {
+            test.push_str(" (superseded)");
+        }
+        table.add_row(vec![
+            Cell::new(&row.version),
+            Cell::new(test),
+            Cell::new(run.passed),
+            Cell::new(run.failed),
+            Cell::new(run.errored),
+            Cell::new(promptreg::policy::percent(run.pass_rate)),
+            Cell::new(run.avg_score.map_or(String::new(), |s| s.to_string())),
+            Cell::new(output::short_time(&run.tested_at)),
+            Cell::new(&run.tested_by),
+            Cell::new(&run.source),
+        ]);
+    }
+    output::print_table(&table)
+}

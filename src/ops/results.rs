@@ -1,0 +1,186 @@
+//! `results`: recording test runs against released versions, and reading them back.
+//!
+//! Recording commits `results/<name>.yaml` alone, under the write lock, with the same care for
+//! the user's index and working copy as a promotion: the file's index entry and working copy
+//! are brought up to date, every other path is left as it was.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use git2::{FileMode, Oid, Tree};
+
+use crate::identity::Signatures;
+use crate::results::{path_of, Results, TestRun, TestSummary};
+use crate::selector::Selector;
+use crate::store::{PathUpdate, Store};
+use crate::{Error, PromptName, Result, Version};
+
+use super::write_start::begin;
+
+/// A run to record against `name`@`version`.
+#[derive(Clone, Debug)]
+pub struct RecordRequest {
+    pub name: PromptName,
+    pub version: Version,
+    pub run: TestRun,
+}
+
+/// Commits `request.run` into the prompt's results file; returns the commit.
+pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -> Result<Oid> {
+    let RecordRequest { name, version, run } = request;
+    run.check()
+        .map_err(|message| Error::InvalidResult { message })?;
+    let start = begin(store, "results record")?;
+    let tree = start.registry_tree(store)?;
+    if store.release(name, version)?.is_none() {
+        return Err(super::fetch::missing_version(store, name, version));
+    }
+    let path = path_of(name);
+    // Refuse to overwrite edits in progress, as promote does for registry.yaml.
+    let committed = store.read_file(tree, &path)?;
+    let on_disk = std::fs::read(start.workdir.join(&path)).ok();
+    if on_disk != committed || store.index_differs(&path, tree)? {
+        return Err(Error::Dirty { path });
+    }
+    let message = format!(
+        "results: {name} {version} {} {}/{} passed\n\n{}",
+        run.test,
+        run.passed,
+        run.total(),
+        trailers(name, version, run)
+    );
+    let written = RefCell::new(None);
+    let commit = store.commit_on_branch(&start.branch, &message, signatures, &|tip| {
+        let mut results = match tip {
+            Some(tree) => results_in(store, tree, name)?,
+            None => Results::default(),
+        };
+        results.add(version, run.clone())?;
+        let text = results.render(name);
+        let blob = store
+            .repo()
+            .blob(text.as_bytes())
+            .map_err(Error::git("cannot write the results file"))?;
+        *written.borrow_mut() = Some((text, blob));
+        Ok(vec![PathUpdate {
+            path: path.clone(),
+            id: blob,
+            mode: FileMode::Blob,
+        }])
+    })?;
+    let Some((text, blob)) = written.into_inner() else {
+        return Err(Error::InvalidResult {
+            message: "nothing was written".into(),
+        });
+    };
+    let file = start.workdir.join(&path);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
+    crate::store::write_atomic(&file, text.as_bytes())?;
+    let entry = store.written_file_entry(&path, blob)?;
+    store.sync_index(None, &[entry])?;
+    Ok(commit.id())
+}
+
+/// The trailer block of a results commit (read by nothing yet but people and `git log`).
+fn trailers(name: &PromptName, version: &Version, run: &TestRun) -> String {
+    let mut out = format!(
+        "Prompt: {name}\nVersion: {version}\nTest: {}\nPassed: {}\nFailed: {}\nErrored: {}\n",
+        run.test, run.passed, run.failed, run.errored
+    );
+    if let Some(score) = run.avg_score {
+        out.push_str(&format!("Score: {score}\n"));
+    }
+    out.push_str(&format!("Source: {}\nChange: tested\n", run.source));
+    out
+}
+
+/// `name`'s results in `tree` (none recorded: empty).
+pub fn results_in(store: &Store, tree: &Tree<'_>, name: &PromptName) -> Result<Results> {
+    let path = path_of(name);
+    match store.read_file(tree, &path)? {
+        Some(bytes) => Results::parse(&bytes, Path::new(&path), name),
+        None => Ok(Results::default()),
+    }
+}
+
+/// `name`'s results at `revision` (HEAD by default).
+pub fn results_at(store: &Store, name: &PromptName, revision: Option<&str>) -> Result<Results> {
+    let commit = store.commit(revision)?;
+    let tree = commit
+        .tree()
+        .map_err(Error::git("cannot read the commit's tree"))?;
+    results_in(store, &tree, name)
+}
+
+/// The version `selector` names at HEAD. A bare name is refused: a result is about one version,
+/// so the caller says which (`NAME@1.2.0`, `NAME@staging`, `NAME@latest`).
+pub fn tested_version(store: &Store, selector: &Selector) -> Result<Version> {
+    let Some(target) = &selector.target else {
+        return Err(Error::InvalidSelector {
+            input: selector.name.to_string(),
+            reason: "name the version tested: NAME@VERSION, NAME@ENVIRONMENT or NAME@latest".into(),
+        });
+    };
+    let commit = store.commit(None)?;
+    let registry = super::registry_at(store, &commit, "HEAD", Some(&selector.name))?;
+    let version = super::fetch::resolve_version(store, &registry, &selector.name, Some(target))?;
+    if store.release(&selector.name, &version)?.is_none() {
+        return Err(super::fetch::missing_version(
+            store,
+            &selector.name,
+            &version,
+        ));
+    }
+    Ok(version)
+}
+
+/// One row of `results show`: a run, and whether it is the latest of its test for its version
+/// (the one gates and summaries use).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ResultRow {
+    pub version: String,
+    #[serde(flatten)]
+    pub run: TestSummary,
+    pub latest: bool,
+}
+
+/// The runs of `name` at `revision`: of one version, every run oldest first; of all versions,
+/// the latest run of each test. Refuses a prompt or version that was never released.
+pub fn show(
+    store: &Store,
+    name: &PromptName,
+    version: Option<&Version>,
+    revision: Option<&str>,
+) -> Result<Vec<ResultRow>> {
+    let released = store.versions(name)?;
+    if released.is_empty() {
+        return Err(super::not_found(store, name));
+    }
+    let results = results_at(store, name, revision)?;
+    let mut rows = Vec::new();
+    for (v, _) in &released {
+        if version.is_some_and(|wanted| wanted != v) {
+            continue;
+        }
+        let latest = results.latest(v);
+        let runs: Vec<&TestRun> = match version {
+            Some(_) => results.runs(v).iter().collect(),
+            None => latest.clone(),
+        };
+        for run in runs {
+            rows.push(ResultRow {
+                version: v.to_string(),
+                run: run.into(),
+                latest: latest.iter().any(|l| std::ptr::eq(*l, run)),
+            });
+        }
+    }
+    if let Some(wanted) = version {
+        if !released.iter().any(|(v, _)| v == wanted) {
+            return Err(super::fetch::missing_version(store, name, wanted));
+        }
+    }
+    Ok(rows)
+}
