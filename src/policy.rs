@@ -122,13 +122,12 @@ impl Gate {
             }
             if let Some(min) = self.min_pass_rate {
                 if run.pass_rate() < min {
+                    let (rate, min) = distinct_percents(run.pass_rate(), min);
                     unmet.push(format!(
-                        "`{}` pass rate {} ({}/{}) is below {}",
+                        "`{}` pass rate {rate} ({}/{}) is below {min}",
                         run.test,
-                        percent(run.pass_rate()),
                         run.passed,
                         run.total(),
-                        percent(min)
                     ));
                 }
             }
@@ -153,6 +152,34 @@ impl Gate {
 /// A rate as a percentage with one decimal, `0.955` → `95.5%`.
 pub fn percent(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
+}
+
+/// A rate and the minimum it is below, as percentages: the minimum exactly (up to six
+/// decimals), the rate truncated to as many decimals as it takes to read below it
+/// (`99.99%` below `100.0%`, never `100.0%` below `100.0%`).
+fn distinct_percents(a: f64, b: f64) -> (String, String) {
+    let mut decimals = 1;
+    while decimals < 6 {
+        let scaled = b * 100.0 * 10f64.powi(decimals);
+        if (scaled - scaled.round()).abs() < 1e-6 {
+            break;
+        }
+        decimals += 1;
+    }
+    loop {
+        // Truncated, not rounded, so a rate below the minimum never reads as reaching it.
+        let scale = 10f64.powi(decimals);
+        let x = format!(
+            "{:.*}%",
+            decimals as usize,
+            (a * 100.0 * scale).floor() / scale
+        );
+        let y = format!("{:.*}%", decimals as usize, b * 100.0);
+        if x != y || decimals >= 8 {
+            return (x, y);
+        }
+        decimals += 1;
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +271,26 @@ mod tests {
             ..Gate::default()
         };
         assert!(scored.unmet(&r, &v(), released())[0].contains("has no score"));
+    }
+
+    #[test]
+    fn a_rate_just_below_the_minimum_reads_below_it() {
+        assert_eq!(
+            distinct_percents(0.99995, 1.0),
+            ("99.9%".to_owned(), "100.0%".to_owned())
+        );
+        assert_eq!(
+            distinct_percents(0.8, 0.95),
+            ("80.0%".to_owned(), "95.0%".to_owned())
+        );
+        assert_eq!(
+            distinct_percents(0.9, 0.9995),
+            ("90.00%".to_owned(), "99.95%".to_owned())
+        );
+        assert_eq!(
+            distinct_percents(0.99949, 0.9995),
+            ("99.94%".to_owned(), "99.95%".to_owned())
+        );
     }
 
     #[test]

@@ -59,7 +59,16 @@ fn message_of(e: &serde_saphyr::Error) -> String {
         Some(at) => &text[..at],
         None => &text,
     };
-    text.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+    let text = text.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    // The deserializer's Rust-isms, in words a person writing YAML uses.
+    match text.as_str() {
+        "invalid u64" | "invalid u32" => "expected a whole number of at least 0".into(),
+        "invalid floating point" => "expected a number".into(),
+        "invalid boolean" => "expected true or false".into(),
+        "expected mapping start" => "expected a mapping (`key: value` lines) here".into(),
+        "expected sequence start" => "expected a list here".into(),
+        _ => text,
+    }
 }
 
 /// Serialises `value` as YAML (multi-line strings become block scalars).

@@ -79,7 +79,20 @@ fn hint(error: &Error) -> Option<String> {
         Error::RevisionNotFound { .. } => "name a branch, tag or commit that exists (`git branch -a`)".into(),
         Error::InvalidName { .. } => "names look like `summarize` or `support/refund-agent`".into(),
         Error::InvalidVersion { .. } => "versions are semantic versions such as 1.0.0 or 2.1.0-rc.1".into(),
+        Error::InvalidSelector { input, .. } if !input.contains('@') => {
+            format!("say which version: {input}@1.2.0, {input}@staging or {input}@latest")
+        }
         Error::InvalidSelector { .. } => "write NAME, NAME@1.2.0, NAME@production or NAME@latest".into(),
+        Error::InvalidResult { .. } => {
+            "counts are whole numbers with at least one case; --score a finite number; --url an http(s) address; test names one line of at most 100 characters".into()
+        }
+        Error::Import { format, .. } => format!(
+            "check the file and --from: promptfoo reads `promptfoo eval --output results.json`, junit reads JUnit XML (this was read as {format})"
+        ),
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file.starts_with(promptreg::results::RESULTS_DIR) => format!(
+            "fix the file by hand (its format is in docs/FORMAT.md §10; `promptreg validate` lists every problem), or drop uncommitted edits with `git checkout -- {}`",
+            file.display()
+        ),
         Error::PromptNotFound { nearby, .. } if nearby.is_empty() => {
             "no prompt has a version yet; release one with `promptreg create NAME --version 1.0.0 -m \"…\"`".into()
         }

@@ -23,11 +23,22 @@ struct Tagged {
 const VERSIONS_CACHE: &str = "versions-v1";
 
 /// The releases of `name`, ascending by semver; status comes from the index at `revision`.
+/// A results file that does not parse shows as "never tested" (see [`versions_checked`]).
 pub fn versions(
     store: &Store,
     name: &PromptName,
     revision: Option<&str>,
 ) -> Result<Vec<VersionRecord>> {
+    versions_checked(store, name, revision).map(|(rows, _)| rows)
+}
+
+/// [`versions`], plus the error of a results file that does not parse (its pass rates are
+/// then shown as never tested, so the listing itself still works).
+pub fn versions_checked(
+    store: &Store,
+    name: &PromptName,
+    revision: Option<&str>,
+) -> Result<(Vec<VersionRecord>, Option<Error>)> {
     let commit = store.commit(revision)?;
     let registry = registry_at(store, &commit, revision_label(revision), Some(name))?;
     let tags = store.versions(name)?;
@@ -35,9 +46,11 @@ pub fn versions(
         return Err(not_found(store, name));
     }
     let tagged = tagged(store, name, &tags)?;
-    // A results file that does not parse shows as "never tested" here; `validate` reports it.
-    let results = super::results::results_at(store, name, revision).unwrap_or_default();
-    Ok(tagged
+    let (results, broken) = match super::results::results_at(store, name, revision) {
+        Ok(results) => (results, None),
+        Err(e) => (Default::default(), Some(e)),
+    };
+    let rows = tagged
         .into_iter()
         .zip(&tags)
         .map(|(t, (version, _))| {
@@ -59,7 +72,8 @@ pub fn versions(
                 tests: tests.len(),
             }
         })
-        .collect())
+        .collect();
+    Ok((rows, broken))
 }
 
 /// The tag objects' contents. Tag objects never change, so the listing is cached under a key

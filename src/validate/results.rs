@@ -67,11 +67,15 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                 message,
                 ..
             }) => {
-                let (code, message) = match classify_yaml(&message) {
-                    ("yaml-syntax", message) => ("results-invalid", message),
-                    other => other,
-                };
-                out.push(Finding::error(&path, Some((line, column)), code, message));
+                // One code for every way a results file breaks its format, worded as for
+                // prompt.yaml (unknown keys with suggestions, types in words).
+                let (_, message) = classify_yaml(&message);
+                out.push(Finding::error(
+                    &path,
+                    Some((line, column)),
+                    "results-invalid",
+                    message,
+                ));
                 continue;
             }
             Err(Error::Invalid { message, .. }) => {

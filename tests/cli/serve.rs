@@ -456,3 +456,133 @@ fn a_client_trickling_its_headers_is_cut_off() {
     // Other clients were served all along.
     assert_eq!(get(&server.url("/healthz")).status, 200);
 }
+
+/// `registry()` with three runs of 1.0.0 (golden-set twice, safety once) and 1.1.0 released and
+/// tested once.
+fn tested_registry() -> TestRepo {
+    let repo = registry();
+    for extra in [
+        &["--test", "golden-set", "--passed", "8", "--failed", "2"][..],
+        &[
+            "--test", "safety", "--passed", "5", "--failed", "0", "--score", "0.9",
+        ],
+        &["--test", "golden-set", "--passed", "19", "--failed", "1"],
+    ] {
+        let mut args = vec!["results", "record", "support/agent@1.0.0"];
+        args.extend_from_slice(extra);
+        repo.run(&args).ok();
+    }
+    repo.release("support/agent", "1.1.0", "Hi {{ user_name }}");
+    repo.run(&[
+        "results",
+        "record",
+        "support/agent@1.1.0",
+        "--test",
+        "golden-set",
+        "--passed",
+        "1",
+        "--failed",
+        "1",
+    ])
+    .ok();
+    repo
+}
+
+#[test]
+fn tests_endpoint_lists_the_runs_exactly_as_results_show() {
+    let repo = tested_registry();
+    let server = Server::start(&repo, &[]);
+    let url = |query: &str| server.url(&format!("/api/prompts/support/agent/tests{query}"));
+    let show = |selector: &str| {
+        let out = repo.run(&["results", "show", selector, "--format", "json"]);
+        out.ok();
+        out.stdout
+    };
+
+    let every_run = get(&url("?version=1.0.0"));
+    assert_eq!(every_run.status, 200, "{}", every_run.body);
+    assert_eq!(every_run.body, show("support/agent@1.0.0"));
+    let latest: Vec<Value> = every_run
+        .json()
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["latest"].clone())
+        .collect();
+    assert_eq!(latest, [false, true, true]);
+    assert_eq!(every_run.cache_control.as_deref(), Some("no-cache"));
+
+    // An environment means the version it holds; no parameter, the latest of every version.
+    let production = get(&url("?environment=production"));
+    assert_eq!(production.status, 200, "{}", production.body);
+    assert_eq!(production.body, show("support/agent@1.0.0"));
+    let all = get(&url(""));
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(all.body, show("support/agent"));
+    assert_eq!(all.json().as_array().map(Vec::len), Some(3));
+
+    // A run recorded while the server runs shows on the next request.
+    repo.run(&[
+        "results",
+        "record",
+        "support/agent@1.0.0",
+        "--test",
+        "safety",
+        "--passed",
+        "4",
+        "--failed",
+        "1",
+    ])
+    .ok();
+    let after = get(&url("?version=1.0.0"));
+    assert_eq!(after.body, show("support/agent@1.0.0"));
+    assert_eq!(after.json().as_array().map(Vec::len), Some(4));
+    assert_ne!(after.etag, every_run.etag);
+}
+
+#[test]
+fn tests_endpoint_refuses_unknown_prompts_versions_and_environments() {
+    let repo = tested_registry();
+    let server = Server::start(&repo, &[]);
+    let no_version = get(&server.url("/api/prompts/support/agent/tests?version=9.9.9"));
+    assert_eq!(no_version.status, 404, "{}", no_version.body);
+    assert_eq!(no_version.json()["error"], "version-not-found");
+    let no_prompt = get(&server.url("/api/prompts/nope/tests"));
+    assert_eq!(no_prompt.status, 404, "{}", no_prompt.body);
+    assert_eq!(no_prompt.json()["error"], "prompt-not-found");
+    let no_env = get(&server.url("/api/prompts/support/agent/tests?environment=qa"));
+    assert_eq!(no_env.status, 404, "{}", no_env.body);
+    let both =
+        get(&server.url("/api/prompts/support/agent/tests?version=1.0.0&environment=production"));
+    assert_eq!(both.status, 400, "{}", both.body);
+    let bad = get(&server.url("/api/prompts/support/agent/tests?version=1.0"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
+
+#[test]
+fn prompt_json_carries_the_latest_run_of_each_test() {
+    let repo = tested_registry();
+    let server = Server::start(&repo, &[]);
+    let pinned = get(&server.url("/api/prompts/support/agent?version=1.0.0"));
+    assert_eq!(pinned.status, 200, "{}", pinned.body);
+    let cli = repo.run(&["fetch", "support/agent@1.0.0", "--format", "json"]);
+    cli.ok();
+    assert_eq!(pinned.json()["tests"], cli.json()["tests"]);
+    let tests: Vec<(Value, Value)> = pinned.json()["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| (t["test"].clone(), t["passed"].clone()))
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            (Value::from("golden-set"), Value::from(19)),
+            (Value::from("safety"), Value::from(5)),
+        ]
+    );
+    let latest = get(&server.url("/api/prompts/support/agent/latest?environment=production"));
+    assert_eq!(latest.json()["tests"], pinned.json()["tests"]);
+    let newer = get(&server.url("/api/prompts/support/agent?version=1.1.0"));
+    assert_eq!(newer.json()["tests"][0]["pass_rate"], Value::from(0.5));
+}

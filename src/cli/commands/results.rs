@@ -141,7 +141,12 @@ fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
         std::fs::read(&args.file)
             .with_context(|| format!("cannot read `{}`", args.file.display()))?
     };
-    let report = import::read(format, &bytes, &args.file)?;
+    let shown = if args.file.as_os_str() == "-" {
+        PathBuf::from("<standard input>")
+    } else {
+        args.file.clone()
+    };
+    let report = import::read(format, &bytes, &shown)?;
     let test = args
         .test
         .clone()
@@ -149,7 +154,7 @@ fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
         .ok_or_else(|| {
             Usage(format!(
                 "`{}` does not name its test; pass --test NAME",
-                args.file.display()
+                shown.display()
             ))
         })?;
     let run = Run {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use comfy_table::Cell;
-use promptreg::ops::versions::versions;
+use promptreg::ops::versions::versions_checked;
 use promptreg::PromptName;
 
 use crate::cli::context::Format;
@@ -19,7 +19,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
     let name = PromptName::parse(&args.name)?;
     let store = context.store()?;
-    let rows = versions(&store, &name, context.revision.as_deref())?;
+    let (rows, broken) = versions_checked(&store, &name, context.revision.as_deref())?;
+    if let Some(e) = broken {
+        context.status(&format!("warning: test results not shown: {e}"));
+    }
     if format == Format::Json {
         return output::json(&rows);
     }
