@@ -138,9 +138,9 @@ pub fn commit_move(
     let (text, after, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {
         revision: "HEAD".into(),
     })?;
-    crate::store::write_atomic(&loaded.start.workdir.join(REGISTRY_FILE), text.as_bytes())?;
-    let entry = store.written_file_entry(REGISTRY_FILE, blob)?;
-    store.sync_index(None, &[entry])?;
+    loaded
+        .start
+        .mirror(store, REGISTRY_FILE, text.as_bytes(), blob)?;
     // The next read of this index finds it parsed already.
     remember_registry(store, blob, &after);
     Ok(committed.id())

@@ -73,13 +73,7 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
             message: "nothing was written".into(),
         });
     };
-    let file = start.workdir.join(&path);
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    }
-    crate::store::write_atomic(&file, text.as_bytes())?;
-    let entry = store.written_file_entry(&path, blob)?;
-    store.sync_index(None, &[entry])?;
+    start.mirror(store, &path, text.as_bytes(), blob)?;
     Ok(commit.id())
 }
 

@@ -47,6 +47,19 @@ pub fn begin<'r>(store: &'r Store, operation: &'static str) -> Result<WriteStart
 }
 
 impl<'r> WriteStart<'r> {
+    /// After a commit that wrote `path` as blob `id` with `content`: the same content in the
+    /// working copy (written atomically, directories created) and in the path's index entry,
+    /// so the user's next `git commit` keeps the change. Nothing else is touched.
+    pub fn mirror(&self, store: &Store, path: &str, content: &[u8], id: Oid) -> Result<()> {
+        let file = self.workdir.join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        crate::store::write_atomic(&file, content)?;
+        let entry = store.written_file_entry(path, id)?;
+        store.sync_index(None, &[entry])
+    }
+
     /// The tip's tree, refusing a branch that is not a registry yet.
     pub fn registry_tree(&self, store: &Store) -> Result<&Tree<'r>> {
         let missing = || Error::RegistryMissing {

@@ -3,15 +3,12 @@
 //! overrides and records it (§8); `rollback` is not gated; `audit --base` judges every pointer
 //! move by the policy at the base; the HTTP API goes through the same gate.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::harness::{Output, TestRepo, AUTHOR_EMAIL};
+use crate::serve::{send, Server};
 
 /// The header of every registry.yaml written here; `prompts:` is line 3.
 const PIPELINE: &str = "format: 1\nenvironments: [dev, staging, production]\n";
@@ -989,70 +986,18 @@ fn readme_worked_example() {
 
 // --- the HTTP API -----------------------------------------------------------------------------
 
-/// `promptreg serve --allow-local-writes` on a loopback port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(repo: &TestRepo) -> Server {
-        let mut command = repo.command(&["serve", "--addr", "127.0.0.1:0", "--allow-local-writes"]);
-        command.stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = command.spawn().expect("spawn serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("listening on ") {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server printed its address");
-        Server { child, base }
-    }
-
-    /// PATCH `path` with a JSON body: the status and the body as JSON.
-    fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .new_agent();
-        let mut response = agent
-            .patch(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .send(body.to_string())
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-        (status, json)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_api_promotes_through_the_same_gate() {
     let repo = gated(GOLDEN_95);
     record(&repo, "x@1.0.0", "golden", 8, 2, &[]);
-    let server = Server::start(&repo);
-    let path = "/api/prompts/x@1.0.0/promote";
+    let server = Server::start(&repo, &["--allow-local-writes"]);
+    let url = server.url("/api/prompts/x@1.0.0/promote");
+    let patch = |body: &Value| {
+        let reply = send("PATCH", &url, None, body);
+        (reply.status, reply.json())
+    };
     let before = repo.snapshot();
-    let (status, body) = server.patch(
-        path,
-        &json!({"environment": "production", "reason": "ship"}),
-    );
+    let (status, body) = patch(&json!({"environment": "production", "reason": "ship"}));
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "gate-not-met");
     let message = body["message"].as_str().unwrap_or_default();
@@ -1063,17 +1008,13 @@ fn the_api_promotes_through_the_same_gate() {
     );
     assert_eq!(before, repo.snapshot());
     // `force: false` is no override.
-    let (status, _) = server.patch(
-        path,
-        &json!({"environment": "production", "reason": "ship", "force": false}),
-    );
+    let (status, _) =
+        patch(&json!({"environment": "production", "reason": "ship", "force": false}));
     assert_eq!(status, 409);
     assert_eq!(before, repo.snapshot());
 
-    let (status, body) = server.patch(
-        path,
-        &json!({"environment": "production", "reason": "hotfix", "force": true}),
-    );
+    let (status, body) =
+        patch(&json!({"environment": "production", "reason": "hotfix", "force": true}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["environment"], "production");
     assert_eq!(held(&repo, "production"), "1.0.0");

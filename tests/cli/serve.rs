@@ -12,13 +12,13 @@ use crate::harness::TestRepo;
 const TOKEN: &str = "tok-0123456789abcdef";
 
 /// A running server; killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(repo: &TestRepo, extra: &[&str]) -> Server {
+    pub(crate) fn start(repo: &TestRepo, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--addr", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut command = repo.command(&args);
@@ -40,7 +40,7 @@ impl Server {
         Server { child, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -77,15 +77,15 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     etag: Option<String>,
     cache_control: Option<String>,
     body: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
@@ -112,7 +112,7 @@ fn get(url: &str) -> Reply {
     reply(agent().get(url).call())
 }
 
-fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -> Reply {
+pub(crate) fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -> Reply {
     let agent = agent();
     let mut request = match method {
         "POST" => agent.post(url),
