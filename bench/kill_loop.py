@@ -2,10 +2,11 @@
 """Kill promptreg writers at random moments and check that nothing is ever left broken.
 
 Builds a small registry (`promptreg init --example`) in a temporary directory, then in each
-iteration starts one writer -- alternately
+iteration starts one writer -- in turn
 
     promptreg create <prompt> --bump patch --allow-unchanged -m ...
     promptreg promote support/refund-agent <version> --to dev --force --reason ...
+    promptreg results record support/refund-agent@<version> --test kill-loop --passed N --failed 1
 
 -- and sends it SIGKILL after a random 0-40 ms delay. After every kill it checks that:
 
@@ -13,7 +14,8 @@ iteration starts one writer -- alternately
   * `promptreg doctor --fix --min-age 0` leaves no finding unfixed (--min-age 0 because nothing
     else runs here, so even a fresh Git lock file is known to be abandoned);
   * no `*.lock` or `tmp_object_git2_*` file is left anywhere under .git/ afterwards;
-  * `promptreg list` and `promptreg fetch support/refund-agent@dev` succeed;
+  * `promptreg list`, `promptreg fetch support/refund-agent@dev`, `promptreg results show
+    support/refund-agent` and `promptreg validate` succeed;
   * `git status --porcelain` is empty (every write either happened completely, index and
     working tree included, or left no trace).
 
@@ -117,9 +119,13 @@ class Loop:
 
 
 def writer(loop: Loop, iteration: int, prompts: list[str]) -> list[str]:
-    if iteration % 2 == 0:
-        name = prompts[(iteration // 2) % len(prompts)]
+    if iteration % 3 == 0:
+        name = prompts[(iteration // 3) % len(prompts)]
         return ["create", name, "--bump", "patch", "--allow-unchanged", "-m", f"kill loop {iteration}"]
+    if iteration % 3 == 2:
+        version = loop.versions(PROMOTED)[iteration % len(loop.versions(PROMOTED))]
+        return ["results", "record", f"{PROMOTED}@{version}", "--test", "kill-loop",
+                "--passed", str(iteration), "--failed", "1"]
     current = loop.serving(PROMOTED, ENVIRONMENT)
     choices = [v for v in loop.versions(PROMOTED) if v != current]
     version = choices[iteration % len(choices)]
@@ -146,7 +152,8 @@ def check(loop: Loop, found_kinds: collections.Counter[str]) -> list[str]:
     left = loop.leftovers()
     if left:
         problems.append(f"left under .git/ after doctor --fix: {left}")
-    for args in (["list"], ["fetch", f"{PROMOTED}@{ENVIRONMENT}"]):
+    for args in (["list"], ["fetch", f"{PROMOTED}@{ENVIRONMENT}"], ["results", "show", PROMOTED],
+                 ["validate"]):
         out = loop.run(*args)
         if out.returncode != 0:
             problems.append(f"`promptreg {' '.join(args)}` exited {out.returncode}: {out.stderr.strip()}")
