@@ -2,7 +2,8 @@
 //! pull request's CI runs, because anyone can edit the file by hand. Reported: pointer moves by
 //! authors the access rules do not allow, promotions that skip a pipeline stage, promotions
 //! of versions that did not meet the environment's gate, pointers to versions that do not
-//! exist, and indexes that do not parse.
+//! exist, and indexes that do not parse — and every commit that changed a results file, for
+//! recorded runs removed or rewritten and files that do not parse.
 //!
 //! The access rules and the policy in force are those at REF: a change cannot grant itself the
 //! right to make itself. A gate is judged on the results committed in the promoting commit.
@@ -34,6 +35,10 @@ pub enum Problem {
     MissingVersion,
     /// `registry.yaml` does not parse or breaks a rule.
     InvalidIndex,
+    /// Recorded test runs were removed or changed (results files only grow).
+    ResultsRewritten,
+    /// A results file does not parse or breaks a rule.
+    InvalidResults,
 }
 
 /// One violation (the JSON of `audit --format json`).
@@ -49,7 +54,8 @@ pub struct Violation {
     pub message: String,
 }
 
-/// The outcome: how many commits changed the index, and what is wrong with them.
+/// The outcome: how many commits changed the index or a results file, and what is wrong with
+/// them.
 #[derive(Clone, Debug, Serialize)]
 pub struct Audit {
     pub commits_checked: usize,
@@ -74,11 +80,16 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
             .repo()
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
+        let results = super::tested::run_changes(store, &commit, None)?;
+        let results_changed = !results.is_empty();
+        check_results(&commit, results, &mut audit.violations);
         let blob = registry_blob(&commit);
         let parent_blobs: Vec<Option<git2::Oid>> =
             commit.parents().map(|p| registry_blob(&p)).collect();
         if parent_blobs.contains(&blob) {
-            continue; // No change, or a merge that took one side (whose commits are audited).
+            // No change to the index, or a merge that took one side (whose commits are audited).
+            audit.commits_checked += usize::from(results_changed);
+            continue;
         }
         audit.commits_checked += 1;
         check_commit(
@@ -91,6 +102,42 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
         )?;
     }
     Ok(audit)
+}
+
+/// Reports results files a commit broke, and recorded runs it removed or changed.
+fn check_results(
+    commit: &Commit<'_>,
+    changes: Vec<super::tested::RunChanges>,
+    out: &mut Vec<Violation>,
+) {
+    let author = String::from_utf8_lossy(commit.author().email_bytes()).into_owned();
+    for change in changes {
+        let violation = |problem, to: Option<String>, message: String| Violation {
+            problem,
+            commit: commit.id().to_string(),
+            author: author.clone(),
+            prompt: Some(change.name.to_string()),
+            environment: None,
+            from: None,
+            to,
+            message,
+        };
+        if let Some(e) = &change.broken {
+            out.push(violation(Problem::InvalidResults, None, e.to_string()));
+            continue;
+        }
+        for (version, run) in &change.removed {
+            out.push(violation(
+                Problem::ResultsRewritten,
+                Some(version.to_string()),
+                format!(
+                    "a recorded run was removed or changed ({}, tested at {}): recorded runs are never edited; record a new run instead",
+                    crate::results::TestSummary::from(run).describe(),
+                    run.tested_at
+                ),
+            ));
+        }
+    }
 }
 
 /// What the base says is allowed.

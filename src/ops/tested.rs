@@ -1,9 +1,9 @@
-//! `tested` events for `history`: the test runs a commit added to results files.
+//! What a commit did to results files: the runs it added (`tested` events for `history`) and
+//! the runs it removed or changed (which `audit` reports: the files only ever grow).
 //!
-//! Results files only grow, so a commit's new runs are those its file has and its first
-//! parent's does not. Like pointer moves, runs a merge took from another parent are reported
-//! at the commit that recorded them, not at the merge; a file that does not parse yields no
-//! events (`validate` reports it).
+//! A commit's new runs are those its file has and none of its parents' has, so runs a merge
+//! took from another parent are reported at the commit that recorded them, not at the merge.
+//! Removed runs are judged against the first parent.
 
 use std::path::Path;
 
@@ -13,14 +13,25 @@ use crate::history::{reason_of, Change, Event};
 use crate::identity::from_git_time;
 use crate::results::{Results, TestRun, RESULTS_DIR};
 use crate::store::Store;
-use crate::{Error, PromptName, Result};
+use crate::{Error, PromptName, Result, Version};
 
-/// The runs `commit` recorded (for `only`, or for every prompt), oldest first within a file.
-pub fn tested_events(
+/// How one commit changed one prompt's results file.
+pub struct RunChanges {
+    pub name: PromptName,
+    /// Runs no parent had, in file order.
+    pub added: Vec<(Version, TestRun)>,
+    /// Runs the first parent had that the commit no longer has (changed ones included).
+    pub removed: Vec<(Version, TestRun)>,
+    /// The commit's file does not parse (then nothing else is known).
+    pub broken: Option<Error>,
+}
+
+/// The results files `commit` changed (for `only`, or for every prompt) and how.
+pub fn run_changes(
     store: &Store,
     commit: &Commit<'_>,
     only: Option<&PromptName>,
-) -> Result<Vec<Event>> {
+) -> Result<Vec<RunChanges>> {
     let tree = commit
         .tree()
         .map_err(Error::git("cannot read a commit's tree"))?;
@@ -30,10 +41,10 @@ pub fn tested_events(
         .collect::<std::result::Result<_, _>>()
         .map_err(Error::git("cannot read a parent's tree"))?;
     let dir = store.entry_id(&tree, RESULTS_DIR);
-    if dir.is_none()
-        || parents
-            .iter()
-            .any(|p| store.entry_id(p, RESULTS_DIR) == dir)
+    if parents
+        .iter()
+        .any(|p| store.entry_id(p, RESULTS_DIR) == dir)
+        || (parents.is_empty() && dir.is_none())
     {
         return Ok(Vec::new());
     }
@@ -41,35 +52,66 @@ pub fn tested_events(
         Some(name) => vec![name.clone()],
         None => changed_files(store, &tree, parents.first())?,
     };
-    let mut events = Vec::new();
+    let mut out = Vec::new();
     for name in names {
         let path = crate::results::path_of(&name);
-        let Some(after) = store.entry_id(&tree, &path) else {
-            continue;
-        };
+        let after = store.entry_id(&tree, &path);
         let before: Vec<Option<Oid>> = parents.iter().map(|p| store.entry_id(p, &path)).collect();
-        if before.contains(&Some(after)) {
+        if before.contains(&after) {
             continue;
         }
-        let Ok(after) = parse(store, Some(after), &name) else {
-            continue;
+        let mut changes = RunChanges {
+            name: name.clone(),
+            added: Vec::new(),
+            removed: Vec::new(),
+            broken: None,
         };
-        let mut known: Vec<(crate::Version, TestRun)> = Vec::new();
-        for id in &before {
-            if let Ok(results) = parse(store, *id, &name) {
-                known.extend(flatten(results));
+        let after = match parse(store, after, &name) {
+            Ok(results) => flatten(results),
+            Err(e) => {
+                changes.broken = Some(e);
+                out.push(changes);
+                continue;
             }
-        }
-        for (version, run) in flatten(after) {
-            match known
-                .iter()
-                .position(|k| *k == (version.clone(), run.clone()))
-            {
+        };
+        // Runs of the parents, the first parent's first; a file that does not parse has none.
+        let parsed: Vec<Vec<(Version, TestRun)>> = before
+            .iter()
+            .map(|id| parse(store, *id, &name).map(flatten).unwrap_or_default())
+            .collect();
+        let mut known: Vec<&(Version, TestRun)> = parsed.iter().flatten().collect();
+        for run in &after {
+            match known.iter().position(|k| *k == run) {
                 Some(at) => {
                     known.swap_remove(at);
                 }
-                None => events.push(event(commit, &name, &version, &run)),
+                None => changes.added.push(run.clone()),
             }
+        }
+        let mut kept: Vec<&(Version, TestRun)> = after.iter().collect();
+        for run in parsed.first().into_iter().flatten() {
+            match kept.iter().position(|k| *k == run) {
+                Some(at) => {
+                    kept.swap_remove(at);
+                }
+                None => changes.removed.push(run.clone()),
+            }
+        }
+        out.push(changes);
+    }
+    Ok(out)
+}
+
+/// The `tested` events of the runs `commit` recorded.
+pub fn tested_events(
+    store: &Store,
+    commit: &Commit<'_>,
+    only: Option<&PromptName>,
+) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for changes in run_changes(store, commit, only)? {
+        for (version, run) in &changes.added {
+            events.push(event(commit, &changes.name, version, run));
         }
     }
     Ok(events)
@@ -91,7 +133,11 @@ fn changed_files(
     Ok(diff
         .deltas()
         .filter_map(|delta| {
-            let path = delta.new_file().path()?.to_str()?;
+            let path = delta
+                .new_file()
+                .path()
+                .or(delta.old_file().path())?
+                .to_str()?;
             PromptName::parse(path.strip_suffix(".yaml")?).ok()
         })
         .collect())
@@ -105,7 +151,7 @@ fn parse(store: &Store, id: Option<Oid>, name: &PromptName) -> Result<Results> {
     Results::parse(&bytes, Path::new(&crate::results::path_of(name)), name)
 }
 
-fn flatten(results: Results) -> Vec<(crate::Version, TestRun)> {
+fn flatten(results: Results) -> Vec<(Version, TestRun)> {
     results
         .versions
         .into_iter()
@@ -113,7 +159,7 @@ fn flatten(results: Results) -> Vec<(crate::Version, TestRun)> {
         .collect()
 }
 
-fn event(commit: &Commit<'_>, name: &PromptName, version: &crate::Version, run: &TestRun) -> Event {
+fn event(commit: &Commit<'_>, name: &PromptName, version: &Version, run: &TestRun) -> Event {
     let author = commit.author();
     Event {
         event: Change::Tested,

@@ -1,6 +1,7 @@
 //! `promptreg audit --base REF`: what a pull request's CI runs over every commit since REF that
-//! changed registry.yaml — skipped stages, disallowed authors (rules as at REF), pointers to
-//! versions that were never released, indexes that do not parse.
+//! changed registry.yaml or results — skipped stages, disallowed authors (rules as at REF),
+//! pointers to versions that were never released, indexes that do not parse, recorded test
+//! runs rewritten or removed. (Gates: tests/cli/gates.rs.)
 
 use serde::Deserialize;
 
@@ -200,7 +201,7 @@ fn rules_added_in_the_change_itself_do_not_apply() {
     assert_eq!(out.stdout, "");
     assert!(
         out.stderr
-            .contains("2 commit(s) changed registry.yaml since main; no violations"),
+            .contains("2 commit(s) changed registry.yaml or results since main; no violations"),
         "{}",
         out.stderr
     );
@@ -434,4 +435,101 @@ fn merging_the_base_into_the_branch_reports_nothing_new() {
     let out = audit(&repo);
     out.ok();
     assert_eq!(out.stdout, "");
+}
+
+/// Records a run of x 1.0.0 on main (before the branch), then checks out `pr`.
+fn pr_branch_with_a_run() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.run(&[
+        "results", "record", "x@1.0.0", "--test", "golden", "--passed", "8", "--failed", "2",
+    ])
+    .ok();
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo
+}
+
+#[test]
+fn a_recorded_run_rewritten_by_hand_is_reported() {
+    let repo = pr_branch_with_a_run();
+    let text = repo.read("results/x.yaml");
+    assert!(text.contains("passed: 8\n"), "{text}");
+    repo.write(
+        "results/x.yaml",
+        &text
+            .replace("passed: 8\n", "passed: 10\n")
+            .replace("failed: 2\n", "failed: 0\n"),
+    );
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        "Sneaky <sneaky@example.com>",
+        "-m",
+        "better numbers",
+    ]);
+    let line = one_violation(&repo);
+    assert!(
+        line.contains("sneaky@example.com: x 1.0.0: a recorded run was removed or changed (golden: 8/10 passed (80.0%)"),
+        "{line}"
+    );
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    assert_eq!(result.commits_checked, 1);
+    let v = &result.violations[0];
+    assert_eq!(v.problem, "results-rewritten");
+    assert_eq!(
+        (
+            v.prompt.as_deref(),
+            v.environment.as_deref(),
+            v.to.as_deref()
+        ),
+        (Some("x"), None, Some("1.0.0"))
+    );
+}
+
+#[test]
+fn new_runs_pass_and_a_broken_results_file_is_reported() {
+    let repo = pr_branch_with_a_run();
+    // A new run, through promptreg or by hand, is what results files are for.
+    repo.run(&[
+        "results", "record", "x@1.0.0", "--test", "golden", "--passed", "10", "--failed", "0",
+    ])
+    .ok();
+    let out = audit(&repo);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("1 commit(s) changed registry.yaml or results since main; no violations"),
+        "{}",
+        out.stderr
+    );
+    repo.write("results/x.yaml", "format: 1\nprompt: x\nversions: [\n");
+    repo.git(&["commit", "-q", "-a", "-m", "oops"]);
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    assert_eq!(result.commits_checked, 2);
+    assert_eq!(result.violations.len(), 1);
+    assert_eq!(result.violations[0].problem, "invalid-results");
+    assert!(
+        result.violations[0].message.starts_with("results/x.yaml:"),
+        "{}",
+        result.violations[0].message
+    );
+}
+
+#[test]
+fn deleting_a_results_file_is_reported_for_every_run() {
+    let repo = pr_branch_with_a_run();
+    repo.git(&["rm", "-q", "results/x.yaml"]);
+    repo.git(&["commit", "-q", "-m", "clean up"]);
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    let problems: Vec<&str> = result
+        .violations
+        .iter()
+        .map(|v| v.problem.as_str())
+        .collect();
+    assert_eq!(problems, ["results-rewritten"]);
 }

@@ -6,11 +6,13 @@ use promptreg::ops::audit::audit;
 use crate::cli::context::Format;
 use crate::cli::{output, Context};
 
-/// Check every commit since BASE that changed registry.yaml (what a pull request's CI runs)
+/// Check every commit since BASE that changed registry.yaml or results (what a pull request's
+/// CI runs)
 ///
 /// Reports pointer moves by authors the access rules (as they were at BASE) do not allow,
-/// promotions that skip a pipeline stage, pointers to versions that do not exist, and indexes
-/// that do not parse. Exit 1 when anything is found.
+/// promotions that skip a pipeline stage or miss the gate of BASE's policy, pointers to
+/// versions that do not exist, indexes that do not parse, and recorded test runs removed or
+/// rewritten. Exit 1 when anything is found.
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Example (in CI, for a pull request into main):\n  promptreg audit --base origin/main"
@@ -36,6 +38,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                     v.from.as_deref().unwrap_or("none"),
                     v.to.as_deref().unwrap_or("none")
                 ),
+                (Some(p), None) => match &v.to {
+                    Some(version) => format!("{p} {version}: "),
+                    None => format!("{p}: "),
+                },
                 _ => String::new(),
             };
             text.push_str(&format!(
@@ -49,7 +55,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     }
     if result.violations.is_empty() {
         context.status(&format!(
-            "audit: {} commit(s) changed registry.yaml since {}; no violations",
+            "audit: {} commit(s) changed registry.yaml or results since {}; no violations",
             result.commits_checked, args.base
         ));
         Ok(())
