@@ -30,6 +30,7 @@ pub enum Command {
     Versions(commands::versions::Args),
     List(commands::list::Args),
     Promote(commands::promote::Args),
+    Results(commands::results::Args),
     History(commands::history::Args),
     Rollback(commands::rollback::Args),
     Audit(commands::audit::Args),
@@ -41,7 +42,6 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
-    Results(commands::results::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.

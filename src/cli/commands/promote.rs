@@ -9,7 +9,8 @@ use crate::cli::Context;
 /// Point an environment at a version (a commit of registry.yaml alone)
 ///
 /// The first environment of the pipeline accepts any released version; each later one only the
-/// version the environment before it holds now.
+/// version the environment before it holds now. An environment with a gate (`policy:` in
+/// registry.yaml) also needs the version's recorded test results to meet it.
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Example:\n  promptreg promote support/refund-agent 1.1.0 --to staging --reason \"QA passed\""
@@ -25,7 +26,7 @@ pub struct Args {
     /// Why (recorded in the commit message)
     #[arg(long, value_name = "TEXT")]
     reason: String,
-    /// Skip the pipeline rule (recorded in the commit)
+    /// Override the pipeline rule and the environment's gate (recorded in the commit)
     #[arg(long)]
     force: bool,
 }

@@ -9,7 +9,7 @@ use crate::cli::context::Format;
 use crate::cli::report::{Failed, Usage};
 use crate::cli::{output, Context};
 
-/// Check prompts, registry.yaml and version tags, as CI and pre-commit hooks need
+/// Check prompts, registry.yaml, results files and version tags, as CI and pre-commit hooks need
 ///
 /// Every prompt.yaml must parse and follow the format, name only component files inside its
 /// directory, have templates that compile and read only declared variables, and fit its token
