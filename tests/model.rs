@@ -1,22 +1,28 @@
-//! Model-based property test of the promotion pointers: random sequences of `create`, `promote`
-//! and `rollback`, run through the library against a real temporary Git repository, are
-//! compared after every step with a small in-memory model of the pipeline rule and the rollback
-//! rule; at the end `history` must list exactly the model's moves, newest first.
+//! Model-based property test of the promotion pointers and the production gate: random
+//! sequences of `create`, `promote`, `rollback` and `results record`, run through the library
+//! against a real temporary Git repository, are compared after every step with a small
+//! in-memory model of the pipeline rule, the rollback rule, the recorded test runs and the gate
+//! `production` has (`golden` must pass at 80% or more); at the end `history` must list exactly
+//! the model's releases, moves (forced or not, with the gate conditions overridden) and
+//! recorded runs, newest first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, FixedOffset};
-use promptreg::history::Change;
+use git2::Oid;
+use promptreg::history::{Change, Event};
 use promptreg::identity::{Identity, Signatures};
 use promptreg::ops::create::{create, CreateRequest, VersionChoice};
 use promptreg::ops::history::{history, Query};
 use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
+use promptreg::ops::results::{record, results_at, RecordRequest};
 use promptreg::ops::rollback::{rollback, RollbackRequest};
 use promptreg::registry::Registry;
+use promptreg::results::{Results, TestRun};
 use promptreg::store::Store;
-use promptreg::{PromptName, Version};
+use promptreg::{Error, PromptName, Version};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tempfile::TempDir;
@@ -24,6 +30,13 @@ use tempfile::TempDir;
 const PROMPTS: [&str; 2] = ["alpha", "support/beta"];
 const ENVS: [&str; 3] = ["dev", "staging", "production"];
 const EMAIL: &str = "model@example.com";
+/// The test names runs are recorded under: the gate requires the first.
+const TESTS: [&str; 2] = ["golden", "other"];
+/// The only environment with a gate.
+const GATED: usize = 2;
+/// The gate, added to `registry.yaml` before the first operation.
+const POLICY: &str =
+    "policy:\n  production:\n    required_tests: [golden]\n    min_pass_rate: 0.8\n";
 
 /// Which version a promotion names.
 #[derive(Clone, Debug)]
@@ -42,6 +55,18 @@ enum To {
     Held(usize),
     /// The n-th released version (modulo): often one the environment never held.
     Nth(usize),
+}
+
+/// Which version a run is recorded against.
+#[derive(Clone, Debug)]
+enum Tested {
+    /// What the environment holds (the newest version when it holds nothing): mostly staging,
+    /// so that what comes up for production next has results.
+    In(usize),
+    /// The n-th released version (modulo).
+    Nth(usize),
+    /// The next version, not released yet: refused.
+    Unreleased,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +89,15 @@ enum Op {
         /// places mostly have nothing to roll back to.
         aim: bool,
     },
+    Record {
+        prompt: usize,
+        version: Tested,
+        /// Index into [`TESTS`].
+        test: usize,
+        passed: u64,
+        failed: u64,
+        errored: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -71,22 +105,79 @@ fn op() -> impl Strategy<Value = Op> {
     // for the rollback rule to matter.
     let prompt = prop_oneof![3 => Just(0usize), 1 => Just(1)];
     let env = prop_oneof![2 => Just(0usize), 1 => Just(1), 1 => Just(2)];
+    // Promotions reach the gated environment a little more often.
+    let promote_env = prop_oneof![3 => Just(0usize), 2 => Just(1), 2 => Just(2)];
     let pick = prop_oneof![
         1 => (0usize..6).prop_map(Pick::Other),
-        1 => Just(Pick::Previous),
+        2 => Just(Pick::Previous),
     ];
     let to = prop_oneof![
         2 => (0usize..6).prop_map(To::Held),
         1 => (0usize..6).prop_map(To::Nth),
     ];
+    let tested = prop_oneof![
+        6 => Just(Tested::In(1)),
+        1 => Just(Tested::In(2)),
+        2 => (0usize..6).prop_map(Tested::Nth),
+        1 => Just(Tested::Unreleased),
+    ];
+    // About half the runs pass the gate's 80%; a few count no case at all (refused).
+    let counts = prop_oneof![
+        1 => Just((0u64, 0u64, 0u64)),
+        12 => (
+            0u64..=10,
+            prop_oneof![2 => 0u64..=2, 1 => 0u64..=10],
+            prop_oneof![4 => Just(0u64), 1 => 0u64..=2],
+        ),
+    ];
     prop_oneof![
         2 => prompt.clone().prop_map(|prompt| Op::Create { prompt }),
-        6 => (prompt.clone(), pick, env.clone(), prop::bool::weighted(0.2)).prop_map(
+        6 => (prompt.clone(), pick, promote_env, prop::bool::weighted(0.2)).prop_map(
             |(prompt, version, env, force)| Op::Promote { prompt, version, env, force }
         ),
-        3 => (prompt, env, prop::option::weighted(0.3, to), prop::bool::weighted(0.7))
+        3 => (prompt.clone(), env, prop::option::weighted(0.3, to), prop::bool::weighted(0.7))
             .prop_map(|(prompt, env, to, aim)| Op::Rollback { prompt, env, to, aim }),
+        3 => (prompt, tested, prop_oneof![4 => Just(0usize), 1 => Just(1)], counts).prop_map(
+            |(prompt, version, test, (passed, failed, errored))| Op::Record {
+                prompt,
+                version,
+                test,
+                passed,
+                failed,
+                errored,
+            }
+        ),
     ]
+}
+
+/// Why the gate is not met, as the model predicts it and as the library words it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Unmet {
+    /// No `golden` run for the version.
+    NoGolden,
+    /// The latest `golden` run passed `passed` of `total` cases, under 80%.
+    Below { passed: u64, total: u64 },
+    /// Conditions the library reported that are neither of the above.
+    Unrecognised(Vec<String>),
+}
+
+/// How the library's list of unmet conditions reads (`None`: empty).
+fn unmet_of(conditions: &[String]) -> Option<Unmet> {
+    let [one] = conditions else {
+        return (!conditions.is_empty()).then(|| Unmet::Unrecognised(conditions.to_vec()));
+    };
+    if one.contains("`golden`") && one.contains("no result") {
+        return Some(Unmet::NoGolden);
+    }
+    let counts = one
+        .strip_prefix("`golden` pass rate ")
+        .and_then(|rest| rest.split_once('(')?.1.split_once(')'))
+        .and_then(|(inside, _)| inside.split_once('/'))
+        .and_then(|(p, t)| Some((p.parse().ok()?, t.parse().ok()?)));
+    Some(match counts {
+        Some((passed, total)) => Unmet::Below { passed, total },
+        None => Unmet::Unrecognised(conditions.to_vec()),
+    })
 }
 
 /// One pointer move, as the model and `history` see it.
@@ -95,12 +186,86 @@ struct Move {
     from: Option<Version>,
     to: Option<Version>,
     change: Change,
+    /// A rule (the pipeline, the gate) was overridden: `Forced: true`.
+    forced: bool,
+    /// The gate conditions overridden (`Gate-Unmet:`).
+    gate_unmet: Option<Unmet>,
+}
+
+/// One recorded test run, as the model, the results file and `history` see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Run {
+    test: String,
+    passed: u64,
+    failed: u64,
+    errored: u64,
+    tested_at: String,
+}
+
+impl Run {
+    fn total(&self) -> u64 {
+        self.passed + self.failed + self.errored
+    }
+}
+
+impl From<&TestRun> for Run {
+    fn from(run: &TestRun) -> Self {
+        Run {
+            test: run.test.clone(),
+            passed: run.passed,
+            failed: run.failed,
+            errored: run.errored,
+            tested_at: run.tested_at.clone(),
+        }
+    }
+}
+
+/// One entry of a prompt's audit trail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Ev {
+    Created(Version),
+    /// A move of the environment (index into [`ENVS`]).
+    Moved(usize, Move),
+    Tested(Version, Run),
+    /// An event `history` returned that fits none of the above.
+    Unexpected(String),
+}
+
+/// Why an operation must be refused.
+#[derive(Debug, PartialEq, Eq)]
+enum Why {
+    Unreleased,
+    Pipeline,
+    Gate(Unmet),
+    NoCases,
+    Rollback,
+}
+
+impl Why {
+    /// Whether `error` is the refusal expected.
+    fn matches(&self, error: &Error) -> bool {
+        match (self, error) {
+            (Why::Unreleased, Error::VersionNotFound { .. })
+            | (Why::Pipeline, Error::PipelineSkipped { .. })
+            | (Why::NoCases, Error::InvalidResult { .. })
+            | (
+                Why::Rollback,
+                Error::NotInEnvironment { .. }
+                | Error::NeverInEnvironment { .. }
+                | Error::NothingToRollBack { .. },
+            ) => true,
+            (Why::Gate(expected), Error::GateNotMet { unmet, .. }) => {
+                unmet_of(unmet).as_ref() == Some(expected)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What an operation must do.
 #[derive(Debug, PartialEq, Eq)]
 enum Expect {
-    Refused,
+    Refused(Why),
     /// Accepted, nothing to change (promoting where it already is).
     Nothing,
     Moved(Move),
@@ -114,6 +279,10 @@ struct Model {
     pointers: BTreeMap<(usize, usize), Version>,
     /// (prompt, environment) → moves, oldest first.
     moves: BTreeMap<(usize, usize), Vec<Move>>,
+    /// (prompt, version) → recorded runs, oldest first.
+    runs: BTreeMap<(usize, Version), Vec<Run>>,
+    /// Per prompt, everything `history` lists, oldest first.
+    trail: [Vec<Ev>; PROMPTS.len()],
 }
 
 fn v(text: &str) -> Version {
@@ -138,6 +307,10 @@ impl Model {
         }
     }
 
+    fn newest(&self, prompt: usize) -> Version {
+        self.nth(prompt, self.versions[prompt].len().saturating_sub(1))
+    }
+
     fn pick(&self, prompt: usize, env: usize, pick: &Pick) -> Version {
         match pick {
             Pick::Other(n) => {
@@ -152,14 +325,24 @@ impl Model {
                     others[n % others.len()].clone()
                 }
             }
-            Pick::Previous if env == 0 => {
-                self.nth(prompt, self.versions[prompt].len().saturating_sub(1))
-            }
+            Pick::Previous if env == 0 => self.newest(prompt),
             Pick::Previous => self
                 .pointers
                 .get(&(prompt, env - 1))
                 .cloned()
                 .unwrap_or_else(|| self.nth(prompt, 0)),
+        }
+    }
+
+    fn tested(&self, prompt: usize, tested: &Tested) -> Version {
+        match tested {
+            Tested::In(env) => self
+                .pointers
+                .get(&(prompt, *env))
+                .cloned()
+                .unwrap_or_else(|| self.newest(prompt)),
+            Tested::Nth(n) => self.nth(prompt, *n),
+            Tested::Unreleased => self.next_version(prompt),
         }
     }
 
@@ -191,18 +374,57 @@ impl Model {
         }
     }
 
+    /// The latest run of each test of `version`, by test name: the one recorded last.
+    fn latest(&self, prompt: usize, version: &Version) -> Vec<Run> {
+        let mut by_name: BTreeMap<&str, &Run> = BTreeMap::new();
+        for run in self
+            .runs
+            .get(&(prompt, version.clone()))
+            .into_iter()
+            .flatten()
+        {
+            by_name.insert(&run.test, run);
+        }
+        by_name.into_values().cloned().collect()
+    }
+
+    /// The gate of `env`: production needs a `golden` run whose latest run passed at least
+    /// 80% of its cases (errored ones count as not passed); the other environments have none.
+    fn gate(&self, prompt: usize, version: &Version, env: usize) -> Option<Unmet> {
+        if env != GATED {
+            return None;
+        }
+        let latest = self.latest(prompt, version);
+        match latest.iter().find(|run| run.test == TESTS[0]) {
+            None => Some(Unmet::NoGolden),
+            // passed / total < 4 / 5, in integers.
+            Some(run) if run.passed * 5 < run.total() * 4 => Some(Unmet::Below {
+                passed: run.passed,
+                total: run.total(),
+            }),
+            Some(_) => None,
+        }
+    }
+
     /// The pipeline rule: the first environment takes any released version, every later one
-    /// only what the one before it holds (unless forced).
+    /// only what the one before it holds; then the gate. `force` overrides both, and the move
+    /// records that it was forced only when it overrode something. A pipeline skip is reported
+    /// before an unmet gate.
     fn promote(&self, prompt: usize, version: &Version, env: usize, force: bool) -> Expect {
         if !self.versions[prompt].contains(version) {
-            return Expect::Refused;
+            return Expect::Refused(Why::Unreleased);
         }
         let current = self.pointers.get(&(prompt, env));
         if current == Some(version) {
             return Expect::Nothing;
         }
-        if env > 0 && !force && self.pointers.get(&(prompt, env - 1)) != Some(version) {
-            return Expect::Refused;
+        let skips = env > 0 && self.pointers.get(&(prompt, env - 1)) != Some(version);
+        if skips && !force {
+            return Expect::Refused(Why::Pipeline);
+        }
+        let unmet = self.gate(prompt, version, env);
+        if let (Some(unmet), false) = (&unmet, force) {
+            return Expect::Refused(Why::Gate(unmet.clone()));
         }
         let change = match current {
             Some(held) if version < held => Change::Reverted,
@@ -212,6 +434,8 @@ impl Model {
             from: current.cloned(),
             to: Some(version.clone()),
             change,
+            forced: skips || unmet.is_some(),
+            gate_unmet: unmet,
         })
     }
 
@@ -220,10 +444,10 @@ impl Model {
     /// from — "rolled back from" being the `from` of every move the trail records as
     /// `reverted` that went down (a rollback to a higher version undoes a rollback and
     /// abandons nothing); or, with `to`, any version it
-    /// ever held other than the current one. The pipeline rule does not apply.
+    /// ever held other than the current one. Neither the pipeline rule nor the gate applies.
     fn rollback(&self, prompt: usize, env: usize, to: Option<&Version>) -> Expect {
         let Some(current) = self.pointers.get(&(prompt, env)) else {
-            return Expect::Refused;
+            return Expect::Refused(Why::Rollback);
         };
         let moves = self
             .moves
@@ -235,7 +459,7 @@ impl Model {
                     .iter()
                     .any(|m| m.to.as_ref() == Some(wanted) || m.from.as_ref() == Some(wanted));
                 if !held {
-                    return Expect::Refused;
+                    return Expect::Refused(Why::Rollback);
                 }
                 wanted.clone()
             }
@@ -252,17 +476,19 @@ impl Model {
                     .find(|held| *held != current && !rolled_back_from.contains(held));
                 match found {
                     Some(version) => version.clone(),
-                    None => return Expect::Refused,
+                    None => return Expect::Refused(Why::Rollback),
                 }
             }
         };
         if &target == current {
-            return Expect::Refused;
+            return Expect::Refused(Why::Rollback);
         }
         Expect::Moved(Move {
             from: Some(current.clone()),
             to: Some(target),
             change: Change::Reverted,
+            forced: false,
+            gate_unmet: None,
         })
     }
 
@@ -274,7 +500,33 @@ impl Model {
                 .entry((prompt, env))
                 .or_default()
                 .push(mv.clone());
+            self.trail[prompt].push(Ev::Moved(env, mv.clone()));
         }
+    }
+
+    /// Recording `run` against `version`: refused when it counts no case (checked first) or
+    /// the version was never released.
+    fn record(&self, prompt: usize, version: &Version, run: &Run) -> Result<(), Why> {
+        if run.total() == 0 {
+            Err(Why::NoCases)
+        } else if !self.versions[prompt].contains(version) {
+            Err(Why::Unreleased)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn apply_record(&mut self, prompt: usize, version: &Version, run: Run) {
+        self.runs
+            .entry((prompt, version.clone()))
+            .or_default()
+            .push(run.clone());
+        self.trail[prompt].push(Ev::Tested(version.clone(), run));
+    }
+
+    fn apply_create(&mut self, prompt: usize, version: Version) {
+        self.trail[prompt].push(Ev::Created(version.clone()));
+        self.versions[prompt].push(version);
     }
 
     /// The pointers as `registry.yaml` should hold them: name → environment → version.
@@ -301,6 +553,7 @@ struct TempRegistry {
 }
 
 impl TempRegistry {
+    /// A registry made by `init`, with [`POLICY`] added and committed with git.
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("repo");
@@ -319,6 +572,13 @@ impl TempRegistry {
         };
         let signatures = registry.signatures();
         promptreg::ops::init::init(&registry.store, &signatures).expect("init");
+        let path = registry.root.join("registry.yaml");
+        let text = std::fs::read_to_string(&path).expect("read registry.yaml");
+        assert!(text.ends_with("prompts: {}\n"), "{text}");
+        let with_policy = text.replace("prompts: {}\n", &format!("{POLICY}prompts: {{}}\n"));
+        std::fs::write(&path, with_policy).expect("write registry.yaml");
+        registry.git(&["add", "registry.yaml"]);
+        registry.git(&["commit", "-q", "-m", "production gate"]);
         registry
     }
 
@@ -337,6 +597,10 @@ impl TempRegistry {
 
     fn git(&self, args: &[&str]) -> String {
         git(&self.root, &self.home, args)
+    }
+
+    fn head(&self) -> Oid {
+        self.store.commit(None).expect("HEAD").id()
     }
 
     /// The pointers in the `registry.yaml` committed at HEAD.
@@ -362,6 +626,42 @@ impl TempRegistry {
                 )
             })
             .collect())
+    }
+
+    /// Compares `prompt`'s results committed at HEAD with the model: every run, in order,
+    /// and the latest run of each test of every released version.
+    fn check_results(&self, model: &Model, prompt: usize) -> Result<(), String> {
+        let results: Results =
+            results_at(&self.store, &name(prompt), None).map_err(|e| format!("results: {e}"))?;
+        let got: BTreeMap<Version, Vec<Run>> = results
+            .versions
+            .iter()
+            .filter(|(_, runs)| !runs.is_empty())
+            .map(|(version, runs)| (version.clone(), runs.iter().map(Run::from).collect()))
+            .collect();
+        let expected: BTreeMap<Version, Vec<Run>> = model
+            .runs
+            .iter()
+            .filter(|((p, _), _)| *p == prompt)
+            .map(|((_, version), runs)| (version.clone(), runs.clone()))
+            .collect();
+        if got != expected {
+            return Err(format!(
+                "results of {}:\n  got      {got:?}\n  expected {expected:?}",
+                PROMPTS[prompt]
+            ));
+        }
+        for version in &model.versions[prompt] {
+            let latest: Vec<Run> = results.latest(version).into_iter().map(Run::from).collect();
+            let expected = model.latest(prompt, version);
+            if latest != expected {
+                return Err(format!(
+                    "latest runs of {} {version}:\n  got      {latest:?}\n  expected {expected:?}",
+                    PROMPTS[prompt]
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -408,19 +708,74 @@ fn fail(trace: &[String], what: String) -> TestCaseError {
     TestCaseError::fail(format!("{what}\nafter:\n  {}", trace.join("\n  ")))
 }
 
+/// A move as `history` lists it.
+fn move_of(event: &Event) -> Move {
+    Move {
+        from: event.from.as_deref().map(v),
+        to: event.to.as_deref().map(v),
+        change: event.event,
+        forced: event.forced,
+        gate_unmet: unmet_of(&event.gate_unmet),
+    }
+}
+
+/// An event of a prompt's history as the model's trail holds it.
+fn ev_of(event: &Event) -> Ev {
+    let env = event
+        .environment
+        .as_deref()
+        .and_then(|e| ENVS.iter().position(|known| *known == e));
+    match (event.event, env, &event.test, event.to.as_deref()) {
+        (Change::Created, None, None, Some(to)) if !event.forced => Ev::Created(v(to)),
+        (Change::Promoted | Change::Reverted, Some(env), None, _) => Ev::Moved(env, move_of(event)),
+        (Change::Tested, None, Some(test), Some(to))
+            if !event.forced
+                && event.gate_unmet.is_empty()
+                && event.from.is_none()
+                && test.total == test.passed + test.failed + test.errored
+                && test.tested_by == EMAIL
+                && test.source == "manual"
+                && test.tested_at == event.at =>
+        {
+            Ev::Tested(
+                v(to),
+                Run {
+                    test: test.test.clone(),
+                    passed: test.passed,
+                    failed: test.failed,
+                    errored: test.errored,
+                    tested_at: test.tested_at.clone(),
+                },
+            )
+        }
+        _ => Ev::Unexpected(format!("{event:?}")),
+    }
+}
+
 /// Runs `ops`, checking every step against the model, then the history.
 fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut repo = TempRegistry::new();
     let mut model = Model::default();
     let mut trace: Vec<String> = Vec::new();
     // Every prompt starts with 1.0.0, 1.0.1 and 1.0.2 released, so most operations have
-    // something to act on.
-    let setup = (0..3 * PROMPTS.len()).map(|n| Op::Create {
-        prompt: n % PROMPTS.len(),
-    });
+    // something to act on, and the first has 1.0.2 in dev and staging, so promotions to the
+    // gated environment come early (the other starts with every environment empty).
+    let setup = (0..3 * PROMPTS.len())
+        .map(|n| Op::Create {
+            prompt: n % PROMPTS.len(),
+        })
+        .chain((0..2).map(|env| Op::Promote {
+            prompt: 0,
+            version: Pick::Previous,
+            env,
+            force: false,
+        }));
     for (step, op) in setup.chain(ops.iter().cloned()).enumerate() {
         let op = &op;
         let signatures = repo.signatures();
+        let before = repo.head();
+        // Whether the step must make a commit.
+        let commits: bool;
         match op {
             Op::Create { prompt } => {
                 let version = model.next_version(*prompt);
@@ -446,7 +801,8 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     Ok(created) if created.version == version => {}
                     other => return Err(fail(&trace, format!("create: {other:?}"))),
                 }
-                model.versions[*prompt].push(version);
+                model.apply_create(*prompt, version);
+                commits = true;
             }
             Op::Promote {
                 prompt,
@@ -471,15 +827,18 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 };
                 let got = promote(&repo.store, &request, &signatures);
                 let agrees = match (&got, &expect) {
-                    (Err(_), Expect::Refused) => true,
+                    (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(Promoted::AlreadyThere), Expect::Nothing) => true,
-                    (Ok(Promoted::Moved { from, .. }), Expect::Moved(mv)) => *from == mv.from,
+                    (Ok(Promoted::Moved { from, commit }), Expect::Moved(mv)) => {
+                        *from == mv.from && *commit == repo.head()
+                    }
                     _ => false,
                 };
                 if !agrees {
                     return Err(fail(&trace, format!("model: {expect:?}\npromote: {got:?}")));
                 }
                 model.apply(*prompt, *env, &expect);
+                commits = matches!(expect, Expect::Moved(_));
             }
             Op::Rollback {
                 prompt,
@@ -505,7 +864,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 };
                 let got = rollback(&repo.store, &request, &signatures);
                 let agrees = match (&got, &expect) {
-                    (Err(_), Expect::Refused) => true,
+                    (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(done), Expect::Moved(mv)) => {
                         Some(&done.from) == mv.from.as_ref() && Some(&done.to) == mv.to.as_ref()
                     }
@@ -518,7 +877,76 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     ));
                 }
                 model.apply(*prompt, *env, &expect);
+                commits = matches!(expect, Expect::Moved(_));
             }
+            Op::Record {
+                prompt,
+                version,
+                test,
+                passed,
+                failed,
+                errored,
+            } => {
+                let version = model.tested(*prompt, version);
+                let run = Run {
+                    test: TESTS[*test].to_owned(),
+                    passed: *passed,
+                    failed: *failed,
+                    errored: *errored,
+                    tested_at: signatures.author.when.to_rfc3339(),
+                };
+                trace.push(format!(
+                    "results record {}@{version} --test {} --passed {passed} --failed {failed} --errored {errored}",
+                    PROMPTS[*prompt], run.test
+                ));
+                let expect = model.record(*prompt, &version, &run);
+                let request = RecordRequest {
+                    name: name(*prompt),
+                    version: version.clone(),
+                    run: TestRun {
+                        test: run.test.clone(),
+                        passed: run.passed,
+                        failed: run.failed,
+                        errored: run.errored,
+                        avg_score: None,
+                        tested_at: run.tested_at.clone(),
+                        tested_by: EMAIL.to_owned(),
+                        source: "manual".to_owned(),
+                        url: None,
+                    },
+                };
+                let got = record(&repo.store, &request, &signatures);
+                let agrees = match (&got, &expect) {
+                    (Err(e), Err(why)) => why.matches(e),
+                    (Ok(commit), Ok(())) => *commit == repo.head(),
+                    _ => false,
+                };
+                if !agrees {
+                    return Err(fail(&trace, format!("model: {expect:?}\nrecord: {got:?}")));
+                }
+                commits = expect.is_ok();
+                if commits {
+                    model.apply_record(*prompt, &version, run);
+                }
+            }
+        }
+        if (repo.head() != before) != commits {
+            return Err(fail(
+                &trace,
+                format!(
+                    "HEAD {} the step; the model says it {}",
+                    if commits {
+                        "stayed put after"
+                    } else {
+                        "moved in"
+                    },
+                    if commits {
+                        "commits"
+                    } else {
+                        "changes nothing"
+                    }
+                ),
+            ));
         }
         let committed = repo.committed_pointers().map_err(|e| fail(&trace, e))?;
         if committed != model.registry() {
@@ -529,6 +957,10 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     model.registry()
                 ),
             ));
+        }
+        for prompt in 0..PROMPTS.len() {
+            repo.check_results(&model, prompt)
+                .map_err(|e| fail(&trace, e))?;
         }
     }
     let status = repo.git(&["status", "--porcelain=v1", "-uall"]);
@@ -547,14 +979,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             };
             let events =
                 history(&repo.store, &query).map_err(|e| fail(&trace, format!("history: {e}")))?;
-            let got: Vec<Move> = events
-                .iter()
-                .map(|e| Move {
-                    from: e.from.as_deref().map(v),
-                    to: e.to.as_deref().map(v),
-                    change: e.event,
-                })
-                .collect();
+            let got: Vec<Move> = events.iter().map(move_of).collect();
             let mut expected = model.moves.get(&(prompt, env)).cloned().unwrap_or_default();
             expected.reverse();
             if got != expected {
@@ -565,12 +990,9 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     ),
                 ));
             }
-            let dates: Vec<&str> = events.iter().map(|e| e.at.as_str()).collect();
-            if dates.windows(2).any(|w| w[0] <= w[1]) || events.iter().any(|e| e.by != EMAIL) {
-                return Err(fail(&trace, format!("history order or author: {events:?}")));
-            }
         }
-        // Without an environment: the releases too.
+        // Without an environment: the releases and the recorded runs too, each step one
+        // second after the one before, so the order is the model's, reversed.
         let all = history(
             &repo.store,
             &Query {
@@ -579,12 +1001,18 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             },
         )
         .map_err(|e| fail(&trace, format!("history: {e}")))?;
-        let created = all.iter().filter(|e| e.event == Change::Created).count();
-        let moved: usize = (0..ENVS.len())
-            .map(|env| model.moves.get(&(prompt, env)).map_or(0, Vec::len))
-            .sum();
-        if created != model.versions[prompt].len() || all.len() != created + moved {
-            return Err(fail(&trace, format!("history {prompt_name}: {all:?}")));
+        let got: Vec<Ev> = all.iter().map(ev_of).collect();
+        let mut expected = model.trail[prompt].clone();
+        expected.reverse();
+        if got != expected {
+            return Err(fail(
+                &trace,
+                format!("history {prompt_name}:\n  got      {got:#?}\n  expected {expected:#?}"),
+            ));
+        }
+        let dates: Vec<&str> = all.iter().map(|e| e.at.as_str()).collect();
+        if dates.windows(2).any(|w| w[0] <= w[1]) || all.iter().any(|e| e.by != EMAIL) {
+            return Err(fail(&trace, format!("history order or author: {all:?}")));
         }
     }
     Ok(())
@@ -599,7 +1027,7 @@ proptest! {
     })]
 
     #[test]
-    fn pointers_and_history_follow_the_model(ops in prop::collection::vec(op(), 5..=25)) {
+    fn pointers_results_and_history_follow_the_model(ops in prop::collection::vec(op(), 5..=30)) {
         check(&ops)?;
     }
 }
