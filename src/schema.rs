@@ -20,11 +20,14 @@ use crate::access::Access;
 use crate::policy::Gate;
 use crate::prompt::PromptFile;
 use crate::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
+use crate::results::TestRun;
 
 /// The `$id` of the `prompt.yaml` schema.
 pub const PROMPT_ID: &str = "urn:promptreg:schema:prompt.yaml:1";
 /// The `$id` of the `registry.yaml` schema.
 pub const REGISTRY_ID: &str = "urn:promptreg:schema:registry.yaml:1";
+/// The `$id` of the schema of results files (`results/<name>.yaml`).
+pub const RESULTS_ID: &str = "urn:promptreg:schema:results.yaml:1";
 
 /// A template variable's name.
 pub const VARIABLE_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
@@ -152,6 +155,40 @@ pub fn registry() -> Value {
     order(schema)
 }
 
+/// The schema of a results file, `results/<name>.yaml`, with each run generated from
+/// [`TestRun`]. Rules beyond a schema's reach stay with promptreg: `prompt` matches the path,
+/// versions were released, times are RFC 3339, and a run counts at least one case.
+pub fn results() -> Value {
+    let mut generator = settings().into_generator();
+    let run = generator.subschema_for::<TestRun>();
+    let schema: Schema = json_schema!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": RESULTS_ID,
+        "title": "promptreg results file",
+        "description": "Test runs recorded against the versions of one prompt, oldest first \
+                        (docs/FORMAT.md §10). Record runs with `promptreg results record` or \
+                        `results import`; recorded runs are never edited.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["format", "prompt"],
+        "properties": {
+            "format": {"description": "The results format; must be 1.", "const": crate::results::FORMAT},
+            "prompt": {
+                "description": "The prompt these runs are of: the file's path under results/.",
+                "type": "string",
+                "pattern": PROMPT_NAME,
+            },
+            "versions": {
+                "description": "Version → its runs, oldest first.",
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": VERSION},
+                "additionalProperties": {"type": ["array", "null"], "items": run},
+            },
+        },
+    });
+    order(schema)
+}
+
 /// The field schema of a component path (`system_prompt_file`, `examples_file`).
 pub fn component_path(schema: &mut Schema) {
     schema.insert("pattern".into(), COMPONENT_PATH.into());
@@ -230,6 +267,33 @@ mod tests {
             message["properties"]["role"]["enum"],
             json!(["system", "user", "assistant"])
         );
+        assert!(schema.to_string().find("$ref").is_none(), "{schema:#}");
+    }
+
+    #[test]
+    fn results_schema_describes_each_run() {
+        let schema = results();
+        assert_eq!(schema["$id"], RESULTS_ID);
+        let run = &schema["properties"]["versions"]["additionalProperties"]["items"];
+        assert_eq!(run["additionalProperties"], false);
+        let required: Vec<&str> = run["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "test",
+                "passed",
+                "failed",
+                "tested_at",
+                "tested_by",
+                "source"
+            ]
+        );
+        assert_eq!(run["properties"]["passed"]["minimum"], 0);
         assert!(schema.to_string().find("$ref").is_none(), "{schema:#}");
     }
 

@@ -209,6 +209,50 @@ fn registry_schema_accepts_and_rejects_what_promptreg_does() {
 }
 
 #[test]
+fn results_schema_accepts_and_rejects_what_promptreg_does() {
+    let validator = validator(&schema(&["results"]));
+    let demo_dir = TestRepo::bare_dir();
+    let demo = demo_dir.tmp().join("demo");
+    demo_dir
+        .run(&["init", "--example", &demo.to_string_lossy()])
+        .ok();
+    let recorded =
+        std::fs::read_to_string(demo.join("results/support/refund-agent.yaml")).expect("read");
+    let name = promptreg::PromptName::parse("x").expect("name");
+    let run = "    - {test: golden, passed: 1, failed: 0, tested_at: \"2026-01-01T00:00:00Z\", tested_by: a@b.c, source: manual";
+    let head = "format: 1\nprompt: x\nversions:\n  \"1.0.0\":\n";
+    let cases: Vec<(String, bool)> = vec![
+        (
+            recorded.replace("prompt: \"support/refund-agent\"", "prompt: \"x\""),
+            true,
+        ),
+        ("format: 1\nprompt: x\nversions: {}\n".into(), true),
+        (format!("{head}{run}}}\n"), true),
+        (
+            format!("{head}{run}, errored: 2, avg_score: 0.5, url: \"https://ci/1\"}}\n"),
+            true,
+        ),
+        ("format: 2\nprompt: x\n".into(), false),
+        ("format: 1\nprompt: x\nversion: {}\n".into(), false),
+        (format!("{head}{run}, flaky: 1}}\n"), false),
+        (
+            format!("{head}{run}, passed: -1}}\n").replace("passed: 1, ", ""),
+            false,
+        ),
+        (
+            "format: 1\nprompt: x\nversions:\n  \"1.0\": []\n".into(),
+            false,
+        ),
+    ];
+    for (text, valid) in cases {
+        let errors = errors(&validator, &yaml(&text));
+        assert_eq!(errors.is_empty(), valid, "schema on {text:?}: {errors:#?}");
+        let parsed = promptreg::results::Results::parse(text.as_bytes(), Path::new("r"), &name);
+        assert_eq!(parsed.is_ok(), valid, "promptreg on {text:?}: {parsed:?}");
+    }
+}
+
+#[test]
 fn schema_prints_only_json() {
     TestRepo::bare_dir()
         .run(&["schema", "--format", "yaml"])
@@ -273,7 +317,7 @@ fn keys(value: &Value, found: &mut Vec<String>) {
 /// Older YAML language servers read draft-07 only, and some versions resolve `$ref` badly.
 #[test]
 fn schemas_use_only_keywords_older_editors_know() {
-    for which in ["prompt", "registry"] {
+    for which in ["prompt", "registry", "results"] {
         let mut found = Vec::new();
         keys(&schema(&[which]), &mut found);
         for newer in [

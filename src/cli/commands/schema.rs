@@ -5,8 +5,8 @@ use anyhow::Result;
 use crate::cli::context::Format;
 use crate::cli::{output, Context};
 
-/// Print the JSON Schema of prompt.yaml or registry.yaml, for editors that validate YAML while
-/// you type
+/// Print the JSON Schema of prompt.yaml, registry.yaml or a results file, for editors that
+/// validate YAML while you type
 ///
 /// The schema (JSON Schema draft 2020-12) is generated from the types promptreg parses with, so
 /// it rejects unknown keys, wrong types and out-of-range values as promptreg does. Rules that
@@ -28,6 +28,8 @@ enum Which {
     Prompt,
     /// registry.yaml
     Registry,
+    /// results/<name>.yaml
+    Results,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -35,6 +37,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let schema = match args.which {
         Which::Prompt => promptreg::schema::prompt(),
         Which::Registry => promptreg::schema::registry(),
+        Which::Results => promptreg::schema::results(),
     };
     output::json(&schema)
 }
