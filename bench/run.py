@@ -8,6 +8,12 @@ promptreg / git as a Markdown table on stdout.
 
 Usage:
   python3 bench/run.py --repo DIR --bin PATH/TO/promptreg [--runs 25] [--list-runs 7]
+                       [--history-repo DIR ...] [--results-repo DIR]
+
+--results-repo (a registry made by gen_results.py) adds the rows of test results and
+promotion gates: reads there, and writes (`results record`, a gated against an ungated
+`promote`) in two scratch copies of it, one with a `policy:` gate on production, which are
+deleted afterwards.
 
 Python 3.11 standard library only.
 """
@@ -20,9 +26,11 @@ import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PROMPT = "p123"
@@ -105,22 +113,110 @@ def clear_cache(repo: str, kind: str) -> None:
 
 
 def bench_pair(
-    ours: list[str], theirs: list[str], runs: int, prepare=None
+    ours: list[str] | list[list[str]],
+    theirs: list[str] | list[list[str]],
+    runs: int,
+    prepare=None,
 ) -> tuple[list[float], list[float]]:
-    check(ours)
-    check(theirs)
+    """Times `ours` and `theirs` alternately. Either may be a list of commands (variants): run i
+    uses variant i % len; the warm-up runs the last one, so run 0 is a real change for writes
+    that alternate between two states."""
+    ours_v = ours if isinstance(ours[0], list) else [ours]
+    theirs_v = theirs if isinstance(theirs[0], list) else [theirs]
+    check(ours_v[-1])
+    check(theirs_v[-1])
     a: list[float] = []
     b: list[float] = []
     for i in range(runs):
         if prepare:
             prepare()
+        mine, other = ours_v[i % len(ours_v)], theirs_v[i % len(theirs_v)]
         if i % 2 == 0:
-            a.append(timed(ours))
-            b.append(timed(theirs))
+            a.append(timed(mine))
+            b.append(timed(other))
         else:
-            b.append(timed(theirs))
-            a.append(timed(ours))
+            b.append(timed(other))
+            a.append(timed(mine))
     return a, b
+
+
+# The gate the "gated" promote rows meet: production wants a golden-set run passing 90%.
+POLICY = """policy:
+  production:
+    required_tests: [golden-set]
+    min_pass_rate: 0.9
+"""
+
+
+def scratch_copy(src: str, dst: str, policy: bool) -> None:
+    """cp -a SRC DST without promptreg's cache; with `policy`, commits POLICY into registry.yaml."""
+    subprocess.run(["cp", "-a", "--", src, dst], check=True)
+    shutil.rmtree(os.path.join(dst, ".git", "promptreg"), ignore_errors=True)
+    if policy:
+        with open(os.path.join(dst, "registry.yaml"), "a", encoding="utf-8") as fh:
+            fh.write(POLICY)
+        subprocess.run(
+            ["git", "-C", dst, "commit", "-q", "-m", "policy: a gate on production", "registry.yaml"],
+            env=ENV, check=True,
+        )
+
+
+def results_rows(results: str, binary: str, runs: int, slow_runs: int) -> list:
+    """Rows on a registry with results files (gen_results.py): reads, `results record`, and
+    `promote` into production with a gate against the same promote without one."""
+    rows = []
+    label = os.path.basename(results)
+    version = env_version(results, PROMPT, ENVIRONMENT)
+    tag = f"{PROMPT}/v{version}"
+    pr = [binary, "--repo", results]
+    git = ["git", "-C", results]
+    reads = [
+        (f"fetch {PROMPT}@{ENVIRONMENT} --format json ({label})",
+         pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "json"],
+         f"git cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml",
+         git + ["cat-file", "-p", f"{tag}:prompts/{PROMPT}/prompt.yaml"], runs),
+        (f"versions {PROMPT} --format json ({label})",
+         pr + ["versions", PROMPT, "--format", "json"],
+         f"git for-each-ref refs/tags/{PROMPT}/",
+         git + ["for-each-ref", f"refs/tags/{PROMPT}/"], runs),
+        (f"results show {PROMPT} --format json ({label})",
+         pr + ["results", "show", PROMPT, "--format", "json"],
+         f"git cat-file blob HEAD:results/{PROMPT}.yaml",
+         git + ["cat-file", "blob", f"HEAD:results/{PROMPT}.yaml"], runs),
+        (f"history {PROMPT} --format json ({label})",
+         pr + ["history", PROMPT, "--format", "json"],
+         f"git log --format=%H -- results/{PROMPT}.yaml",
+         git + ["log", "--format=%H", "--", f"results/{PROMPT}.yaml"], slow_runs),
+    ]
+    for row_label, ours, other_label, theirs, n in reads:
+        print(f"timing: {row_label}  vs  {other_label}  ({n} runs)", file=sys.stderr)
+        a, b = bench_pair(ours, theirs, n)
+        rows.append((row_label, a, other_label, b))
+
+    scratch = tempfile.mkdtemp(prefix="promptreg-bench-")
+    try:
+        plain, gated = os.path.join(scratch, "ungated"), os.path.join(scratch, "gated")
+        scratch_copy(results, plain, policy=False)
+        scratch_copy(results, gated, policy=True)
+        record = [binary, "--repo", plain, "-q", "results", "record", f"{PROMPT}@1.0.0",
+                  "--test", "golden-set", "--passed", "99", "--failed", "1", "--score", "0.95"]
+        print(f"timing: results record in a copy of {label}  ({runs} runs)", file=sys.stderr)
+        check(record)
+        rows.append((f"results record {PROMPT}@1.0.0 … ({label})",
+                     [timed(record) for _ in range(runs)], "", None))
+        # Both promote p123 into production, alternating 1.0.0 and 1.1.0 (--force: the pipeline
+        # rule would want staging's version; the gate is judged all the same). Both versions
+        # have a golden-set run passing at least 95% (gen_results.py's hot runs), so it lets them in.
+        def promote(repo: str) -> list[list[str]]:
+            return [[binary, "--repo", repo, "promote", PROMPT, v, "--to", "production",
+                     "--force", "--reason", "bench", "-q"] for v in ("1.0.0", "1.1.0")]
+        print(f"timing: promote into a gated production vs an ungated one  ({runs} runs)", file=sys.stderr)
+        a, b = bench_pair(promote(gated), promote(plain), runs)
+        rows.append((f"promote {PROMPT} … --to production, gated ({label} + policy)", a,
+                     "promptreg promote, same, no policy", b))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return rows
 
 
 def fmt(ms: float) -> str:
@@ -138,6 +234,10 @@ def main() -> int:
         action="append",
         default=[],
         help="a registry made by gen_history.py: time history and promote there (repeatable)",
+    )
+    ap.add_argument(
+        "--results-repo",
+        help="a registry made by gen_results.py: time results reads, `results record` and a gated promote",
     )
     args = ap.parse_args()
     if args.runs < 1 or args.list_runs < 1:
@@ -157,12 +257,16 @@ def main() -> int:
 
     fetch = pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "text"]
     cat_file = ["git", "-C", repo, "cat-file", "-p", f"{tag}:prompts/{PROMPT}/prompt.yaml"]
-    cat_label = f"cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml"
+    cat_label = f"git cat-file -p {tag}:prompts/{PROMPT}/prompt.yaml"
     # promptreg caches derived data in .git/promptreg/cache keyed by immutable object ids.
     # Rows marked "cold" clear one kind before every run: "release cache cold" is the first
     # fetch of a version; "index cache cold" the first read after registry.yaml changed.
     cases = [
         (f"fetch {PROMPT}@{ENVIRONMENT} --format text", fetch, cat_label, cat_file, None),
+        (
+            f"fetch {PROMPT}@{ENVIRONMENT} --format json",
+            pr + ["fetch", f"{PROMPT}@{ENVIRONMENT}", "--format", "json"], cat_label, cat_file, None,
+        ),
         (
             f"fetch {PROMPT}@{ENVIRONMENT} --format text (release cache cold)",
             fetch, cat_label, cat_file, lambda: clear_cache(repo, "prompt-v1"),
@@ -174,13 +278,13 @@ def main() -> int:
         (
             f"versions {PROMPT} --format json",
             pr + ["versions", PROMPT, "--format", "json"],
-            f"for-each-ref refs/tags/{PROMPT}/",
+            f"git for-each-ref refs/tags/{PROMPT}/",
             ["git", "-C", repo, "for-each-ref", f"refs/tags/{PROMPT}/"],
             None,
         ),
     ]
     for label, ours, git_label, theirs, prepare in cases:
-        print(f"timing: {label}  vs  git {git_label}  ({args.runs} runs)", file=sys.stderr)
+        print(f"timing: {label}  vs  {git_label}  ({args.runs} runs)", file=sys.stderr)
         a, b = bench_pair(ours, theirs, args.runs, prepare)
         rows.append((label, a, git_label, b))
 
@@ -205,7 +309,7 @@ def main() -> int:
         git_log = ["git", "-C", hist, "log", "--format=%H %ae %at %s", "main"]
         print(f"timing: history in {label}  ({args.list_runs} runs)", file=sys.stderr)
         a, b = bench_pair(history, git_log, args.list_runs)
-        rows.append((f"history {PROMPT} --format json ({label})", a, "log --format='%H %ae %at %s' main", b))
+        rows.append((f"history {PROMPT} --format json ({label})", a, "git log --format='%H %ae %at %s' main", b))
         # Promotions alternate p123's dev pointer between two versions (--force: any version).
         promote = [
             [binary, "--repo", hist, "promote", PROMPT, v, "--to", "dev", "--force", "--reason", "bench", "-q"]
@@ -214,6 +318,9 @@ def main() -> int:
         print(f"timing: promote in {label}  ({args.runs} runs)", file=sys.stderr)
         samples = [timed(promote[i % 2]) for i in range(args.runs)]
         rows.append((f"promote {PROMPT} … --to dev ({label})", samples, "", None))
+
+    if args.results_repo:
+        rows += results_rows(os.path.abspath(args.results_repo), binary, args.runs, args.list_runs)
 
     git_version = subprocess.run(
         ["git", "--version"], capture_output=True, text=True, env=ENV, check=True
@@ -228,8 +335,8 @@ def main() -> int:
     print(f"- binary: `{binary}`")
     print(f"- machine: nproc={len(os.sched_getaffinity(0))}, {platform.system()} {platform.release()} {platform.machine()}")
     print(f"- {git_version}, Python {platform.python_version()}")
-    print(f"- runs: {args.runs} (list: {args.list_runs}), cold process per run, alternating with git\n")
-    print("| command | median ms | p90 ms | git equivalent | git median ms | git p90 ms | ratio |")
+    print(f"- runs: {args.runs} (list, validate, history: {args.list_runs}), cold process per run, alternating with the compared command\n")
+    print("| command | median ms | p90 ms | compared with | its median ms | its p90 ms | ratio |")
     print("|---|---:|---:|---|---:|---:|---:|")
     for label, a, git_label, b in rows:
         med = statistics.median(a)
@@ -239,7 +346,7 @@ def main() -> int:
             gmed = statistics.median(b)
             ratio = med / gmed if gmed > 0 else float("inf")
             print(
-                f"| `promptreg {label}` | {fmt(med)} | {fmt(p90(a))} | `git {git_label}` "
+                f"| `promptreg {label}` | {fmt(med)} | {fmt(p90(a))} | `{git_label}` "
                 f"| {fmt(gmed)} | {fmt(p90(b))} | {ratio:.2f}x |"
             )
     list_med = statistics.median(next(r[1] for r in rows if r[0].startswith("list")))
