@@ -75,12 +75,13 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
         commits_checked: 0,
         violations: Vec::new(),
     };
+    let mut parsed = super::tested::Parsed::default();
     for id in store.walk(head.id(), Some(base_commit.id()), true)? {
         let commit = store
             .repo()
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
-        let results = super::tested::run_changes(store, &commit, None)?;
+        let results = super::tested::run_changes(store, &commit, None, &mut parsed)?;
         let results_changed = !results.is_empty();
         check_results(&commit, results, &mut audit.violations);
         let blob = registry_blob(&commit);

@@ -41,6 +41,7 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     let mut position: HashMap<Oid, usize> = HashMap::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
     let mut seen = Seen::default();
+    let mut parsed = super::tested::Parsed::default();
     for (index, id) in store.walk(head.id(), None, false)?.into_iter().enumerate() {
         position.insert(id, index);
         let commit = store
@@ -50,7 +51,8 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
         for event in commit_events(store, &commit, query.name.as_ref(), &mut seen)? {
             events.push((index, event));
         }
-        for event in super::tested::tested_events(store, &commit, query.name.as_ref())? {
+        for event in super::tested::tested_events(store, &commit, query.name.as_ref(), &mut parsed)?
+        {
             events.push((index, event));
         }
     }

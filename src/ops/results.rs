@@ -93,8 +93,10 @@ fn trailers(name: &PromptName, version: &Version, run: &TestRun) -> String {
 /// `name`'s results in `tree` (none recorded: empty).
 pub fn results_in(store: &Store, tree: &Tree<'_>, name: &PromptName) -> Result<Results> {
     let path = path_of(name);
-    match store.read_file(tree, &path)? {
-        Some(bytes) => Results::parse(&bytes, Path::new(&path), name),
+    // A raw-tree lookup: `results/` has an entry per prompt, and parsing it whole would cost
+    // more than reading the file.
+    match store.path_id(tree.id(), &path)? {
+        Some(id) => Results::parse(&store.blob(id)?, Path::new(&path), name),
         None => Ok(Results::default()),
     }
 }

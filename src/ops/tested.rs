@@ -6,6 +6,7 @@
 //! Removed runs are judged against the first parent.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use git2::{Commit, Oid, Tree};
 
@@ -26,37 +27,64 @@ pub struct RunChanges {
     pub broken: Option<Error>,
 }
 
+/// The runs of the last few results files parsed during a walk: a commit's parent file is the
+/// next commit's own, so each is parsed once instead of twice.
+#[derive(Default)]
+pub struct Parsed {
+    recent: Vec<(Oid, Rc<Runs>)>,
+}
+
+type Runs = Vec<(Version, TestRun)>;
+
+impl Parsed {
+    fn runs(&mut self, store: &Store, id: Option<Oid>, name: &PromptName) -> Result<Rc<Runs>> {
+        let Some(id) = id else {
+            return Ok(Rc::default());
+        };
+        if let Some((_, runs)) = self.recent.iter().find(|(seen, _)| *seen == id) {
+            return Ok(runs.clone());
+        }
+        let runs = Rc::new(flatten(parse(store, id, name)?));
+        if self.recent.len() == 8 {
+            self.recent.remove(0);
+        }
+        self.recent.push((id, runs.clone()));
+        Ok(runs)
+    }
+}
+
 /// The results files `commit` changed (for `only`, or for every prompt) and how.
 pub fn run_changes(
     store: &Store,
     commit: &Commit<'_>,
     only: Option<&PromptName>,
+    parsed: &mut Parsed,
 ) -> Result<Vec<RunChanges>> {
-    let tree = commit
-        .tree()
-        .map_err(Error::git("cannot read a commit's tree"))?;
-    let parents: Vec<Tree<'_>> = commit
-        .parents()
-        .map(|p| p.tree())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(Error::git("cannot read a parent's tree"))?;
-    let dir = store.entry_id(&tree, RESULTS_DIR);
-    if parents
-        .iter()
-        .any(|p| store.entry_id(p, RESULTS_DIR) == dir)
-        || (parents.is_empty() && dir.is_none())
-    {
+    // Tree ids and raw-tree lookups only: libgit2 would parse every entry of the trees on the
+    // way (`results/` has one per prompt), and most commits did not touch results at all.
+    let tree = commit.tree_id();
+    let parents: Vec<Oid> = commit.parents().map(|p| p.tree_id()).collect();
+    let lookup = |tree: &Oid, path: &str| store.path_id(*tree, path);
+    let dir = lookup(&tree, RESULTS_DIR)?;
+    let mut parent_dirs = Vec::with_capacity(parents.len());
+    for parent in &parents {
+        parent_dirs.push(lookup(parent, RESULTS_DIR)?);
+    }
+    if parent_dirs.contains(&dir) || (parents.is_empty() && dir.is_none()) {
         return Ok(Vec::new());
     }
     let names = match only {
         Some(name) => vec![name.clone()],
-        None => changed_files(store, &tree, parents.first())?,
+        None => changed_files(store, dir, parent_dirs.first().copied().flatten())?,
     };
     let mut out = Vec::new();
     for name in names {
         let path = crate::results::path_of(&name);
-        let after = store.entry_id(&tree, &path);
-        let before: Vec<Option<Oid>> = parents.iter().map(|p| store.entry_id(p, &path)).collect();
+        let after = lookup(&tree, &path)?;
+        let mut before = Vec::with_capacity(parents.len());
+        for parent in &parents {
+            before.push(lookup(parent, &path)?);
+        }
         if before.contains(&after) {
             continue;
         }
@@ -66,8 +94,8 @@ pub fn run_changes(
             removed: Vec::new(),
             broken: None,
         };
-        let after = match parse(store, after, &name) {
-            Ok(results) => flatten(results),
+        let after = match parsed.runs(store, after, &name) {
+            Ok(runs) => runs,
             Err(e) => {
                 changes.broken = Some(e);
                 out.push(changes);
@@ -75,12 +103,12 @@ pub fn run_changes(
             }
         };
         // Runs of the parents, the first parent's first; a file that does not parse has none.
-        let parsed: Vec<Vec<(Version, TestRun)>> = before
+        let before: Vec<Rc<Runs>> = before
             .iter()
-            .map(|id| parse(store, *id, &name).map(flatten).unwrap_or_default())
+            .map(|id| parsed.runs(store, *id, &name).unwrap_or_default())
             .collect();
-        let mut known: Vec<&(Version, TestRun)> = parsed.iter().flatten().collect();
-        for run in &after {
+        let mut known: Vec<&(Version, TestRun)> = before.iter().flat_map(|r| r.iter()).collect();
+        for run in after.iter() {
             match known.iter().position(|k| *k == run) {
                 Some(at) => {
                     known.swap_remove(at);
@@ -89,7 +117,7 @@ pub fn run_changes(
             }
         }
         let mut kept: Vec<&(Version, TestRun)> = after.iter().collect();
-        for run in parsed.first().into_iter().flatten() {
+        for run in before.first().into_iter().flat_map(|r| r.iter()) {
             match kept.iter().position(|k| *k == run) {
                 Some(at) => {
                     kept.swap_remove(at);
@@ -107,9 +135,10 @@ pub fn tested_events(
     store: &Store,
     commit: &Commit<'_>,
     only: Option<&PromptName>,
+    parsed: &mut Parsed,
 ) -> Result<Vec<Event>> {
     let mut events = Vec::new();
-    for changes in run_changes(store, commit, only)? {
+    for changes in run_changes(store, commit, only, parsed)? {
         for (version, run) in &changes.added {
             events.push(event(commit, &changes.name, version, run));
         }
@@ -117,15 +146,14 @@ pub fn tested_events(
     Ok(events)
 }
 
-/// The prompts whose results file differs between `parent` and `tree`.
-fn changed_files(
-    store: &Store,
-    tree: &Tree<'_>,
-    parent: Option<&Tree<'_>>,
-) -> Result<Vec<PromptName>> {
-    let subtree = |t: &Tree<'_>| store.subtree(t, RESULTS_DIR);
-    let new = subtree(tree);
-    let old = parent.and_then(subtree);
+/// The prompts whose results file differs between two `results/` trees.
+fn changed_files(store: &Store, new: Option<Oid>, old: Option<Oid>) -> Result<Vec<PromptName>> {
+    let tree = |id: Option<Oid>| -> Result<Option<Tree<'_>>> {
+        id.map(|id| store.repo().find_tree(id))
+            .transpose()
+            .map_err(Error::git("cannot read the results tree"))
+    };
+    let (new, old) = (tree(new)?, tree(old)?);
     let diff = store
         .repo()
         .diff_tree_to_tree(old.as_ref(), new.as_ref(), None)
@@ -143,10 +171,7 @@ fn changed_files(
         .collect())
 }
 
-fn parse(store: &Store, id: Option<Oid>, name: &PromptName) -> Result<Results> {
-    let Some(id) = id else {
-        return Ok(Results::default());
-    };
+fn parse(store: &Store, id: Oid, name: &PromptName) -> Result<Results> {
     let bytes = store.blob(id)?;
     Results::parse(&bytes, Path::new(&crate::results::path_of(name)), name)
 }
