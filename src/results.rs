@@ -321,6 +321,60 @@ impl Results {
     }
 }
 
+/// The trailer block of a commit that records `run` against `name`@`version`: the whole run,
+/// so `history` can read it from the message alone (see [`parse_trailers`]).
+pub fn render_trailers(name: &PromptName, version: &Version, run: &TestRun) -> String {
+    let mut out = format!(
+        "Prompt: {name}\nVersion: {version}\nTest: {}\nPassed: {}\nFailed: {}\nErrored: {}\n",
+        run.test, run.passed, run.failed, run.errored
+    );
+    if let Some(score) = run.avg_score {
+        out.push_str(&format!("Score: {score}\n"));
+    }
+    out.push_str(&format!(
+        "Tested-At: {}\nTested-By: {}\nSource: {}\n",
+        run.tested_at, run.tested_by, run.source
+    ));
+    if let Some(url) = &run.url {
+        out.push_str(&format!("Url: {url}\n"));
+    }
+    out.push_str("Change: tested\n");
+    out
+}
+
+/// The run a commit message's trailer block records, if it is a complete, valid one.
+pub fn parse_trailers(message: &str) -> Option<(PromptName, Version, TestRun)> {
+    let block = message.trim_end().rsplit("\n\n").next()?;
+    let get = |key: &str| {
+        block
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
+    };
+    if get("Change")? != "tested" {
+        return None;
+    }
+    let run = TestRun {
+        test: get("Test")?.to_owned(),
+        passed: get("Passed")?.parse().ok()?,
+        failed: get("Failed")?.parse().ok()?,
+        errored: get("Errored")?.parse().ok()?,
+        avg_score: match get("Score") {
+            Some(text) => Some(text.parse().ok()?),
+            None => None,
+        },
+        tested_at: get("Tested-At")?.to_owned(),
+        tested_by: get("Tested-By")?.to_owned(),
+        source: get("Source")?.to_owned(),
+        url: get("Url").map(str::to_owned),
+    };
+    run.check().ok()?;
+    Some((
+        PromptName::parse(get("Prompt")?).ok()?,
+        Version::parse(get("Version")?).ok()?,
+        run,
+    ))
+}
+
 /// The pass rate over the latest run of every test: passed cases over all cases.
 pub fn overall_pass_rate(latest: &[TestSummary]) -> Option<f64> {
     let (passed, total) = latest.iter().fold((0u64, 0u64), |(p, t), s| {
@@ -411,6 +465,30 @@ mod tests {
         assert_eq!(latest[1].pass_rate, 0.5);
         assert_eq!(overall_pass_rate(&latest), Some(0.75));
         assert_eq!(overall_pass_rate(&[]), None);
+    }
+
+    #[test]
+    fn trailers_round_trip() {
+        let v = Version::parse("1.2.0").unwrap();
+        let mut linked = run("golden: set", 9, 1, "2026-11-24T10:00:00.5+01:00");
+        linked.url = Some("https://ci.example.com/run/7?x=a:b".into());
+        linked.avg_score = Some(0.1 + 0.2);
+        let mut plain = run("t", 1, 0, "2026-11-24T10:00:00Z");
+        plain.avg_score = None;
+        for run in [linked, plain] {
+            let message = format!("results: …\n\n{}", render_trailers(&name(), &v, &run));
+            assert_eq!(parse_trailers(&message), Some((name(), v.clone(), run)));
+        }
+        assert_eq!(
+            parse_trailers("edit\n\nPrompt: a\nChange: promoted\n"),
+            None
+        );
+        let broken = format!(
+            "x\n\n{}",
+            render_trailers(&name(), &v, &run("t", 1, 0, "2026-11-24T10:00:00Z"))
+        )
+        .replace("Passed: 1", "Passed: -1");
+        assert_eq!(parse_trailers(&broken), None);
     }
 
     #[test]

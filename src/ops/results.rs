@@ -47,7 +47,7 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         run.test,
         run.passed,
         run.total(),
-        trailers(name, version, run)
+        crate::results::render_trailers(name, version, run)
     );
     let written = RefCell::new(None);
     let commit = store.commit_on_branch(&start.branch, &message, signatures, &|tip| {
@@ -75,19 +75,6 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
     };
     start.mirror(store, &path, text.as_bytes(), blob)?;
     Ok(commit.id())
-}
-
-/// The trailer block of a results commit (read by nothing yet but people and `git log`).
-fn trailers(name: &PromptName, version: &Version, run: &TestRun) -> String {
-    let mut out = format!(
-        "Prompt: {name}\nVersion: {version}\nTest: {}\nPassed: {}\nFailed: {}\nErrored: {}\n",
-        run.test, run.passed, run.failed, run.errored
-    );
-    if let Some(score) = run.avg_score {
-        out.push_str(&format!("Score: {score}\n"));
-    }
-    out.push_str(&format!("Source: {}\nChange: tested\n", run.source));
-    out
 }
 
 /// `name`'s results in `tree` (none recorded: empty).

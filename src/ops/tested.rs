@@ -3,7 +3,8 @@
 //!
 //! A commit's new runs are those its file has and none of its parents' has, so runs a merge
 //! took from another parent are reported at the commit that recorded them, not at the merge.
-//! Removed runs are judged against the first parent.
+//! Removed runs are judged against the first parent. For `history`, a commit promptreg made
+//! is read from its trailers; `audit` always compares the files.
 
 use std::path::Path;
 use std::rc::Rc;
@@ -137,6 +138,23 @@ pub fn tested_events(
     only: Option<&PromptName>,
     parsed: &mut Parsed,
 ) -> Result<Vec<Event>> {
+    // promptreg's own commits name their run in trailers (as moves do): read the message
+    // instead of parsing the file twice, once the file is seen to have changed.
+    if commit.parent_count() == 1 {
+        let message = String::from_utf8_lossy(commit.message_bytes());
+        if let Some((name, version, run)) = crate::results::parse_trailers(&message) {
+            let path = crate::results::path_of(&name);
+            let parent = commit
+                .parent(0)
+                .map_err(Error::git("cannot read a parent"))?;
+            if store.path_id(commit.tree_id(), &path)? != store.path_id(parent.tree_id(), &path)? {
+                if only.is_some_and(|wanted| *wanted != name) {
+                    return Ok(Vec::new());
+                }
+                return Ok(vec![event(commit, &name, &version, &run)]);
+            }
+        }
+    }
     let mut events = Vec::new();
     for changes in run_changes(store, commit, only, parsed)? {
         for (version, run) in &changes.added {

@@ -263,9 +263,12 @@ fn the_results_commit_has_the_documented_subject_trailers_and_file() {
     .ok();
     assert_eq!(
         repo.git(&["log", "-1", "--format=%B"]),
-        "results: support/refund-agent 1.0.0 golden-set 18/20 passed\n\n\
-         Prompt: support/refund-agent\nVersion: 1.0.0\nTest: golden-set\nPassed: 18\nFailed: 1\n\
-         Errored: 1\nScore: 0.91\nSource: manual\nChange: tested\n\n"
+        format!(
+            "results: support/refund-agent 1.0.0 golden-set 18/20 passed\n\n\
+             Prompt: support/refund-agent\nVersion: 1.0.0\nTest: golden-set\nPassed: 18\nFailed: 1\n\
+             Errored: 1\nScore: 0.91\nTested-At: {DATE}\nTested-By: {AUTHOR_EMAIL}\n\
+             Source: manual\nChange: tested\n\n"
+        )
     );
     // git reads them as trailers.
     assert_eq!(
