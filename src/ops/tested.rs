@@ -6,6 +6,7 @@
 //! Removed runs are judged against the first parent. For `history`, a commit promptreg made
 //! is read from its trailers; `audit` always compares the files.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -28,12 +29,15 @@ pub struct RunChanges {
     pub broken: Option<Error>,
 }
 
-/// The runs of the last few results files parsed during a walk: a commit's parent file is the
-/// next commit's own, so each is parsed once instead of twice.
+/// The results files parsed during a walk, by blob: a commit's parent file is the file of a
+/// commit met later in the walk, so each is parsed once instead of twice. Bounded: cleared
+/// when it holds [`PARSED_LIMIT`] files.
 #[derive(Default)]
 pub struct Parsed {
-    recent: Vec<(Oid, Rc<Runs>)>,
+    seen: HashMap<Oid, Rc<Runs>>,
 }
+
+const PARSED_LIMIT: usize = 4096;
 
 type Runs = Vec<(Version, TestRun)>;
 
@@ -42,14 +46,14 @@ impl Parsed {
         let Some(id) = id else {
             return Ok(Rc::default());
         };
-        if let Some((_, runs)) = self.recent.iter().find(|(seen, _)| *seen == id) {
+        if let Some(runs) = self.seen.get(&id) {
             return Ok(runs.clone());
         }
         let runs = Rc::new(flatten(parse(store, id, name)?));
-        if self.recent.len() == 8 {
-            self.recent.remove(0);
+        if self.seen.len() == PARSED_LIMIT {
+            self.seen.clear();
         }
-        self.recent.push((id, runs.clone()));
+        self.seen.insert(id, runs.clone());
         Ok(runs)
     }
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use crate::harness::{prompt_file, TestRepo, AUTHOR_EMAIL};
 
-/// Reads that go through both cache kinds: one-prompt reads (binary search in the cached index),
-/// whole-index reads (`list`), resolved releases (`fetch`), and an older index (`--ref old`).
-const READS: [&[&str]; 12] = [
+/// Reads that go through every cache kind: one-prompt reads (binary search in the cached index),
+/// whole-index reads (`list`), resolved releases (`fetch`), an older index (`--ref old`), and
+/// parsed results files (`fetch --format json`, `versions`, `results show`).
+const READS: [&[&str]; 13] = [
     &["fetch", "x", "--format", "json"],
     &["fetch", "x@staging", "--format", "yaml"],
     &["fetch", "a/b@dev", "--format", "json"],
@@ -21,6 +22,7 @@ const READS: [&[&str]; 12] = [
     &["list", "--format", "json"],
     &["list"],
     &["list", "--ref", "old", "--format", "json"],
+    &["results", "show", "x", "--format", "json"],
 ];
 
 /// Several prompts whose names sort around each other (`a-b` < `a/b` < `x` < `z`, byte-wise),
@@ -42,6 +44,11 @@ fn registry() -> TestRepo {
     repo.promote("x", "1.1.0", "dev");
     repo.promote("x", "1.1.0", "staging");
     repo.release("z", "1.0.0", "Zed.");
+    repo.run(&[
+        "results", "record", "x@1.1.0", "--test", "golden", "--passed", "9", "--failed", "1",
+        "--score", "0.1",
+    ])
+    .ok();
     repo
 }
 
@@ -101,7 +108,7 @@ fn file_name(path: &std::path::Path) -> String {
 fn assert_warm(repo: &TestRepo) -> Vec<PathBuf> {
     let files = cache_files(repo);
     let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
-    for kind in ["registry-", "prompt-v1-"] {
+    for kind in ["registry-", "prompt-v1-", "results-v1-"] {
         assert!(
             names.iter().any(|n| n.starts_with(kind)),
             "no {kind} entry in {names:?}"
