@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use git2::{Commit, Oid};
+use git2::{Commit, Oid, Tree};
 
 use crate::history::{reason_of, Change, Event};
 use crate::identity::from_git_time;
@@ -170,10 +170,26 @@ pub fn tested_events(
 
 /// The prompts whose results file differs between two `results/` trees.
 fn changed_files(store: &Store, new: Option<Oid>, old: Option<Oid>) -> Result<Vec<PromptName>> {
-    Ok(store
-        .changed_files(old, new)?
-        .iter()
-        .filter_map(|path| PromptName::parse(path.strip_suffix(".yaml")?).ok())
+    let tree = |id: Option<Oid>| -> Result<Option<Tree<'_>>> {
+        id.map(|id| store.repo().find_tree(id))
+            .transpose()
+            .map_err(Error::git("cannot read the results tree"))
+    };
+    let (new, old) = (tree(new)?, tree(old)?);
+    let diff = store
+        .repo()
+        .diff_tree_to_tree(old.as_ref(), new.as_ref(), None)
+        .map_err(Error::git("cannot compare results files"))?;
+    Ok(diff
+        .deltas()
+        .filter_map(|delta| {
+            let path = delta
+                .new_file()
+                .path()
+                .or(delta.old_file().path())?
+                .to_str()?;
+            PromptName::parse(path.strip_suffix(".yaml")?).ok()
+        })
         .collect())
 }
 

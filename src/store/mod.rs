@@ -307,21 +307,6 @@ impl Store {
         Ok(Some(current))
     }
 
-    /// The paths of the files (blobs and links, `/`-separated, relative to the trees) that
-    /// differ between the trees `old` and `new` (`None`: empty): added, removed or changed.
-    ///
-    /// Compares the raw tree objects, descending only into sub-trees whose ids differ: a diff
-    /// through libgit2 parses every entry of both trees first.
-    pub fn changed_files(&self, old: Option<Oid>, new: Option<Oid>) -> Result<Vec<String>> {
-        let odb = self
-            .repo
-            .odb()
-            .map_err(Error::git("cannot open the object database"))?;
-        let mut out = Vec::new();
-        changed_below(&odb, old, new, "", &mut out)?;
-        Ok(out)
-    }
-
     /// Components read from a committed prompt directory.
     pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
         TreeComponents {
@@ -342,57 +327,6 @@ fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<Oid> {
     raw_entries(data)
         .find(|(_, entry, _)| *entry == name)
         .map(|(_, _, id)| id)
-}
-
-/// The raw entries of tree `id` (none for `None` or an object that is not a tree), by name.
-type RawTree = std::collections::BTreeMap<Vec<u8>, (u32, Oid)>;
-
-fn raw_tree(odb: &git2::Odb<'_>, id: Option<Oid>) -> Result<RawTree> {
-    let Some(id) = id else {
-        return Ok(RawTree::new());
-    };
-    let object = odb
-        .read(id)
-        .map_err(Error::git(format!("cannot read tree {id}")))?;
-    if object.kind() != ObjectType::Tree {
-        return Ok(RawTree::new());
-    }
-    Ok(raw_entries(object.data())
-        .map(|(mode, name, id)| (name.to_vec(), (mode, id)))
-        .collect())
-}
-
-const TREE_MODE: u32 = 0o040000;
-
-fn changed_below(
-    odb: &git2::Odb<'_>,
-    old: Option<Oid>,
-    new: Option<Oid>,
-    prefix: &str,
-    out: &mut Vec<String>,
-) -> Result<()> {
-    if old == new {
-        return Ok(());
-    }
-    let (old, new) = (raw_tree(odb, old)?, raw_tree(odb, new)?);
-    let names: std::collections::BTreeSet<&Vec<u8>> = old.keys().chain(new.keys()).collect();
-    for name in names {
-        let (a, b) = (old.get(name), new.get(name));
-        if a == b {
-            continue;
-        }
-        let path = format!("{prefix}{}", String::from_utf8_lossy(name));
-        let tree = |entry: Option<&(u32, Oid)>| entry.filter(|(m, _)| *m == TREE_MODE).map(|e| e.1);
-        let file = |entry: Option<&(u32, Oid)>| entry.is_some_and(|(m, _)| *m != TREE_MODE);
-        if file(a) || file(b) {
-            out.push(path.clone());
-        }
-        let (ta, tb) = (tree(a), tree(b));
-        if ta.is_some() || tb.is_some() {
-            changed_below(odb, ta, tb, &format!("{path}/"), out)?;
-        }
-    }
-    Ok(())
 }
 
 /// The entries of a raw tree object: `<octal mode> <name>\0<20-byte id>`…; stops at anything
@@ -454,48 +388,4 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(Error::io(path))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_files_lists_what_differs_between_raw_trees() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        let blob = |text: &str| repo.blob(text.as_bytes()).unwrap();
-        let tree = |files: &[(&str, Oid)]| {
-            let empty = repo.treebuilder(None).unwrap().write().unwrap();
-            let mut builder = git2::build::TreeUpdateBuilder::new();
-            for (path, id) in files {
-                builder.upsert(*path, *id, git2::FileMode::Blob);
-            }
-            builder
-                .create_updated(&repo, &repo.find_tree(empty).unwrap())
-                .unwrap()
-        };
-        let (one, two) = (blob("1"), blob("2"));
-        let old = tree(&[
-            ("a.yaml", one),
-            ("d/b.yaml", one),
-            ("d/c.yaml", one),
-            ("x", one),
-        ]);
-        let new = tree(&[
-            ("a.yaml", one),
-            ("d/b.yaml", two),
-            ("e/f.yaml", one),
-            ("x/y", one),
-        ]);
-        let store = Store::from_repository(repo);
-        let mut changed = store.changed_files(Some(old), Some(new)).unwrap();
-        changed.sort();
-        assert_eq!(changed, ["d/b.yaml", "d/c.yaml", "e/f.yaml", "x", "x/y"]);
-        assert_eq!(store.changed_files(None, Some(old)).unwrap().len(), 4);
-        assert!(store
-            .changed_files(Some(old), Some(old))
-            .unwrap()
-            .is_empty());
-    }
 }
