@@ -78,7 +78,14 @@ pub enum ExampleEvent {
 }
 
 /// Creates a repository at `dir` (which must be absent or empty) holding the example registry.
-pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEvent>> {
+/// With `keep_identity`, the signatures' author becomes the repository's own `user.name` /
+/// `user.email`, so that later commands in the throwaway registry work on a machine with no
+/// Git identity configured.
+pub fn init_example(
+    dir: &Path,
+    signatures: &Signatures,
+    keep_identity: bool,
+) -> Result<Vec<ExampleEvent>> {
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(Error::Invalid {
             file: dir.to_owned(),
@@ -91,6 +98,10 @@ pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEv
             Error::git(format!("cannot create a repository in `{}`", dir.display())),
         )?;
     let store = Store::from_repository(repo);
+    if keep_identity {
+        store.set_local_config("user.name", &signatures.author.name)?;
+        store.set_local_config("user.email", &signatures.author.email)?;
+    }
     let mut paths = Vec::new();
     let mut script = None;
     for (relative, content) in EXAMPLE_FILES {

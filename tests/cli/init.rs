@@ -167,6 +167,40 @@ fn init_example_works_without_a_git_identity() {
         "text",
     ])
     .ok();
+    // Writes in the demo work too (the README's worked example): it keeps the demo identity.
+    dir.run_with(
+        &[
+            "--repo",
+            &demo_arg,
+            "results",
+            "record",
+            "support/refund-agent@1.1.0",
+            "--test",
+            "golden-set",
+            "--passed",
+            "20",
+            "--failed",
+            "0",
+        ],
+        &[],
+        &crate::harness::IDENTITY_VARS,
+    )
+    .ok();
+    let author = dir.git_in(&demo, &["log", "-1", "--format=%an <%ae>"]);
+    assert_eq!(
+        author.stdout.trim(),
+        "promptreg demo <demo@promptreg.invalid>"
+    );
+}
+
+#[test]
+fn init_example_keeps_no_identity_when_one_is_configured() {
+    let dir = TestRepo::bare_dir();
+    let demo = dir.tmp().join("demo");
+    let demo_arg = demo.to_string_lossy().into_owned();
+    dir.run(&["init", "--example", &demo_arg]).ok();
+    let config = std::fs::read_to_string(demo.join(".git/config")).expect("config");
+    assert!(!config.contains("[user]"), "{config}");
 }
 
 #[test]

@@ -22,9 +22,13 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     if let Some(dir) = &args.example {
-        // A throwaway demo must work on a machine with no git identity configured.
-        let signatures = context.signatures(None).or_else(|_| demo_signatures())?;
-        let events = init_example(dir, &signatures)?;
+        // A throwaway demo must work on a machine with no git identity configured, and so
+        // must the commands run in it afterwards (the README's walk-through).
+        let (signatures, keep_identity) = match context.signatures(None) {
+            Ok(signatures) => (signatures, false),
+            Err(_) => (demo_signatures()?, true),
+        };
+        let events = init_example(dir, &signatures, keep_identity)?;
         for event in &events {
             match event {
                 ExampleEvent::Created { name, version } => {
