@@ -31,6 +31,18 @@ fn record(repo: &TestRepo, selector: &str, extra: &[&str]) -> Output {
     repo.run(&args)
 }
 
+/// Records `passed`/`failed` of `test` against `selector`, asserting success.
+#[track_caller]
+fn recorded(repo: &TestRepo, selector: &str, test: &str, passed: u64, failed: u64) {
+    let (passed, failed) = (passed.to_string(), failed.to_string());
+    record(
+        repo,
+        selector,
+        &["--test", test, "--passed", &passed, "--failed", &failed],
+    )
+    .ok();
+}
+
 /// `results import SELECTOR --from FORMAT FILE EXTRA…`.
 fn import(repo: &TestRepo, selector: &str, format: &str, file: &str, extra: &[&str]) -> Output {
     let mut args = vec!["results", "import", selector, "--from", format, file];
@@ -291,12 +303,7 @@ fn the_results_commit_has_the_documented_subject_trailers_and_file() {
     );
 
     // Without a score there is no Score trailer and no avg_score line.
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "safety", "--passed", "3", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "safety", 3, 0);
     let message = repo.git(&["log", "-1", "--format=%B"]);
     assert_eq!(
         message.lines().next(),
@@ -334,12 +341,7 @@ fn record_commits_only_the_results_file_and_leaves_other_changes_as_they_were() 
     let commits = repo.commit_count();
     let parent = repo.rev("HEAD");
 
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "golden-set", "--passed", "9", "--failed", "1"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
 
     assert_eq!(repo.commit_count(), commits + 1);
     assert_eq!(repo.rev("HEAD^"), parent);
@@ -405,22 +407,12 @@ fn environment_and_latest_selectors_record_the_version_they_resolve_to() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     repo.promote(NAME, "1.0.0", "dev");
     repo.promote(NAME, "1.0.0", "staging");
-    record(
-        &repo,
-        &format!("{NAME}@staging"),
-        &["--test", "s", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@staging"), "s", 1, 0);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%s"]).trim(),
         "results: support/refund-agent 1.0.0 s 1/1 passed"
     );
-    record(
-        &repo,
-        &format!("{NAME}@latest"),
-        &["--test", "l", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@latest"), "l", 1, 0);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%s"]).trim(),
         "results: support/refund-agent 1.1.0 l 1/1 passed"
@@ -879,12 +871,7 @@ fn uncommitted_edits_to_the_results_file_are_refused() {
     refused_unchanged(&repo, &args, &needles);
     std::fs::remove_file(repo.path(FILE)).expect("remove");
 
-    record(
-        &repo,
-        &at,
-        &["--test", "t", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &at, "t", 1, 0);
     let committed = repo.read(FILE);
     // An unstaged edit.
     repo.write(FILE, &format!("{committed}# note\n"));
@@ -899,23 +886,13 @@ fn uncommitted_edits_to_the_results_file_are_refused() {
     refused_unchanged(&repo, &args, &needles);
     repo.write(FILE, &committed);
     // Clean again: accepted.
-    record(
-        &repo,
-        &at,
-        &["--test", "t", "--passed", "2", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &at, "t", 2, 0);
 }
 
 #[test]
 fn a_results_file_that_does_not_parse_is_not_appended_to() {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "t", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);
@@ -944,12 +921,7 @@ fn a_results_file_that_does_not_parse_is_not_appended_to() {
 #[test]
 fn a_broken_results_file_is_explained_in_words_with_a_hint() {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "t", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);
@@ -1505,30 +1477,10 @@ fn show_lists_the_latest_run_of_each_test_per_version() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     let v1 = format!("{NAME}@1.0.0");
     let v2 = format!("{NAME}@1.1.0");
-    record(
-        &repo,
-        &v1,
-        &["--test", "b", "--passed", "1", "--failed", "1"],
-    )
-    .ok();
-    record(
-        &repo,
-        &v1,
-        &["--test", "a", "--passed", "9", "--failed", "1"],
-    )
-    .ok();
-    record(
-        &repo,
-        &v2,
-        &["--test", "a", "--passed", "3", "--failed", "1"],
-    )
-    .ok();
-    record(
-        &repo,
-        &v1,
-        &["--test", "b", "--passed", "2", "--failed", "8"],
-    )
-    .ok();
+    recorded(&repo, &v1, "b", 1, 1);
+    recorded(&repo, &v1, "a", 9, 1);
+    recorded(&repo, &v2, "a", 3, 1);
+    recorded(&repo, &v1, "b", 2, 8);
     let rows = show(&repo, NAME);
     let got: Vec<(Value, Value, Value)> = rows
         .iter()
@@ -1596,12 +1548,7 @@ fn a_version_never_tested_has_no_results() {
 #[test]
 fn show_refuses_unknown_prompts_and_versions_and_environment_selectors() {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "t", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
     refused_unchanged(
         &repo,
         &["results", "show", "nope"],
@@ -1632,12 +1579,7 @@ fn show_refuses_unknown_prompts_and_versions_and_environment_selectors() {
 #[test]
 fn a_run_appended_by_hand_is_a_tested_event_by_the_commit_author() {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "golden-set", "--passed", "9", "--failed", "1"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
     let file = repo.read(FILE);
     repo.write(
         FILE,
@@ -1687,12 +1629,7 @@ fn a_run_appended_by_hand_is_a_tested_event_by_the_commit_author() {
 #[test]
 fn rewriting_the_results_file_without_new_runs_adds_no_tested_event() {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "golden-set", "--passed", "9", "--failed", "1"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
     let file = repo.read(FILE);
     repo.write(FILE, &format!("# Reviewed.\n{}", without_comments(&file)));
     repo.git(&["commit", "-q", "-a", "-m", "reformat"]);
@@ -1708,34 +1645,14 @@ fn a_run_merged_from_a_branch_is_reported_once_at_its_own_commit() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     let v1 = format!("{NAME}@1.0.0");
     let v2 = format!("{NAME}@1.1.0");
-    record(
-        &repo,
-        &v1,
-        &["--test", "a", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
-    record(
-        &repo,
-        &v2,
-        &["--test", "a", "--passed", "2", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &v1, "a", 1, 0);
+    recorded(&repo, &v2, "a", 2, 0);
     // The branch adds a run to 1.0.0, main one to 1.1.0: the merge combines both.
     repo.git(&["switch", "-q", "-c", "side"]);
-    record(
-        &repo,
-        &v1,
-        &["--test", "b", "--passed", "3", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &v1, "b", 3, 0);
     let side = repo.rev("HEAD");
     repo.git(&["switch", "-q", "main"]);
-    record(
-        &repo,
-        &v2,
-        &["--test", "b", "--passed", "4", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &v2, "b", 4, 0);
     let main = repo.rev("HEAD");
     repo.git(&["merge", "-q", "--no-ff", "side", "-m", "merge side"]);
     let merge = repo.rev("HEAD");
@@ -1937,12 +1854,7 @@ fn validate_reports_runs_of_versions_never_released() {
 /// `released()` with a recorded run, then a commit that breaks the results file.
 fn broken_results() -> TestRepo {
     let repo = released();
-    record(
-        &repo,
-        &format!("{NAME}@1.0.0"),
-        &["--test", "t", "--passed", "1", "--failed", "0"],
-    )
-    .ok();
+    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);
