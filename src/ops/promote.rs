@@ -48,7 +48,9 @@ fn unmet_gate(
 }
 
 /// Moves the pointer; the pipeline rule: the first environment takes any released version,
-/// every later one only the version the environment before it holds now.
+/// every later one only the version the environment before it holds now. Then the access
+/// rules, then the environment's gate (`policy:`); `force` overrides the pipeline rule and the
+/// gate, never the access rules.
 pub fn promote(
     store: &Store,
     request: &PromoteRequest,
