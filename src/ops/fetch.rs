@@ -1,5 +1,6 @@
 //! `fetch`: resolve a selector to one released version and read its content.
 
+use crate::history::Trailers;
 use crate::prompt::{Prompt, PromptFile};
 use crate::record::PromptRecord;
 use crate::registry::Registry;
@@ -207,8 +208,18 @@ pub fn last_update(
         };
         let parent_blob = registry_blob(&parent);
         if parent_blob != blob {
-            let before = match parent_blob {
-                Some(id) => {
+            // A move promptreg made names itself in its trailers (as `history` reads them):
+            // no need to parse the 40,000-line index it started from.
+            let message = String::from_utf8_lossy(commit.message_bytes());
+            let moved = match commit.parent_count() {
+                1 => Trailers::parse(&message),
+                _ => None,
+            };
+            let before = match (moved, parent_blob) {
+                (Some(moved), _) => {
+                    holders_before(&holders, &moved, name, version, &fetched.registry)
+                }
+                (None, Some(id)) => {
                     let content = repo
                         .find_blob(id)
                         .map_err(Error::git("cannot read registry.yaml"))?;
@@ -221,7 +232,7 @@ pub fn last_update(
                         Err(_) => Vec::new(),
                     }
                 }
-                None => Vec::new(),
+                (None, None) => Vec::new(),
             };
             if before != holders {
                 let author = commit.author();
@@ -235,6 +246,29 @@ pub fn last_update(
         }
         commit = parent;
     }
+}
+
+/// The environments that held `version` of `name` before the move `moved` (pipeline order),
+/// given those that hold it after.
+fn holders_before(
+    after: &[String],
+    moved: &Trailers,
+    name: &PromptName,
+    version: &Version,
+    registry: &Registry,
+) -> Vec<String> {
+    if moved.prompt != name.as_str() {
+        return after.to_vec();
+    }
+    registry
+        .environments
+        .iter()
+        .filter(|env| match **env == moved.environment {
+            true => moved.previous.as_ref() == Some(version),
+            false => after.contains(env),
+        })
+        .cloned()
+        .collect()
 }
 
 fn registry_blob(commit: &git2::Commit<'_>) -> Option<git2::Oid> {

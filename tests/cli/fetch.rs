@@ -336,6 +336,27 @@ fn updated_by_comes_from_the_promoting_commit() {
     assert_eq!(rec.status, "draft");
     let rec = record(&repo, &["x@1.1.0"]);
     assert_eq!(rec.updated_by.as_deref(), Some("second@example.com"));
+    // A hand edit (no trailers) is read from the index itself, and promptreg moves of other
+    // prompts after it (read from their trailers) do not hide it.
+    let text = repo.read("registry.yaml");
+    repo.write(
+        "registry.yaml",
+        &text.replace("    dev: 1.1.0\n", "    dev: 1.1.0\n    staging: 1.1.0\n"),
+    );
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        "Hand <hand@example.com>",
+        "-m",
+        "by hand",
+    ]);
+    repo.release("other", "1.1.0", "other two");
+    repo.promote("other", "1.1.0", "dev");
+    let rec = record(&repo, &["x@1.1.0"]);
+    assert_eq!(rec.environments, ["dev", "staging"]);
+    assert_eq!(rec.updated_by.as_deref(), Some("hand@example.com"));
 }
 
 #[test]
