@@ -152,6 +152,15 @@ impl Prompt {
         self.string("environment")
     }
 
+    /// The latest recorded run of each test of this version (empty when never tested, or
+    /// when the record comes from a registry older than test results).
+    pub fn tests(&self) -> Vec<crate::results::TestSummary> {
+        self.record
+            .get("tests")
+            .and_then(|tests| serde_json::from_value(tests.clone()).ok())
+            .unwrap_or_default()
+    }
+
     /// The whole record (docs/FORMAT.md §7).
     pub fn json(&self) -> &Value {
         &self.record

@@ -153,7 +153,7 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
 }
 
 /// The summary of one test's latest run, as `fetch`, `results show` and the HTTP API print it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TestSummary {
     pub test: String,
     pub passed: u64,

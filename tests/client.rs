@@ -216,9 +216,15 @@ fn client_is_send_and_sync() {
 fn gets_by_environment_version_and_latest() {
     let server = FakeServer::start();
     server.record(PROD, &record(NAME, "1.0.0", "prod text"), "\"a\"");
+    let mut tested = record(NAME, "1.2.0", "exact");
+    tested["tests"] = json!([{
+        "test": "golden-set", "passed": 19, "failed": 1, "errored": 0, "total": 20,
+        "pass_rate": 0.95, "avg_score": null, "tested_at": "2026-11-24T10:00:00+00:00",
+        "tested_by": "ci@example.com", "source": "promptfoo", "url": null
+    }]);
     server.record(
         "/api/prompts/support/refund-agent?version=1.2.0",
-        &record(NAME, "1.2.0", "exact"),
+        &tested,
         "\"b\"",
     );
     server.record(
@@ -235,8 +241,15 @@ fn gets_by_environment_version_and_latest() {
     assert_eq!(prod.origin(), Origin::Server);
     assert_eq!(prod.model(), Some("gpt-4o"));
     assert_eq!(prod.json()["id"], "support/refund-agent@1.0.0");
+    assert!(prod.tests().is_empty(), "a record without `tests`");
     let exact = client.get(NAME, Target::Version("1.2.0")).unwrap();
     assert_eq!(exact.system_prompt(), "exact");
+    let tests = exact.tests();
+    assert_eq!(tests.len(), 1);
+    assert_eq!(
+        (tests[0].test.as_str(), tests[0].passed, tests[0].pass_rate),
+        ("golden-set", 19, 0.95)
+    );
     let latest = client.get(NAME, Target::Latest).unwrap();
     assert_eq!(latest.version(), "2.0.0");
     let targets: Vec<String> = server.seen().into_iter().map(|s| s.target).collect();
