@@ -17,7 +17,7 @@ use promptreg::identity::{Identity, Signatures};
 use promptreg::ops::create::{create, CreateRequest, VersionChoice};
 use promptreg::ops::history::{history, Query};
 use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
-use promptreg::ops::results::{record, results_at, RecordRequest};
+use promptreg::ops::results::{record, results_at, NewRun, RecordRequest};
 use promptreg::ops::rollback::{rollback, RollbackRequest};
 use promptreg::registry::Registry;
 use promptreg::results::{Results, TestRun};
@@ -903,14 +903,14 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 let request = RecordRequest {
                     name: name(*prompt),
                     version: version.clone(),
-                    run: TestRun {
+                    run: NewRun {
                         test: run.test.clone(),
                         passed: run.passed,
                         failed: run.failed,
                         errored: run.errored,
                         avg_score: None,
-                        tested_at: run.tested_at.clone(),
-                        tested_by: EMAIL.to_owned(),
+                        // The author date, as the model's run says.
+                        tested_at: None,
                         source: "manual".to_owned(),
                         url: None,
                     },
@@ -918,7 +918,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 let got = record(&repo.store, &request, &signatures);
                 let agrees = match (&got, &expect) {
                     (Err(e), Err(why)) => why.matches(e),
-                    (Ok(commit), Ok(())) => *commit == repo.head(),
+                    (Ok(recorded), Ok(())) => recorded.commit == repo.head(),
                     _ => false,
                 };
                 if !agrees {

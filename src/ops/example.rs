@@ -10,8 +10,7 @@ use serde::Deserialize;
 use crate::identity::Signatures;
 use crate::ops::create::{create, CreateRequest, VersionChoice};
 use crate::ops::promote::{promote, PromoteRequest};
-use crate::ops::results::{record, RecordRequest};
-use crate::results::TestRun;
+use crate::ops::results::{record, NewRun, RecordRequest};
 use crate::store::{PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
@@ -158,14 +157,13 @@ pub fn init_example(
             version: version.to_string(),
         });
         for result in step.results {
-            let run = TestRun {
+            let run = NewRun {
                 test: result.test.clone(),
                 passed: result.passed,
                 failed: result.failed,
                 errored: 0,
                 avg_score: result.score,
-                tested_at: signatures.author.when.to_rfc3339(),
-                tested_by: signatures.author.email.clone(),
+                tested_at: None,
                 source: "manual".into(),
                 url: None,
             };

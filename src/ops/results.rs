@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 
+use chrono::{DateTime, FixedOffset};
 use git2::{FileMode, Oid, Tree};
 
 use crate::identity::Signatures;
@@ -22,12 +23,45 @@ use super::write_start::begin;
 pub struct RecordRequest {
     pub name: PromptName,
     pub version: Version,
+    pub run: NewRun,
+}
+
+/// What a caller says about a run; who recorded it is the author of the commit.
+#[derive(Clone, Debug)]
+pub struct NewRun {
+    pub test: String,
+    pub passed: u64,
+    pub failed: u64,
+    pub errored: u64,
+    pub avg_score: Option<f64>,
+    /// When it ran (default: the author date of the commit recording it).
+    pub tested_at: Option<DateTime<FixedOffset>>,
+    /// `manual`, `promptfoo`, `junit`.
+    pub source: String,
+    pub url: Option<String>,
+}
+
+/// What `record` did: the commit, and the run as the results file now holds it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub commit: Oid,
     pub run: TestRun,
 }
 
-/// Commits `request.run` into the prompt's results file; returns the commit.
-pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -> Result<Oid> {
+/// Commits `request.run` into the prompt's results file.
+pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -> Result<Recorded> {
     let RecordRequest { name, version, run } = request;
+    let run = TestRun {
+        test: run.test.clone(),
+        passed: run.passed,
+        failed: run.failed,
+        errored: run.errored,
+        avg_score: run.avg_score,
+        tested_at: run.tested_at.unwrap_or(signatures.author.when).to_rfc3339(),
+        tested_by: signatures.author.email.clone(),
+        source: run.source.clone(),
+        url: run.url.clone(),
+    };
     run.check()
         .map_err(|message| Error::InvalidResult { message })?;
     let start = begin(store, "results record")?;
@@ -47,7 +81,7 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         run.test,
         run.passed,
         run.total(),
-        crate::results::render_trailers(name, version, run)
+        crate::results::render_trailers(name, version, &run)
     );
     let written = RefCell::new(None);
     let commit = store.commit_on_branch(&start.branch, &message, signatures, &|tip| {
@@ -74,7 +108,10 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         });
     };
     start.mirror(store, &path, text.as_bytes(), blob)?;
-    Ok(commit.id())
+    Ok(Recorded {
+        commit: commit.id(),
+        run,
+    })
 }
 
 /// `name`'s results in `tree` (none recorded: empty).
@@ -130,17 +167,26 @@ pub fn results_at(store: &Store, name: &PromptName, revision: Option<&str>) -> R
     results_in(store, &tree, name)
 }
 
-/// The version `selector` names at HEAD. A bare name is refused: a result is about one version,
+/// The version `selector` names at `revision` (HEAD). A bare name is refused: a result is about one version,
 /// so the caller says which (`NAME@1.2.0`, `NAME@staging`, `NAME@latest`).
-pub fn tested_version(store: &Store, selector: &Selector) -> Result<Version> {
+pub fn tested_version(
+    store: &Store,
+    selector: &Selector,
+    revision: Option<&str>,
+) -> Result<Version> {
     let Some(target) = &selector.target else {
         return Err(Error::InvalidSelector {
             input: selector.name.to_string(),
             reason: "name the version tested: NAME@VERSION, NAME@ENVIRONMENT or NAME@latest".into(),
         });
     };
-    let commit = store.commit(None)?;
-    let registry = super::registry_at(store, &commit, "HEAD", Some(&selector.name))?;
+    let commit = store.commit(revision)?;
+    let registry = super::registry_at(
+        store,
+        &commit,
+        super::revision_label(revision),
+        Some(&selector.name),
+    )?;
     let version = super::fetch::resolve_version(store, &registry, &selector.name, Some(target))?;
     if store.release(&selector.name, &version)?.is_none() {
         return Err(super::fetch::missing_version(

@@ -290,14 +290,12 @@ fn cached_read(
                 }
                 (Some(v), None) => Some(Version::parse(v)?),
                 (None, Some(env)) => {
-                    let commit = store.commit(revision)?;
-                    let registry = crate::ops::registry_at(store, &commit, "HEAD", Some(name))?;
-                    let target = Target::Environment(env.clone());
-                    Some(crate::ops::fetch::resolve_version(
-                        store,
-                        &registry,
-                        name,
-                        Some(&target),
+                    let selector = Selector {
+                        name: name.clone(),
+                        target: Some(Target::Environment(env.clone())),
+                    };
+                    Some(crate::ops::results::tested_version(
+                        store, &selector, revision,
                     )?)
                 }
                 (None, None) => None,

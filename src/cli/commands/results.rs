@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use comfy_table::Cell;
 use promptreg::import::{self, Format as ReportFormat};
-use promptreg::ops::results::{record, show, tested_version, RecordRequest};
-use promptreg::results::TestRun;
+use promptreg::ops::results::{record, show, tested_version, NewRun, RecordRequest};
 use promptreg::selector::{Selector, Target};
 
 use crate::cli::context::Format;
@@ -114,14 +113,14 @@ fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
             ))
         })?),
     };
-    let run = Run {
+    let run = NewRun {
         test: args.test.clone(),
         passed: args.passed,
         failed: args.failed,
         errored: args.errored,
         avg_score: args.score,
         tested_at: at,
-        source: "manual",
+        source: "manual".into(),
         url: args.url.clone(),
     };
     commit_run(context, &args.selector, run)
@@ -157,60 +156,37 @@ fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
                 shown.display()
             ))
         })?;
-    let run = Run {
+    let run = NewRun {
         test,
         passed: report.passed,
         failed: report.failed,
         errored: report.errored,
         avg_score: report.avg_score,
         tested_at: report.tested_at,
-        source: format.as_str(),
+        source: format.as_str().into(),
         url: args.url.clone().or(report.url),
     };
     commit_run(context, &args.selector, run)
 }
 
-/// A run before the identity and the version are known.
-struct Run {
-    test: String,
-    passed: u64,
-    failed: u64,
-    errored: u64,
-    avg_score: Option<f64>,
-    tested_at: Option<chrono::DateTime<chrono::FixedOffset>>,
-    source: &'static str,
-    url: Option<String>,
-}
-
-fn commit_run(context: &Context, selector: &str, run: Run) -> Result<()> {
+fn commit_run(context: &Context, selector: &str, run: NewRun) -> Result<()> {
     let selector = Selector::parse(selector)?;
     let store = context.store()?;
     let signatures = context.signatures(Some(&store))?;
-    let version = tested_version(&store, &selector)?;
-    let run = TestRun {
-        test: run.test,
-        passed: run.passed,
-        failed: run.failed,
-        errored: run.errored,
-        avg_score: run.avg_score,
-        tested_at: run.tested_at.unwrap_or(signatures.author.when).to_rfc3339(),
-        tested_by: signatures.author.email.clone(),
-        source: run.source.to_owned(),
-        url: run.url,
-    };
+    let version = tested_version(&store, &selector, None)?;
     let request = RecordRequest {
         name: selector.name.clone(),
         version,
         run,
     };
-    let commit = record(&store, &request, &signatures)?;
-    let summary: promptreg::results::TestSummary = (&request.run).into();
+    let recorded = record(&store, &request, &signatures)?;
+    let summary: promptreg::results::TestSummary = (&recorded.run).into();
     context.status(&format!(
         "recorded {} {} {} (commit {})",
         request.name,
         request.version,
         summary.describe(),
-        super::init::short(&commit.to_string())
+        super::init::short(&recorded.commit.to_string())
     ));
     Ok(())
 }
