@@ -144,11 +144,8 @@ impl Trailers {
 
     /// Reads the trailers from the last paragraph of a commit message, if they are complete.
     pub fn parse(message: &str) -> Option<Trailers> {
-        let last = message.trim_end().rsplit("\n\n").next()?;
-        let get = |key: &str| {
-            last.lines()
-                .find_map(|line| line.strip_prefix(key)?.strip_prefix(':').map(str::trim))
-        };
+        let last = trailer_block(message);
+        let get = |key: &'static str| trailer_values(last, key).next().map(str::trim);
         let version = |text: &str| -> Option<Option<Version>> {
             if text == "none" {
                 Some(None)
@@ -163,15 +160,28 @@ impl Trailers {
             previous: version(get("Previous")?)?,
             change: Change::parse(get("Change")?)?,
             forced: get("Forced") == Some("true"),
-            gate_unmet: last
-                .lines()
-                .filter_map(|line| {
-                    line.strip_prefix("Gate-Unmet:")
-                        .map(|t| t.trim().to_owned())
-                })
+            gate_unmet: trailer_values(last, "Gate-Unmet")
+                .map(|t| t.trim().to_owned())
                 .collect(),
         })
     }
+}
+
+/// The last paragraph of a commit message, where git and promptreg put trailers.
+pub(crate) fn trailer_block(message: &str) -> &str {
+    message.trim_end().rsplit("\n\n").next().unwrap_or_default()
+}
+
+/// The values of the `key` trailers in `block` (`Key: value` lines), in order, each without
+/// the one space after the colon.
+pub(crate) fn trailer_values<'a>(
+    block: &'a str,
+    key: &'static str,
+) -> impl Iterator<Item = &'a str> {
+    block.lines().filter_map(move |line| {
+        let value = line.strip_prefix(key)?.strip_prefix(':')?;
+        Some(value.strip_prefix(' ').unwrap_or(value))
+    })
 }
 
 /// Whether a paragraph is a promptreg trailer block (a move's, or a recorded test run's).

@@ -344,12 +344,8 @@ pub fn render_trailers(name: &PromptName, version: &Version, run: &TestRun) -> S
 
 /// The run a commit message's trailer block records, if it is a complete, valid one.
 pub fn parse_trailers(message: &str) -> Option<(PromptName, Version, TestRun)> {
-    let block = message.trim_end().rsplit("\n\n").next()?;
-    let get = |key: &str| {
-        block
-            .lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-    };
+    let block = crate::history::trailer_block(message);
+    let get = |key: &'static str| crate::history::trailer_values(block, key).next();
     if get("Change")? != "tested" {
         return None;
     }
