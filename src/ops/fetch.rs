@@ -10,6 +10,7 @@ use crate::store::{Release, Store};
 use crate::version::latest;
 use crate::{Error, PromptName, Result, Version};
 
+use super::history::registry_blob;
 use super::{not_found, registry_at, revision_label};
 
 /// A resolved version: its release metadata, content and the index it was resolved against.
@@ -269,13 +270,4 @@ fn holders_before(
         })
         .cloned()
         .collect()
-}
-
-fn registry_blob(commit: &git2::Commit<'_>) -> Option<git2::Oid> {
-    commit
-        .tree()
-        .ok()?
-        .get_path(std::path::Path::new(crate::REGISTRY_FILE))
-        .ok()
-        .map(|e| e.id())
 }
