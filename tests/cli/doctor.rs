@@ -164,6 +164,7 @@ fn temporary_files_of_dead_processes_are_cleared() {
     std::fs::write(&cache_temp, "partial").expect("cache temp");
     repo.write("prompts/x/.prompt.yaml.promptreg-999999", "partial");
     repo.write(".registry.yaml.promptreg-999998", "partial");
+    repo.write("results/a/.b.yaml.promptreg-999997", "partial");
     let object = repo.path(".git/objects/tmp_object_git2_AbCdEf");
     std::fs::write(&object, "partial").expect("temp object");
     age_two_hours(&object);
@@ -193,6 +194,7 @@ fn temporary_files_of_dead_processes_are_cleared() {
         ),
         ("worktree-temp", ".registry.yaml.promptreg-999998"),
         ("worktree-temp", "prompts/x/.prompt.yaml.promptreg-999999"),
+        ("worktree-temp", "results/a/.b.yaml.promptreg-999997"),
     ];
     let expected: Vec<(String, String, bool)> = expected
         .iter()
@@ -206,6 +208,30 @@ fn temporary_files_of_dead_processes_are_cleared() {
     assert!(repo.path(".git/objects/tmp_object_git2_young").exists());
     assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
     repo.fsck();
+}
+
+#[test]
+fn an_index_left_behind_a_results_record_is_caught_up() {
+    let repo = registry();
+    repo.run(&[
+        "results", "record", "x@1.0.0", "--test", "t", "--passed", "1", "--failed", "0",
+    ])
+    .ok();
+    // A record killed after its commit, before the index and the working copy.
+    repo.git(&["rm", "-q", "--cached", "results/x.yaml"]);
+    std::fs::remove_file(repo.path("results/x.yaml")).expect("remove");
+    let out = repo.run(&["doctor"]);
+    out.code(1);
+    for needle in [
+        "index-behind",
+        "results/x.yaml",
+        "results: x 1.0.0 t 1/1 passed",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    repo.run(&["doctor", "--fix"]).ok();
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    repo.run(&["results", "show", "x@1.0.0"]).ok();
 }
 
 #[test]
