@@ -220,12 +220,17 @@ pub fn show(
     if released.is_empty() {
         return Err(super::not_found(store, name));
     }
+    if let Some(wanted) = version {
+        if !released.iter().any(|(v, _)| v == wanted) {
+            return Err(super::fetch::missing_version(store, name, wanted));
+        }
+    }
     let results = results_at(store, name, revision)?;
     let mut rows = Vec::new();
-    for (v, _) in &released {
-        if version.is_some_and(|wanted| wanted != v) {
-            continue;
-        }
+    for (v, _) in released
+        .iter()
+        .filter(|(v, _)| version.is_none_or(|wanted| wanted == v))
+    {
         let latest = results.latest(v);
         let runs: Vec<&TestRun> = match version {
             Some(_) => results.runs(v).iter().collect(),
@@ -237,11 +242,6 @@ pub fn show(
                 run: run.into(),
                 latest: latest.iter().any(|l| std::ptr::eq(*l, run)),
             });
-        }
-    }
-    if let Some(wanted) = version {
-        if !released.iter().any(|(v, _)| v == wanted) {
-            return Err(super::fetch::missing_version(store, name, wanted));
         }
     }
     Ok(rows)
