@@ -208,6 +208,19 @@ pub enum Error {
     #[error("the branch is locked by `{}`", path.display())]
     RefLocked { path: PathBuf },
 
+    /// `index.lock` stayed in place while waiting: a Git command is running (`git commit`
+    /// with its editor open), or one was killed and left it.
+    #[error("the index is locked by `{}` (a Git command is running, or a killed one left it)", path.display())]
+    IndexLocked { path: PathBuf },
+
+    /// A version tag's ref lock file is held by another process (or a killed one left it).
+    #[error("the tag ref is locked by `{}`", path.display())]
+    TagLocked { path: PathBuf },
+
+    /// A version tag cannot be written because another ref is in the way.
+    #[error("cannot create tag `{tag}`: the ref `{conflict}` is in the way")]
+    TagConflict { tag: String, conflict: String },
+
     /// The branch kept moving under us.
     #[error("branch `{branch}` kept changing while committing; gave up after {attempts} attempts")]
     Contended { branch: String, attempts: u32 },
@@ -253,7 +266,11 @@ impl Error {
             Error::NothingToRollBack { .. } => (409, "nothing-to-roll-back"),
             Error::OperationInProgress { .. } => (409, "operation-in-progress"),
             Error::DetachedHead => (409, "detached-head"),
-            Error::Locked { .. } | Error::RefLocked { .. } => (409, "locked"),
+            Error::Locked { .. }
+            | Error::RefLocked { .. }
+            | Error::IndexLocked { .. }
+            | Error::TagLocked { .. } => (409, "locked"),
+            Error::TagConflict { .. } => (409, "tag-conflict"),
             Error::Contended { .. } => (409, "contended"),
             Error::Yaml { .. } | Error::Invalid { .. } => (422, "invalid-prompt"),
             Error::RegistryMissing { .. } | Error::UnbornBranch { .. } => (404, "registry-missing"),

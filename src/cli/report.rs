@@ -138,10 +138,10 @@ fn hint(error: &Error) -> Option<String> {
             "set one: `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`".into()
         }
         Error::BadIdentity { .. } => "use a date git accepts, e.g. `2026-01-31T12:00:00+01:00` or `@1767225600 +0000`".into(),
-        Error::Locked { path, holder } if holder.contains("no longer running") => {
-            format!("a killed promptreg left it behind; remove it with `rm {}`", path.display())
-        }
-        Error::Locked { .. } => "another promptreg is writing; try again when it has finished".into(),
+        Error::Locked { holder, .. } => format!("{holder} (another promptreg) is still writing after 30 s; try again when it has finished"),
+        Error::IndexLocked { .. } => "finish the Git command that holds it (a `git commit` waiting for its editor?); if none runs, `promptreg doctor --fix` clears it".into(),
+        Error::TagLocked { .. } => "another process is writing that tag; if none runs, `promptreg doctor --fix` clears the lock".into(),
+        Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
         _ => return None,

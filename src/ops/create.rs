@@ -2,7 +2,11 @@
 //!
 //! Like `git commit -- prompts/<name>`: the commit holds HEAD's tree with exactly that directory
 //! replaced, the index entries of that directory are updated to match, and nothing else the user
-//! has staged or changed is touched. Then the annotated tag `<name>/v<version>` is created.
+//! has staged or changed is touched. The annotated tag `<name>/v<version>` is reserved (its ref
+//! locked and checked writable) before the commit and landed right after it, so a tag that
+//! cannot be written refuses the whole release. A writer killed between the two leaves an
+//! untagged `create` commit: a retry of the same release finds its content at the tip and tags
+//! it, and `doctor` reports (and with `--fix` tags) it.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +14,7 @@ use git2::{FileMode, Oid};
 
 use crate::identity::Signatures;
 use crate::prompt::{DirComponents, PromptFile};
-use crate::store::{PathUpdate, Store};
+use crate::store::{PathUpdate, Store, WriteGuard};
 use crate::version::{auto_bump, Bump};
 use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 
@@ -136,6 +140,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     };
     let result = release(
         store,
+        &start.guard,
         request,
         branch,
         &version,
@@ -152,8 +157,10 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn release(
     store: &Store,
+    guard: &WriteGuard,
     request: &CreateRequest,
     branch: &str,
     version: &Version,
@@ -183,21 +190,28 @@ fn release(
         "create {name} {version}\n\n{}\n\nPrompt: {name}\nVersion: {version}\n",
         request.message.trim_end()
     );
-    let committed = store.commit_on_branch(branch, &message, signatures, &|_| {
+    // The tag must be writable before anything is committed: its ref is locked and checked
+    // now, and landed after the commit; a refusal here leaves nothing behind.
+    let reservation = store.reserve_tag(guard, name, version)?;
+    let committed = store.commit_on_branch(guard, branch, &message, signatures, &|_| {
         Ok(vec![PathUpdate {
             path: name.dir(),
             id: subtree,
             mode: FileMode::Tree,
         }])
     })?;
-    store.create_release_tag(
+    let tagged = store.create_release_tag(
+        reservation,
         name,
         version,
         committed.id(),
         &signatures.committer,
         &request.message,
-    )?;
-    store.sync_index(Some(&name.dir()), &files)?;
+    );
+    // The commit landed: the index follows it whether or not the tag could be written.
+    let synced = store.sync_index(guard, Some(&name.dir()), &files);
+    tagged?;
+    synced?;
     Ok(Created {
         name: name.clone(),
         version: version.clone(),

@@ -1,19 +1,22 @@
 //! `doctor`: what killed processes leave behind, and clearing what is safe to clear.
 //!
-//! A writer killed at the wrong moment can leave promptreg's write lock (which every later
-//! writer then refuses to break), a Git lock file (`refs/heads/main.lock`, `index.lock`, …) that
-//! blocks every later update of that ref or file, libgit2's temporary object files, and
-//! promptreg's own temporary files (cache entries being written, working-tree files being
-//! replaced), and, when it was killed after its commit landed, index entries (and working
-//! files) that still hold what was there before that commit: a `git commit` would undo it.
-//! Each is reported as a [`Finding`]; with `fix`, those that are safe to clear are.
+//! promptreg's own lock is a kernel lock (see `store::lock`): it never outlives its holder, so
+//! it is never a problem, only a sign that a writer runs now. What a writer killed at the wrong
+//! moment can leave is: a Git lock file it created (`index.lock`, `refs/heads/main.lock`, a tag
+//! ref's lock) that blocks every later update of that file; libgit2's temporary object files
+//! and promptreg's own temporary files; index entries (and working files) still as before a
+//! commit that landed, which a `git commit` would undo; and a `create` commit whose tag was
+//! never written. Each is reported as a [`Finding`]; with `fix`, those that are safe to clear
+//! are, under the write lock.
 //!
-//! What counts as safe: a file named after a process that is no longer running; a Git lock file
-//! or temporary object older than `min_age` while no live promptreg holds the write lock (Git
-//! commands hold their locks for milliseconds, and carry no process id); an index entry that
-//! holds exactly the previous commit's blob, while the working file holds that blob or the new
-//! one (brought up to date under the write lock, as the killed writer would have). A lock held
-//! by a running process is never removed.
+//! What counts as safe: a Git lock file the journal in `promptreg.lock` proves was created by a
+//! promptreg writer that is gone (same path and inode), at any age; any other Git lock file or
+//! temporary object only when older than `min_age` while no promptreg writer runs (its creator
+//! is unknown: Git commands hold their locks for milliseconds and carry no process id); a file
+//! named after a process that is no longer running; an index entry that holds exactly the blob
+//! from before a promptreg commit HEAD still carries, while the working file holds that blob or
+//! the new one; an untagged `create` commit whose tag ref is free (the tag is created as the
+//! commit describes it). A lock held by a running process is never removed.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -21,18 +24,17 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use git2::Oid;
-
-use crate::store::{holder, process_alive, Store, LOCK_FILE};
-use crate::{Error, Result, PROMPTS_DIR};
+use crate::store::{
+    is_promptreg_commit, process_alive, read_journal, Behind, Journal, Lock, Store, WriteGuard,
+    LOCK_FILE,
+};
+use crate::{Error, PromptName, Result, Version, PROMPTS_DIR};
 
 /// What a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
-    /// promptreg's write lock, left by a process that is gone.
-    StaleLock,
-    /// promptreg's write lock, held by a running process (or just being taken).
+    /// promptreg's write lock, held by a running process.
     LiveLock,
     /// A Git lock file (`*.lock` under `refs/`, `packed-refs.lock`, `index.lock`, …).
     GitLock,
@@ -42,22 +44,27 @@ pub enum Kind {
     CacheTemp,
     /// A working-tree file being replaced by a process that is gone.
     WorktreeTemp,
-    /// An index entry (and perhaps the working file) still as before promptreg's last commit:
-    /// the writer was killed after the commit, before updating them.
+    /// An index entry (and perhaps the working file) still as before a promptreg commit HEAD
+    /// carries: its writer was killed after the commit, before updating them.
     IndexBehind,
+    /// A private file promptreg creates a lock file or an index from, left by a killed writer.
+    LockTemp,
+    /// A `create` commit whose version tag was never written (its writer was killed between).
+    UntaggedCreate,
 }
 
 impl Kind {
     /// The name used in output (`stale-lock`).
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::StaleLock => "stale-lock",
             Kind::LiveLock => "live-lock",
             Kind::GitLock => "git-lock",
             Kind::TempObject => "temp-object",
             Kind::CacheTemp => "cache-temp",
             Kind::WorktreeTemp => "worktree-temp",
             Kind::IndexBehind => "index-behind",
+            Kind::LockTemp => "lock-temp",
+            Kind::UntaggedCreate => "untagged-create",
         }
     }
 }
@@ -83,38 +90,81 @@ pub struct Finding {
 }
 
 /// Looks for leftovers of killed processes; with `fix`, removes the ones that are safe to remove.
-/// `min_age` is how old a Git lock file or temporary object must be to count as abandoned.
-/// Returns every finding (an empty list when there is nothing to report), in a stable order.
+/// `min_age` is how old a Git lock file or temporary object of unknown origin must be to count
+/// as abandoned. Returns every finding (an empty list when there is nothing to report), in a
+/// stable order.
 pub fn doctor(store: &Store, fix: bool, min_age: Duration) -> Result<Vec<Finding>> {
+    let common = store.common_dir();
     let scan = Scan {
         now: SystemTime::now(),
         min_age,
+        common: common.to_owned(),
     };
-    let common = store.common_dir();
+    let lock_path = common.join(LOCK_FILE);
+    // With --fix, the write lock is held throughout, so no writer starts while we clear.
+    let (lock, journal) = match fix {
+        true => match Lock::try_acquire(common)? {
+            Some((lock, journal)) => (Some(lock), Some(journal)),
+            None => (None, None),
+        },
+        false => match Lock::is_held(common)? {
+            None => (None, Some(read_journal(&lock_path))),
+            Some(_) => (None, None),
+        },
+    };
+    let writer_running = journal.is_none();
     let mut found = Vec::new();
-    let writer_running = scan.registry_lock(&common.join(LOCK_FILE), &mut found)?;
+    if writer_running {
+        scan.live_lock(&lock_path, &mut found)?;
+    }
+    let journal = journal.unwrap_or_default();
+    scan.journal_leftovers(&journal, &mut found)?;
     scan.git_locks(store, writer_running, &mut found)?;
     scan.temp_objects(&common.join("objects"), &mut found)?;
     scan.cache_temps(&common.join("promptreg").join("cache"), &mut found)?;
+    scan.index_copies(store.git_dir(), &mut found)?;
     let mut behind = Vec::new();
+    let mut untagged = Vec::new();
     if let Ok(workdir) = store.workdir("doctor") {
         scan.worktree_temps(workdir, &mut found)?;
-        if !writer_running {
-            // While a writer runs, its commit may be ahead of the index for a moment.
-            behind = index_behind(store, workdir)?;
-        }
     }
-    if fix {
-        for candidate in found.iter_mut().filter(|c| c.finding.fixable) {
+    if !writer_running {
+        // While a writer runs, its commit may be ahead of the index for a moment.
+        if store.workdir("doctor").is_ok() {
+            behind = behind_items(store, store.behind_head()?);
+        }
+        untagged = untagged_creates(store)?;
+    }
+    if let (true, Some(lock)) = (fix, lock) {
+        // What the journal proves is a dead writer's first, as the next writer would.
+        let recovered = lock.recover(&journal);
+        for candidate in found.iter_mut() {
+            if recovered.removed.contains(&candidate.finding.path) {
+                candidate.finding.fixed = true;
+            }
+        }
+        for candidate in found
+            .iter_mut()
+            .filter(|c| c.finding.fixable && !c.finding.fixed)
+        {
             candidate.remove();
         }
-        // After the locks are gone: the index may have been locked by the same killed writer.
-        if behind.iter().any(|b| b.finding.fixable) {
-            catch_up(store, &mut behind);
+        // After the locks are gone: the index and refs may have been locked by the same writer.
+        let pending = behind.iter().any(|b| b.finding.fixable)
+            || untagged.iter().any(|u: &Untagged| u.finding.fixable);
+        if pending {
+            match store.guard_with(lock) {
+                Ok(guard) => {
+                    fix_untagged(store, &guard, &mut untagged);
+                    fix_behind(store, &guard, &mut behind);
+                }
+                Err(e) => note_all(&mut behind, &mut untagged, &format!("cannot fix it: {e}")),
+            }
         }
     }
     let mut findings: Vec<Finding> = found.into_iter().map(|c| c.finding).collect();
-    findings.extend(behind.into_iter().map(|b| b.finding));
+    findings.extend(behind.iter().map(behind_finding));
+    findings.extend(untagged.into_iter().map(|u| u.finding));
     Ok(findings)
 }
 
@@ -171,6 +221,7 @@ impl Candidate {
 struct Scan {
     now: SystemTime,
     min_age: Duration,
+    common: PathBuf,
 }
 
 impl Scan {
@@ -186,62 +237,104 @@ impl Scan {
         age >= self.min_age
     }
 
-    /// promptreg's write lock. Returns whether a live writer may hold it.
-    fn registry_lock(&self, path: &Path, out: &mut Vec<Candidate>) -> Result<bool> {
-        let Some(metadata) = file_metadata(path)? else {
-            return Ok(false);
-        };
-        let age = self.age(&metadata);
-        let (kind, detail, fixable) = match holder(path) {
-            Some(pid) if process_alive(&pid) => (
-                Kind::LiveLock,
-                format!(
-                    "held by process {pid}{}, which is running ({} old); left alone",
-                    process_name(&pid)
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default(),
-                    age_text(age)
-                ),
-                false,
-            ),
-            Some(pid) => (
-                Kind::StaleLock,
-                format!(
-                    "held by process {pid}, which is no longer running ({} old)",
-                    age_text(age)
-                ),
-                true,
-            ),
-            // Created but no process id written yet: being taken right now, or its writer was
-            // killed in between.
-            None if self.old(age) => (
-                Kind::StaleLock,
-                format!("names no process ({} old)", age_text(age)),
-                true,
-            ),
-            None => (
-                Kind::LiveLock,
-                format!(
-                    "names no process yet ({} old): a writer may be taking it; left alone",
-                    age_text(age)
-                ),
-                false,
-            ),
-        };
-        out.push(candidate(kind, path, detail, fixable, &metadata));
-        Ok(kind == Kind::LiveLock)
+    /// What a Git lock file stands in the way of.
+    fn what_lock_blocks(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.common).ok().and_then(Path::to_str) {
+            Some(rel) if rel.starts_with("refs/") => {
+                format!("blocks updates of `{}`", rel.trim_end_matches(".lock"))
+            }
+            _ => match path.file_name().and_then(|n| n.to_str()) {
+                Some("index.lock") => "blocks writes to the index".to_owned(),
+                Some("HEAD.lock") => "blocks updates of HEAD".to_owned(),
+                Some("packed-refs.lock") => "blocks deleting and packing refs".to_owned(),
+                _ => "blocks writes to the repository configuration".to_owned(),
+            },
+        }
     }
 
-    /// Git's lock files: ref locks, `packed-refs.lock`, `config.lock`, and this worktree's
-    /// `index.lock` and `HEAD.lock`.
+    /// promptreg's write lock while a writer holds it.
+    fn live_lock(&self, path: &Path, out: &mut Vec<Candidate>) -> Result<()> {
+        let Some(metadata) = file_metadata(path)? else {
+            return Ok(());
+        };
+        let pid = read_journal(path).pid;
+        let who = match &pid {
+            Some(pid) => format!(
+                "process {pid}{}",
+                process_name(pid)
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+            None => "a process".to_owned(),
+        };
+        let detail = format!("held by {who}, which is writing now; left alone");
+        out.push(candidate(Kind::LiveLock, path, detail, false, &metadata));
+        Ok(())
+    }
+
+    /// What the journal of a writer that is gone records and is still there: its Git lock
+    /// files (same inode) and private files. Safe to remove at any age.
+    fn journal_leftovers(&self, journal: &Journal, out: &mut Vec<Candidate>) -> Result<()> {
+        let by = match &journal.pid {
+            Some(pid) => format!("promptreg process {pid}"),
+            None => "a promptreg process".to_owned(),
+        };
+        for recorded in &journal.locks {
+            let path = &recorded.path;
+            let Some(metadata) = file_metadata(path)? else {
+                continue;
+            };
+            if !recorded.matches(&metadata) {
+                continue;
+            }
+            let detail = format!(
+                "{} old, {}; created by {by}, which is no longer running",
+                age_text(self.age(&metadata)),
+                self.what_lock_blocks(path)
+            );
+            out.push(candidate(Kind::GitLock, path, detail, true, &metadata));
+        }
+        for path in &journal.temps {
+            let Some(metadata) = file_metadata(path)? else {
+                continue;
+            };
+            let detail = format!("private file of {by}, which is no longer running");
+            out.push(candidate(Kind::LockTemp, path, detail, true, &metadata));
+        }
+        Ok(())
+    }
+
+    /// Private copies of the index (`index.promptreg-<pid>`, see `store::guard`) of writers
+    /// that are gone.
+    fn index_copies(&self, git_dir: &Path, out: &mut Vec<Candidate>) -> Result<()> {
+        let mut here = Vec::new();
+        for entry in entries(git_dir)? {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Some(pid) = name
+                .strip_prefix("index.promptreg-")
+                .map(|rest| rest.trim_end_matches(".lock"))
+                .filter(|pid| is_pid(pid))
+            else {
+                continue;
+            };
+            self.dead_writer_temp(Kind::LockTemp, &entry.path(), pid, &mut here)?;
+        }
+        here.sort_by(|a, b| a.finding.path.cmp(&b.finding.path));
+        out.extend(here);
+        Ok(())
+    }
+
+    /// Git's lock files of unknown creators: ref locks, `packed-refs.lock`, `config.lock`, and
+    /// this worktree's `index.lock` and `HEAD.lock` (those a dead promptreg writer's journal
+    /// names are reported already).
     fn git_locks(
         &self,
         store: &Store,
         writer_running: bool,
         out: &mut Vec<Candidate>,
     ) -> Result<()> {
-        let common = store.common_dir();
-        let git_dir = store.git_dir();
+        let (common, git_dir) = (store.common_dir(), store.git_dir());
         let mut paths = Vec::new();
         walk(&common.join("refs"), &mut |path| {
             if path.extension().is_some_and(|e| e == "lock") {
@@ -260,21 +353,14 @@ impl Scan {
             }
         }
         for path in paths {
+            if out.iter().any(|c| c.finding.path == path) {
+                continue;
+            }
             let Some(metadata) = file_metadata(&path)? else {
                 continue;
             };
             let age = self.age(&metadata);
-            let what = match path.strip_prefix(common).ok().and_then(Path::to_str) {
-                Some(rel) if rel.starts_with("refs/") => {
-                    format!("blocks updates of `{}`", rel.trim_end_matches(".lock"))
-                }
-                _ => match path.file_name().and_then(|n| n.to_str()) {
-                    Some("index.lock") => "blocks writes to the index".to_owned(),
-                    Some("HEAD.lock") => "blocks updates of HEAD".to_owned(),
-                    Some("packed-refs.lock") => "blocks deleting and packing refs".to_owned(),
-                    _ => "blocks writes to the repository configuration".to_owned(),
-                },
-            };
+            let what = self.what_lock_blocks(&path);
             let (detail, fixable) = if writer_running {
                 (
                     format!(
@@ -415,203 +501,203 @@ impl Scan {
     }
 }
 
-/// An index entry left behind promptreg's last commit.
-struct Behind {
+/// An index entry left behind a promptreg commit, as found, with its finding.
+struct BehindItem {
+    behind: Behind,
     finding: Finding,
-    /// The path in the repository (`registry.yaml`).
-    path: String,
-    /// HEAD when it was found, and the blobs before and in HEAD (`None`: absent).
-    head: Oid,
-    old: Option<Oid>,
-    new: Option<Oid>,
-    /// Whether the working file still holds the old content too.
-    rewrite: bool,
 }
 
-/// The paths HEAD's commit changed whose index entries still hold the parent's version, when
-/// HEAD is a promptreg commit (it carries a `Prompt:` trailer): what a writer killed between
-/// landing its commit and updating the index leaves. A `git commit` in that state would undo
-/// the commit, and promptreg refuses to write over it.
-fn index_behind(store: &Store, workdir: &Path) -> Result<Vec<Behind>> {
+fn behind_finding(item: &BehindItem) -> Finding {
+    item.finding.clone()
+}
+
+/// Describes what `Store::behind_head` found.
+fn behind_items(store: &Store, found: Vec<Behind>) -> Vec<BehindItem> {
+    let root = store
+        .workdir("doctor")
+        .map(Path::to_owned)
+        .unwrap_or_default();
+    found
+        .into_iter()
+        .map(|b| {
+            let short = b.commit.to_string()[..10].to_owned();
+            let (holders, them) = if b.rewrite {
+                ("the index and the working file still hold", "them")
+            } else {
+                ("the index still holds", "it")
+            };
+            let mut detail = format!(
+                "{holders} it as before commit {short} (\"{}\"): its writer stopped before \
+                 updating {them}; a `git commit` now would undo that commit",
+                b.summary
+            );
+            if !b.fixable {
+                detail.push_str(&format!(
+                    "; the working file has other edits, so it was left alone \
+                     (`git reset -q -- {}` updates the index and keeps them)",
+                    b.path
+                ));
+            }
+            BehindItem {
+                finding: Finding {
+                    kind: Kind::IndexBehind,
+                    path: root.join(&b.path),
+                    detail,
+                    fixable: b.fixable,
+                    fixed: false,
+                },
+                behind: b,
+            }
+        })
+        .collect()
+}
+
+/// Brings the entries in `items` up to date under the guard, after checking that they are
+/// still exactly as found (the index was not locked while scanning).
+fn fix_behind(store: &Store, guard: &WriteGuard, items: &mut [BehindItem]) {
+    let now = match store.behind_head() {
+        Ok(now) => now,
+        Err(e) => return note(items.iter_mut().map(|i| &mut i.finding), &format!("{e}")),
+    };
+    let same = |a: &Behind, b: &Behind| {
+        (&a.path, a.commit, a.old, a.new, a.rewrite) == (&b.path, b.commit, b.old, b.new, b.rewrite)
+    };
+    let mut todo = Vec::new();
+    for item in items.iter_mut().filter(|i| i.finding.fixable) {
+        match now.iter().find(|b| same(b, &item.behind) && b.fixable) {
+            Some(b) => todo.push(b.clone()),
+            None => item
+                .finding
+                .detail
+                .push_str("; it changed while being checked, so it was left alone"),
+        }
+    }
+    if todo.is_empty() {
+        return;
+    }
+    match store.catch_up(guard, &todo) {
+        Ok(()) => {
+            for item in items.iter_mut() {
+                if todo.iter().any(|b| same(b, &item.behind)) {
+                    item.finding.fixed = true;
+                }
+            }
+        }
+        Err(e) => note(
+            items.iter_mut().map(|i| &mut i.finding),
+            &format!("cannot update it: {e}"),
+        ),
+    }
+}
+
+/// A `create` commit on HEAD's first-parent history whose version tag does not exist.
+struct Untagged {
+    finding: Finding,
+    name: PromptName,
+    version: Version,
+    commit: git2::Oid,
+}
+
+/// The `create` commits (subject `create <name> <version>` with `Prompt:` and `Version:`
+/// trailers) on HEAD's first-parent history whose tag is missing.
+fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
     let repo = store.repo();
-    let Ok(head) = repo.head().and_then(|h| h.peel_to_commit()) else {
+    let Ok(mut commit) = repo.head().and_then(|h| h.peel_to_commit()) else {
         return Ok(Vec::new());
     };
-    let ours = String::from_utf8_lossy(head.message_raw_bytes())
-        .lines()
-        .any(|line| line.starts_with("Prompt: "));
-    if head.parent_count() != 1 || !ours {
-        return Ok(Vec::new());
-    }
-    let read = |e| Error::git("cannot read the last commit")(e);
-    let parent = head.parent(0).map_err(read)?;
-    let (before, after) = (parent.tree().map_err(read)?, head.tree().map_err(read)?);
-    let diff = repo
-        .diff_tree_to_tree(Some(&before), Some(&after), None)
-        .map_err(read)?;
-    let mut index = repo.index().map_err(Error::git("cannot open the index"))?;
-    index
-        .read(true)
-        .map_err(Error::git("cannot read the index"))?;
-    let short = head.id().to_string()[..10].to_owned();
-    let summary = String::from_utf8_lossy(head.summary_bytes().unwrap_or_default()).into_owned();
     let mut out = Vec::new();
-    for delta in diff.deltas() {
-        let present = |f: git2::DiffFile<'_>| f.exists().then(|| f.id());
-        let (old, new) = (present(delta.old_file()), present(delta.new_file()));
-        let Some(path) = delta
-            .new_file()
-            .path()
-            .or(delta.old_file().path())
-            .and_then(Path::to_str)
-        else {
-            continue;
-        };
-        let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
-        if staged != old || staged == new {
-            // Up to date, or somebody else's staged work: not ours to judge.
-            continue;
+    loop {
+        if let Some((name, version)) = created_release(&commit) {
+            if !store.version_exists(&name, &version) {
+                let short = commit.id().to_string()[..10].to_owned();
+                let tag = version.tag_name(&name);
+                out.push(Untagged {
+                    finding: Finding {
+                        kind: Kind::UntaggedCreate,
+                        path: PathBuf::from(version.tag_ref(&name)),
+                        detail: format!(
+                            "commit {short} releases {name} {version}, but its tag `{tag}` was \
+                             never written (its writer stopped in between); the fix creates it"
+                        ),
+                        fixable: true,
+                        fixed: false,
+                    },
+                    name,
+                    version,
+                    commit: commit.id(),
+                });
+            }
         }
-        let file = workdir.join(path);
-        let content = match std::fs::read(&file) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&file)(e)),
-        };
-        let blob = |id: Option<Oid>| -> Result<Option<Vec<u8>>> {
-            id.map(|id| repo.find_blob(id).map(|b| b.content().to_vec()))
-                .transpose()
-                .map_err(Error::git(format!("cannot read `{path}`")))
-        };
-        let (old_content, new_content) = (blob(old)?, blob(new)?);
-        let (rewrite, fixable) = if content == new_content {
-            (false, true)
-        } else if content == old_content && new.is_some() {
-            (true, true)
-        } else {
-            (false, false)
-        };
-        let holders = if rewrite {
-            "the index and the working file still hold"
-        } else {
-            "the index still holds"
-        };
-        let them = if rewrite { "them" } else { "it" };
-        let mut detail = format!(
-            "{holders} it as before commit {short} (\"{summary}\"): its writer stopped before \
-             updating {them}; a `git commit` now would undo that commit"
-        );
-        if !fixable {
-            detail.push_str(&format!(
-                "; the working file has other edits, so it was left alone \
-                 (`git reset -q -- {path}` updates the index and keeps them)"
-            ));
+        match commit.parent(0) {
+            Ok(parent) => commit = parent,
+            Err(_) => break,
         }
-        out.push(Behind {
-            finding: Finding {
-                kind: Kind::IndexBehind,
-                path: file,
-                detail,
-                fixable,
-                fixed: false,
-            },
-            path: path.to_owned(),
-            head: head.id(),
-            old,
-            new,
-            rewrite,
-        });
     }
     Ok(out)
 }
 
-/// Brings the index entries (and working files) in `behind` up to date with HEAD, under the
-/// write lock, after checking that nothing moved since they were found.
-fn catch_up(store: &Store, behind: &mut [Behind]) {
-    let note = |behind: &mut [Behind], why: &str| {
-        for b in behind.iter_mut().filter(|b| b.finding.fixable) {
-            b.finding.detail.push_str(&format!("; {why}"));
-        }
-    };
-    let _lock = match store.lock() {
-        Ok(lock) => lock,
-        Err(e) => return note(behind, &format!("cannot take the write lock: {e}")),
-    };
-    let repo = store.repo();
-    let (Ok(workdir), Ok(head)) = (store.workdir("doctor"), repo.refname_to_id("HEAD")) else {
-        return note(behind, "cannot read HEAD");
-    };
-    let mut index = match repo.index().and_then(|mut i| i.read(true).map(|()| i)) {
-        Ok(index) => index,
-        Err(e) => return note(behind, &format!("cannot read the index: {}", e.message())),
-    };
-    let mut changed = Vec::new();
-    for (at, b) in behind.iter_mut().enumerate() {
-        if !b.finding.fixable {
-            continue;
-        }
-        let path = Path::new(&b.path);
-        let staged = index.get_path(path, 0);
-        if head != b.head || staged.as_ref().map(|e| e.id) != b.old {
-            b.finding
-                .detail
-                .push_str("; it changed while being checked, so it was left alone");
-            continue;
-        }
-        let result = match b.new {
-            None => index.remove_path(path).map_err(|e| e.message().to_owned()),
-            Some(new) => sync_entry(store, workdir, &mut index, b, new),
-        };
+/// The release a `create` commit made, from its subject and trailers.
+fn created_release(commit: &git2::Commit<'_>) -> Option<(PromptName, Version)> {
+    let summary = commit.summary().ok().flatten()?;
+    if !summary.starts_with("create ") || !is_promptreg_commit(commit) {
+        return None;
+    }
+    let message = std::str::from_utf8(commit.message_raw_bytes()).ok()?;
+    let block = crate::history::trailer_block(message);
+    let name = crate::history::trailer_values(block, "Prompt").next()?;
+    let version = crate::history::trailer_values(block, "Version").next()?;
+    if summary != format!("create {name} {version}") {
+        return None;
+    }
+    Some((PromptName::parse(name).ok()?, Version::parse(version).ok()?))
+}
+
+/// Writes the missing tags, as `create` would have: the commit's committer as tagger, the
+/// commit's body as the changelog.
+fn fix_untagged(store: &Store, guard: &WriteGuard, items: &mut [Untagged]) {
+    for item in items.iter_mut().filter(|i| i.finding.fixable) {
+        let result = (|| {
+            let commit = store
+                .repo()
+                .find_commit(item.commit)
+                .map_err(Error::git("cannot read the commit"))?;
+            let committer = commit.committer();
+            let tagger = crate::identity::Identity {
+                name: String::from_utf8_lossy(committer.name_bytes()).into_owned(),
+                email: String::from_utf8_lossy(committer.email_bytes()).into_owned(),
+                when: crate::identity::from_git_time(committer.when()),
+            };
+            let description =
+                crate::history::reason_of(&String::from_utf8_lossy(commit.message_raw_bytes()));
+            let reservation = store.reserve_tag(guard, &item.name, &item.version)?;
+            store.create_release_tag(
+                reservation,
+                &item.name,
+                &item.version,
+                item.commit,
+                &tagger,
+                &description,
+            )
+        })();
         match result {
-            Ok(()) => changed.push(at),
-            Err(why) => {
-                // Put back what was there.
-                let _ = match staged {
-                    Some(entry) => index.add(&entry),
-                    None => index.remove_path(path),
-                };
-                b.finding
-                    .detail
-                    .push_str(&format!("; cannot update it: {why}"));
-            }
+            Ok(_) => item.finding.fixed = true,
+            Err(e) => item
+                .finding
+                .detail
+                .push_str(&format!("; cannot create it: {e}")),
         }
-    }
-    if changed.is_empty() {
-        return;
-    }
-    match index.write() {
-        Ok(()) => {
-            for at in changed {
-                behind[at].finding.fixed = true;
-            }
-        }
-        Err(e) => note(behind, &format!("cannot write the index: {}", e.message())),
     }
 }
 
-/// Makes one working file (when it still holds the old content) and its index entry hold the
-/// blob `new`, checking that the file hashes to it as `git add` would.
-fn sync_entry(
-    store: &Store,
-    workdir: &Path,
-    index: &mut git2::Index,
-    behind: &Behind,
-    new: Oid,
-) -> std::result::Result<(), String> {
-    if behind.rewrite {
-        let blob = store
-            .repo()
-            .find_blob(new)
-            .map_err(|e| e.message().to_owned())?;
-        crate::store::write_atomic(&workdir.join(&behind.path), blob.content())
-            .map_err(|e| e.to_string())?;
+fn note<'a>(findings: impl Iterator<Item = &'a mut Finding>, why: &str) {
+    for finding in findings.filter(|f| f.fixable && !f.fixed) {
+        finding.detail.push_str(&format!("; {why}"));
     }
-    let path = Path::new(&behind.path);
-    index.add_path(path).map_err(|e| e.message().to_owned())?;
-    match index.get_path(path, 0) {
-        Some(entry) if entry.id == new => Ok(()),
-        _ => Err("the working file does not hash to the committed content".to_owned()),
-    }
+}
+
+fn note_all(behind: &mut [BehindItem], untagged: &mut [Untagged], why: &str) {
+    note(behind.iter_mut().map(|i| &mut i.finding), why);
+    note(untagged.iter_mut().map(|i| &mut i.finding), why);
 }
 
 fn candidate(

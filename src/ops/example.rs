@@ -118,7 +118,9 @@ pub fn init_example(
     let files = store.hash_worktree_files(&paths)?;
     let updates: Vec<(String, git2::Oid)> =
         files.iter().map(|f| (f.path.clone(), f.entry.id)).collect();
+    let guard = store.begin_write()?;
     store.commit_on_branch(
+        &guard,
         "refs/heads/main",
         "add example prompts\n",
         signatures,
@@ -133,7 +135,8 @@ pub fn init_example(
                 .collect())
         },
     )?;
-    store.sync_index(None, &files)?;
+    store.sync_index(&guard, None, &files)?;
+    drop(guard);
 
     let script: Releases =
         crate::yaml::parse(script.unwrap_or_default(), Path::new(RELEASES_FILE))?;

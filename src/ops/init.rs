@@ -5,7 +5,7 @@ use std::path::Path;
 use git2::{FileMode, Oid};
 
 use crate::identity::Signatures;
-use crate::store::{PathUpdate, Store};
+use crate::store::{PathUpdate, Store, WriteGuard};
 use crate::{Error, Result, PROMPTS_DIR, REGISTRY_FILE};
 
 /// The placeholder that makes git keep the empty `prompts/` directory.
@@ -51,7 +51,7 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
             write_new(&workdir.join(KEEP_FILE), b"")?;
             written.push(KEEP_FILE.to_owned());
         }
-        commit_files(store, branch, &written, signatures)
+        commit_files(store, &start.guard, branch, &written, signatures)
     })();
     if result.is_err() {
         for path in &written {
@@ -69,6 +69,7 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
 
 fn commit_files(
     store: &Store,
+    guard: &WriteGuard,
     branch: &str,
     paths: &[String],
     signatures: &Signatures,
@@ -84,11 +85,14 @@ fn commit_files(
             })
             .collect()
     };
-    let committed =
-        store.commit_on_branch(branch, "init promptreg registry\n", signatures, &|_| {
-            Ok(updates())
-        })?;
-    store.sync_index(None, &files)?;
+    let committed = store.commit_on_branch(
+        guard,
+        branch,
+        "init promptreg registry\n",
+        signatures,
+        &|_| Ok(updates()),
+    )?;
+    store.sync_index(guard, None, &files)?;
     Ok(committed)
 }
 

@@ -108,8 +108,12 @@ pub fn commit_move(
         trailers.render()
     );
     let written = RefCell::new(None);
-    let committed =
-        store.commit_on_branch(&loaded.start.branch, &message, signatures, &|tree| {
+    let committed = store.commit_on_branch(
+        &loaded.start.guard,
+        &loaded.start.branch,
+        &message,
+        signatures,
+        &|tree| {
             let missing = || Error::RegistryMissing {
                 revision: "HEAD".into(),
             };
@@ -134,7 +138,8 @@ pub fn commit_move(
                 id: blob,
                 mode: FileMode::Blob,
             }])
-        })?;
+        },
+    )?;
     let (text, after, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {
         revision: "HEAD".into(),
     })?;

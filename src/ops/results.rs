@@ -84,24 +84,25 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         crate::results::render_trailers(name, version, &run)
     );
     let written = RefCell::new(None);
-    let commit = store.commit_on_branch(&start.branch, &message, signatures, &|tip| {
-        let mut results = match tip {
-            Some(tree) => results_in(store, tree, name)?,
-            None => Results::default(),
-        };
-        results.add(version, run.clone())?;
-        let text = results.render(name);
-        let blob = store
-            .repo()
-            .blob(text.as_bytes())
-            .map_err(Error::git("cannot write the results file"))?;
-        *written.borrow_mut() = Some((text, blob));
-        Ok(vec![PathUpdate {
-            path: path.clone(),
-            id: blob,
-            mode: FileMode::Blob,
-        }])
-    })?;
+    let commit =
+        store.commit_on_branch(&start.guard, &start.branch, &message, signatures, &|tip| {
+            let mut results = match tip {
+                Some(tree) => results_in(store, tree, name)?,
+                None => Results::default(),
+            };
+            results.add(version, run.clone())?;
+            let text = results.render(name);
+            let blob = store
+                .repo()
+                .blob(text.as_bytes())
+                .map_err(Error::git("cannot write the results file"))?;
+            *written.borrow_mut() = Some((text, blob));
+            Ok(vec![PathUpdate {
+                path: path.clone(),
+                id: blob,
+                mode: FileMode::Blob,
+            }])
+        })?;
     let Some((text, blob)) = written.into_inner() else {
         return Err(Error::InvalidResult {
             message: "nothing was written".into(),

@@ -1,21 +1,37 @@
-//! How every write begins: refuse what cannot be written to, take the lock, then read the
-//! branch and its tip under the lock (a writer that finished while we waited moved them).
+//! How every write begins: refuse what cannot be written to, take promptreg's lock and
+//! `index.lock` (see `store::guard`), finish what a killed predecessor left (its index behind
+//! its landed commit), then read the branch and its tip under the locks (a writer that finished
+//! while we waited moved them).
 
 use std::path::PathBuf;
 
 use git2::{Oid, Tree};
 
-use crate::store::{short_branch, Lock, Store};
+use crate::store::{short_branch, Store, WriteGuard};
 use crate::{Error, Result, REGISTRY_FILE};
 
 /// The state a write builds on, read while holding the lock.
 pub struct WriteStart<'r> {
     /// Held until the write is done.
-    pub _lock: Lock,
+    pub guard: WriteGuard,
     pub workdir: PathBuf,
     /// The checked-out branch, `refs/heads/…`.
     pub branch: String,
     pub tip: Option<(Oid, Tree<'r>)>,
+}
+
+/// Catches up the index behind commits a killed predecessor landed (recorded in the lock's
+/// journal), so the write that follows, and the user's next `git commit`, build on them.
+pub fn finish_predecessor(store: &Store, guard: &WriteGuard) -> Result<()> {
+    if guard.recovered.landed.is_empty() {
+        return Ok(());
+    }
+    for commit in &guard.recovered.landed {
+        let behind = store.behind_commit(*commit)?;
+        store.catch_up(guard, &behind)?;
+        store.retake_index_lock(guard)?;
+    }
+    guard.index_done()
 }
 
 /// Refuses bare repositories, a detached HEAD and merges in progress, takes the write lock,
@@ -25,7 +41,8 @@ pub fn begin<'r>(store: &'r Store, operation: &'static str) -> Result<WriteStart
     // Checked before waiting for the lock too, so a refusal is immediate.
     store.head_branch()?;
     store.ensure_clean_state()?;
-    let lock = store.lock()?;
+    let guard = store.begin_write()?;
+    finish_predecessor(store, &guard)?;
     let (branch, tip) = store.head_branch()?;
     let tip = match tip {
         Some(id) => {
@@ -39,7 +56,7 @@ pub fn begin<'r>(store: &'r Store, operation: &'static str) -> Result<WriteStart
         None => None,
     };
     Ok(WriteStart {
-        _lock: lock,
+        guard,
         workdir,
         branch,
         tip,
@@ -57,7 +74,7 @@ impl<'r> WriteStart<'r> {
         }
         crate::store::write_atomic(&file, content)?;
         let entry = store.written_file_entry(path, id)?;
-        store.sync_index(None, &[entry])
+        store.sync_index(&self.guard, None, &[entry])
     }
 
     /// The tip's tree, refusing a branch that is not a registry yet.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use git2::Oid;
 
+use super::guard::WriteGuard;
 use super::{refs, Store};
 use crate::identity::Identity;
 use crate::{Error, Result};
@@ -31,6 +32,7 @@ impl Store {
     /// `reflog` in the branch's reflog and, when it is checked out, in HEAD's.
     pub fn update_branch(
         &self,
+        guard: &WriteGuard,
         branch: &str,
         new: Oid,
         expected: Option<Oid>,
@@ -42,33 +44,22 @@ impl Store {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
         }
-        let mut file = match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(RefUpdate::Locked(lock)),
-            Err(e) => return Err(Error::io(&lock)(e)),
+        let Some(held) = guard.lock().create_git_lock(&lock)? else {
+            return Ok(RefUpdate::Locked(lock));
         };
-        let outcome = (|| {
-            if self.current_target(branch, &path)? != expected {
-                return Ok(RefUpdate::Moved);
-            }
-            file.write_all(format!("{new}\n").as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(Error::io(&lock))?;
-            std::fs::rename(&lock, &path).map_err(Error::io(&path))?;
-            Ok(RefUpdate::Done)
-        })();
-        if !matches!(outcome, Ok(RefUpdate::Done)) {
-            let _ = std::fs::remove_file(&lock);
+        if self.current_target(branch, &path)? != expected {
+            return Ok(RefUpdate::Moved);
         }
-        if matches!(outcome, Ok(RefUpdate::Done)) {
-            // The ref moved; a reflog that cannot be written is not worth failing over.
-            let line = reflog_line(expected, new, committer, reflog);
-            let _ = append(&self.common_dir().join("logs").join(branch), &line);
-            if self.head_branch().is_ok_and(|(head, _)| head == branch) {
-                let _ = append(&self.repo.path().join("logs").join("HEAD"), &line);
-            }
+        // Before the ref moves: a writer killed after it leaves the index for the next one.
+        self.record_landing(guard, new)?;
+        held.commit(format!("{new}\n").as_bytes(), &path)?;
+        // The ref moved; a reflog that cannot be written is not worth failing over.
+        let line = reflog_line(expected, new, committer, reflog);
+        let _ = append(&self.common_dir().join("logs").join(branch), &line);
+        if self.head_branch().is_ok_and(|(head, _)| head == branch) {
+            let _ = append(&self.repo.path().join("logs").join("HEAD"), &line);
         }
-        outcome
+        Ok(RefUpdate::Done)
     }
 
     /// The branch's current target: its loose ref, else its `packed-refs` entry.
@@ -92,7 +83,7 @@ impl Store {
     }
 }
 
-fn lock_path(path: &Path) -> PathBuf {
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".lock");
     PathBuf::from(name)

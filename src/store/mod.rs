@@ -3,6 +3,8 @@
 
 mod branch;
 mod cache;
+mod catch_up;
+mod guard;
 mod lock;
 mod refs;
 mod release;
@@ -15,8 +17,10 @@ use std::path::{Path, PathBuf};
 
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
 
-pub use lock::{holder, process_alive, Lock, LOCK_FILE};
-pub use release::Release;
+pub use catch_up::{is_promptreg_commit, Behind};
+pub use guard::{IndexChange, WriteGuard};
+pub use lock::{process_alive, read_journal, Journal, Lock, Recovered, LOCK_FILE};
+pub use release::{Release, TagReservation};
 pub use write::{Committed, FileEntry, PathUpdate};
 
 use crate::prompt::Components;
@@ -325,11 +329,6 @@ impl Store {
             tree,
             shown_as: PathBuf::from(name.dir()),
         }
-    }
-
-    /// Takes the registry's write lock (see [`Lock`]).
-    pub fn lock(&self) -> Result<Lock> {
-        Lock::acquire(self.common_dir())
     }
 }
 

@@ -1,9 +1,14 @@
-//! Version tags: reading a release's metadata and creating new annotated tags.
+//! Version tags: reading a release's metadata and creating new annotated tags, whose ref is
+//! reserved (locked and checked writable) before the release commit and landed after it.
+
+use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
 use git2::{ErrorCode, ObjectType, Oid};
 
-use super::Store;
+use super::guard::WriteGuard;
+use super::lock::GitLock;
+use super::{refs, Store};
 use crate::identity::{from_git_time, Identity};
 use crate::{Error, PromptName, Result, Version};
 
@@ -80,10 +85,80 @@ impl Store {
         })
     }
 
-    /// Creates the annotated tag for a new version. Fails with [`Error::VersionExists`] when the
-    /// tag appeared meanwhile: libgit2 creates the ref only if it does not exist.
+    /// Makes sure the tag of a new version can be written, before anything is committed: takes
+    /// the tag ref's lock file (so nobody else writes it meanwhile), then refuses a tag that
+    /// exists, a lock held by someone else, and a name conflict with another ref (`x` exists as a
+    /// tag, loose or packed, when writing `x/v1.1.0`, or refs exist below `x/v1.1.0/`). Dropping
+    /// the reservation removes the lock file and the directories it created.
+    pub fn reserve_tag(
+        &self,
+        guard: &WriteGuard,
+        name: &PromptName,
+        version: &Version,
+    ) -> Result<TagReservation> {
+        let refname = version.tag_ref(name);
+        let tag = version.tag_name(name);
+        let common = self.common_dir();
+        let conflict = |with: String| Error::TagConflict {
+            tag: tag.clone(),
+            conflict: with,
+        };
+        let exists = || Error::VersionExists {
+            name: name.to_string(),
+            version: version.to_string(),
+            highest: None,
+        };
+        // A ref on the way (`refs/tags/x` for `refs/tags/x/v1.1.0`) blocks the directory.
+        let parts: Vec<&str> = refname.split('/').collect();
+        for depth in 3..parts.len() {
+            let above = parts[..depth].join("/");
+            let on_disk = common.join(&above);
+            let file = std::fs::symlink_metadata(&on_disk).is_ok_and(|m| !m.is_dir());
+            if file || refs::packed_lookup(common, &above)?.is_some() {
+                return Err(conflict(above));
+            }
+        }
+        let path = common.join(&refname);
+        let parent = path.parent().unwrap_or(common).to_owned();
+        let mut created = Vec::new();
+        let mut dir = parent.clone();
+        while !dir.exists() && dir.starts_with(common) {
+            created.push(dir.clone());
+            if !dir.pop() {
+                break;
+            }
+        }
+        std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+        let lock_file = super::branch::lock_path(&path);
+        let reservation = guard
+            .lock()
+            .create_git_lock(&lock_file)?
+            .map(|held| TagReservation {
+                held: Some(held),
+                path: path.clone(),
+                created: created.clone(),
+            });
+        let Some(reservation) = reservation else {
+            remove_dirs(&created);
+            return Err(Error::TagLocked { path: lock_file });
+        };
+        // Under the lock: nobody can create the ref itself now.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+            || !refs::list_prefix(common, &format!("{refname}/"))?.is_empty()
+        {
+            return Err(conflict(format!("{refname}/…")));
+        }
+        if path.exists() || refs::packed_lookup(common, &refname)?.is_some() {
+            return Err(exists());
+        }
+        Ok(reservation)
+    }
+
+    /// Creates the annotated tag for a new version and lands its ref through `reservation`
+    /// (taken with [`Store::reserve_tag`] before the commit).
     pub fn create_release_tag(
         &self,
+        reservation: TagReservation,
         name: &PromptName,
         version: &Version,
         commit: Oid,
@@ -99,21 +174,52 @@ impl Store {
         } else {
             format!("{description}\n")
         };
-        self.repo
-            .tag(
+        let tag = self
+            .repo
+            .tag_annotation_create(
                 &version.tag_name(name),
                 &object,
                 &tagger.signature()?,
                 &message,
-                false,
             )
-            .map_err(|e| match e.code() {
-                ErrorCode::Exists => Error::VersionExists {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    highest: None,
-                },
-                _ => Error::git(format!("cannot create tag `{}`", version.tag_name(name)))(e),
-            })
+            .map_err(Error::git(format!(
+                "cannot create tag `{}`",
+                version.tag_name(name)
+            )))?;
+        reservation.land(tag)?;
+        Ok(tag)
+    }
+}
+
+/// A version tag's ref, locked and checked writable; see [`Store::reserve_tag`].
+pub struct TagReservation {
+    held: Option<GitLock>,
+    path: PathBuf,
+    /// Directories created for the lock file, deepest first.
+    created: Vec<PathBuf>,
+}
+
+impl TagReservation {
+    fn land(mut self, tag: Oid) -> Result<()> {
+        let held = self.held.take().ok_or_else(|| Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other("the reservation was used already"),
+        })?;
+        self.created.clear();
+        held.commit(format!("{tag}\n").as_bytes(), &self.path)
+    }
+}
+
+impl Drop for TagReservation {
+    fn drop(&mut self) {
+        // The lock file first (it is in the deepest directory), then the directories.
+        drop(self.held.take());
+        remove_dirs(&self.created);
+    }
+}
+
+fn remove_dirs(dirs: &[PathBuf]) {
+    for dir in dirs {
+        let _ = std::fs::remove_dir(dir);
     }
 }

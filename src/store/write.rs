@@ -9,6 +9,7 @@ use git2::build::TreeUpdateBuilder;
 use git2::{ErrorCode, FileMode, Index, IndexEntry, Oid, Tree};
 
 use super::branch::RefUpdate;
+use super::guard::{IndexChange, WriteGuard};
 use super::Store;
 use crate::identity::Signatures;
 use crate::{Error, Result};
@@ -20,6 +21,29 @@ const ATTEMPTS: u32 = 60;
 pub struct FileEntry {
     pub path: String,
     pub entry: IndexEntry,
+}
+
+impl Clone for FileEntry {
+    fn clone(&self) -> Self {
+        let e = &self.entry;
+        FileEntry {
+            path: self.path.clone(),
+            entry: IndexEntry {
+                ctime: e.ctime,
+                mtime: e.mtime,
+                dev: e.dev,
+                ino: e.ino,
+                mode: e.mode,
+                uid: e.uid,
+                gid: e.gid,
+                file_size: e.file_size,
+                id: e.id,
+                flags: e.flags,
+                flags_extended: e.flags_extended,
+                path: e.path.clone(),
+            },
+        }
+    }
 }
 
 /// One change to a tree: put a blob or a tree at a path.
@@ -105,6 +129,7 @@ impl Store {
     /// computed from; otherwise they are recomputed on the new tip and tried again.
     pub fn commit_on_branch(
         &self,
+        guard: &WriteGuard,
         branch: &str,
         message: &str,
         signatures: &Signatures,
@@ -161,7 +186,7 @@ impl Store {
                 .map_err(Error::git("cannot write the commit"))?;
             let reflog = format!("commit: {}", message.lines().next().unwrap_or(""));
             let expected = tip.as_ref().map(|c| c.id());
-            match self.update_branch(branch, id, expected, &reflog, &signatures.committer)? {
+            match self.update_branch(guard, branch, id, expected, &reflog, &signatures.committer)? {
                 RefUpdate::Done => return Ok(Committed::New(id)),
                 RefUpdate::Locked(path) => locked = Some(path),
                 RefUpdate::Moved => locked = None,
@@ -200,28 +225,22 @@ impl Store {
 
     /// Makes the index agree with a commit for exactly `files` — and, with `dir`, drops the
     /// other entries under that directory (files the commit removed) — leaving every other
-    /// entry as it was.
-    pub fn sync_index(&self, dir: Option<&str>, files: &[FileEntry]) -> Result<()> {
-        let mut index = self
-            .repo
-            .index()
-            .map_err(Error::git("cannot open the index"))?;
-        // Reloads only if another process changed it since we read it.
-        index
-            .read(false)
-            .map_err(Error::git("cannot read the index"))?;
-        if let Some(dir) = dir {
-            index
-                .remove_dir(Path::new(dir), 0)
-                .map_err(Error::git(format!("cannot update `{dir}` in the index")))?;
-        }
-        for file in files {
-            index.add(&file.entry).map_err(Error::git(format!(
-                "cannot update `{}` in the index",
-                file.path
-            )))?;
-        }
-        index.write().map_err(Error::git("cannot write the index"))
+    /// entry as it was; written through the guard's `index.lock`.
+    pub fn sync_index(
+        &self,
+        guard: &WriteGuard,
+        dir: Option<&str>,
+        files: &[FileEntry],
+    ) -> Result<()> {
+        let changes: Vec<IndexChange> = files
+            .iter()
+            .map(|f| IndexChange {
+                path: f.path.clone(),
+                entry: Some(f.clone()),
+            })
+            .collect();
+        self.write_index(guard, dir, &changes)?;
+        guard.index_done()
     }
 }
 
@@ -255,10 +274,7 @@ impl Store {
 
     /// Whether the index entry of `path` differs from the blob `tree` has there (staged edits).
     pub fn index_differs(&self, path: &str, tree: &Tree<'_>) -> Result<bool> {
-        let index = self
-            .repo
-            .index()
-            .map_err(Error::git("cannot open the index"))?;
+        let index = self.current_index()?;
         let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
         Ok(staged != self.entry_id(tree, path))
     }

@@ -210,32 +210,54 @@ fn stdout_is_empty_on_errors_of_every_command() {
 }
 
 #[test]
-fn a_stale_lock_is_reported_not_broken() {
+fn a_lock_file_left_by_a_killed_promptreg_blocks_nobody() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
     repo.write_prompt("x", "two");
+    // What an older promptreg, or one killed while holding the lock, leaves: the lock is a
+    // kernel lock, released when its holder died, so the file alone means nothing.
     std::fs::write(repo.path(".git/promptreg.lock"), "999999\n").expect("lock");
-    let before = repo.snapshot();
-    repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
-        .refused()
-        .stderr_has(&[".git/promptreg.lock", "killed promptreg", "rm "]);
-    repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
-        .refused()
-        .stderr_has(&[".git/promptreg.lock"]);
-    assert_eq!(before, repo.snapshot());
-    assert_eq!(
-        std::fs::read_to_string(repo.path(".git/promptreg.lock")).expect("lock kept"),
-        "999999\n"
-    );
-    // Readers do not need the lock.
-    repo.run(&["fetch", "x@1.0.0"]).ok();
-    repo.run(&["versions", "x"]).ok();
-    repo.run(&["list"]).ok();
-    // Once removed, writing works again.
-    std::fs::remove_file(repo.path(".git/promptreg.lock")).expect("unlock");
     repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
         .ok();
-    assert!(!repo.path(".git/promptreg.lock").exists());
+    repo.promote("x", "1.1.0", "dev");
+    assert_eq!(
+        std::fs::read_to_string(repo.path(".git/promptreg.lock")).expect("kept"),
+        ""
+    );
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+}
+
+#[test]
+fn a_running_writer_makes_the_next_one_wait_then_name_it() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    // Hold the lock as a running promptreg would, for longer than a write takes.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(repo.path(".git/promptreg.lock"))
+        .expect("open lock");
+    file.lock().expect("lock");
+    std::fs::write(repo.path(".git/promptreg.lock"), "4242\n").expect("pid");
+    let child = repo
+        .command(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = repo.rev("HEAD");
+    drop(file);
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(repo.rev("HEAD"), before, "it waited, then wrote");
+    assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
 }
 
 #[test]
@@ -280,7 +302,11 @@ fn concurrent_creates_of_different_prompts_all_land() {
     }
     assert_eq!(repo.commit_count(), 1 + names.len());
     assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
-    assert!(!repo.path(".git/promptreg.lock").exists());
+    // Released: the lock file stays (it is never deleted) and records nothing.
+    assert_eq!(
+        std::fs::read_to_string(repo.path(".git/promptreg.lock")).expect("lock"),
+        ""
+    );
     repo.fsck();
 }
 
