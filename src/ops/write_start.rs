@@ -72,7 +72,7 @@ impl<'r> WriteStart<'r> {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         }
-        crate::store::write_atomic(&file, content)?;
+        self.guard.write_file(&file, content)?;
         let entry = store.written_file_entry(path, id)?;
         store.sync_index(&self.guard, None, &[entry])
     }

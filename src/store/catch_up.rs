@@ -136,7 +136,7 @@ impl Store {
                         if let Some(dir) = file.parent() {
                             std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
                         }
-                        super::write_atomic(&file, &self.blob(new)?)?;
+                        guard.write_file(&file, &self.blob(new)?)?;
                     }
                     Some(self.written_file_entry(&b.path, new)?)
                 }

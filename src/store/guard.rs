@@ -111,7 +111,7 @@ impl Store {
             Some(held) => held,
             None => self.take_index_lock(&guard.lock)?,
         };
-        let bytes = self.edited_index(dir, changes)?;
+        let bytes = self.edited_index(guard, dir, changes)?;
         let target = self.git_dir().join("index");
         held.commit(&bytes, &target)
     }
@@ -130,12 +130,20 @@ impl Store {
     }
 
     /// The bytes of the current index with `changes` applied, made in a private copy.
-    fn edited_index(&self, dir: Option<&str>, changes: &[IndexChange]) -> Result<Vec<u8>> {
+    fn edited_index(
+        &self,
+        guard: &WriteGuard,
+        dir: Option<&str>,
+        changes: &[IndexChange],
+    ) -> Result<Vec<u8>> {
         let source = self.git_dir().join("index");
         let copy = self
             .git_dir()
             .join(format!("index.promptreg-{}", std::process::id()));
-        let result = (|| {
+        let copy_lock = self
+            .git_dir()
+            .join(format!("index.promptreg-{}.lock", std::process::id()));
+        guard.lock.with_temps(&[copy.clone(), copy_lock], || {
             match std::fs::copy(&source, &copy) {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -164,9 +172,7 @@ impl Store {
                 .write()
                 .map_err(Error::git("cannot write the index"))?;
             std::fs::read(&copy).map_err(Error::io(&copy))
-        })();
-        let _ = std::fs::remove_file(&copy);
-        result
+        })
     }
 
     /// Records, before `commit` moves a branch, that the index is yet to follow (see
@@ -177,6 +183,14 @@ impl Store {
 }
 
 impl WriteGuard {
+    /// Writes a working-tree file atomically ([`super::write_atomic`]), its temporary file
+    /// recorded in the journal so a kill leaves nothing for the user to clean.
+    pub fn write_file(&self, path: &Path, content: &[u8]) -> Result<()> {
+        self.lock.with_temps(&[super::atomic_temp(path)], || {
+            super::write_atomic(path, content)
+        })
+    }
+
     /// The kernel lock, for taking further Git lock files (refs) under it.
     pub fn lock(&self) -> &Lock {
         &self.lock

@@ -63,8 +63,9 @@ pub struct Journal {
 
 /// A Git lock file in the journal: its path and what identifies its inode. A lock file whose
 /// inode is freed (renamed over its target, which is later replaced) can have its number
-/// reused by a new file, so the change time is recorded too once the file is complete (zero
-/// while it is being created: nobody else can free it before then).
+/// reused by a new file, so the change time is recorded too, except (zero) while the file is
+/// being created or written: then it is linked at the lock name, which nobody else removes, so
+/// its inode cannot be freed and reused before the rename.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub device: u64,
@@ -264,6 +265,19 @@ impl Lock {
         Ok(Some(held))
     }
 
+    /// Runs `write`, which creates (and renames or removes) the private file `temp`, with
+    /// `temp` recorded in the journal meanwhile: a writer killed in between leaves it for the
+    /// next holder to remove.
+    pub fn with_temps<T>(&self, temps: &[PathBuf], write: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.update(|j| j.temps.extend(temps.iter().cloned()))?;
+        let result = write();
+        for temp in temps {
+            let _ = std::fs::remove_file(temp);
+        }
+        self.update(|j| j.temps.retain(|t| !temps.contains(t)))?;
+        result
+    }
+
     /// Rewrites the journal in the lock file: the new text in one positioned write, then the
     /// length, so a kill in between leaves the new text followed by ignored old bytes.
     fn update(&self, change: impl FnOnce(&mut Journal)) -> Result<()> {
@@ -325,11 +339,13 @@ impl GitLock {
     /// Writes `content` into the lock file, flushes it to disk and renames it over `target`:
     /// how git lands a new ref value or index.
     pub fn commit(mut self, content: &[u8], target: &Path) -> Result<()> {
+        // Writing changes the change time: until it is recorded again, the inode alone says
+        // the file is ours (still linked at the lock name, which nobody else removes).
+        self.unstamp()?;
         self.file
             .write_all(content)
             .and_then(|()| self.file.sync_all())
             .map_err(Error::io(&self.path))?;
-        // Writing changed the change time: a kill before the rename must still find it ours.
         self.stamp()?;
         std::fs::rename(&self.path, target).map_err(Error::io(target))?;
         self.done = true;
@@ -344,6 +360,17 @@ impl GitLock {
             for l in j.locks.iter_mut() {
                 if (l.device, l.inode) == (device, inode) {
                     l.ctime = (meta.ctime(), meta.ctime_nsec());
+                }
+            }
+        })
+    }
+
+    fn unstamp(&self) -> Result<()> {
+        let (device, inode) = (self.device, self.inode);
+        self.lock.update(|j| {
+            for l in j.locks.iter_mut() {
+                if (l.device, l.inode) == (device, inode) {
+                    l.ctime = (0, 0);
                 }
             }
         })

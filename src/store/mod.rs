@@ -378,16 +378,21 @@ impl Components for TreeComponents<'_> {
     }
 }
 
-/// Writes a working-tree file atomically: a temporary file beside it, then a rename, so a reader
-/// (or a crash) sees the old content or the new, never half of it.
-pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    use std::io::Write;
+/// The temporary file [`write_atomic`] writes `path` through.
+pub(crate) fn atomic_temp(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.promptreg-{}", std::process::id()));
+    dir.join(format!(".{file_name}.promptreg-{}", std::process::id()))
+}
+
+/// Writes a working-tree file atomically: a temporary file beside it, then a rename, so a reader
+/// (or a crash) sees the old content or the new, never half of it.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let temp = atomic_temp(path);
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(content)?;

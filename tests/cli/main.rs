@@ -5,6 +5,7 @@ mod harness;
 mod access;
 mod audit;
 mod cache;
+mod concurrency;
 mod create;
 mod diff;
 mod doctor;
