@@ -300,3 +300,128 @@ fn an_unsupported_format_is_a_usage_error() {
     let repo = registry();
     repo.run(&["doctor", "--format", "yaml"]).usage();
 }
+
+/// Writes the journal a promptreg writer killed while holding `paths` (Git lock files it
+/// created) would have left in the lock file.
+fn dead_writer_journal(repo: &TestRepo, paths: &[&str]) {
+    use std::os::unix::fs::MetadataExt;
+    let mut text = String::from("999999\n");
+    for path in paths {
+        let full = repo.path(path);
+        std::fs::create_dir_all(full.parent().expect("dir")).expect("dir");
+        std::fs::write(&full, "").expect("lock file");
+        let meta = std::fs::metadata(&full).expect("stat");
+        text.push_str(&format!(
+            "lock {} {} {} {} {}\n",
+            meta.dev(),
+            meta.ino(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+            full.display()
+        ));
+    }
+    text.push_str("end\n");
+    std::fs::write(repo.path(REGISTRY_LOCK), text).expect("journal");
+}
+
+#[test]
+fn git_locks_of_a_dead_promptreg_are_cleared_by_the_first_fix_at_any_age() {
+    let repo = registry();
+    dead_writer_journal(&repo, &[".git/index.lock", BRANCH_LOCK]);
+    // A fresh lock nobody recorded: its creator is unknown, it may be a running git.
+    let unknown = ".git/refs/heads/other.lock";
+    std::fs::write(repo.path(unknown), "").expect("unknown lock");
+    let out = repo.run(&["doctor"]);
+    out.code(1);
+    for needle in [
+        "git-lock",
+        ".git/index.lock",
+        BRANCH_LOCK,
+        "promptreg process 999999",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    let out = repo.run(&["--format", "json", "doctor", "--fix"]);
+    out.code(1);
+    let fixed: Vec<(String, bool)> = out
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("path").to_owned(),
+                f["fixed"].as_bool().expect("fixed"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixed,
+        [
+            (".git/index.lock".to_owned(), true),
+            (BRANCH_LOCK.to_owned(), true),
+            (unknown.to_owned(), false),
+        ]
+    );
+    assert!(!repo.path(".git/index.lock").exists());
+    assert!(!repo.path(BRANCH_LOCK).exists());
+    assert!(repo.path(unknown).exists());
+    repo.promote("x", "1.0.0", "dev");
+}
+
+#[test]
+fn the_next_write_clears_a_dead_promptregs_git_locks_by_itself() {
+    let repo = registry();
+    dead_writer_journal(&repo, &[".git/index.lock", BRANCH_LOCK]);
+    let before = repo.rev("HEAD");
+    repo.promote("x", "1.0.0", "dev");
+    assert_ne!(repo.rev("HEAD"), before);
+    assert!(!repo.path(".git/index.lock").exists());
+    assert!(!repo.path(BRANCH_LOCK).exists());
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+}
+
+#[test]
+fn a_recorded_lock_file_replaced_by_another_is_not_removed() {
+    let repo = registry();
+    dead_writer_journal(&repo, &[BRANCH_LOCK]);
+    // Someone else's lock now has the name: another inode (or a reused one, another ctime).
+    std::fs::remove_file(repo.path(BRANCH_LOCK)).expect("rm");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(repo.path(BRANCH_LOCK), "").expect("their lock");
+    repo.run(&["doctor", "--fix"])
+        .code(1)
+        .stderr_has(&["left alone"]);
+    assert!(repo.path(BRANCH_LOCK).exists());
+}
+
+#[test]
+fn an_index_left_behind_an_older_promptreg_commit_is_found_and_caught_up() {
+    let repo = registry();
+    repo.promote("x", "1.0.0", "dev");
+    let promoted = repo.git(&["show", "HEAD:registry.yaml"]);
+    // Killed before the index was updated; then the user committed something else with a
+    // pathspec (a temporary index), so HEAD is not the promptreg commit any more.
+    repo.git(&["reset", "-q", "HEAD^", "--", "registry.yaml"]);
+    repo.write("notes.txt", "notes\n");
+    repo.git(&["add", "notes.txt"]);
+    repo.git(&["commit", "-q", "-m", "notes", "--", "notes.txt"]);
+    assert_eq!(repo.git(&["show", "HEAD:registry.yaml"]), promoted);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "MM registry.yaml\n");
+    let out = repo.run(&["doctor"]);
+    out.code(1);
+    for needle in ["index-behind", "registry.yaml", "promote x 1.0.0 to dev"] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    repo.run(&["doctor", "--fix"])
+        .ok()
+        .stderr_has(&["cleared 1 problem"]);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    assert_eq!(repo.read("registry.yaml"), promoted);
+    repo.run(&["doctor"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+    repo.promote("x", "1.0.0", "staging");
+}

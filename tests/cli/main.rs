@@ -3,6 +3,7 @@
 mod harness;
 
 mod access;
+mod atomic;
 mod audit;
 mod cache;
 mod concurrency;
