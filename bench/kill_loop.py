@@ -8,7 +8,11 @@ iteration starts one writer -- in turn
     promptreg promote support/refund-agent <version> --to dev --force --reason ...
     promptreg results record support/refund-agent@<version> --test kill-loop --passed N --failed 1
 
--- and sends it SIGKILL after a random 0-40 ms delay. After every kill it checks that:
+-- and sends it SIGKILL after a random 0-40 ms delay. Right after the kill, with no manual step,
+it runs the next write (a promotion); when that fails, the write "needed manual help", and
+`promptreg doctor --fix` (default --min-age, as a user would run it) is run once and the write
+retried: "doctor --fix fixed it on its first run" when the retry then succeeds. After that it
+checks that:
 
   * `git fsck --strict` passes;
   * `promptreg doctor --fix --min-age 0` leaves no finding unfixed (--min-age 0 because nothing
@@ -113,6 +117,8 @@ class Loop:
         found = []
         for dirpath, _dirs, files in os.walk(os.path.join(self.repo, ".git")):
             for name in files:
+                if name == "promptreg.lock":
+                    continue  # the write lock: a kernel lock on a file that is never deleted
                 if name.endswith(".lock") or name.startswith("tmp_object_git2_"):
                     found.append(os.path.relpath(os.path.join(dirpath, name), self.repo))
         return sorted(found)
@@ -130,6 +136,15 @@ def writer(loop: Loop, iteration: int, prompts: list[str]) -> list[str]:
     choices = [v for v in loop.versions(PROMOTED) if v != current]
     version = choices[iteration % len(choices)]
     return ["promote", PROMOTED, version, "--to", ENVIRONMENT, "--force", "--reason", f"kill loop {iteration}"]
+
+
+def next_write(loop: Loop, iteration: int) -> subprocess.CompletedProcess[str]:
+    """The write a user would run next: a promotion of the other version."""
+    current = loop.serving(PROMOTED, ENVIRONMENT)
+    choices = [v for v in loop.versions(PROMOTED) if v != current]
+    version = choices[iteration % len(choices)]
+    return loop.run("promote", PROMOTED, version, "--to", ENVIRONMENT, "--force",
+                    "--reason", f"next write after kill {iteration}")
 
 
 def check(loop: Loop, found_kinds: collections.Counter[str]) -> list[str]:
@@ -201,6 +216,8 @@ def main() -> int:
     outcomes: collections.Counter[str] = collections.Counter()
     found_kinds: collections.Counter[str] = collections.Counter()
     failures: list[tuple[int, str, list[str]]] = []
+    helped: collections.Counter[str] = collections.Counter()
+    doctor_first_run = 0
     for iteration in range(args.iterations):
         command = writer(loop, iteration, prompts)
         before = loop.state()
@@ -224,6 +241,18 @@ def main() -> int:
             outcome = f"exited ({process.returncode}) before the kill"
             failures.append((iteration, " ".join(command[:2]), [f"writer failed: {stderr.strip()}"]))
         outcomes[outcome] += 1
+        after = next_write(loop, iteration)
+        if after.returncode != 0:
+            reason = after.stderr.strip().splitlines()[0] if after.stderr.strip() else "?"
+            helped[reason] += 1
+            first_fix = loop.run("doctor", "--fix")
+            retry = next_write(loop, iteration)
+            if first_fix.returncode == 0 and retry.returncode == 0:
+                doctor_first_run += 1
+            else:
+                failures.append((iteration, "next write", [
+                    f"needed more than one `doctor --fix`: {first_fix.stdout.strip()} "
+                    f"{first_fix.stderr.strip()} / retry: {retry.stderr.strip()}"]))
         problems = check(loop, found_kinds)
         if problems:
             failures.append((iteration, " ".join(command[:2]), problems))
@@ -234,6 +263,13 @@ def main() -> int:
     print(f"  killed mid-run: {mid}; exited before the kill: {args.iterations - mid}")
     for outcome, n in sorted(outcomes.items()):
         print(f"    {n:4}  {outcome}")
+    needed = sum(helped.values())
+    print(f"  next write needed manual help: {needed} of {args.iterations} "
+          f"({needed} of {mid} kills that hit a live writer)")
+    for reason, n in sorted(helped.items()):
+        print(f"    {n:4}  {reason}")
+    if needed:
+        print(f"  doctor --fix fixed it on its first run: {doctor_first_run} of {needed}")
     print("  doctor --fix cleared: " + (", ".join(f"{k} x{n}" for k, n in sorted(found_kinds.items())) or "nothing"))
     print(f"  failures: {len(failures)}")
     for iteration, what, problems in failures:

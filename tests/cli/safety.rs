@@ -379,3 +379,32 @@ fn colour_only_when_asked() {
     coloured.refused();
     assert!(coloured.stderr.contains('\u{1b}'), "{:?}", coloured.stderr);
 }
+
+#[test]
+fn a_linked_worktree_writes_through_its_own_index() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    let other = repo.tmp().join("other");
+    let other_arg = other.to_string_lossy().into_owned();
+    repo.git(&["worktree", "add", "-q", "-b", "other", &other_arg]);
+    let main_index = std::fs::read(repo.path(".git/index")).expect("main index");
+    repo.run_in(
+        &other,
+        &["promote", "x", "1.0.0", "--to", "dev", "--reason", "wt"],
+    )
+    .ok();
+    // The linked worktree's index (in .git/worktrees/other/) followed; main's did not move.
+    assert_eq!(
+        repo.git_in(&other, &["status", "--porcelain=v1", "-uall"])
+            .stdout,
+        ""
+    );
+    assert_eq!(
+        std::fs::read(repo.path(".git/index")).expect("index"),
+        main_index
+    );
+    assert_eq!(repo.git(&["status", "--porcelain=v1", "-uall"]), "");
+    assert!(!repo.path(".git/worktrees/other/index.lock").exists());
+    assert_ne!(repo.rev("other"), repo.rev("main"));
+    repo.fsck();
+}

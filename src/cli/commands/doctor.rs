@@ -12,13 +12,16 @@ use crate::cli::{output, Context};
 
 /// Find (and with --fix, clear) stale locks and other leftovers of killed processes
 ///
-/// Looks for promptreg's write lock (.git/promptreg.lock), Git lock files (*.lock under
-/// .git/refs/, packed-refs.lock, index.lock, HEAD.lock, config.lock), libgit2 temporary objects,
-/// promptreg's temporary files, and index entries still as before promptreg's last commit (its
-/// writer stopped after committing). --fix removes what processes that are no longer running
-/// left, and Git lock files and temporary objects older than --min-age while no promptreg writer
-/// runs; it brings such index entries (and unedited working files) up to the commit. A lock held
-/// by a running process is never removed.
+/// promptreg's write lock (.git/promptreg.lock) is a kernel lock that dies with its holder; it
+/// is reported only while a writer holds it. Looks for Git lock files (*.lock under .git/refs/,
+/// packed-refs.lock, index.lock, HEAD.lock, config.lock), libgit2 temporary objects,
+/// promptreg's temporary files, index entries still as before a promptreg commit HEAD carries
+/// (its writer stopped after committing), and create commits whose tag was never written.
+/// --fix removes the Git lock files a promptreg writer that is gone recorded as its own (at any
+/// age), other Git lock files and temporary objects older than --min-age while no promptreg
+/// writer runs, and temporary files of processes that are gone; it brings such index entries
+/// (and unedited working files) up to the commit and writes missing tags. A lock held by a
+/// running process is never removed.
 ///
 /// Exit status: 0 when nothing remains (nothing found, or --fix cleared everything found);
 /// 1 when problems remain (found without --fix, or not safe to clear).
@@ -28,7 +31,7 @@ pub struct Args {
     /// Clear what is safe to clear (see above)
     #[arg(long)]
     fix: bool,
-    /// How old a Git lock file or temporary object must be to count as abandoned
+    /// How old a Git lock file of unknown origin or a temporary object must be to count as abandoned
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     min_age: u64,
 }
