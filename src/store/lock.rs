@@ -245,7 +245,32 @@ impl Lock {
                     self.update(|j| j.locks.retain(|l| (l.device, l.inode) != (device, inode)))?;
                     Ok(None)
                 }
-                Err(e) => Err(Error::io(path)(e)),
+                // A file system without hard links: create the lock name itself, as git does,
+                // and record it right after (a kill in between leaves it to `doctor`).
+                Err(_) => {
+                    self.update(|j| j.locks.retain(|l| (l.device, l.inode) != (device, inode)))?;
+                    let file = match OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                    {
+                        Ok(file) => file,
+                        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(None),
+                        Err(e) => return Err(Error::io(path)(e)),
+                    };
+                    let meta = file.metadata().map_err(Error::io(path))?;
+                    let (device, inode) = (meta.dev(), meta.ino());
+                    self.update(|j| {
+                        j.locks.push(Recorded {
+                            device,
+                            inode,
+                            ctime: (0, 0),
+                            path: path.to_owned(),
+                        })
+                    })?;
+                    Ok(Some((file, device, inode)))
+                }
             }
         })();
         let _ = std::fs::remove_file(&temp);
