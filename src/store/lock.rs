@@ -136,10 +136,7 @@ impl Lock {
         }
         let mut previous = Vec::new();
         file.read_to_end(&mut previous).map_err(Error::io(&path))?;
-        let journal = Journal {
-            pid: Some(std::process::id().to_string()),
-            ..Journal::default()
-        };
+        let found = parse(&previous);
         let lock = Lock {
             inner: Arc::new(Inner {
                 file,
@@ -147,12 +144,11 @@ impl Lock {
                 journal: Mutex::new(Journal::default()),
             }),
         };
-        let found = parse(&previous);
         // The predecessor's records stay until they are cleared, so a kill right now loses
         // nothing: the new journal is the old one under a new pid.
         lock.update(|j| {
             *j = Journal {
-                pid: journal.pid.clone(),
+                pid: Some(std::process::id().to_string()),
                 ..found.clone()
             }
         })?;
