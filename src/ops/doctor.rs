@@ -599,7 +599,8 @@ struct Untagged {
 }
 
 /// The `create` commits (subject `create <name> <version>` with `Prompt:` and `Version:`
-/// trailers) on HEAD's first-parent history whose tag is missing.
+/// trailers) on HEAD's first-parent history whose tag is missing, for a version above every
+/// released one of that prompt.
 fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
     let repo = store.repo();
     let Ok(mut commit) = repo.head().and_then(|h| h.peel_to_commit()) else {
@@ -608,7 +609,10 @@ fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
     let mut out = Vec::new();
     loop {
         if let Some((name, version)) = created_release(&commit) {
-            if !store.version_exists(&name, &version) {
+            // Only above every released version: what a kill leaves. An older missing tag is
+            // more likely deleted on purpose, and not brought back.
+            let newest = store.versions(&name)?.last().map(|(v, _)| v.clone());
+            if !store.version_exists(&name, &version) && newest.is_none_or(|n| version > n) {
                 let short = commit.id().to_string()[..10].to_owned();
                 let tag = version.tag_name(&name);
                 out.push(Untagged {

@@ -135,3 +135,15 @@ fn doctor_reports_and_completes_an_untagged_create_commit() {
         .stderr_has(&["no problems found"]);
     repo.fsck();
 }
+
+#[test]
+fn an_older_tag_deleted_on_purpose_is_not_brought_back() {
+    let repo = registry();
+    repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
+        .ok();
+    repo.git(&["tag", "-d", "x/v1.0.0"]);
+    repo.run(&["doctor", "--fix"])
+        .ok()
+        .stderr_has(&["no problems found"]);
+    assert_eq!(repo.git(&["tag", "--list"]), "x/v1.1.0\n");
+}
