@@ -116,8 +116,9 @@ pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
     Ok(prompt)
 }
 
-/// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape).
-const PROMPT_CACHE: &str = "prompt-v1";
+/// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape, or when
+/// what a release resolves to changes: v2 refuses committed links that v1 served as text).
+const PROMPT_CACHE: &str = "prompt-v2";
 
 fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
     let bad = |reason: String| Error::BadTag {

@@ -19,6 +19,7 @@ pub use lock::{holder, process_alive, Lock, LOCK_FILE};
 pub use release::Release;
 pub use write::{Committed, FileEntry, PathUpdate};
 
+use crate::fsread::Refusal;
 use crate::prompt::Components;
 use crate::{Error, PromptName, Result, Version};
 
@@ -170,21 +171,53 @@ impl Store {
         walk.collect::<std::result::Result<_, _>>().map_err(failed)
     }
 
-    /// The content of the blob at `path` in `tree`, `None` when there is none.
+    /// The content of the regular file at `path` in `tree`, `None` when there is none (or a
+    /// directory is there). A symbolic link or a submodule at `path` or on the way is refused
+    /// (see [`Store::read_regular`]).
     pub fn read_file(&self, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>> {
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(Error::git(format!("cannot read `{path}`"))(e)),
+        self.read_regular(tree, path, Path::new(""))
+    }
+
+    /// Like [`Store::read_file`], naming paths in errors below `shown` (the directory `tree` is
+    /// committed at). A link is refused rather than served as its target's name: a committed
+    /// tree is read with the same rule as the working tree, regular files only.
+    pub fn read_regular(
+        &self,
+        tree: &Tree<'_>,
+        path: &str,
+        shown: &Path,
+    ) -> Result<Option<Vec<u8>>> {
+        let failed = || Error::git(format!("cannot read `{}`", shown.join(path).display()));
+        let refused = |upto: &str, reason| Error::NotRegular {
+            path: shown.join(upto),
+            reason,
+            committed: true,
         };
-        if entry.kind() != Some(ObjectType::Blob) {
-            return Ok(None);
+        let mut current = tree.clone();
+        let mut at = 0;
+        let parts: Vec<&str> = path.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            at += part.len() + usize::from(i > 0);
+            let upto = &path[..at];
+            let Some((mode, id)) = current.get_name(part).map(|e| (e.filemode(), e.id())) else {
+                return Ok(None);
+            };
+            let last = i + 1 == parts.len();
+            match mode {
+                0o120000 => return Err(refused(upto, crate::fsread::Refusal::Symlink)),
+                0o160000 => return Err(refused(upto, crate::fsread::Refusal::Submodule)),
+                0o040000 if last => return Ok(None),
+                0o040000 => {
+                    current = self.repo.find_tree(id).map_err(failed())?;
+                }
+                _ if !last => return Ok(None),
+                _ => {
+                    let blob = self.repo.find_blob(id).map_err(failed())?;
+                    return Ok(Some(blob.content().to_vec()));
+                }
+            }
         }
-        let blob = self
-            .repo
-            .find_blob(entry.id())
-            .map_err(Error::git(format!("cannot read `{path}`")))?;
-        Ok(Some(blob.content().to_vec()))
+        Ok(None)
     }
 
     /// The id of the tree or blob at `path` in `tree`.
@@ -318,6 +351,38 @@ impl Store {
         Ok(Some(current))
     }
 
+    /// The first symbolic link or submodule at or below `path` in the tree `root` (a committed
+    /// prompt directory), with its path below `root`: what a release must not hold, since
+    /// reading it is refused. Read from the raw tree objects, as [`Store::path_id`] does.
+    pub fn first_link(&self, root: Oid, path: &str) -> Result<Option<(String, Refusal)>> {
+        let Some(dir) = self.path_id(root, path)? else {
+            return Ok(None);
+        };
+        let odb = self
+            .repo
+            .odb()
+            .map_err(Error::git("cannot open the object database"))?;
+        let mut pending = vec![(dir, path.to_owned())];
+        while let Some((tree, at)) = pending.pop() {
+            let object = odb
+                .read(tree)
+                .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
+            if object.kind() != ObjectType::Tree {
+                continue;
+            }
+            for (mode, name, id) in raw_entries(object.data()) {
+                let below = format!("{at}/{}", String::from_utf8_lossy(name));
+                match mode {
+                    0o120000 => return Ok(Some((below, Refusal::Symlink))),
+                    0o160000 => return Ok(Some((below, Refusal::Submodule))),
+                    0o040000 => pending.push((id, below)),
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Components read from a committed prompt directory.
     pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
         TreeComponents {
@@ -371,7 +436,8 @@ pub struct TreeComponents<'r> {
 
 impl Components for TreeComponents<'_> {
     fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        self.store.read_file(&self.tree, relative)
+        self.store
+            .read_regular(&self.tree, relative, &self.shown_as)
     }
 
     fn display(&self, relative: &str) -> PathBuf {

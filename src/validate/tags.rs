@@ -157,7 +157,11 @@ pub(crate) fn check(
         }
         let Some(commit) = commit else { continue };
         match trees.holds(commit, &tag.name)? {
-            Holds::Prompt => {}
+            Holds::Prompt => {
+                links(store, tag, commit, out)?;
+            }
+            // A linked prompt.yaml: say so rather than that there is none.
+            Holds::Nothing if links(store, tag, commit, out)? => {}
             Holds::Nothing => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
@@ -176,4 +180,29 @@ pub(crate) fn check(
         }
     }
     Ok(released)
+}
+
+/// Reports a symbolic link or submodule in a release's prompt directory (reading the release
+/// refuses it, so the version can never be fetched or rendered); whether there was one.
+fn links(
+    store: &Store,
+    tag: &VersionTag<'_>,
+    commit: git2::Oid,
+    out: &mut Vec<Finding>,
+) -> Result<bool> {
+    let Ok(tree) = store.repo().find_commit(commit).map(|c| c.tree_id()) else {
+        return Ok(false);
+    };
+    if let Some((path, reason)) = store.first_link(tree, &tag.name.dir())? {
+        out.push(Finding::error(
+            &tag.tag.refname,
+            None,
+            "tag-symlink",
+            format!(
+                "the release holds `{path}` as {reason}; a release is read as regular files only, so this version cannot be fetched"
+            ),
+        ));
+        return Ok(true);
+    }
+    Ok(false)
 }
