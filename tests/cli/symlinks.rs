@@ -404,3 +404,23 @@ fn the_server_never_reads_a_linked_prompt_yaml() {
     }
     assert_eq!(refs, repo.git(&["for-each-ref"]), "nothing was released");
 }
+
+#[test]
+fn a_link_text_cached_by_an_earlier_promptreg_is_not_served() {
+    let repo = TestRepo::init();
+    committed_link(&repo, "prompts/x/system.md", "/etc/hostname");
+    // What promptreg 0.1.0 cached after serving the link text as the system prompt.
+    let cache = repo.path(".git/promptreg/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let tag = repo.rev("refs/tags/x/v1.0.0");
+    let old = serde_json::json!({
+        "summary": null, "system_prompt": MARKER, "messages": [], "examples": [],
+        "model": null, "temperature": 0.7, "token_budget": 4096, "variables": {},
+        "tags": [], "metadata": {},
+    });
+    std::fs::write(cache.join(format!("prompt-v1-{tag}")), old.to_string()).unwrap();
+    let out = repo.run(&["fetch", "x@1.0.0"]);
+    no_marker(&out, "fetch over an old cache entry");
+    out.refused()
+        .stderr_has(&["symbolic link in the committed tree"]);
+}
