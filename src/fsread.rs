@@ -15,6 +15,7 @@
 //! link's target and the content behind it are never read or shown. The repository root itself
 //! is opened as given (it is where the user chose to work, link or not).
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -33,7 +34,7 @@ pub enum Refusal {
     /// A submodule (a gitlink, mode 160000 in a commit).
     Submodule,
     /// Something that is neither a regular file nor a directory: `"a FIFO"`, `"a socket"`,
-    /// `"a device"`, or a directory where a file was wanted.
+    /// `"a device"`.
     Special(&'static str),
 }
 
@@ -162,7 +163,8 @@ impl<'a> WorkTree<'a> {
             None => Ok(()),
             Some((path, Kind::Symlink)) => Err(refused(&path, Refusal::Symlink)),
             Some((path, Kind::Special(what))) => Err(refused(&path, Refusal::Special(what))),
-            Some((path, _)) => Err(refused(&path, Refusal::Special("a directory"))),
+            // `walk` lists neither directories nor, here, regular files.
+            Some((path, Kind::File | Kind::Dir)) => Err(io(&path, Errno::INVAL)),
         }
     }
 
@@ -226,7 +228,12 @@ fn read_open(fd: OwnedFd, shown: &str, limit: usize) -> Result<Content> {
     match kind_of(FileType::from_raw_mode(stat.st_mode)) {
         Kind::File => {}
         Kind::Symlink => return Err(refused(shown, Refusal::Symlink)),
-        Kind::Dir => return Err(refused(shown, Refusal::Special("a directory"))),
+        Kind::Dir => {
+            return Err(Error::Invalid {
+                file: PathBuf::from(shown),
+                message: "is a directory, not a file".into(),
+            })
+        }
         Kind::Special(what) => return Err(refused(shown, Refusal::Special(what))),
     }
     let size = u64::try_from(stat.st_size).unwrap_or(0);
@@ -244,42 +251,50 @@ fn read_open(fd: OwnedFd, shown: &str, limit: usize) -> Result<Content> {
     Ok(Content::Bytes(bytes))
 }
 
+/// Lists the open directory `fd` (shown as `shown`) into `out` and descends into its
+/// sub-directories one at a time, each opened from this one without following links: open
+/// descriptors are bounded by the depth, not by how many directories there are.
 fn walk_fd(fd: OwnedFd, shown: &str, out: &mut Vec<(String, Kind)>) -> Result<()> {
     let mut dir = Dir::new(fd).map_err(|e| io(shown, e))?;
-    let mut below = Vec::new();
+    let mut subdirs: Vec<(CString, String)> = Vec::new();
     while let Some(entry) = dir.read() {
         let entry = entry.map_err(|e| io(shown, e))?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
+        let raw = entry.file_name();
+        if raw.to_bytes() == b"." || raw.to_bytes() == b".." {
             continue;
         }
-        let name = String::from_utf8_lossy(name).into_owned();
-        let path = format!("{shown}/{name}");
-        let dir_fd = dir.fd().map_err(|e| io(shown, e))?;
+        let path = format!("{shown}/{}", String::from_utf8_lossy(raw.to_bytes()));
         let kind = match entry.file_type() {
             // Some file systems do not say in the listing.
-            FileType::Unknown => match statat(dir_fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(stat) => kind_of(FileType::from_raw_mode(stat.st_mode)),
-                Err(Errno::NOENT) => continue,
-                Err(errno) => return Err(io(&path, errno)),
-            },
+            FileType::Unknown => {
+                let parent = dir.fd().map_err(|e| io(shown, e))?;
+                match statat(parent, raw, AtFlags::SYMLINK_NOFOLLOW) {
+                    Ok(stat) => kind_of(FileType::from_raw_mode(stat.st_mode)),
+                    Err(Errno::NOENT) => continue,
+                    Err(errno) => return Err(io(&path, errno)),
+                }
+            }
             other => kind_of(other),
         };
         match kind {
-            Kind::Dir if name == ".git" => out.push((path, Kind::Special("a Git directory"))),
-            Kind::Dir => match openat(dir_fd, name.as_str(), DIR_FLAGS, Mode::empty()) {
-                Ok(sub) => below.push((sub, path)),
-                // Replaced since it was listed: report what it is now.
-                Err(Errno::LOOP | Errno::NOTDIR) => out.push((path, Kind::Symlink)),
-                Err(Errno::NOENT) => {}
-                Err(errno) => return Err(io(&path, errno)),
-            },
+            Kind::Dir if raw.to_bytes() == b".git" => {
+                out.push((path, Kind::Special("a Git directory")))
+            }
+            Kind::Dir => subdirs.push((raw.to_owned(), path)),
             kind => out.push((path, kind)),
         }
     }
-    drop(dir);
-    for (sub, path) in below {
-        walk_fd(sub, &path, out)?;
+    let parent = dir.fd().map_err(|e| io(shown, e))?;
+    for (raw, path) in subdirs {
+        match openat(parent, raw.as_c_str(), DIR_FLAGS, Mode::empty()) {
+            Ok(sub) => walk_fd(sub, &path, out)?,
+            // Replaced since it was listed: report what it is now.
+            Err(errno) => match statat(parent, raw.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => out.push((path, kind_of(FileType::from_raw_mode(stat.st_mode)))),
+                Err(Errno::NOENT) => {}
+                Err(_) => return Err(io(&path, errno)),
+            },
+        }
     }
     Ok(())
 }
@@ -442,6 +457,19 @@ mod tests {
             ("prompts/x/root".into(), Refusal::Symlink)
         );
         assert!(WorkTree::new(root).check_dir("prompts/new/one").is_ok());
+    }
+
+    #[test]
+    fn walking_many_directories_holds_few_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        // tests/cli/symlinks.rs runs the same under `ulimit -n 64`.
+        for i in 0..300 {
+            std::fs::create_dir_all(dir.path().join(format!("prompts/p{i}"))).unwrap();
+            std::fs::write(dir.path().join(format!("prompts/p{i}/prompt.yaml")), "").unwrap();
+        }
+        let found = WorkTree::new(dir.path()).walk("prompts").unwrap();
+        assert_eq!(found.len(), 300);
+        assert!(found.iter().all(|(_, kind)| *kind == Kind::File));
     }
 
     #[test]

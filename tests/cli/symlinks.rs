@@ -424,3 +424,24 @@ fn a_link_text_cached_by_an_earlier_promptreg_is_not_served() {
     out.refused()
         .stderr_has(&["symbolic link in the committed tree"]);
 }
+
+#[test]
+fn validate_walks_many_prompts_with_few_file_descriptors() {
+    let repo = TestRepo::init();
+    for i in 0..200 {
+        repo.write(&format!("prompts/p{i}/prompt.yaml"), "system_prompt: hi\n");
+    }
+    // The walk opens each directory from its parent; it must not keep them all open.
+    let hermetic = repo.command(&[]);
+    let mut command = std::process::Command::new("sh");
+    command
+        .env_clear()
+        .envs(hermetic.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("PROMPTREG_BIN", env!("CARGO_BIN_EXE_promptreg"))
+        .current_dir(&repo.root)
+        .args(["-c", "ulimit -n 48 && exec \"$PROMPTREG_BIN\" validate"]);
+    let out = command.output().expect("sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("200 prompts"), "{stderr}");
+}
