@@ -355,13 +355,39 @@ impl Store {
     /// prompt directory), with its path below `root`: what a release must not hold, since
     /// reading it is refused. Read from the raw tree objects, as [`Store::path_id`] does.
     pub fn first_link(&self, root: Oid, path: &str) -> Result<Option<(String, Refusal)>> {
-        let Some(dir) = self.path_id(root, path)? else {
-            return Ok(None);
-        };
         let odb = self
             .repo
             .odb()
             .map_err(Error::git("cannot open the object database"))?;
+        let refusal = |mode| match mode {
+            0o120000 => Some(Refusal::Symlink),
+            0o160000 => Some(Refusal::Submodule),
+            _ => None,
+        };
+        // The directories on the way (`prompts`, `prompts/<name>` itself) may be links too.
+        let mut dir = root;
+        let mut at = String::new();
+        for part in path.split('/') {
+            let object = odb
+                .read(dir)
+                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+            if object.kind() != ObjectType::Tree {
+                return Ok(None);
+            }
+            if !at.is_empty() {
+                at.push('/');
+            }
+            at.push_str(part);
+            let Some((mode, _, id)) =
+                raw_entries(object.data()).find(|(_, n, _)| *n == part.as_bytes())
+            else {
+                return Ok(None);
+            };
+            if let Some(reason) = refusal(mode) {
+                return Ok(Some((at, reason)));
+            }
+            dir = id;
+        }
         let mut pending = vec![(dir, path.to_owned())];
         while let Some((tree, at)) = pending.pop() {
             let object = odb
@@ -372,11 +398,11 @@ impl Store {
             }
             for (mode, name, id) in raw_entries(object.data()) {
                 let below = format!("{at}/{}", String::from_utf8_lossy(name));
-                match mode {
-                    0o120000 => return Ok(Some((below, Refusal::Symlink))),
-                    0o160000 => return Ok(Some((below, Refusal::Submodule))),
-                    0o040000 => pending.push((id, below)),
-                    _ => {}
+                if let Some(reason) = refusal(mode) {
+                    return Ok(Some((below, reason)));
+                }
+                if mode == 0o040000 {
+                    pending.push((id, below));
                 }
             }
         }

@@ -445,3 +445,31 @@ fn validate_walks_many_prompts_with_few_file_descriptors() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("200 prompts"), "{stderr}");
 }
+
+#[test]
+fn a_committed_symlink_prompt_directory_is_refused_and_reported() {
+    let repo = TestRepo::init();
+    repo.write(
+        "elsewhere/prompt.yaml",
+        &format!("system_prompt: {MARKER}\n"),
+    );
+    std::fs::create_dir_all(repo.path("prompts")).unwrap();
+    symlink("../elsewhere", repo.path("prompts/x")).unwrap();
+    repo.git(&["add", "prompts", "elsewhere"]);
+    repo.git(&["commit", "-qm", "a linked directory"]);
+    repo.git(&["tag", "-a", "x/v1.0.0", "-m", "by hand"]);
+    let out = repo.run(&["fetch", "x@1.0.0"]);
+    no_marker(&out, "fetch");
+    out.refused()
+        .stderr_has(&["`prompts/x` is a symbolic link in the committed tree"]);
+    let out = repo.run(&["validate"]);
+    no_marker(&out, "validate");
+    out.code(1);
+    assert!(
+        out.stdout
+            .contains("the release holds `prompts/x` as a symbolic link")
+            && out.stdout.contains("[tag-symlink]"),
+        "{}",
+        out.stdout
+    );
+}
