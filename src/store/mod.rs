@@ -359,11 +359,6 @@ impl Store {
             .repo
             .odb()
             .map_err(Error::git("cannot open the object database"))?;
-        let refusal = |mode| match mode {
-            0o120000 => Some(Refusal::Symlink),
-            0o160000 => Some(Refusal::Submodule),
-            _ => None,
-        };
         // The directories on the way (`prompts`, `prompts/<name>` itself) may be links too.
         let mut dir = root;
         let mut at = String::new();
@@ -383,30 +378,12 @@ impl Store {
             else {
                 return Ok(None);
             };
-            if let Some(reason) = refusal(mode) {
+            if let Some(reason) = link_refusal(mode) {
                 return Ok(Some((at, reason)));
             }
             dir = id;
         }
-        let mut pending = vec![(dir, path.to_owned())];
-        while let Some((tree, at)) = pending.pop() {
-            let object = odb
-                .read(tree)
-                .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
-            if object.kind() != ObjectType::Tree {
-                continue;
-            }
-            for (mode, name, id) in raw_entries(object.data()) {
-                let below = format!("{at}/{}", String::from_utf8_lossy(name));
-                if let Some(reason) = refusal(mode) {
-                    return Ok(Some((below, reason)));
-                }
-                if mode == 0o040000 {
-                    pending.push((id, below));
-                }
-            }
-        }
-        Ok(None)
+        links_below(&odb, dir, path)
     }
 
     /// Components read from a committed prompt directory.
@@ -446,6 +423,42 @@ pub(crate) fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], Oid)
         at = nul + 21;
         Some((mode, name, id))
     })
+}
+
+/// Why a committed entry of mode `mode` cannot be read as a file or directory, if it cannot.
+pub(crate) fn link_refusal(mode: u32) -> Option<Refusal> {
+    match mode {
+        0o120000 => Some(Refusal::Symlink),
+        0o160000 => Some(Refusal::Submodule),
+        _ => None,
+    }
+}
+
+/// The first symbolic link or submodule below the tree `dir` (shown as `path`).
+pub(crate) fn links_below(
+    odb: &git2::Odb<'_>,
+    dir: Oid,
+    path: &str,
+) -> Result<Option<(String, Refusal)>> {
+    let mut pending = vec![(dir, path.to_owned())];
+    while let Some((tree, at)) = pending.pop() {
+        let object = odb
+            .read(tree)
+            .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
+        if object.kind() != ObjectType::Tree {
+            continue;
+        }
+        for (mode, name, id) in raw_entries(object.data()) {
+            let below = || format!("{at}/{}", String::from_utf8_lossy(name));
+            if let Some(reason) = link_refusal(mode) {
+                return Ok(Some((below(), reason)));
+            }
+            if mode == 0o040000 {
+                pending.push((id, below()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// `main` from `refs/heads/main`.

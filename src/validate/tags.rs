@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use git2::ObjectType;
 
 use super::finding::{Finding, Severity};
-use crate::store::tags::{Holds, TagObject, TagRef};
+use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
 use crate::store::Store;
 use crate::{PromptName, Result, Version};
 
@@ -158,10 +158,10 @@ pub(crate) fn check(
         let Some(commit) = commit else { continue };
         match trees.holds(commit, &tag.name)? {
             Holds::Prompt => {
-                links(store, tag, commit, out)?;
+                links(&mut trees, tag, commit, out)?;
             }
             // A linked prompt.yaml: say so rather than that there is none.
-            Holds::Nothing if links(store, tag, commit, out)? => {}
+            Holds::Nothing if links(&mut trees, tag, commit, out)? => {}
             Holds::Nothing => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
@@ -185,15 +185,12 @@ pub(crate) fn check(
 /// Reports a symbolic link or submodule in a release's prompt directory (reading the release
 /// refuses it, so the version can never be fetched or rendered); whether there was one.
 fn links(
-    store: &Store,
+    trees: &mut ReleaseTrees<'_>,
     tag: &VersionTag<'_>,
     commit: git2::Oid,
     out: &mut Vec<Finding>,
 ) -> Result<bool> {
-    let Ok(tree) = store.repo().find_commit(commit).map(|c| c.tree_id()) else {
-        return Ok(false);
-    };
-    if let Some((path, reason)) = store.first_link(tree, &tag.name.dir())? {
+    if let Some((path, reason)) = trees.first_link(commit, &tag.name)? {
         out.push(Finding::error(
             &tag.tag.refname,
             None,

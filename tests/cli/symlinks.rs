@@ -473,3 +473,35 @@ fn a_committed_symlink_prompt_directory_is_refused_and_reported() {
         out.stdout
     );
 }
+
+#[test]
+fn a_link_deep_in_a_nested_prompt_release_is_reported() {
+    let repo = TestRepo::init();
+    repo.write(
+        "prompts/team/x/prompt.yaml",
+        "system_prompt_file: parts/deep/system.md\n",
+    );
+    std::fs::create_dir_all(repo.path("prompts/team/x/parts/deep")).unwrap();
+    symlink(
+        format!("/etc/{MARKER}"),
+        repo.path("prompts/team/x/parts/deep/system.md"),
+    )
+    .unwrap();
+    repo.git(&["add", "prompts"]);
+    repo.git(&["commit", "-qm", "a deep link"]);
+    repo.git(&["tag", "-a", "team/x/v1.0.0", "-m", "by hand"]);
+    let out = repo.run(&["render", "team/x@1.0.0"]);
+    no_marker(&out, "render");
+    out.refused().stderr_has(&[
+        "`prompts/team/x/parts/deep/system.md` is a symbolic link in the committed tree",
+    ]);
+    let out = repo.run(&["validate", "prompts/team/x/prompt.yaml"]);
+    out.code(1);
+    assert!(
+        out.stdout.contains(
+            "refs/tags/team/x/v1.0.0: error: the release holds `prompts/team/x/parts/deep/system.md` as a symbolic link"
+        ),
+        "{}",
+        out.stdout
+    );
+}
