@@ -70,6 +70,17 @@ pub enum Error {
     #[error("{}: {message}", file.display())]
     Invalid { file: PathBuf, message: String },
 
+    /// A path promptreg must read is a symbolic link, a submodule or a special file (a FIFO, a
+    /// socket, a device), in the working tree or in a committed tree: never followed or opened.
+    #[error("`{}` is {reason}{}; promptreg reads only regular files and real directories", path.display(), if *committed { " in the committed tree" } else { "" })]
+    NotRegular {
+        /// Repository-relative.
+        path: PathBuf,
+        reason: crate::fsread::Refusal,
+        /// In a commit (a release) rather than in the working tree.
+        committed: bool,
+    },
+
     /// The prompt has no released version and no directory.
     #[error("prompt `{name}` not found")]
     PromptNotFound { name: String, nearby: Vec<String> },
@@ -272,7 +283,9 @@ impl Error {
             | Error::TagLocked { .. } => (409, "locked"),
             Error::TagConflict { .. } => (409, "tag-conflict"),
             Error::Contended { .. } => (409, "contended"),
-            Error::Yaml { .. } | Error::Invalid { .. } => (422, "invalid-prompt"),
+            Error::Yaml { .. } | Error::Invalid { .. } | Error::NotRegular { .. } => {
+                (422, "invalid-prompt")
+            }
             Error::RegistryMissing { .. } | Error::UnbornBranch { .. } => (404, "registry-missing"),
             Error::BareRepository { .. } => (403, "bare-repository"),
             Error::NoIdentity { .. } | Error::BadIdentity { .. } => (500, "no-identity"),

@@ -9,6 +9,7 @@ pub mod access;
 pub mod access_log;
 pub mod client;
 pub mod error;
+pub mod fsread;
 pub mod history;
 pub mod identity;
 pub mod import;

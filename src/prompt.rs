@@ -122,38 +122,24 @@ pub trait Components {
     fn display(&self, relative: &str) -> PathBuf;
 }
 
-/// Component files read from a directory on disk.
-pub struct DirComponents {
-    /// The directory on disk.
-    pub dir: PathBuf,
-    /// The same directory as the user sees it (relative to the repository root).
-    pub shown_as: PathBuf,
+/// Component files read from a prompt directory of the working tree, through
+/// [`crate::fsread::WorkTree`]: a link or a special file anywhere on the way is refused, never
+/// followed or opened.
+pub struct DirComponents<'a> {
+    /// The repository root.
+    pub root: &'a Path,
+    /// The prompt directory, repository-relative (`prompts/<name>`).
+    pub dir: String,
 }
 
-impl Components for DirComponents {
+impl Components for DirComponents<'_> {
     fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        let path = self.dir.join(relative);
-        match std::fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(self.display(relative))(e)),
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::Invalid {
-                    file: self.display(relative),
-                    message: "is a symbolic link; prompt components must be regular files".into(),
-                })
-            }
-            Ok(meta) if meta.len() > MAX_COMPONENT_BYTES as u64 => {
-                return Err(too_big(self.display(relative), meta.len()))
-            }
-            Ok(_) => {}
-        }
-        std::fs::read(&path)
-            .map(Some)
-            .map_err(Error::io(self.display(relative)))
+        let path = format!("{}/{relative}", self.dir);
+        crate::fsread::WorkTree::new(self.root).read_bounded(&path, MAX_COMPONENT_BYTES)
     }
 
     fn display(&self, relative: &str) -> PathBuf {
-        self.shown_as.join(relative)
+        Path::new(&self.dir).join(relative)
     }
 }
 
@@ -318,8 +304,8 @@ mod tests {
         let file = parse("system_prompt: hello\n").unwrap();
         let prompt = file
             .resolve(&DirComponents {
-                dir: "/nonexistent".into(),
-                shown_as: "x".into(),
+                root: Path::new("/nonexistent"),
+                dir: "x".into(),
             })
             .unwrap();
         assert_eq!(prompt.temperature, DEFAULT_TEMPERATURE);

@@ -272,8 +272,8 @@ mod tests {
         )
         .unwrap();
         file.resolve(&crate::prompt::DirComponents {
-            dir: "/nonexistent".into(),
-            shown_as: "x".into(),
+            root: std::path::Path::new("/nonexistent"),
+            dir: "x".into(),
         })
         .unwrap()
     }

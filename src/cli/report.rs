@@ -97,6 +97,8 @@ fn hint(error: &Error) -> Option<String> {
             "no prompt has a version yet; release one with `promptreg create NAME --version 1.0.0 -m \"…\"`".into()
         }
         Error::PromptNotFound { nearby, .. } => format!("prompts with versions include: {}", list(nearby)),
+        Error::NotRegular { committed: false, .. } => "promptreg never follows links or opens special files under the repository, so a checkout cannot make it read anything outside it; replace it with a regular file (or a real directory) holding the content".into(),
+        Error::NotRegular { committed: true, .. } => "a release is read exactly as committed, regular files only; `promptreg validate` lists such releases [tag-symlink]; release a fixed version whose directory holds regular files".into(),
         Error::PromptFileMissing { path } => {
             format!("write `{}` first, or pass --file PATH to use another file as its prompt.yaml", path.display())
         }

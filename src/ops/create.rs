@@ -64,6 +64,9 @@ pub struct Created {
 
 /// Releases a version; refuses (changing nothing) on any problem.
 pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -> Result<Created> {
+    // A link or special file in the prompt directory (or on the way to it) is refused before the
+    // lock is taken and before libgit2 hashes anything: a FIFO must not block a writer.
+    crate::fsread::WorkTree::new(store.workdir("create")?).check_dir(&request.name.dir())?;
     let start = super::write_start::begin(store, "create")?;
     let (workdir, branch) = (&start.workdir, &start.branch);
     let head_tree = start.registry_tree(store)?;
@@ -94,21 +97,19 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let dir = workdir.join(name.dir());
     let prompt_path = dir.join(PROMPT_FILE);
     let shown = PathBuf::from(name.file());
+    let limit = crate::yaml::MAX_DOCUMENT_BYTES;
     let (content, shown) = match &request.file {
-        Some(file) => (std::fs::read(file).map_err(Error::io(file))?, file.clone()),
-        None => match std::fs::read(&prompt_path) {
-            Ok(bytes) => (bytes, shown),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::PromptFileMissing { path: shown })
-            }
-            Err(e) => return Err(Error::io(shown)(e)),
+        Some(file) => (crate::fsread::read_named(file, limit)?, file.clone()),
+        None => match crate::fsread::WorkTree::new(workdir).read_bounded(&name.file(), limit)? {
+            Some(bytes) => (bytes, shown),
+            None => return Err(Error::PromptFileMissing { path: shown }),
         },
     };
     let parsed = PromptFile::parse(&content, &shown)?;
     let components: Vec<String> = parsed.component_paths().map(str::to_owned).collect();
     let resolved = parsed.resolve(&DirComponents {
-        dir: dir.clone(),
-        shown_as: PathBuf::from(name.dir()),
+        root: workdir,
+        dir: name.dir(),
     })?;
     let (version, auto) = match chosen {
         Some(version) => (version, None),

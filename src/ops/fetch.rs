@@ -116,8 +116,9 @@ pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
     Ok(prompt)
 }
 
-/// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape).
-const PROMPT_CACHE: &str = "prompt-v1";
+/// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape, or when
+/// what a release resolves to changes: v2 refuses committed links that v1 served as text).
+const PROMPT_CACHE: &str = "prompt-v2";
 
 fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
     let bad = |reason: String| Error::BadTag {
@@ -131,9 +132,17 @@ fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
     let tree = commit
         .tree()
         .map_err(Error::git("cannot read the release tree"))?;
-    let dir = store
-        .prompt_tree(&tree, &release.name)?
-        .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.dir())))?;
+    let Some(dir) = store.prompt_tree(&tree, &release.name)? else {
+        // A committed link where the directory should be: say so, never read what it names.
+        if let Some((path, reason)) = store.first_link(tree.id(), &release.name.dir())? {
+            return Err(Error::NotRegular {
+                path: path.into(),
+                reason,
+                committed: true,
+            });
+        }
+        return Err(bad(format!("its commit has no `{}`", release.name.dir())));
+    };
     let components = store.tree_components(dir, &release.name);
     let bytes = crate::prompt::Components::read(&components, crate::PROMPT_FILE)?
         .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.file())))?;

@@ -50,7 +50,9 @@ pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>>
         .repo()
         .find_blob(id)
         .map_err(Error::git("cannot read registry.yaml"))?;
-    let on_disk = std::fs::read(start.workdir.join(REGISTRY_FILE)).ok();
+    // Never through a link, never a FIFO (it would block under the lock).
+    let on_disk = crate::fsread::WorkTree::new(&start.workdir)
+        .read_bounded(REGISTRY_FILE, crate::yaml::MAX_DOCUMENT_BYTES)?;
     if on_disk.as_deref() != Some(committed.content())
         || store.index_differs(REGISTRY_FILE, tree)?
     {

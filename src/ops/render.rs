@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::prompt::{Components, DirComponents, Message, Prompt, PromptFile, Role};
+use crate::prompt::{DirComponents, Message, Prompt, PromptFile, Role};
 use crate::selector::Selector;
 use crate::store::Store;
-use crate::{template, Error, PromptName, Result, Version, PROMPT_FILE};
+use crate::{template, Error, PromptName, Result, Version};
 
 /// Which content to render.
 #[derive(Clone, Debug)]
@@ -163,19 +163,22 @@ pub fn render(
     })
 }
 
-/// Reads and resolves the working-tree content of `prompts/<name>/`.
+/// Reads and resolves the working-tree content of `prompts/<name>/`, through
+/// [`crate::fsread`]: a link or special file anywhere on the way is refused, so a checkout of
+/// an untrusted branch cannot make `render --worktree` (or `diff … worktree`) print files from
+/// outside the repository, or hang on a FIFO.
 pub fn worktree_prompt(store: &Store, name: &PromptName) -> Result<Prompt> {
     let workdir = store.workdir("worktree")?;
-    let components = DirComponents {
-        dir: workdir.join(name.dir()),
-        shown_as: PathBuf::from(name.dir()),
-    };
-    let bytes = components
-        .read(PROMPT_FILE)?
+    let bytes = crate::fsread::WorkTree::new(workdir)
+        .read_bounded(&name.file(), crate::yaml::MAX_DOCUMENT_BYTES)?
         .ok_or_else(|| Error::Invalid {
             file: PathBuf::from(name.file()),
             message: "not found in the working tree".into(),
         })?;
+    let components = DirComponents {
+        root: workdir,
+        dir: name.dir(),
+    };
     PromptFile::parse(&bytes, Path::new(&name.file()))?.resolve(&components)
 }
 

@@ -72,7 +72,9 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
     let path = path_of(name);
     // Refuse to overwrite edits in progress, as promote does for registry.yaml.
     let committed = store.read_file(tree, &path)?;
-    let on_disk = std::fs::read(start.workdir.join(&path)).ok();
+    // Never through a link, never a FIFO (it would block under the lock).
+    let on_disk = crate::fsread::WorkTree::new(&start.workdir)
+        .read_bounded(&path, crate::yaml::MAX_DOCUMENT_BYTES)?;
     if on_disk != committed || store.index_differs(&path, tree)? {
         return Err(Error::Dirty { path });
     }

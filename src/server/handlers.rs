@@ -556,16 +556,12 @@ fn merged_prompt(
     name: &PromptName,
     fields: Map<String, Value>,
 ) -> Result<String, ApiError> {
-    let path = workdir.join(name.file());
-    let mut current: Map<String, Value> = match std::fs::read(&path) {
-        Ok(bytes) => crate::yaml::parse(&bytes, Path::new(&name.file()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-        Err(e) => {
-            return Err(ApiError::internal(format!(
-                "cannot read {}: {e}",
-                name.file()
-            )))
-        }
+    // Never through a link: the target's keys would come back in the error for an unknown one.
+    let on_disk = crate::fsread::WorkTree::new(workdir)
+        .read_bounded(&name.file(), crate::yaml::MAX_DOCUMENT_BYTES)?;
+    let mut current: Map<String, Value> = match on_disk {
+        Some(bytes) => crate::yaml::parse(&bytes, Path::new(&name.file()))?,
+        None => Map::new(),
     };
     for (inline, file) in [
         ("system_prompt", "system_prompt_file"),

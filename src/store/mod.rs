@@ -23,6 +23,7 @@ pub use lock::{process_alive, read_journal, Journal, Lock, Recovered, LOCK_FILE}
 pub use release::{Release, TagReservation};
 pub use write::{Committed, FileEntry, PathUpdate};
 
+use crate::fsread::Refusal;
 use crate::prompt::Components;
 use crate::{Error, PromptName, Result, Version};
 
@@ -174,21 +175,53 @@ impl Store {
         walk.collect::<std::result::Result<_, _>>().map_err(failed)
     }
 
-    /// The content of the blob at `path` in `tree`, `None` when there is none.
+    /// The content of the regular file at `path` in `tree`, `None` when there is none (or a
+    /// directory is there). A symbolic link or a submodule at `path` or on the way is refused
+    /// (see [`Store::read_regular`]).
     pub fn read_file(&self, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>> {
-        let entry = match tree.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(Error::git(format!("cannot read `{path}`"))(e)),
+        self.read_regular(tree, path, Path::new(""))
+    }
+
+    /// Like [`Store::read_file`], naming paths in errors below `shown` (the directory `tree` is
+    /// committed at). A link is refused rather than served as its target's name: a committed
+    /// tree is read with the same rule as the working tree, regular files only.
+    pub fn read_regular(
+        &self,
+        tree: &Tree<'_>,
+        path: &str,
+        shown: &Path,
+    ) -> Result<Option<Vec<u8>>> {
+        let failed = || Error::git(format!("cannot read `{}`", shown.join(path).display()));
+        let refused = |upto: &str, reason| Error::NotRegular {
+            path: shown.join(upto),
+            reason,
+            committed: true,
         };
-        if entry.kind() != Some(ObjectType::Blob) {
-            return Ok(None);
+        let mut current = tree.clone();
+        let mut at = 0;
+        let parts: Vec<&str> = path.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            at += part.len() + usize::from(i > 0);
+            let upto = &path[..at];
+            let Some((mode, id)) = current.get_name(part).map(|e| (e.filemode(), e.id())) else {
+                return Ok(None);
+            };
+            let last = i + 1 == parts.len();
+            match mode {
+                0o120000 => return Err(refused(upto, crate::fsread::Refusal::Symlink)),
+                0o160000 => return Err(refused(upto, crate::fsread::Refusal::Submodule)),
+                0o040000 if last => return Ok(None),
+                0o040000 => {
+                    current = self.repo.find_tree(id).map_err(failed())?;
+                }
+                _ if !last => return Ok(None),
+                _ => {
+                    let blob = self.repo.find_blob(id).map_err(failed())?;
+                    return Ok(Some(blob.content().to_vec()));
+                }
+            }
         }
-        let blob = self
-            .repo
-            .find_blob(entry.id())
-            .map_err(Error::git(format!("cannot read `{path}`")))?;
-        Ok(Some(blob.content().to_vec()))
+        Ok(None)
     }
 
     /// The id of the tree or blob at `path` in `tree`.
@@ -322,6 +355,41 @@ impl Store {
         Ok(Some(current))
     }
 
+    /// The first symbolic link or submodule at or below `path` in the tree `root` (a committed
+    /// prompt directory), with its path below `root`: what a release must not hold, since
+    /// reading it is refused. Read from the raw tree objects, as [`Store::path_id`] does.
+    pub fn first_link(&self, root: Oid, path: &str) -> Result<Option<(String, Refusal)>> {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(Error::git("cannot open the object database"))?;
+        // The directories on the way (`prompts`, `prompts/<name>` itself) may be links too.
+        let mut dir = root;
+        let mut at = String::new();
+        for part in path.split('/') {
+            let object = odb
+                .read(dir)
+                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+            if object.kind() != ObjectType::Tree {
+                return Ok(None);
+            }
+            if !at.is_empty() {
+                at.push('/');
+            }
+            at.push_str(part);
+            let Some((mode, _, id)) =
+                raw_entries(object.data()).find(|(_, n, _)| *n == part.as_bytes())
+            else {
+                return Ok(None);
+            };
+            if let Some(reason) = link_refusal(mode) {
+                return Ok(Some((at, reason)));
+            }
+            dir = id;
+        }
+        links_below(&odb, dir, path)
+    }
+
     /// Components read from a committed prompt directory.
     pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
         TreeComponents {
@@ -356,6 +424,42 @@ pub(crate) fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], Oid)
     })
 }
 
+/// Why a committed entry of mode `mode` cannot be read as a file or directory, if it cannot.
+pub(crate) fn link_refusal(mode: u32) -> Option<Refusal> {
+    match mode {
+        0o120000 => Some(Refusal::Symlink),
+        0o160000 => Some(Refusal::Submodule),
+        _ => None,
+    }
+}
+
+/// The first symbolic link or submodule below the tree `dir` (shown as `path`).
+pub(crate) fn links_below(
+    odb: &git2::Odb<'_>,
+    dir: Oid,
+    path: &str,
+) -> Result<Option<(String, Refusal)>> {
+    let mut pending = vec![(dir, path.to_owned())];
+    while let Some((tree, at)) = pending.pop() {
+        let object = odb
+            .read(tree)
+            .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
+        if object.kind() != ObjectType::Tree {
+            continue;
+        }
+        for (mode, name, id) in raw_entries(object.data()) {
+            let below = || format!("{at}/{}", String::from_utf8_lossy(name));
+            if let Some(reason) = link_refusal(mode) {
+                return Ok(Some((below(), reason)));
+            }
+            if mode == 0o040000 {
+                pending.push((id, below()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// `main` from `refs/heads/main`.
 pub fn short_branch(refname: &str) -> &str {
     refname.strip_prefix("refs/heads/").unwrap_or(refname)
@@ -370,7 +474,8 @@ pub struct TreeComponents<'r> {
 
 impl Components for TreeComponents<'_> {
     fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        self.store.read_file(&self.tree, relative)
+        self.store
+            .read_regular(&self.tree, relative, &self.shown_as)
     }
 
     fn display(&self, relative: &str) -> PathBuf {

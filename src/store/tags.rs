@@ -197,6 +197,44 @@ impl ReleaseTrees<'_> {
         })
     }
 
+    /// The first symbolic link or submodule on the way to or below `prompts/<name>` in
+    /// `commit` (its path and what it is): reading that release refuses it. Uses the same
+    /// indexed `prompts/` tree as [`ReleaseTrees::prompt_file`].
+    pub fn first_link(
+        &mut self,
+        commit: Oid,
+        name: &PromptName,
+    ) -> Result<Option<(String, crate::fsread::Refusal)>> {
+        if !self.prompts.contains_key(&commit) {
+            let entries = self.read_prompts_tree(commit)?;
+            self.prompts.insert(commit, entries);
+        }
+        let Some(Some(top)) = self.prompts.get(&commit) else {
+            // No `prompts/` tree: perhaps a link where it should be.
+            let Ok(commit) = self.store.repo.find_commit(commit) else {
+                return Ok(None);
+            };
+            return self.store.first_link(commit.tree_id(), &name.dir());
+        };
+        let mut segments = name.as_str().split('/');
+        let first = segments.next().unwrap_or_default();
+        let mut at = format!("{}/{first}", crate::PROMPTS_DIR);
+        let mut found = top.get(first.as_bytes()).copied();
+        for segment in segments {
+            match found {
+                Some((TREE_MODE, id)) => found = self.entry(id, segment.as_bytes())?,
+                Some((mode, _)) => return Ok(super::link_refusal(mode).map(|r| (at, r))),
+                None => return Ok(None),
+            }
+            at = format!("{at}/{segment}");
+        }
+        match found {
+            Some((TREE_MODE, id)) => super::links_below(&self.odb, id, &at),
+            Some((mode, _)) => Ok(super::link_refusal(mode).map(|r| (at, r))),
+            None => Ok(None),
+        }
+    }
+
     fn read_prompts_tree(&self, commit: Oid) -> Result<Option<TreeEntries>> {
         let Ok(commit) = self.store.repo.find_commit(commit) else {
             return Ok(None);

@@ -1,9 +1,10 @@
 //! Where `validate` reads files from: the working tree, or the index (what the next commit will
-//! hold, which is what a pre-commit hook must check). Symbolic links are never followed.
+//! hold, which is what a pre-commit hook must check). Symbolic links are never followed: the
+//! working tree is read through [`crate::fsread`], one component at a time without following
+//! links, and only regular files are opened.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use git2::Oid;
 
@@ -30,11 +31,8 @@ pub(crate) struct Entry {
 }
 
 /// The content of a file read with a size limit.
-pub(crate) enum Content {
-    Bytes(Vec<u8>),
-    /// Larger than the limit; this many bytes.
-    TooLarge(u64),
-}
+pub(crate) use crate::fsread::Content;
+use crate::fsread::{self, WorkTree};
 
 /// The files `validate` checks.
 pub(crate) enum Files<'s> {
@@ -89,21 +87,10 @@ impl<'s> Files<'s> {
     /// nothing.
     pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
         match self {
-            Files::WorkTree { root } => {
-                let full = root.join(path);
-                match std::fs::symlink_metadata(&full) {
-                    Ok(meta) => Ok(kind_of(meta.file_type()).map(|kind| Entry { kind, id: None })),
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                        ) =>
-                    {
-                        Ok(None)
-                    }
-                    Err(e) => Err(Error::io(full)(e)),
-                }
-            }
+            Files::WorkTree { root } => Ok(WorkTree::new(root)
+                .kind(path)?
+                .and_then(kind_of)
+                .map(|kind| Entry { kind, id: None })),
             Files::Index { entries, .. } => Ok(entries.get(path).copied()),
         }
     }
@@ -112,7 +99,7 @@ impl<'s> Files<'s> {
     pub fn is_dir(&self, path: &str) -> bool {
         match self {
             Files::WorkTree { root } => {
-                std::fs::symlink_metadata(root.join(path)).is_ok_and(|m| m.file_type().is_dir())
+                matches!(WorkTree::new(root).kind(path), Ok(Some(fsread::Kind::Dir)))
             }
             Files::Index { entries, .. } => {
                 let prefix = format!("{path}/");
@@ -129,7 +116,20 @@ impl<'s> Files<'s> {
     pub fn walk(&self, dir: &str) -> Result<Vec<(String, Entry)>> {
         let mut out = Vec::new();
         match self {
-            Files::WorkTree { root } => walk_dir(&root.join(dir), dir, &mut out)?,
+            Files::WorkTree { root } => out.extend(
+                WorkTree::new(root)
+                    .walk(dir)?
+                    .into_iter()
+                    .filter_map(|(path, kind)| {
+                        Some((
+                            path,
+                            Entry {
+                                kind: kind_of(kind)?,
+                                id: None,
+                            },
+                        ))
+                    }),
+            ),
             Files::Index { entries, .. } => {
                 let prefix = format!("{dir}/");
                 out.extend(
@@ -158,7 +158,14 @@ impl<'s> Files<'s> {
                 }
                 Ok(Content::Bytes(store.blob(id)?))
             }
-            Files::WorkTree { root } => read_limited(&root.join(path), limit),
+            Files::WorkTree { root } => {
+                WorkTree::new(root)
+                    .read(path, limit)?
+                    .ok_or_else(|| Error::Invalid {
+                        file: path.into(),
+                        message: "vanished while it was being checked".into(),
+                    })
+            }
         }
     }
 
@@ -174,68 +181,11 @@ impl<'s> Files<'s> {
     }
 }
 
-fn kind_of(file_type: std::fs::FileType) -> Option<Kind> {
-    if file_type.is_dir() {
-        None
-    } else if file_type.is_symlink() {
-        Some(Kind::Symlink)
-    } else if file_type.is_file() {
-        Some(Kind::File)
-    } else {
-        Some(Kind::Other)
+fn kind_of(kind: fsread::Kind) -> Option<Kind> {
+    match kind {
+        fsread::Kind::Dir => None,
+        fsread::Kind::File => Some(Kind::File),
+        fsread::Kind::Symlink => Some(Kind::Symlink),
+        fsread::Kind::Special(_) => Some(Kind::Other),
     }
-}
-
-fn walk_dir(dir: &Path, shown: &str, out: &mut Vec<(String, Entry)>) -> Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            return Ok(())
-        }
-        Err(e) => return Err(Error::io(dir)(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(Error::io(dir))?;
-        let name = entry.file_name();
-        let path = format!("{shown}/{}", name.to_string_lossy());
-        let file_type = entry.file_type().map_err(Error::io(entry.path()))?;
-        if file_type.is_dir() {
-            if name == ".git" {
-                out.push((
-                    path,
-                    Entry {
-                        kind: Kind::Other,
-                        id: None,
-                    },
-                ));
-            } else {
-                walk_dir(&entry.path(), &path, out)?;
-            }
-        } else if let Some(kind) = kind_of(file_type) {
-            out.push((path, Entry { kind, id: None }));
-        }
-    }
-    Ok(())
-}
-
-/// Reads at most `limit` bytes: a file that grows while being read is still bounded.
-fn read_limited(path: &Path, limit: usize) -> Result<Content> {
-    let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let size = file.metadata().map_err(Error::io(path))?.len();
-    if size > limit as u64 {
-        return Ok(Content::TooLarge(size));
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(Error::io(path))?;
-    if bytes.len() > limit {
-        return Ok(Content::TooLarge(bytes.len() as u64));
-    }
-    Ok(Content::Bytes(bytes))
 }

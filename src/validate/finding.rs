@@ -73,6 +73,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("results-invalid", Severity::Error, "a results file breaks the format (docs/FORMAT.md §10): counts, times, names, its path"),
     ("results-unreleased", Severity::Error, "a results file records runs of a version that was never released"),
     ("tag-without-prompt", Severity::Error, "a version tag whose commit does not hold prompts/<name>/prompt.yaml"),
+    ("tag-symlink", Severity::Error, "a version tag whose prompt directory holds a symbolic link or a submodule (reading the release refuses it)"),
 ];
 
 impl Finding {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use git2::ObjectType;
 
 use super::finding::{Finding, Severity};
-use crate::store::tags::{Holds, TagObject, TagRef};
+use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
 use crate::store::Store;
 use crate::{PromptName, Result, Version};
 
@@ -157,7 +157,11 @@ pub(crate) fn check(
         }
         let Some(commit) = commit else { continue };
         match trees.holds(commit, &tag.name)? {
-            Holds::Prompt => {}
+            Holds::Prompt => {
+                links(&mut trees, tag, commit, out)?;
+            }
+            // A linked prompt.yaml: say so rather than that there is none.
+            Holds::Nothing if links(&mut trees, tag, commit, out)? => {}
             Holds::Nothing => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
@@ -176,4 +180,26 @@ pub(crate) fn check(
         }
     }
     Ok(released)
+}
+
+/// Reports a symbolic link or submodule in a release's prompt directory (reading the release
+/// refuses it, so the version can never be fetched or rendered); whether there was one.
+fn links(
+    trees: &mut ReleaseTrees<'_>,
+    tag: &VersionTag<'_>,
+    commit: git2::Oid,
+    out: &mut Vec<Finding>,
+) -> Result<bool> {
+    if let Some((path, reason)) = trees.first_link(commit, &tag.name)? {
+        out.push(Finding::error(
+            &tag.tag.refname,
+            None,
+            "tag-symlink",
+            format!(
+                "the release holds `{path}` as {reason}; a release is read as regular files only, so this version cannot be fetched"
+            ),
+        ));
+        return Ok(true);
+    }
+    Ok(false)
 }

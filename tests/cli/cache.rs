@@ -108,7 +108,7 @@ fn file_name(path: &std::path::Path) -> String {
 fn assert_warm(repo: &TestRepo) -> Vec<PathBuf> {
     let files = cache_files(repo);
     let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
-    for kind in ["registry-", "prompt-v1-", "results-v1-"] {
+    for kind in ["registry-", "prompt-v2-", "results-v1-"] {
         assert!(
             names.iter().any(|n| n.starts_with(kind)),
             "no {kind} entry in {names:?}"
@@ -306,7 +306,7 @@ fn a_warm_fetch_prints_exactly_what_a_cold_one_printed() {
 fn assert_warm_prompt(repo: &TestRepo) {
     let names: Vec<String> = cache_files(repo).iter().map(|p| file_name(p)).collect();
     assert!(
-        names.iter().any(|n| n.starts_with("prompt-v1-")),
+        names.iter().any(|n| n.starts_with("prompt-v2-")),
         "no cached release in {names:?}"
     );
 }
@@ -342,7 +342,7 @@ fn a_release_retagged_by_hand_shows_its_new_content() {
     assert_eq!(out.stdout, "Old words.\n");
     assert!(
         cache_dir(&repo)
-            .join(format!("prompt-v1-{old_tag}"))
+            .join(format!("prompt-v2-{old_tag}"))
             .exists(),
         "the release was not cached under its tag id"
     );

@@ -25,5 +25,6 @@ mod rollback;
 mod safety;
 mod schema;
 mod serve;
+mod symlinks;
 mod validate;
 mod versions;
