@@ -174,7 +174,7 @@ pub fn trailers(data: &[u8]) {
 }
 
 /// HTTP request paths and query strings, sent through the server's router in process over a
-/// registry made by `init --example` (made once per process). The response must be a status
+/// registry made by `init --example` (once per process). The response must be a status
 /// below 500 and not 408 (the request timeout); a JSON response must be valid JSON.
 ///
 /// The first byte picks the method, the second the extra headers; the rest is the path and
@@ -235,12 +235,12 @@ pub fn http(data: &[u8]) {
 /// The in-process server of the `http` target: the example registry in a temporary
 /// directory, the read-only router and a single-threaded runtime, made on first use.
 mod http_server {
+    use std::path::{Path, PathBuf};
     use std::sync::OnceLock;
 
     use tower::ServiceExt as _;
 
     pub struct Server {
-        _dir: tempfile::TempDir,
         router: axum::Router,
         runtime: tokio::runtime::Runtime,
     }
@@ -274,8 +274,7 @@ mod http_server {
     pub fn get() -> &'static Server {
         static SERVER: OnceLock<Server> = OnceLock::new();
         SERVER.get_or_init(|| {
-            let dir = tempfile::tempdir().expect("a temporary directory");
-            let repo = dir.path().join("registry");
+            let repo = registry_dir();
             let when =
                 promptreg::identity::parse_date("2026-01-01T00:00:00+00:00").expect("a valid date");
             let who = promptreg::identity::Identity {
@@ -294,11 +293,31 @@ mod http_server {
                 .enable_all()
                 .build()
                 .expect("a runtime");
-            Server {
-                _dir: dir,
-                router,
-                runtime,
-            }
+            Server { router, runtime }
         })
+    }
+
+    /// Where this process keeps its registry: `fuzz-http-<pid>` under the build's temporary
+    /// directory (`target/tmp` for the test harness, `fuzz/target` for libFuzzer). A static is
+    /// never dropped, so instead of a `TempDir` each process removes the directories of
+    /// processes that are gone (libFuzzer exits without unwinding; `-fork` runs several).
+    fn registry_dir() -> PathBuf {
+        let base = Path::new(
+            option_env!("CARGO_TARGET_TMPDIR")
+                .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/target")),
+        );
+        std::fs::create_dir_all(base).expect("the build's temporary directory");
+        // Without /proc there is no telling which processes are gone: sweep nothing.
+        let sweep = Path::new("/proc/self").exists();
+        for entry in std::fs::read_dir(base).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix("fuzz-http-"));
+            if sweep && pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = base.join(format!("fuzz-http-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
     }
 }
