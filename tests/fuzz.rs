@@ -415,3 +415,14 @@ fn mutations_change_inputs() {
         "only {changed} of 200 mutations changed their input"
     );
 }
+
+/// A panicking target is reported with its message: the harness can fail.
+#[test]
+fn a_panic_is_a_failure() {
+    fn boom(data: &[u8]) {
+        assert!(data.is_empty(), "boom on {} bytes", data.len());
+    }
+    assert_eq!(check_case(boom, b""), Ok(()));
+    let why = check_case(boom, b"xyz").unwrap_err();
+    assert!(why.contains("boom on 3 bytes"), "{why}");
+}
