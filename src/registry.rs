@@ -375,6 +375,11 @@ pub(crate) fn reduce_to_entry(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
     let indent = first_content_indent(
         std::str::from_utf8(&bytes[body_start..body_end.min(body_start + 4096)]).ok()?,
     )?;
+    if !entries_are_plain_keys(&bytes[body_start..body_end], indent) {
+        // An explicit (`? `), flow, tagged, anchored or escaped key could be `name` without
+        // reading as `name:`; only the full parse can tell.
+        return None;
+    }
     let mut found = None;
     for at in memchr::memmem::find_iter(&bytes[body_start..body_end], name.as_bytes()) {
         let at = body_start + at;
@@ -398,6 +403,44 @@ pub(crate) fn reduce_to_entry(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
     }
     reduced.extend_from_slice(&bytes[body_end..]);
     Some(reduced)
+}
+
+/// Whether every line of `block` at the entries' indentation is a simple key line
+/// (`  name:`, `  "name":`, `  'name':`, the name of letters, digits and `_-./`), and no content
+/// line is indented less: then the entries are exactly those lines, and a name that does not
+/// appear as one of them is not in the block.
+fn entries_are_plain_keys(block: &[u8], indent: usize) -> bool {
+    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
+    line_starts.into_iter().all(|at| {
+        let line = &block[at.min(block.len())..];
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        let spaces = line.iter().take_while(|&&b| b == b' ').count();
+        let content = &line[spaces..];
+        if matches!(content, [] | [b'\r'] | [b'#', ..]) || spaces > indent {
+            return true;
+        }
+        if spaces < indent {
+            return false;
+        }
+        let (key, after) = match content {
+            [q @ (b'"' | b'\''), rest @ ..] => match rest.iter().position(|b| b == q) {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => return false,
+            },
+            _ => {
+                let end = content
+                    .iter()
+                    .position(|&b| b == b':')
+                    .unwrap_or(content.len());
+                (&content[..end], &content[end..])
+            }
+        };
+        key.first().is_some_and(u8::is_ascii_alphanumeric)
+            && key
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+            && matches!(after, [b':'] | [b':', b' ' | b'\r', ..])
+    })
 }
 
 /// Whether the name found at `at` is a mapping key at exactly `indent` spaces — written plain
@@ -512,6 +555,20 @@ mod tests {
         let text = b"format: 1\nprompts:\n  ab:\n    dev: 1.0.0\n  b:\n    a: 1.0.0\n";
         let reduced = reduce_to_entry(text, "a").unwrap();
         assert_eq!(reduced, b"format: 1\nprompts:\n");
+        // Keys that are `a` without reading `a:` at the entries' indentation (found by the
+        // registry_yaml fuzz target: the shortcut used to report no entry for them).
+        for odd in [
+            "  ? a\n  : {dev: 1.0.0}\n",
+            "  \"a\" : {dev: 1.0.0}\n",
+            "  a : {dev: 1.0.0}\n",
+            "  !!str a: {dev: 1.0.0}\n",
+            "  \"\\x61\": {dev: 1.0.0}\n",
+            "  {a: {dev: 1.0.0}}\n",
+            "  b: {}\n {a: {dev: 1.0.0}}\n",
+        ] {
+            let text = format!("format: 1\nprompts:\n  b: {{}}\n{odd}");
+            assert!(reduce_to_entry(text.as_bytes(), "a").is_none(), "{odd:?}");
+        }
         let flow = "format: 1\nprompts: {a: {dev: 1.0.0}}\n";
         let r = Registry::parse_for(flow.as_bytes(), Path::new("r"), &name("a")).unwrap();
         assert_eq!(r.pointers(&name("a")).len(), 1);

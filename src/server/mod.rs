@@ -196,6 +196,20 @@ pub(crate) fn with_reader<T>(
     })
 }
 
+/// The server's routes over the repository at `repo`, serving `refname`, read-only (no tokens, no
+/// local identity) and without an access log or listener: for driving the API in process, as the
+/// fuzz targets do (`fuzz/`, `tests/fuzz.rs`).
+pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
+    handlers::router(Arc::new(Shared {
+        repo,
+        refname,
+        tokens: BTreeMap::new(),
+        local_identity: None,
+        cache: Mutex::new(Cache::default()),
+        log: Mutex::new(None),
+    }))
+}
+
 /// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,4 @@
+#![no_main]
+//! libFuzzer entry point of the `junit_xml` target (see src/lib.rs and docs/FUZZING.md).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| promptreg_fuzz::junit_xml(data));
