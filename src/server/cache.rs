@@ -14,7 +14,8 @@ use git2::Oid;
 
 use super::query::{Kind, Params};
 
-/// Bytes of cached responses kept at most (bodies, entity tags, keys and bookkeeping).
+/// Bytes of cached responses kept at most by default (bodies, entity tags, keys and
+/// bookkeeping); `serve --cache-size` sets another budget.
 pub const CACHE_BUDGET: usize = 64 << 20;
 
 /// What one entry costs beyond its body, entity tag and key strings: the map slots, the

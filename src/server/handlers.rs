@@ -407,6 +407,10 @@ fn cached_read(
     let etag = git2::Oid::hash_object(git2::ObjectType::Blob, body.as_bytes())
         .map(|id| format!("\"{id}\""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // A serialised body's buffer grew by doubling; `Bytes` would keep all of that capacity,
+    // up to twice what the cache budget counts, so it is cut to size first.
+    let mut body = body.into_bytes();
+    body.shrink_to_fit();
     let cached = Arc::new(Cached {
         body: Bytes::from(body),
         etag,

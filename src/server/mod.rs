@@ -80,6 +80,8 @@ pub struct Config {
     pub access_log: Box<dyn Write + Send>,
     pub sync: Option<SyncConfig>,
     pub notify: NotifyFn,
+    /// Bytes the response cache may hold ([`CACHE_BUDGET`] by default; 0 disables it).
+    pub cache_budget: usize,
 }
 
 /// Reads a tokens file: a YAML (or JSON) map of token → `{name, email}`.
@@ -212,7 +214,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         refname: config.refname,
         tokens: config.tokens,
         local_identity: config.local_identity,
-        cache: cache::ResponseCache::new(CACHE_BUDGET),
+        cache: cache::ResponseCache::new(config.cache_budget),
         health: Mutex::new(None),
         redact,
         notify: config.notify.clone(),

@@ -23,5 +23,6 @@ mod rollback;
 mod safety;
 mod schema;
 mod serve;
+mod serve_safety;
 mod validate;
 mod versions;
