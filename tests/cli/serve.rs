@@ -53,6 +53,11 @@ impl Server {
         self.child.id()
     }
 
+    /// Whether the process has not exited yet.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub(crate) fn terminate(&mut self) -> (Option<i32>, Duration) {
         let start = Instant::now();

@@ -517,3 +517,40 @@ fn write_errors_name_the_field_and_never_a_server_path_or_pid() {
     }
     assert!(repo.git(&["tag", "-l", "support/agent/v2.0.0"]).is_empty());
 }
+
+#[test]
+fn shutdown_during_a_long_request_is_bounded() {
+    let repo = registry();
+    let mut server = Server::start(&repo, &["--allow-local-writes"]);
+    // A write whose body never finishes arriving: in flight until its 30 s timeout.
+    let mut slow = std::net::TcpStream::connect(server.authority()).expect("connect");
+    slow.write_all(
+        format!(
+            "POST /api/prompts HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: 1000\r\n\r\n{{\"name\":",
+            server.authority()
+        )
+        .as_bytes(),
+    )
+    .expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.pid().to_string();
+    let signal = || {
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+    };
+    signal();
+    // The first signal lets in-flight requests finish (for at most 30 s) ...
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(
+        server.running(),
+        "the server did not wait for the request in flight"
+    );
+    // ... and a second one stops waiting.
+    let (code, took) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    drop(slow);
+}
