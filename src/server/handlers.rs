@@ -340,6 +340,9 @@ fn cached_read(
     if let Some(hit) = shared.cache.get(&key) {
         return Ok(hit);
     }
+    // An index that does not parse is the server's problem, not the request's: the same 503
+    // as `/healthz` (its verdict is kept per tip, so this is a lookup after the first time).
+    health(shared, store)?;
     let revision = tip.to_string();
     let revision = Some(revision.as_str());
     let body = match key.kind {

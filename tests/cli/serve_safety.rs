@@ -348,8 +348,10 @@ fn healthz_reports_a_broken_index_and_a_deleted_branch() {
     assert!(message.contains("registry.yaml"), "{message}");
     let root = repo.root.to_string_lossy().into_owned();
     assert!(!broken.body.contains(&root), "{}", broken.body);
-    // The reads fail too, which is what the 503 warns about.
-    assert_ne!(get(&server.url("/api/prompts/support/agent")).status, 200);
+    // The reads fail too, with the same reason.
+    let read = get(&server.url("/api/prompts/support/agent"));
+    assert_eq!(read.status, 503, "{}", read.body);
+    assert_eq!(read.json()["error"], "registry-invalid");
 
     repo.write("registry.yaml", &index);
     repo.git(&["commit", "-qam", "mend the index"]);
