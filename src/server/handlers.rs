@@ -340,9 +340,7 @@ fn cached_read(
     if let Some(hit) = shared.cache.get(&key) {
         return Ok(hit);
     }
-    // An index that does not parse is the server's problem, not the request's: the same 503
-    // as `/healthz` (its verdict is kept per tip, so this is a lookup after the first time).
-    health(shared, store)?;
+    let served = |e| read_error(shared, store, e);
     let revision = tip.to_string();
     let revision = Some(revision.as_str());
     let body = match key.kind {
@@ -362,14 +360,16 @@ fn cached_read(
                 name: name.clone(),
                 target,
             };
-            let fetched = fetch(store, &selector, revision)?;
-            let update = last_update(store, &fetched, revision)?;
+            let fetched = fetch(store, &selector, revision).map_err(served)?;
+            let update = last_update(store, &fetched, revision).map_err(served)?;
             // A results file that does not parse must not take prompts offline: serve the
             // prompt without results (`validate` and `promote` report the file).
             let tests = tests(store, &fetched, revision).unwrap_or_default();
             pretty(&record(&fetched, update, tests))?
         }
-        Kind::Versions => pretty(&crate::ops::versions::versions(store, name, revision)?)?,
+        Kind::Versions => {
+            pretty(&crate::ops::versions::versions(store, name, revision).map_err(served)?)?
+        }
         Kind::History => {
             let query = crate::ops::history::Query {
                 name: Some(name.clone()),
@@ -377,7 +377,7 @@ fn cached_read(
                 since: None,
                 revision: revision.map(str::to_owned),
             };
-            pretty(&crate::ops::history::history(store, &query)?)?
+            pretty(&crate::ops::history::history(store, &query).map_err(served)?)?
         }
         Kind::Tests => {
             let version = match (&params.version, &params.environment) {
@@ -392,18 +392,17 @@ fn cached_read(
                         name: name.clone(),
                         target: Some(Target::Environment(env.clone())),
                     };
-                    Some(crate::ops::results::tested_version(
-                        store, &selector, revision,
-                    )?)
+                    Some(
+                        crate::ops::results::tested_version(store, &selector, revision)
+                            .map_err(served)?,
+                    )
                 }
                 (None, None) => None,
             };
-            pretty(&crate::ops::results::show(
-                store,
-                name,
-                version.as_ref(),
-                revision,
-            )?)?
+            pretty(
+                &crate::ops::results::show(store, name, version.as_ref(), revision)
+                    .map_err(served)?,
+            )?
         }
         Kind::Promote => unreachable!("refused before"),
     };
@@ -420,6 +419,24 @@ fn cached_read(
     });
     shared.cache.put(key, cached.clone());
     Ok(cached)
+}
+
+/// An error of the served index (missing, or not parsing) is the server's problem, not the
+/// request's: the 503 `/healthz` answers, with its reason.
+fn read_error(shared: &Shared, store: &Store, error: crate::Error) -> ApiError {
+    let of_index = match &error {
+        crate::Error::RegistryMissing { .. } => true,
+        crate::Error::Yaml { file, .. } | crate::Error::Invalid { file, .. } => {
+            file == Path::new(crate::REGISTRY_FILE)
+        }
+        _ => false,
+    };
+    if of_index {
+        if let Err(unhealthy) = health(shared, store) {
+            return unhealthy;
+        }
+    }
+    ApiError::from(error)
 }
 
 /// Exactly what `--format json` prints.
