@@ -5,12 +5,21 @@
 //! distinct keys is bounded by what the registry holds, and their total size by the budget
 //! however large the prompts are. Everything is dropped when the tip moves, since every body
 //! may depend on it.
+//!
+//! Bodies are kept in [`CHUNK`]-sized pieces, not one allocation each: evicted and new bodies
+//! then have the same few sizes and the allocator reuses the freed pieces, where bodies of
+//! every size interleaved with the large temporaries of each request fragment its arenas
+//! (measured: 64 MiB of whole bodies under churn held ~160 MB of resident memory).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use git2::Oid;
+use hyper::body::{Frame, SizeHint};
 
 use super::query::{Kind, Params};
 
@@ -22,10 +31,72 @@ pub const CACHE_BUDGET: usize = 64 << 20;
 /// `Arc`, the order index (an estimate on the high side, so the budget is not exceeded).
 const ENTRY_OVERHEAD: usize = 256;
 
-/// A cached response body and its entity tag.
+/// Size of the pieces a cached body is kept in: well under the allocator's threshold for
+/// mapping an allocation on its own, so pieces are recycled within its heap.
+const CHUNK: usize = 32 << 10;
+
+/// What a chunk costs beyond its bytes (its `Bytes` handle and the allocation's header).
+const CHUNK_OVERHEAD: usize = 64;
+
+/// A cached response body, in pieces, and its entity tag.
 pub(crate) struct Cached {
-    pub body: Bytes,
+    chunks: Vec<Bytes>,
+    len: usize,
     pub etag: String,
+}
+
+impl Cached {
+    /// Keeps `body` in pieces (the `body` allocation itself is freed).
+    pub fn new(body: &[u8], etag: String) -> Self {
+        Self {
+            chunks: body.chunks(CHUNK).map(Bytes::copy_from_slice).collect(),
+            len: body.len(),
+            etag,
+        }
+    }
+
+    /// The body, to send (the pieces are shared, not copied).
+    pub fn body(&self) -> axum::body::Body {
+        axum::body::Body::new(Pieces {
+            rest: self.chunks.iter().cloned().collect(),
+            remaining: self.len as u64,
+        })
+    }
+
+    /// Bytes held, the handles and allocation headers of the pieces included.
+    fn size(&self) -> usize {
+        self.len + self.chunks.len() * CHUNK_OVERHEAD
+    }
+}
+
+/// A body sent piece by piece, with its exact length (so it goes out with `Content-Length`).
+struct Pieces {
+    rest: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        Poll::Ready(this.rest.pop_front().map(|piece| {
+            this.remaining -= piece.len() as u64;
+            Ok(Frame::data(piece))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// What a cached read was asked.
@@ -106,7 +177,7 @@ impl ResponseCache {
                 ..Inner::default()
             };
         }
-        let cost = value.body.len() + value.etag.len() + key.cost() + ENTRY_OVERHEAD;
+        let cost = value.size() + value.etag.len() + key.cost() + ENTRY_OVERHEAD;
         if cost > self.budget / 8 {
             return;
         }
@@ -154,10 +225,23 @@ mod tests {
     }
 
     fn body(size: usize) -> Arc<Cached> {
-        Arc::new(Cached {
-            body: Bytes::from(vec![b'x'; size]),
-            etag: "\"e\"".into(),
-        })
+        Arc::new(Cached::new(&vec![b'x'; size], "\"e\"".into()))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_kept_in_pieces_and_sent_whole() {
+        let text: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let cached = Cached::new(&text, "\"e\"".into());
+        assert_eq!(cached.chunks.len(), 100_000_usize.div_ceil(CHUNK));
+        let sent = axum::body::to_bytes(cached.body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(&sent[..], &text[..]);
+        let empty = Cached::new(b"", "\"e\"".into());
+        assert!(axum::body::to_bytes(empty.body(), 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

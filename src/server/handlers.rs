@@ -270,7 +270,12 @@ async fn read(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -
             let mut response = if fresh {
                 StatusCode::NOT_MODIFIED.into_response()
             } else {
-                json_response(StatusCode::OK, cached.body.clone())
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    cached.body(),
+                )
+                    .into_response()
             };
             let h = response.headers_mut();
             if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
@@ -409,14 +414,7 @@ fn cached_read(
     let etag = git2::Oid::hash_object(git2::ObjectType::Blob, body.as_bytes())
         .map(|id| format!("\"{id}\""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    // A serialised body's buffer grew by doubling; `Bytes` would keep all of that capacity,
-    // up to twice what the cache budget counts, so it is cut to size first.
-    let mut body = body.into_bytes();
-    body.shrink_to_fit();
-    let cached = Arc::new(Cached {
-        body: Bytes::from(body),
-        etag,
-    });
+    let cached = Arc::new(Cached::new(body.as_bytes(), etag));
     shared.cache.put(key, cached.clone());
     Ok(cached)
 }
