@@ -149,3 +149,13 @@ fn hint(error: &Error) -> Option<String> {
         _ => return None,
     })
 }
+
+/// The warning for a version tag a read passed over because it is not a valid release.
+pub fn skipped_tag(error: &Error) -> String {
+    match error {
+        Error::BadTag { tag, reason } => {
+            format!("warning: skipped tag `{tag}` ({reason}); `promptreg validate` reports it")
+        }
+        other => format!("warning: {other}"),
+    }
+}

@@ -18,6 +18,9 @@ pub struct Fetched {
     pub release: Release,
     pub prompt: Prompt,
     pub registry: Registry,
+    /// Version tags passed over while resolving `@latest` because they are not valid releases
+    /// ([`Error::BadTag`]): the caller warns about them, `validate` reports them.
+    pub skipped: Vec<Error>,
 }
 
 /// Who last changed which environments hold a version.
@@ -37,7 +40,8 @@ pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Resu
         Some(&selector.name),
     )?;
     let name = &selector.name;
-    let version = resolve_version(store, &registry, name, selector.target.as_ref())?;
+    let (version, skipped) =
+        resolve_version_checked(store, &registry, name, selector.target.as_ref())?;
     let release = store
         .release(name, &version)?
         .ok_or_else(|| missing_version(store, name, &version))?;
@@ -46,32 +50,40 @@ pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Resu
         release,
         prompt,
         registry,
+        skipped,
     })
 }
 
-/// Which version a target means for `name`.
+/// Which version a target means for `name` (see [`resolve_version_checked`]; the tags it
+/// passed over are dropped).
 pub fn resolve_version(
     store: &Store,
     registry: &Registry,
     name: &PromptName,
     target: Option<&Target>,
 ) -> Result<Version> {
+    resolve_version_checked(store, registry, name, target).map(|(version, _)| version)
+}
+
+/// Which version a target means for `name`, and the version tags `@latest` passed over because
+/// they are not valid releases (one bad tag must not take the whole prompt offline). An exact
+/// version or an environment's pointer is never replaced: asking for a bad tag by name fails.
+pub fn resolve_version_checked(
+    store: &Store,
+    registry: &Registry,
+    name: &PromptName,
+    target: Option<&Target>,
+) -> Result<(Version, Vec<Error>)> {
     let environment = match target {
-        Some(Target::Version(v)) => return Ok(v.clone()),
-        Some(Target::Latest) => {
-            let versions: Vec<Version> =
-                store.versions(name)?.into_iter().map(|(v, _)| v).collect();
-            return latest(&versions)
-                .cloned()
-                .ok_or_else(|| not_found(store, name));
-        }
+        Some(Target::Version(v)) => return Ok((v.clone(), Vec::new())),
+        Some(Target::Latest) => return latest_valid(store, name),
         Some(Target::Environment(env)) => env.as_str(),
         None => registry.last_environment(),
     };
     registry.check_environment(environment)?;
     let pointers = registry.pointers(name);
     if let Some(version) = pointers.get(environment) {
-        return Ok(version.clone());
+        return Ok((version.clone(), Vec::new()));
     }
     if store.versions(name)?.is_empty() {
         return Err(not_found(store, name));
@@ -86,6 +98,42 @@ pub fn resolve_version(
         environment: environment.to_owned(),
         elsewhere,
     })
+}
+
+/// The highest version of `name` whose tag is a valid release, and the version tags above it
+/// that were passed over (annotated tags of a tree, a blob or another tag; lightweight tags).
+fn latest_valid(store: &Store, name: &PromptName) -> Result<(Version, Vec<Error>)> {
+    let mut candidates = store.versions(name)?;
+    let mut skipped = Vec::new();
+    loop {
+        let versions: Vec<Version> = candidates.iter().map(|(v, _)| v.clone()).collect();
+        let Some(best) = latest(&versions).cloned() else {
+            return Err(not_found(store, name));
+        };
+        let at = candidates
+            .iter()
+            .position(|(v, _)| *v == best)
+            .expect("latest is one of them");
+        match store.release_from(name, &best, candidates[at].1) {
+            Ok(_) => {
+                // Lightweight tags are not versions (`store.versions` leaves them out); one
+                // that would have been newer is worth a warning too.
+                let lightweight = store.lightweight_version_tags(name)?;
+                skipped.extend(
+                    lightweight
+                        .into_iter()
+                        .filter(|(v, _)| *v > best)
+                        .map(|(_, e)| e),
+                );
+                return Ok((best, skipped));
+            }
+            Err(e @ Error::BadTag { .. }) => {
+                skipped.push(e);
+                candidates.remove(at);
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The error for a version that has no tag.
@@ -162,6 +210,7 @@ pub fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>
         release,
         prompt,
         registry,
+        ..
     } = fetched;
     let environments = registry.holders(&release.name, &release.version);
     let environment = environments.last().cloned();

@@ -19,8 +19,22 @@ struct Tagged {
     tag: String,
 }
 
-/// The cache kind of tag listings (bump the suffix when `Tagged` changes).
-const VERSIONS_CACHE: &str = "versions-v1";
+/// One tag of a listing: what it records, or why it is not a valid release (tag name, reason).
+type Entry = std::result::Result<Tagged, (String, String)>;
+
+/// The cache kind of tag listings (bump the suffix when `Entry` changes).
+const VERSIONS_CACHE: &str = "versions-v2";
+
+/// A prompt's releases, and what the listing passed over.
+pub struct Listing {
+    pub rows: Vec<VersionRecord>,
+    /// The error of a results file that does not parse (pass rates then show as never tested).
+    pub results_error: Option<Error>,
+    /// Version tags that are not valid releases ([`Error::BadTag`]: a tag of a tree, a blob or
+    /// another tag, a lightweight tag), left out so one bad tag does not take the prompt
+    /// offline; `validate` reports them as errors.
+    pub skipped: Vec<Error>,
+}
 
 /// The releases of `name`, ascending by semver; status comes from the index at `revision`.
 /// A results file that does not parse shows as "never tested" (see [`versions_checked`]).
@@ -29,31 +43,40 @@ pub fn versions(
     name: &PromptName,
     revision: Option<&str>,
 ) -> Result<Vec<VersionRecord>> {
-    versions_checked(store, name, revision).map(|(rows, _)| rows)
+    versions_checked(store, name, revision).map(|listing| listing.rows)
 }
 
-/// [`versions`], plus the error of a results file that does not parse (its pass rates are
-/// then shown as never tested, so the listing itself still works).
+/// [`versions`], plus what was passed over: the error of a results file that does not parse
+/// (its pass rates are then shown as never tested) and the version tags that are not valid
+/// releases, so the listing itself still works.
 pub fn versions_checked(
     store: &Store,
     name: &PromptName,
     revision: Option<&str>,
-) -> Result<(Vec<VersionRecord>, Option<Error>)> {
+) -> Result<Listing> {
     let commit = store.commit(revision)?;
     let registry = registry_at(store, &commit, revision_label(revision), Some(name))?;
     let tags = store.versions(name)?;
+    let lightweight = store.lightweight_version_tags(name)?;
     if tags.is_empty() {
         return Err(not_found(store, name));
     }
-    let tagged = tagged(store, name, &tags)?;
-    let (results, broken) = match super::results::results_at(store, name, revision) {
+    let mut skipped: Vec<(Version, Error)> = lightweight;
+    let mut good = Vec::with_capacity(tags.len());
+    for (entry, (version, _)) in tagged(store, name, &tags)?.into_iter().zip(&tags) {
+        match entry {
+            Ok(t) => good.push((t, version)),
+            Err((tag, reason)) => skipped.push((version.clone(), Error::BadTag { tag, reason })),
+        }
+    }
+    skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    let (results, results_error) = match super::results::results_at(store, name, revision) {
         Ok(results) => (results, None),
         Err(e) => (Default::default(), Some(e)),
     };
-    let rows = tagged
+    let rows = good
         .into_iter()
-        .zip(&tags)
-        .map(|(t, (version, _))| {
+        .map(|(t, version)| {
             let environments = registry.holders(name, version);
             let tests = results.summaries(version);
             VersionRecord {
@@ -73,13 +96,18 @@ pub fn versions_checked(
             }
         })
         .collect();
-    Ok((rows, broken))
+    Ok(Listing {
+        rows,
+        results_error,
+        skipped: skipped.into_iter().map(|(_, e)| e).collect(),
+    })
 }
 
-/// The tag objects' contents. Tag objects never change, so the listing is cached under a key
-/// derived from the exact set of (version, tag object id): one small read instead of one
-/// object read per version; any new, deleted or re-made tag changes the key.
-fn tagged(store: &Store, name: &PromptName, tags: &[(Version, git2::Oid)]) -> Result<Vec<Tagged>> {
+/// The tag objects' contents, or why a tag is not a valid release. Tag objects never change, so
+/// the listing is cached under a key derived from the exact set of (version, tag object id):
+/// one small read instead of one object read per version; any new, deleted or re-made tag
+/// changes the key.
+fn tagged(store: &Store, name: &PromptName, tags: &[(Version, git2::Oid)]) -> Result<Vec<Entry>> {
     let listing: String = tags
         .iter()
         .map(|(v, id)| format!("{name} {v} {id}\n"))
@@ -87,22 +115,29 @@ fn tagged(store: &Store, name: &PromptName, tags: &[(Version, git2::Oid)]) -> Re
     let key = git2::Oid::hash_object(git2::ObjectType::Blob, listing.as_bytes())
         .map_err(Error::git("cannot hash the tag listing"))?;
     let cached = store.cache_get(VERSIONS_CACHE, key);
-    if let Some(list) = cached.and_then(|text| serde_json::from_str::<Vec<Tagged>>(&text).ok()) {
+    if let Some(list) = cached.and_then(|text| serde_json::from_str::<Vec<Entry>>(&text).ok()) {
         if list.len() == tags.len() {
             return Ok(list);
         }
     }
     let mut list = Vec::with_capacity(tags.len());
     for (version, target) in tags {
-        let release = store.release_from(name, version, *target)?;
-        list.push(Tagged {
+        let release = match store.release_from(name, version, *target) {
+            Ok(release) => release,
+            Err(Error::BadTag { tag, reason }) => {
+                list.push(Err((tag, reason)));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        list.push(Ok(Tagged {
             version: version.to_string(),
             created_by: release.created_by,
             created_at: release.created_at.to_rfc3339(),
             description: release.description,
             commit: release.commit.to_string(),
             tag: release.tag,
-        });
+        }));
     }
     if let Ok(text) = serde_json::to_string(&list) {
         store.cache_put(VERSIONS_CACHE, key, &text, 1024);

@@ -1,4 +1,12 @@
 //! API errors: `{"error": "<kebab code>", "message": "…"}` with an HTTP status.
+//!
+//! An HTTP error never shows the server's filesystem paths, its pid or the content of files the
+//! client did not send: errors that carry a path (`Locked`, `Io`, `NotARepository`, …) are
+//! worded without it here, every error body is passed through [`Redact`] (the repository's own
+//! paths shown relative to it) on its way out, and a 500 says only that the server's log has
+//! the details.
+
+use std::path::Path;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -6,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crate::Error;
 
 /// An error response.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -41,13 +49,94 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         let (status, code) = error.status_and_code();
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            message.push_str(&format!(": {cause}"));
-            source = cause.source();
+        Self::new(status, code, public_message(&error))
+    }
+}
+
+/// `error` as a client may read it: variants that name a server path or a pid are worded
+/// without them; the others say what they say, with their causes.
+fn public_message(error: &Error) -> String {
+    match error {
+        Error::NotARepository { .. } => "the served repository cannot be opened".into(),
+        Error::ReftableUnsupported { .. } => {
+            "the served repository uses the reftable ref format, which promptreg cannot read yet"
+                .into()
         }
-        Self::new(status, code, message)
+        Error::Locked { .. } => "the registry is locked by another write; retry in a moment".into(),
+        Error::RefLocked { .. } => {
+            "the branch is locked (a git `.lock` file is in place); retry in a moment".into()
+        }
+        Error::Io { source, .. } => {
+            format!("cannot access a file of the registry: {}", source.kind())
+        }
+        _ => {
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            message
+        }
+    }
+}
+
+/// Rewrites the server's own paths in error messages: each absolute prefix is shown as a
+/// name relative to the repository (longest prefix first).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Redact {
+    rules: Vec<(String, String)>,
+}
+
+impl Redact {
+    /// Rules for a repository: its working tree is shown as the repository-relative path and
+    /// its Git directory as `.git` (both as given and canonicalised).
+    pub fn for_repository(workdir: Option<&Path>, git_dir: &Path) -> Self {
+        let mut redact = Self::default();
+        if let Some(workdir) = workdir {
+            redact = redact.with(workdir, "");
+        }
+        redact.with(git_dir, ".git/")
+    }
+
+    /// Shows `path` (and anything below it) as `shown`.
+    pub fn with(mut self, path: &Path, shown: &str) -> Self {
+        let mut forms = vec![path.to_path_buf()];
+        if let Ok(real) = path.canonicalize() {
+            forms.push(real);
+        }
+        for form in forms {
+            let text = form.to_string_lossy().trim_end_matches('/').to_owned();
+            if text.is_empty() {
+                continue;
+            }
+            let below = if shown.is_empty() || shown.ends_with('/') {
+                shown.to_owned()
+            } else {
+                format!("{shown}/")
+            };
+            let itself = match shown.trim_end_matches('/') {
+                "" => "the repository".to_owned(),
+                name => name.to_owned(),
+            };
+            self.rules.push((format!("{text}/"), below));
+            self.rules.push((text, itself));
+        }
+        self.rules
+            .sort_by_key(|rule| std::cmp::Reverse(rule.0.len()));
+        self.rules.dedup();
+        self
+    }
+
+    /// `text` with every rule applied.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (from, to) in &self.rules {
+            if out.contains(from.as_str()) {
+                out = out.replace(from.as_str(), to);
+            }
+        }
+        out
     }
 }
 
@@ -59,5 +148,53 @@ impl IntoResponse for ApiError {
             self.body(),
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_shows_repository_paths_relative_to_it() {
+        let redact = Redact::for_repository(
+            Some(Path::new("/srv/registry")),
+            Path::new("/srv/registry/.git"),
+        )
+        .with(
+            Path::new("/srv/registry/.git/promptreg-serve-4242-0.yaml"),
+            "prompts/a/prompt.yaml",
+        );
+        assert_eq!(
+            redact.apply("/srv/registry/.git/promptreg-serve-4242-0.yaml:3:1: unknown field"),
+            "prompts/a/prompt.yaml:3:1: unknown field"
+        );
+        assert_eq!(
+            redact.apply("failed to lock '/srv/registry/.git/refs/heads/main.lock'"),
+            "failed to lock '.git/refs/heads/main.lock'"
+        );
+        assert_eq!(
+            redact.apply("`/srv/registry/prompts/a/prompt.yaml` not found in /srv/registry"),
+            "`prompts/a/prompt.yaml` not found in the repository"
+        );
+    }
+
+    #[test]
+    fn errors_with_paths_or_pids_are_worded_without_them() {
+        let locked = Error::Locked {
+            path: "/srv/registry/.git/promptreg.lock".into(),
+            holder: "pid 4242 on host".into(),
+        };
+        let io = Error::Io {
+            path: "/etc/passwd".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        for error in [locked, io] {
+            let message = ApiError::from(error).message;
+            assert!(
+                !message.contains('/') && !message.contains("4242"),
+                "{message}"
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,9 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{with_reader, ApiError, Cached, Shared};
+use super::cache::{Cached, Key};
+use super::query::{self, split, Kind, Params};
+use super::{csrf, with_reader, ApiError, Shared};
 use crate::identity::{Identity, Signatures};
 use crate::ops::create::{CreateRequest, VersionChoice};
 use crate::ops::fetch::{fetch, last_update, record, tests};
@@ -43,9 +45,44 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
+            redact_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
             access_log,
         ))
         .with_state(shared)
+}
+
+/// Largest error body rewritten by [`redact_errors`]; error bodies are a few hundred bytes.
+const ERROR_BODY_LIMIT: usize = 64 << 10;
+
+/// Every error body on its way out: the server's own paths are shown relative to the
+/// repository, and a 500 says only that the log has the details (which go to the log).
+async fn redact_errors(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return ApiError::internal("the error could not be shown").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let shown = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        (shared.notify)(&format!("internal error: {text}"));
+        ApiError::internal("the server could not answer this request; its log has the details")
+            .body()
+    } else {
+        shared.redact.apply(&text)
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(shown))
 }
 
 /// What the access log records beyond the request line; handlers attach it to responses.
@@ -87,8 +124,94 @@ async fn access_log(State(shared): State<Arc<Shared>>, request: Request, next: N
     response
 }
 
-async fn healthz() -> Response {
-    json_response(StatusCode::OK, "{\"status\":\"ok\"}\n".into())
+/// 200 when prompts can be served from the tip of the served ref, else 503 with the reason:
+/// the ref is gone (a deleted branch, no commit yet), the tip has no `registry.yaml` or one that
+/// does not parse, or the repository cannot be read.
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    let checked = shared.clone();
+    let verdict = tokio::task::spawn_blocking(move || {
+        with_reader(&checked.repo.clone(), |store| health(&checked, store)).map_err(|e| {
+            match e.status {
+                StatusCode::SERVICE_UNAVAILABLE => e,
+                _ => unavailable("repository-unreadable", e.message),
+            }
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(unavailable("repository-unreadable", e.to_string())));
+    let (status, body) = match verdict {
+        Ok(tip) => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ok", "ref": shared.refname, "commit": tip.to_string()}),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "unavailable", "error": e.code, "message": e.message}),
+        ),
+    };
+    let body = serde_json::to_string_pretty(&body).unwrap_or_default() + "\n";
+    json_response(status, body.into())
+}
+
+fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+}
+
+/// The tip of the served ref when its index parses; the verdict is kept per tip.
+fn health(shared: &Shared, store: &Store) -> Result<git2::Oid, ApiError> {
+    let refname = &shared.refname;
+    let tip = match store.repo().refname_to_id(refname) {
+        Ok(tip) => tip,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+            return Err(unavailable(
+                "ref-missing",
+                format!("`{refname}` does not exist (deleted, or no commit yet); nothing to serve"),
+            ))
+        }
+        Err(e) => {
+            return Err(unavailable(
+                "repository-unreadable",
+                format!("cannot read `{refname}`: {}", e.message()),
+            ))
+        }
+    };
+    if let Some((seen, verdict)) = shared.health.lock().ok().and_then(|h| h.clone()) {
+        if seen == tip {
+            return verdict.map(|()| tip);
+        }
+    }
+    let short = &tip.to_string()[..12];
+    let verdict = (|| {
+        let commit = store
+            .commit(Some(&tip.to_string()))
+            .map_err(|e| unavailable("repository-unreadable", ApiError::from(e).message))?;
+        let tree = commit.tree().map_err(|e| {
+            unavailable(
+                "repository-unreadable",
+                format!("cannot read {short}: {}", e.message()),
+            )
+        })?;
+        let id = store.entry_id(&tree, crate::REGISTRY_FILE).ok_or_else(|| {
+            unavailable(
+                "registry-missing",
+                format!("the tip of `{refname}` ({short}) has no registry.yaml"),
+            )
+        })?;
+        crate::ops::registry_of_blob(store, id).map_err(|e| {
+            unavailable(
+                "registry-invalid",
+                format!(
+                    "registry.yaml at the tip of `{refname}` ({short}) is invalid: {}",
+                    ApiError::from(e).message
+                ),
+            )
+        })?;
+        Ok(())
+    })();
+    if let Ok(mut health) = shared.health.lock() {
+        *health = Some((tip, verdict.clone()));
+    }
+    verdict.map(|()| tip)
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -109,39 +232,6 @@ fn with_info(mut response: Response, info: LogInfo) -> Response {
     response
 }
 
-/// What a path under `/api/prompts/` asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Record,
-    Latest,
-    Versions,
-    History,
-    Promote,
-    Tests,
-}
-
-/// Splits `name[/latest|/versions|/history|/promote|/tests]`.
-fn split(rest: &str) -> (&str, Kind) {
-    for (suffix, kind) in [
-        ("/latest", Kind::Latest),
-        ("/versions", Kind::Versions),
-        ("/history", Kind::History),
-        ("/promote", Kind::Promote),
-        ("/tests", Kind::Tests),
-    ] {
-        if let Some(name) = rest.strip_suffix(suffix) {
-            return (name, kind);
-        }
-    }
-    (rest, Kind::Record)
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Params {
-    version: Option<String>,
-    environment: Option<String>,
-}
-
 async fn read(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
     let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let (name, kind) = split(rest);
@@ -158,19 +248,13 @@ async fn read(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -
             ));
         }
         let name = PromptName::parse(name)?;
-        let params: Params = Query::try_from_uri(&uri)
-            .map(|q| q.0)
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let params = query::parse(kind, &uri)?;
         info.version = params.version.clone();
         info.environment = params.environment.clone();
-        let key_path = match uri.query() {
-            Some(q) => format!("{}?{q}", uri.path()),
-            None => uri.path().to_owned(),
-        };
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
-                cached_read(&shared, store, &name, kind, &params, key_path)
+                cached_read(&shared, store, &name, kind, &params)
             })
         })
         .await
@@ -186,7 +270,12 @@ async fn read(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -
             let mut response = if fresh {
                 StatusCode::NOT_MODIFIED.into_response()
             } else {
-                json_response(StatusCode::OK, cached.body.clone())
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    cached.body(),
+                )
+                    .into_response()
             };
             let h = response.headers_mut();
             if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
@@ -230,29 +319,41 @@ fn cached_read(
     name: &PromptName,
     kind: Kind,
     params: &Params,
-    key_path: String,
 ) -> Result<Arc<Cached>, ApiError> {
-    let tip = store
-        .repo()
-        .refname_to_id(&shared.refname)
-        .map_err(|e| ApiError::internal(format!("cannot read `{}`: {e}", shared.refname)))?;
-    let key = (tip, tags_fingerprint(store, name), key_path);
-    if let Some(hit) = shared.cache_get(&key) {
+    let tip = store.repo().refname_to_id(&shared.refname).map_err(|e| {
+        let code = match e.code() {
+            git2::ErrorCode::NotFound => "ref-missing",
+            _ => "repository-unreadable",
+        };
+        unavailable(
+            code,
+            format!("cannot read `{}`: {}", shared.refname, e.message()),
+        )
+    })?;
+    let key = Key {
+        tip,
+        tags: tags_fingerprint(store, name),
+        // `/latest` answers exactly what the bare route answers for the same environment.
+        kind: if kind == Kind::Latest {
+            Kind::Record
+        } else {
+            kind
+        },
+        name: name.to_string(),
+        params: params.clone(),
+    };
+    if let Some(hit) = shared.cache.get(&key) {
         return Ok(hit);
     }
+    let served = |e| read_error(shared, store, e);
     let revision = tip.to_string();
     let revision = Some(revision.as_str());
-    let body = match kind {
+    let body = match key.kind {
         Kind::Record | Kind::Latest => {
             let target = match (&params.version, &params.environment) {
                 (Some(_), Some(_)) => {
                     return Err(ApiError::bad_request(
                         "give `version` or `environment`, not both",
-                    ))
-                }
-                (Some(_), None) if kind == Kind::Latest => {
-                    return Err(ApiError::bad_request(
-                        "`/latest` takes `environment`; ask for a version without `/latest`",
                     ))
                 }
                 (Some(v), None) if v == "latest" => Some(Target::Latest),
@@ -264,14 +365,16 @@ fn cached_read(
                 name: name.clone(),
                 target,
             };
-            let fetched = fetch(store, &selector, revision)?;
-            let update = last_update(store, &fetched, revision)?;
+            let fetched = fetch(store, &selector, revision).map_err(served)?;
+            let update = last_update(store, &fetched, revision).map_err(served)?;
             // A results file that does not parse must not take prompts offline: serve the
             // prompt without results (`validate` and `promote` report the file).
             let tests = tests(store, &fetched, revision).unwrap_or_default();
             pretty(&record(&fetched, update, tests))?
         }
-        Kind::Versions => pretty(&crate::ops::versions::versions(store, name, revision)?)?,
+        Kind::Versions => {
+            pretty(&crate::ops::versions::versions(store, name, revision).map_err(served)?)?
+        }
         Kind::History => {
             let query = crate::ops::history::Query {
                 name: Some(name.clone()),
@@ -279,7 +382,7 @@ fn cached_read(
                 since: None,
                 revision: revision.map(str::to_owned),
             };
-            pretty(&crate::ops::history::history(store, &query)?)?
+            pretty(&crate::ops::history::history(store, &query).map_err(served)?)?
         }
         Kind::Tests => {
             let version = match (&params.version, &params.environment) {
@@ -294,30 +397,44 @@ fn cached_read(
                         name: name.clone(),
                         target: Some(Target::Environment(env.clone())),
                     };
-                    Some(crate::ops::results::tested_version(
-                        store, &selector, revision,
-                    )?)
+                    Some(
+                        crate::ops::results::tested_version(store, &selector, revision)
+                            .map_err(served)?,
+                    )
                 }
                 (None, None) => None,
             };
-            pretty(&crate::ops::results::show(
-                store,
-                name,
-                version.as_ref(),
-                revision,
-            )?)?
+            pretty(
+                &crate::ops::results::show(store, name, version.as_ref(), revision)
+                    .map_err(served)?,
+            )?
         }
         Kind::Promote => unreachable!("refused before"),
     };
     let etag = git2::Oid::hash_object(git2::ObjectType::Blob, body.as_bytes())
         .map(|id| format!("\"{id}\""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let cached = Arc::new(Cached {
-        body: Bytes::from(body),
-        etag,
-    });
-    shared.cache_put(key, cached.clone());
+    let cached = Arc::new(Cached::new(body.as_bytes(), etag));
+    shared.cache.put(key, cached.clone());
     Ok(cached)
+}
+
+/// An error of the served index (missing, or not parsing) is the server's problem, not the
+/// request's: the 503 `/healthz` answers, with its reason.
+fn read_error(shared: &Shared, store: &Store, error: crate::Error) -> ApiError {
+    let of_index = match &error {
+        crate::Error::RegistryMissing { .. } => true,
+        crate::Error::Yaml { file, .. } | crate::Error::Invalid { file, .. } => {
+            file == Path::new(crate::REGISTRY_FILE)
+        }
+        _ => false,
+    };
+    if of_index {
+        if let Err(unhealthy) = health(shared, store) {
+            return unhealthy;
+        }
+    }
+    ApiError::from(error)
 }
 
 /// Exactly what `--format json` prints.
@@ -368,6 +485,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Who may write this request: the checks against browsers first (see `csrf`), then the token.
+/// With `--tokens`, every write needs one, `--allow-local-writes` or not: a request without a
+/// token is never taken for the server's own identity then.
 fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Writer, ApiError> {
     if !shared.writes_enabled() {
         return Err(ApiError::new(
@@ -377,20 +497,24 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Writer, ApiError> {
              on a loopback address) to accept writes",
         ));
     }
+    csrf::require_json(headers)?;
+    csrf::require_same_origin(headers)?;
     let given = headers.get(header::AUTHORIZATION);
-    if shared.tokens.is_empty() || given.is_none() {
-        return match (given, &shared.local_identity) {
-            (_, Some(_)) => Ok(Writer::Local),
-            (None, None) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing `Authorization: Bearer <token>`",
-            )),
-            (Some(_), None) => unreachable!("writes are enabled"),
-        };
+    if shared.tokens.is_empty() {
+        // Writes enabled without tokens: the local identity, for requests sent to loopback.
+        csrf::require_loopback_host(headers)?;
+        return Ok(Writer::Local);
     }
+    let Some(given) = given else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing `Authorization: Bearer <token>`; this server takes writes with a token only",
+        ));
+    };
     let token = given
-        .and_then(|v| v.to_str().ok())
+        .to_str()
+        .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or_default();
@@ -542,7 +666,14 @@ fn create_blocking(
         file: Some(temp.0.clone()),
         allow_unchanged,
     };
-    let created = crate::ops::create::create(&store, &request, &signatures)?;
+    // The temporary file is what the client's fields became: errors about it are about the
+    // prompt's `prompt.yaml`, and name neither the server's directory nor its pid.
+    let created = crate::ops::create::create(&store, &request, &signatures).map_err(|e| {
+        let mut e = ApiError::from(e);
+        let shown = super::error::Redact::default().with(&temp.0, &name.file());
+        e.message = shown.apply(&e.message);
+        e
+    })?;
     drop(temp);
     let body = record_json(shared, &store, &name, &created.version)?;
     Ok((created.version.to_string(), body))
@@ -556,6 +687,12 @@ fn merged_prompt(
     name: &PromptName,
     fields: Map<String, Value>,
 ) -> Result<String, ApiError> {
+    let known = prompt_fields();
+    for key in fields.keys() {
+        if !known.iter().any(|k| k == key) {
+            return Err(unknown_field(key, known));
+        }
+    }
     // Never through a link: the target's keys would come back in the error for an unknown one.
     let on_disk = crate::fsread::WorkTree::new(workdir)
         .read_bounded(&name.file(), crate::yaml::MAX_DOCUMENT_BYTES)?;
@@ -581,7 +718,52 @@ fn merged_prompt(
             current.insert(key, value);
         }
     }
+    // A field the request did not give came from the server's working copy: say so without
+    // echoing it (it is not the client's to read).
+    let foreign = current.keys().filter(|k| !known.contains(k)).count();
+    if foreign > 0 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-prompt",
+            format!(
+                "the server's working copy of {} has {foreign} field(s) promptreg does not know; \
+                 fix that file on the server (`promptreg validate` names them) or set them to \
+                 null in the request",
+                name.file()
+            ),
+        ));
+    }
     Ok(crate::yaml::to_string(&current)?)
+}
+
+/// The fields of `prompt.yaml` (from its schema, so they follow the type that parses it).
+fn prompt_fields() -> &'static [String] {
+    static FIELDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        crate::schema::prompt()["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    })
+}
+
+/// 422 for a request field that is not a `prompt.yaml` field, with the nearest one.
+fn unknown_field(key: &str, known: &[String]) -> ApiError {
+    let shown: String = key.chars().take(64).collect();
+    let nearest = known
+        .iter()
+        .map(|candidate| (strsim::levenshtein(key, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min();
+    let message = match nearest {
+        Some((_, candidate)) => format!("unknown field `{shown}` (did you mean `{candidate}`?)"),
+        None => format!(
+            "unknown field `{shown}`; a release takes name, version or bump, description, \
+             allow_unchanged and the prompt.yaml fields {}",
+            known.join(", ")
+        ),
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-prompt", message)
 }
 
 #[derive(Deserialize)]
@@ -656,13 +838,6 @@ async fn promote(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_suffixes() {
-        assert_eq!(split("a/b/latest"), ("a/b", Kind::Latest));
-        assert_eq!(split("a@1.0.0/promote"), ("a@1.0.0", Kind::Promote));
-        assert_eq!(split("a/b"), ("a/b", Kind::Record));
-    }
 
     #[test]
     fn etags() {

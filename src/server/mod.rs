@@ -2,18 +2,23 @@
 //!
 //! Every request reads the branch tip (one ref read) and a fingerprint of the prompt's version
 //! tags (a stat of `packed-refs` and a listing of `refs/tags/<name>/`); responses are cached in
-//! memory under (tip, fingerprint, path and query), so a promotion by the CLI, a `git pull` or a
-//! new tag shows on the next request. Git work is blocking and runs on tokio's blocking pool,
-//! with one repository handle per pool thread for reads and a fresh one for each write.
+//! memory under (tip, fingerprint, route, name and parsed parameters), within a byte budget
+//! ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows on the next
+//! request and no request can grow the cache beyond its budget. Git work is blocking and runs on
+//! tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle per
+//! pool thread for reads and a fresh one for each write.
 //!
 //! The library never prints: status lines go through [`Config::notify`] and access-log lines
 //! to [`Config::access_log`].
 
+mod cache;
+mod csrf;
 mod error;
 mod handlers;
+mod query;
 mod sync;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,20 +26,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use git2::Oid;
 use serde::Deserialize;
 
 use crate::identity::Signatures;
 use crate::store::Store;
 
+pub use cache::CACHE_BUDGET;
 pub use error::ApiError;
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
 /// Longest a request may take, body included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Most cached responses kept (the cache is emptied when it fills or the tip moves).
-const CACHE_ENTRIES: usize = 20_000;
+/// Most threads doing Git work at once: a flood of requests queues instead of growing one
+/// thread (with its own repository handle and buffers) per request.
+pub const BLOCKING_THREADS: usize = 32;
+/// How long SIGTERM waits for open requests (a second signal stops waiting); whatever still
+/// runs on the blocking pool after that is abandoned when the process exits.
+pub const SHUTDOWN_GRACE: Duration = REQUEST_TIMEOUT;
 
 /// Who a token stands for.
 #[derive(Clone, Debug, Deserialize)]
@@ -71,6 +80,8 @@ pub struct Config {
     pub access_log: Box<dyn Write + Send>,
     pub sync: Option<SyncConfig>,
     pub notify: NotifyFn,
+    /// Bytes the response cache may hold ([`CACHE_BUDGET`] by default; 0 disables it).
+    pub cache_budget: usize,
 }
 
 /// Reads a tokens file: a YAML (or JSON) map of token → `{name, email}`.
@@ -121,47 +132,22 @@ pub fn resolve_ref(store: &Store, reference: Option<&str>) -> anyhow::Result<(St
     Ok((refname, is_head))
 }
 
-/// A cached response body and its entity tag.
-pub(crate) struct Cached {
-    pub body: axum::body::Bytes,
-    pub etag: String,
-}
-
-type CacheKey = (Oid, u64, String);
-
-#[derive(Default)]
-struct Cache {
-    tip: Option<Oid>,
-    entries: HashMap<CacheKey, Arc<Cached>>,
-}
-
 /// What every request shares.
 pub(crate) struct Shared {
     pub repo: PathBuf,
     pub refname: String,
     pub tokens: BTreeMap<String, TokenIdentity>,
     pub local_identity: Option<IdentityFn>,
-    cache: Mutex<Cache>,
+    pub cache: cache::ResponseCache,
+    /// The last `/healthz` verdict and the tip it was made for.
+    pub health: Mutex<Option<(git2::Oid, Result<(), ApiError>)>>,
+    /// How the server's own paths are shown in error bodies.
+    pub redact: error::Redact,
+    pub notify: NotifyFn,
     log: Mutex<Option<std::sync::mpsc::Sender<String>>>,
 }
 
 impl Shared {
-    pub fn cache_get(&self, key: &CacheKey) -> Option<Arc<Cached>> {
-        let cache = self.cache.lock().ok()?;
-        cache.entries.get(key).cloned()
-    }
-
-    pub fn cache_put(&self, key: CacheKey, value: Arc<Cached>) {
-        let Ok(mut cache) = self.cache.lock() else {
-            return;
-        };
-        if cache.tip != Some(key.0) || cache.entries.len() >= CACHE_ENTRIES {
-            cache.entries.clear();
-            cache.tip = Some(key.0);
-        }
-        cache.entries.insert(key, value);
-    }
-
     pub fn log(&self, line: String) {
         if let Ok(sender) = self.log.lock() {
             if let Some(sender) = sender.as_ref() {
@@ -214,8 +200,18 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
 pub fn run(config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")?;
+    // How error bodies show the server's own paths (see `error::Redact`); a relative `repo`
+    // is not a rule, it would rewrite ordinary words.
+    let mut redact = match Store::discover(&config.repo) {
+        Ok(store) => error::Redact::for_repository(store.workdir("serve").ok(), store.common_dir()),
+        Err(_) => error::Redact::default(),
+    };
+    if config.repo.is_absolute() {
+        redact = redact.with(&config.repo, "");
+    }
     let (sender, receiver) = std::sync::mpsc::channel::<String>();
     let mut sink = config.access_log;
     let writer = std::thread::spawn(move || {
@@ -232,10 +228,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         refname: config.refname,
         tokens: config.tokens,
         local_identity: config.local_identity,
-        cache: Mutex::new(Cache::default()),
+        cache: cache::ResponseCache::new(config.cache_budget),
+        health: Mutex::new(None),
+        redact,
+        notify: config.notify.clone(),
         log: Mutex::new(Some(sender)),
     });
     let notify = config.notify;
+    if !shared.tokens.is_empty() && shared.local_identity.is_some() {
+        notify(
+            "note: with --tokens every write needs a token; --allow-local-writes does not \
+             let requests without one through",
+        );
+    }
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
@@ -264,7 +269,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         let _ = stop.send(true);
         anyhow::Ok(())
     });
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    // A blocking task still running (a write past its timeout) is abandoned, not awaited: the
+    // process exits and the kernel releases the write lock it holds.
+    runtime.shutdown_timeout(Duration::from_secs(2));
     if let Ok(mut log) = shared.log.lock() {
         log.take();
     }
@@ -317,8 +324,13 @@ async fn serve_connections(listener: tokio::net::TcpListener, app: axum::Router)
             let _ = connection.await;
         });
     }
-    // Open connections finish what they are doing (bounded by the request timeout).
-    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+    // Open connections finish what they are doing, for at most SHUTDOWN_GRACE (the request
+    // timeout answers them 408 by then anyway); a second signal stops waiting at once.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+        () = shutdown_signal() => {}
+    }
 }
 
 async fn shutdown_signal() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use git2::{ObjectType, Odb, Oid};
 
 use super::{raw_entries, refs, Store};
-use crate::{Error, PromptName, Result};
+use crate::{Error, PromptName, Result, Version};
 
 /// A ref under `refs/tags/` and where it points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +61,31 @@ impl Store {
                 peeled: target.peeled,
             })
             .collect())
+    }
+
+    /// The refs shaped like versions of `name` (`refs/tags/<name>/v<semver>`) that are not
+    /// annotated tags, so not versions ([`Store::versions`] leaves them out), each with the
+    /// [`Error::BadTag`] a warning shows.
+    pub fn lightweight_version_tags(&self, name: &PromptName) -> Result<Vec<(Version, Error)>> {
+        let prefix = name.tag_prefix();
+        let mut found = Vec::new();
+        for (refname, target) in refs::list_prefix(self.common_dir(), &prefix)? {
+            let Some(version) = Version::from_tag_component(&refname[prefix.len()..]) else {
+                continue;
+            };
+            let annotated = target
+                .annotated
+                .unwrap_or_else(|| self.object_kind(target.id) == Some(ObjectType::Tag));
+            if !annotated {
+                let error = Error::BadTag {
+                    tag: version.tag_name(name),
+                    reason: "it is a lightweight tag; versions are annotated tags".into(),
+                };
+                found.push((version, error));
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
     }
 
     /// What the object a tag ref names is.

@@ -25,6 +25,7 @@ mod rollback;
 mod safety;
 mod schema;
 mod serve;
+mod serve_safety;
 mod symlinks;
 mod validate;
 mod versions;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::harness::TestRepo;
 
-const TOKEN: &str = "tok-0123456789abcdef";
+pub(crate) const TOKEN: &str = "tok-0123456789abcdef";
 
 /// A running server; killed on drop.
 pub(crate) struct Server {
@@ -44,8 +44,22 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// `IP:PORT` the server listens on.
+    pub(crate) fn authority(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process has not exited yet.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit status.
-    fn terminate(&mut self) -> (Option<i32>, Duration) {
+    pub(crate) fn terminate(&mut self) -> (Option<i32>, Duration) {
         let start = Instant::now();
         let pid = self.child.id().to_string();
         std::process::Command::new("kill")
@@ -69,7 +83,7 @@ impl Drop for Server {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
@@ -79,9 +93,9 @@ fn agent() -> ureq::Agent {
 
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    etag: Option<String>,
+    pub(crate) etag: Option<String>,
     cache_control: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
@@ -90,7 +104,7 @@ impl Reply {
     }
 }
 
-fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+pub(crate) fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     let mut response = result.expect("request");
     let header = |name: &str| {
         response
@@ -108,7 +122,7 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply
     }
 }
 
-fn get(url: &str) -> Reply {
+pub(crate) fn get(url: &str) -> Reply {
     reply(agent().get(url).call())
 }
 
@@ -126,7 +140,7 @@ pub(crate) fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -
 }
 
 /// A registry with `support/agent` 1.0.0 in production.
-fn registry() -> TestRepo {
+pub(crate) fn registry() -> TestRepo {
     let repo = TestRepo::init();
     repo.release("support/agent", "1.0.0", "Hello {{ user_name }}");
     for env in ["dev", "staging", "production"] {
@@ -135,7 +149,7 @@ fn registry() -> TestRepo {
     repo
 }
 
-fn tokens_file(repo: &TestRepo) -> String {
+pub(crate) fn tokens_file(repo: &TestRepo) -> String {
     let path = repo.tmp().join("tokens.yaml");
     std::fs::write(
         &path,

@@ -62,6 +62,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         );
     }
     let fetched = fetched?;
+    for skipped in &fetched.skipped {
+        context.status(&crate::cli::report::skipped_tag(skipped));
+    }
     match format {
         Format::Text => output::print(&fetched.prompt.system_prompt),
         _ => {

@@ -46,6 +46,9 @@ pub struct Args {
         requires = "sync"
     )]
     interval: String,
+    /// Memory the response cache may use (e.g. 64MiB, 512KiB; 0 turns it off)
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    cache_size: String,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -60,6 +63,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         Usage(format!(
             "--interval `{}` is not a duration (try 60s, 5m, 1h)",
             args.interval
+        ))
+    })?;
+    let cache_budget = parse_size(&args.cache_size).ok_or_else(|| {
+        Usage(format!(
+            "--cache-size `{}` is not a size (try 64MiB, 512KiB, 0)",
+            args.cache_size
         ))
     })?;
     let store = context.store()?;
@@ -116,7 +125,26 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             .clone()
             .map(|remote| SyncConfig { remote, interval }),
         notify: Arc::new(|message: &str| eprintln!("{message}")),
+        cache_budget,
     })
+}
+
+/// `64MiB`, `512KiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all powers of 1024), or bytes.
+fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
 }
 
 /// `500ms`, `30s`, `5m`, `1h`, or plain seconds.
@@ -135,4 +163,19 @@ fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     (!duration.is_zero()).then_some(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Some(64 << 20));
+        assert_eq!(parse_size("512k"), Some(512 << 10));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_size("12 parsecs"), None);
+        assert_eq!(parse_size("MiB"), None);
+    }
 }

@@ -19,10 +19,14 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
     let name = PromptName::parse(&args.name)?;
     let store = context.store()?;
-    let (rows, broken) = versions_checked(&store, &name, context.revision.as_deref())?;
-    if let Some(e) = broken {
+    let listing = versions_checked(&store, &name, context.revision.as_deref())?;
+    for skipped in &listing.skipped {
+        context.status(&crate::cli::report::skipped_tag(skipped));
+    }
+    if let Some(e) = &listing.results_error {
         context.status(&format!("warning: test results not shown: {e}"));
     }
+    let rows = listing.rows;
     if format == Format::Json {
         return output::json(&rows);
     }
