@@ -191,7 +191,10 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
         refname,
         tokens: BTreeMap::new(),
         local_identity: None,
-        cache: Mutex::new(Cache::default()),
+        cache: cache::ResponseCache::new(cache::CACHE_BUDGET),
+        health: Mutex::new(None),
+        redact: error::Redact::default(),
+        notify: Arc::new(|_: &str| {}),
         log: Mutex::new(None),
     }))
 }
