@@ -32,6 +32,24 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
             path: registry_path,
         });
     }
+    // A linked `prompts` would have the placeholder written (and hashed) wherever it points.
+    match crate::fsread::WorkTree::new(workdir).kind(PROMPTS_DIR)? {
+        Some(crate::fsread::Kind::Symlink) => {
+            return Err(Error::NotRegular {
+                path: PROMPTS_DIR.into(),
+                reason: crate::fsread::Refusal::Symlink,
+                committed: false,
+            })
+        }
+        Some(crate::fsread::Kind::Special(what)) => {
+            return Err(Error::NotRegular {
+                path: PROMPTS_DIR.into(),
+                reason: crate::fsread::Refusal::Special(what),
+                committed: false,
+            })
+        }
+        _ => {}
+    }
     // Everything written below is removed again if a later step fails.
     let mut written: Vec<String> = Vec::new();
     let mut created_dir = false;

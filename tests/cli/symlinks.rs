@@ -505,3 +505,20 @@ fn a_link_deep_in_a_nested_prompt_release_is_reported() {
         out.stdout
     );
 }
+
+#[test]
+fn init_refuses_a_linked_prompts_directory() {
+    let repo = TestRepo::new();
+    let outside = repo.tmp().join("outside-empty");
+    std::fs::create_dir_all(&outside).unwrap();
+    symlink(&outside, repo.path("prompts")).unwrap();
+    repo.run(&["init"])
+        .refused()
+        .stderr_has(&["`prompts` is a symbolic link"]);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "wrote outside"
+    );
+    assert!(!repo.path("registry.yaml").exists());
+}
