@@ -107,6 +107,15 @@ fn hint(error: &Error) -> Option<String> {
         }
         Error::VersionExists { .. } => "versions are immutable; choose another --version".into(),
         Error::BadTag { tag, .. } => format!("versions are annotated tags made by `promptreg create`; inspect it with `git cat-file -p {tag}`"),
+        Error::UnservableRelease { name, .. } => format!(
+            "nothing was changed; `promptreg validate` lists the broken tags. Release a fixed version (`promptreg create {name} --bump patch -m \"…\"`) and promote that"
+        ),
+        Error::TemplateLimit { .. } => format!(
+            "every render is bounded to {} steps, {} bytes of output and calls {} levels deep; make the loop or the recursion smaller, or pass smaller values",
+            promptreg::template::MAX_STEPS,
+            promptreg::template::MAX_OUTPUT_BYTES,
+            promptreg::template::MAX_DEPTH
+        ),
         Error::UnknownEnvironment { known, .. } => format!("the pipeline is: {}", list(known)),
         Error::NotInEnvironment { name, elsewhere, .. } if elsewhere.is_empty() => {
             format!("no environment holds a version of it; try `promptreg fetch {name}@latest`")

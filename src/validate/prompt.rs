@@ -416,10 +416,51 @@ impl Contents<'_, '_> {
                 }
             }
         }
-        if compiled && !undeclared && self.rules_ok {
-            self.budget(&templates, out);
+        // Rendered with defaults: a template that runs into a render limit is an error here,
+        // before any release (and `create` runs these checks under its lock, so they are
+        // bounded too).
+        if compiled && !undeclared {
+            if let Some(rendered) = self.render_all(&templates, out) {
+                if self.rules_ok {
+                    self.budget(&rendered, out);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Every template rendered with defaults (a template that fails for another reason counts
+    /// as its source: made-up defaults can break a template that real values do not). `None`
+    /// when one ran into a render limit, reported as `template-limit`.
+    fn render_all(
+        &mut self,
+        templates: &[Template],
+        out: &mut Vec<Finding>,
+    ) -> Option<Vec<String>> {
+        let values = default_values(&self.prompt.variables);
+        let mut rendered = Vec::with_capacity(templates.len());
+        let mut stopped = false;
+        for template in templates {
+            match template::render(&template.source, &values) {
+                Ok(text) => rendered.push(text),
+                Err(e) if e.limit.is_some() => {
+                    stopped = true;
+                    let (file, at) = self.place(template, (e.line.unwrap_or(1) as u64, 1));
+                    out.push(Finding::error(
+                        file,
+                        Some(at),
+                        "template-limit",
+                        format!(
+                            "{}, rendered with defaults, was stopped because {}",
+                            describe(&template.origin),
+                            e.message
+                        ),
+                    ));
+                }
+                Err(_) => rendered.push(template.source.clone()),
+            }
+        }
+        (!stopped).then_some(rendered)
     }
 
     /// Reads a component file, reporting why it cannot be read. `None` when it cannot.
@@ -498,17 +539,12 @@ impl Contents<'_, '_> {
         }
     }
 
-    /// Renders every template with defaults and compares its tokens with the budget.
-    fn budget(&mut self, templates: &[Template], out: &mut Vec<Finding>) {
+    /// Compares the tokens of the templates rendered with defaults with the budget.
+    fn budget(&mut self, rendered: &[String], out: &mut Vec<Finding>) {
         let budget = self
             .prompt
             .token_budget
             .unwrap_or(crate::prompt::DEFAULT_TOKEN_BUDGET);
-        let values = default_values(&self.prompt.variables);
-        let rendered: Vec<String> = templates
-            .iter()
-            .map(|t| template::render(&t.source, &values).unwrap_or_else(|_| t.source.clone()))
-            .collect();
         let texts: Vec<&str> = rendered.iter().map(String::as_str).collect();
         let tokenizer = tokens::tokenizer_for(self.prompt.model.as_deref());
         if let Budget::Over(count) = tokens::within_budget(tokenizer.encoding, &texts, budget) {

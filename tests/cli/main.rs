@@ -15,6 +15,7 @@ mod history;
 mod init;
 mod integrity;
 mod invalid;
+mod limits;
 mod list;
 mod promote;
 mod render;
