@@ -4,6 +4,7 @@ mod harness;
 
 mod access;
 mod audit;
+mod broken_releases;
 mod cache;
 mod create;
 mod diff;
