@@ -316,7 +316,7 @@ mod tests {
             "registry-invalid"
         );
         assert_eq!(
-            classify("unknown field `promts`, expected one of format, prompts").0,
+            classify("unknown key `promts` (did you mean `prompts`?)").0,
             "unknown-key"
         );
         assert_eq!(
