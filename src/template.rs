@@ -44,7 +44,11 @@ impl std::fmt::Display for Limit {
                 f,
                 "it ran for more than {MAX_STEPS} steps (a loop that runs too long, or recursion that fans out)"
             ),
-            Limit::Output => write!(f, "its output grew past {MAX_OUTPUT_BYTES} bytes"),
+            Limit::Output => write!(
+                f,
+                "its output grew past {MAX_OUTPUT_BYTES} bytes ({} MiB)",
+                MAX_OUTPUT_BYTES >> 20
+            ),
             Limit::Depth => write!(
                 f,
                 "its calls nest more than {MAX_DEPTH} levels deep (a macro that calls itself without end)"
