@@ -4,12 +4,20 @@
 //! Templates come from whoever can push to the registry, and they run inside `validate`,
 //! `create` (under the write lock) and `render`. Every render is therefore bounded: a step
 //! budget (MiniJinja's fuel), a cap on the bytes it writes, and a cap on how deep calls nest.
-//! The limits are defined here, once, for every caller.
+//! The limits are defined here, once, for every caller. Memory is the one bound MiniJinja
+//! cannot enforce: the binary makes renders run in a worker process with a memory cap
+//! ([`isolation`]).
+
+mod isolation;
 
 use std::collections::BTreeSet;
 use std::io;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+pub use isolation::{
+    isolate_in, serve_worker, Isolation, WorkerCommand, MAX_MEMORY_BYTES, MAX_RENDER_TIME,
+};
 
 /// Steps (MiniJinja instructions) one render may take. A loop over 1,000 items printing three
 /// fields each takes about 19,000 steps, so a million leaves room for ~50,000 such items, and
@@ -27,7 +35,8 @@ pub const MAX_OUTPUT_BYTES: usize = 4 << 20;
 pub const MAX_DEPTH: usize = 200;
 
 /// Which bound a render ran into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Limit {
     /// More than [`MAX_STEPS`] steps.
     Steps,
@@ -35,6 +44,10 @@ pub enum Limit {
     Output,
     /// Calls nested deeper than [`MAX_DEPTH`].
     Depth,
+    /// More than [`MAX_MEMORY_BYTES`] of memory (only in a worker process, see [`isolate_in`]).
+    Memory,
+    /// More than [`MAX_RENDER_TIME`] (only in a worker process).
+    Time,
 }
 
 impl std::fmt::Display for Limit {
@@ -52,6 +65,16 @@ impl std::fmt::Display for Limit {
             Limit::Depth => write!(
                 f,
                 "its calls nest more than {MAX_DEPTH} levels deep (a macro that calls itself without end)"
+            ),
+            Limit::Memory => write!(
+                f,
+                "it needed more than {} MiB of memory (a value that keeps doubling, in a loop or a recursion)",
+                MAX_MEMORY_BYTES >> 20
+            ),
+            Limit::Time => write!(
+                f,
+                "it ran for more than {} seconds",
+                MAX_RENDER_TIME.as_secs()
             ),
         }
     }
@@ -140,8 +163,26 @@ impl io::Write for Bounded {
 }
 
 /// Renders `source` with `values`; a variable it reads that `values` lacks is an error, and so
-/// is running into one of the limits.
+/// is running into one of the limits. In the worker process when [`isolate_in`] installed one
+/// and `source` has template syntax at all (plain text runs no code, and stays fast).
 pub fn render(
+    source: &str,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, TemplateError> {
+    match isolation::installed() {
+        Some(isolation) if has_syntax(source) => isolation.render(source, values),
+        _ => render_here(source, values),
+    }
+}
+
+/// Whether `source` has any MiniJinja delimiter (`{{`, `{%`, `{#`); without one it is text.
+fn has_syntax(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    memchr::memchr_iter(b'{', bytes).any(|at| matches!(bytes.get(at + 1), Some(b'{' | b'%' | b'#')))
+}
+
+/// [`render`] in this process: fuel, output and depth are bounded, memory is not.
+fn render_here(
     source: &str,
     values: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, TemplateError> {
@@ -194,6 +235,22 @@ mod tests {
         let err = render("Hi {{ nobody }}", &values).unwrap_err();
         assert!(err.message.contains("undefined"), "{}", err.message);
         assert_eq!(err.limit, None);
+    }
+
+    #[test]
+    fn plain_text_has_no_syntax() {
+        for plain in [
+            "",
+            "Hello",
+            "a { b } {x}",
+            "JSON: {\"a\": 1}",
+            "ends with {",
+        ] {
+            assert!(!has_syntax(plain), "{plain}");
+        }
+        for code in ["{{ a }}", "x {% if a %}", "{# note #}", "{ {{x}}"] {
+            assert!(has_syntax(code), "{code}");
+        }
     }
 
     fn limit_of(source: &str) -> Option<Limit> {
