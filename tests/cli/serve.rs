@@ -40,6 +40,11 @@ impl Server {
         Server { child, base }
     }
 
+    /// The server's process id (tests/cli/limits.rs reads its memory from /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -108,7 +113,7 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply
     }
 }
 
-fn get(url: &str) -> Reply {
+pub(crate) fn get(url: &str) -> Reply {
     reply(agent().get(url).call())
 }
 
