@@ -290,13 +290,14 @@ pub fn serve_worker(input: impl BufRead, mut output: impl Write) -> io::Result<(
 }
 
 /// Lowers the soft and hard address-space limits to [`MAX_MEMORY_BYTES`] (or keeps a lower
-/// hard limit someone set already), so a template cannot raise it again.
+/// limit someone set already, `ulimit -v`), hard too so that nothing can raise it again.
 fn cap_memory() -> io::Result<()> {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let current = getrlimit(Resource::As);
-    let cap = current
-        .maximum
-        .map_or(MAX_MEMORY_BYTES, |hard| hard.min(MAX_MEMORY_BYTES));
+    let cap = [current.current, current.maximum]
+        .into_iter()
+        .flatten()
+        .fold(MAX_MEMORY_BYTES, u64::min);
     setrlimit(
         Resource::As,
         Rlimit {
