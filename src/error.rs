@@ -113,6 +113,26 @@ pub enum Error {
     #[error("tag `{tag}` is not a valid release: {reason}")]
     BadTag { tag: String, reason: String },
 
+    /// A pointer move to a release that cannot be read (its commit has no valid
+    /// `prompt.yaml`): the environment would stop serving the prompt.
+    #[error("cannot move {environment} of `{name}` to {version}: that release cannot be served")]
+    UnservableRelease {
+        name: String,
+        version: String,
+        environment: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A template ran into one of the render limits of `template`.
+    #[error("{}: {part}: the template was stopped because {limit}", file.display())]
+    TemplateLimit {
+        file: PathBuf,
+        /// `system_prompt`, `messages[2]`, with the line when known.
+        part: String,
+        limit: crate::template::Limit,
+    },
+
     /// An environment not in the registry's pipeline.
     #[error("unknown environment `{environment}`")]
     UnknownEnvironment {
@@ -286,6 +306,8 @@ impl Error {
             Error::Yaml { .. } | Error::Invalid { .. } | Error::NotRegular { .. } => {
                 (422, "invalid-prompt")
             }
+            Error::UnservableRelease { .. } => (409, "release-unservable"),
+            Error::TemplateLimit { .. } => (422, "template-limit"),
             Error::RegistryMissing { .. } | Error::UnbornBranch { .. } => (404, "registry-missing"),
             Error::BareRepository { .. } => (403, "bare-repository"),
             Error::NoIdentity { .. } | Error::BadIdentity { .. } => (500, "no-identity"),

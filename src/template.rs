@@ -1,9 +1,84 @@
 //! Prompt templates: Jinja2 syntax through MiniJinja, strict about variables — a template may
 //! only read variables the prompt declares, and rendering fails on any that is missing.
+//!
+//! Templates come from whoever can push to the registry, and they run inside `validate`,
+//! `create` (under the write lock) and `render`. Every render is therefore bounded: a step
+//! budget (MiniJinja's fuel), a cap on the bytes it writes, and a cap on how deep calls nest.
+//! The limits are defined here, once, for every caller. Memory is the one bound MiniJinja
+//! cannot enforce: the binary makes renders run in a worker process with a memory cap
+//! ([`isolation`]).
+
+mod isolation;
 
 use std::collections::BTreeSet;
+use std::io;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+pub use isolation::{
+    isolate_in, serve_worker, Isolation, WorkerCommand, MAX_MEMORY_BYTES, MAX_RENDER_TIME,
+};
+
+/// Steps (MiniJinja instructions) one render may take. A loop over 1,000 items printing three
+/// fields each takes about 19,000 steps, so a million leaves room for ~50,000 such items, and
+/// runs out in about 40 ms (release build): a hostile `range(100000)` inside `range(100000)`
+/// stops there instead of running for hours.
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// Bytes one render may write: four times the largest component file (1 MiB), and a thousand
+/// times the default token budget, so no legitimate prompt comes near it.
+pub const MAX_OUTPUT_BYTES: usize = 4 << 20;
+
+/// How deep calls may nest (MiniJinja counts a macro call as several levels). Below MiniJinja's
+/// own default of 500 so that a macro calling itself cannot exhaust the 2 MiB stack of the
+/// server's worker threads.
+pub const MAX_DEPTH: usize = 200;
+
+/// Which bound a render ran into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Limit {
+    /// More than [`MAX_STEPS`] steps.
+    Steps,
+    /// More than [`MAX_OUTPUT_BYTES`] of output.
+    Output,
+    /// Calls nested deeper than [`MAX_DEPTH`].
+    Depth,
+    /// More than [`MAX_MEMORY_BYTES`] of memory (only in a worker process, see [`isolate_in`]).
+    Memory,
+    /// More than [`MAX_RENDER_TIME`] (only in a worker process).
+    Time,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Steps => write!(
+                f,
+                "it ran for more than {MAX_STEPS} steps (a loop that runs too long, or recursion that fans out)"
+            ),
+            Limit::Output => write!(
+                f,
+                "its output grew past {MAX_OUTPUT_BYTES} bytes ({} MiB)",
+                MAX_OUTPUT_BYTES >> 20
+            ),
+            Limit::Depth => write!(
+                f,
+                "its calls nest more than {MAX_DEPTH} levels deep (a macro that calls itself without end)"
+            ),
+            Limit::Memory => write!(
+                f,
+                "it needed more than {} MiB of memory (a value that keeps doubling, in a loop or a recursion)",
+                MAX_MEMORY_BYTES >> 20
+            ),
+            Limit::Time => write!(
+                f,
+                "it ran for more than {} seconds",
+                MAX_RENDER_TIME.as_secs()
+            ),
+        }
+    }
+}
 
 /// A template that does not compile or render.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +86,8 @@ pub struct TemplateError {
     /// 1-based line inside the template, when MiniJinja knows it.
     pub line: Option<usize>,
     pub message: String,
+    /// Set when the render was stopped by one of the limits above.
+    pub limit: Option<Limit>,
 }
 
 impl std::fmt::Display for TemplateError {
@@ -22,17 +99,31 @@ impl std::fmt::Display for TemplateError {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(MAX_STEPS));
+    env.set_recursion_limit(MAX_DEPTH);
     env
 }
 
-fn error(e: minijinja::Error) -> TemplateError {
-    let message = match e.detail() {
-        Some(detail) => format!("{}: {detail}", e.kind()),
-        None => e.kind().to_string(),
+fn error(e: minijinja::Error, output_full: bool) -> TemplateError {
+    // MiniJinja reports the depth limit as an invalid operation; its wording is pinned by the
+    // `limits` test below, so an upgrade that changes it fails there rather than here.
+    let limit = match e.kind() {
+        ErrorKind::OutOfFuel => Some(Limit::Steps),
+        ErrorKind::WriteFailure if output_full => Some(Limit::Output),
+        ErrorKind::InvalidOperation if e.detail() == Some("recursion limit exceeded") => {
+            Some(Limit::Depth)
+        }
+        _ => None,
+    };
+    let message = match (limit, e.detail()) {
+        (Some(limit), _) => limit.to_string(),
+        (None, Some(detail)) => format!("{}: {detail}", e.kind()),
+        (None, None) => e.kind().to_string(),
     };
     TemplateError {
         line: e.line(),
         message,
+        limit,
     }
 }
 
@@ -40,7 +131,7 @@ fn error(e: minijinja::Error) -> TemplateError {
 /// functions such as `range` or `namespace`), or why it does not compile.
 pub fn variables(source: &str) -> Result<BTreeSet<String>, TemplateError> {
     let env = environment();
-    let template = env.template_from_str(source).map_err(error)?;
+    let template = env.template_from_str(source).map_err(|e| error(e, false))?;
     let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     Ok(template
         .undeclared_variables(false)
@@ -49,14 +140,65 @@ pub fn variables(source: &str) -> Result<BTreeSet<String>, TemplateError> {
         .collect())
 }
 
-/// Renders `source` with `values`; a variable it reads that `values` lacks is an error.
+/// Output that refuses to grow past [`MAX_OUTPUT_BYTES`]: the render stops at the write that
+/// would cross it, so memory never holds more.
+struct Bounded {
+    text: Vec<u8>,
+    full: bool,
+}
+
+impl io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.text.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.full = true;
+            return Err(io::Error::other("template output limit reached"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `source` with `values`; a variable it reads that `values` lacks is an error, and so
+/// is running into one of the limits. In the worker process when [`isolate_in`] installed one
+/// and `source` has template syntax at all (plain text runs no code, and stays fast).
 pub fn render(
     source: &str,
     values: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, TemplateError> {
+    match isolation::installed() {
+        Some(isolation) if has_syntax(source) => isolation.render(source, values),
+        _ => render_here(source, values),
+    }
+}
+
+/// Whether `source` has any MiniJinja delimiter (`{{`, `{%`, `{#`); without one it is text.
+fn has_syntax(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    memchr::memchr_iter(b'{', bytes).any(|at| matches!(bytes.get(at + 1), Some(b'{' | b'%' | b'#')))
+}
+
+/// [`render`] in this process: fuel, output and depth are bounded, memory is not.
+fn render_here(
+    source: &str,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, TemplateError> {
     let env = environment();
-    let template = env.template_from_str(source).map_err(error)?;
-    template.render(values).map_err(error)
+    let template = env.template_from_str(source).map_err(|e| error(e, false))?;
+    let mut out = Bounded {
+        text: Vec::new(),
+        full: false,
+    };
+    let rendered = template.render_captured_to(values, &mut out);
+    if let Err(e) = rendered {
+        return Err(error(e, out.full));
+    }
+    // MiniJinja writes whole `str`s, so the bytes are UTF-8; lossy only to avoid a panic path.
+    Ok(String::from_utf8(out.text)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 #[cfg(test)]
@@ -82,6 +224,7 @@ mod tests {
         let err = variables("line one\n{{ broken ").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("syntax"), "{}", err.message);
+        assert_eq!(err.limit, None);
     }
 
     #[test]
@@ -91,5 +234,77 @@ mod tests {
         assert_eq!(render("Hi {{ name }}", &values).unwrap(), "Hi Ada");
         let err = render("Hi {{ nobody }}", &values).unwrap_err();
         assert!(err.message.contains("undefined"), "{}", err.message);
+        assert_eq!(err.limit, None);
+    }
+
+    #[test]
+    fn plain_text_has_no_syntax() {
+        for plain in [
+            "",
+            "Hello",
+            "a { b } {x}",
+            "JSON: {\"a\": 1}",
+            "ends with {",
+        ] {
+            assert!(!has_syntax(plain), "{plain}");
+        }
+        for code in ["{{ a }}", "x {% if a %}", "{# note #}", "{ {{x}}"] {
+            assert!(has_syntax(code), "{code}");
+        }
+    }
+
+    fn limit_of(source: &str) -> Option<Limit> {
+        render(source, &serde_json::Map::new()).unwrap_err().limit
+    }
+
+    #[test]
+    fn limits() {
+        let nested =
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+        let started = std::time::Instant::now();
+        assert_eq!(limit_of(nested), Some(Limit::Steps));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Fans out: 2^25 calls, each shallow.
+        let fan = "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(25) }}";
+        assert_eq!(limit_of(fan), Some(Limit::Steps));
+        let endless = "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}";
+        assert_eq!(limit_of(endless), Some(Limit::Depth));
+        // Few steps, much output: 100 × 1 MB.
+        let wide = "{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}";
+        assert_eq!(limit_of(wide), Some(Limit::Output));
+        // Just under the output limit is fine.
+        let fits = format!("{{{{ 'x' * {MAX_OUTPUT_BYTES} }}}}");
+        assert_eq!(
+            render(&fits, &serde_json::Map::new()).unwrap().len(),
+            MAX_OUTPUT_BYTES
+        );
+    }
+
+    #[test]
+    fn a_realistic_prompt_is_far_from_the_limits() {
+        let source = "You help {{ customer }}.\n{% for item in items %}- {{ loop.index }}. {{ item.name | title }}: {{ item.note | default('none') }}\n{% endfor %}{% if vip %}Be generous.{% endif %}";
+        let items: Vec<serde_json::Value> = (0..1000)
+            .map(|i| serde_json::json!({"name": format!("item {i}"), "note": "n"}))
+            .collect();
+        let mut values = serde_json::Map::new();
+        values.insert("customer".into(), "Ada".into());
+        values.insert("items".into(), items.into());
+        values.insert("vip".into(), true.into());
+        assert!(render(source, &values).is_ok());
+    }
+
+    /// The server renders on tokio's blocking threads (2 MiB stacks): the depth limit must stop
+    /// a self-calling macro before the stack runs out there.
+    #[test]
+    fn the_depth_limit_fits_a_small_stack() {
+        let endless =
+            "{% macro f(a, b, c) %}{{ f(a ~ 'x', b, c) | upper }}{% endmacro %}{{ f('a', 1, 2) }}";
+        let limit = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || limit_of(endless))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(limit, Some(Limit::Depth));
     }
 }

@@ -42,6 +42,8 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
+    #[command(name = commands::template_worker::NAME, hide = true)]
+    TemplateWorker(commands::template_worker::Args),
 }
 
 /// Runs the CLI and turns the outcome into an exit code.
@@ -54,6 +56,12 @@ pub fn main() -> ExitCode {
         }
     };
     let context = Context::new(&cli.global);
+    if !matches!(cli.command, Command::TemplateWorker(_)) {
+        // Every template render from here on runs in a memory-capped worker process.
+        if let Some(worker) = commands::template_worker::isolation() {
+            promptreg::template::isolate_in(worker);
+        }
+    }
     let result = match &cli.command {
         Command::Init(args) => commands::init::run(&context, args),
         Command::Create(args) => commands::create::run(&context, args),
@@ -73,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&context, args),
         Command::Export(args) => commands::export::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
+        Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use promptreg::template::Limit;
 use promptreg::Error;
 
 use super::Context;
@@ -109,6 +110,23 @@ fn hint(error: &Error) -> Option<String> {
         }
         Error::VersionExists { .. } => "versions are immutable; choose another --version".into(),
         Error::BadTag { tag, .. } => format!("versions are annotated tags made by `promptreg create`; inspect it with `git cat-file -p {tag}`"),
+        Error::UnservableRelease { name, .. } => format!(
+            "nothing was changed; `promptreg validate` lists the broken tags. Release a fixed version (`promptreg create {name} --bump patch -m \"…\"`) and promote that"
+        ),
+        Error::TemplateLimit { limit: Limit::Memory, .. } => format!(
+            "a render may use {} MiB of memory; a value built by joining itself to itself (`x ~ x` in a loop, a macro or repeated `set`) doubles at every step, so build it once instead",
+            promptreg::template::MAX_MEMORY_BYTES >> 20
+        ),
+        Error::TemplateLimit { limit: Limit::Time, .. } => format!(
+            "a render may run for {} seconds; work on very large strings (repeat, replace, join) is the usual cause: make them smaller",
+            promptreg::template::MAX_RENDER_TIME.as_secs()
+        ),
+        Error::TemplateLimit { .. } => format!(
+            "every render is bounded to {} steps, {} bytes of output and calls {} levels deep; make the loop or the recursion smaller, or pass smaller values",
+            promptreg::template::MAX_STEPS,
+            promptreg::template::MAX_OUTPUT_BYTES,
+            promptreg::template::MAX_DEPTH
+        ),
         Error::UnknownEnvironment { known, .. } => format!("the pipeline is: {}", list(known)),
         Error::NotInEnvironment { name, elsewhere, .. } if elsewhere.is_empty() => {
             format!("no environment holds a version of it; try `promptreg fetch {name}@latest`")

@@ -4,7 +4,7 @@ use git2::Oid;
 
 use crate::history::Change;
 use crate::identity::Signatures;
-use crate::store::Store;
+use crate::store::{Release, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use super::pointer::{check_access, commit_move, load, Loaded, Move};
@@ -47,6 +47,31 @@ fn unmet_gate(
     Ok(gate.unmet(&results, version, release.created_at))
 }
 
+/// The release `version` of `name`, refused unless `fetch` can serve it: a pointer to a release
+/// whose commit holds no valid `prompt.yaml` (or whose components cannot be read) would take
+/// `environment` offline. Used by `promote` and `rollback`.
+pub(super) fn servable_release(
+    store: &Store,
+    name: &PromptName,
+    version: &Version,
+    environment: &str,
+) -> Result<Release> {
+    let release = store
+        .release(name, version)?
+        .ok_or_else(|| super::fetch::missing_version(store, name, version))?;
+    match super::fetch::read_prompt(store, &release) {
+        Ok(_) => Ok(release),
+        // Not about the release's content: say what went wrong as it is.
+        Err(e @ (Error::Git { .. } | Error::Io { .. })) => Err(e),
+        Err(e) => Err(Error::UnservableRelease {
+            name: name.to_string(),
+            version: version.to_string(),
+            environment: environment.to_owned(),
+            source: Box::new(e),
+        }),
+    }
+}
+
 /// Moves the pointer; the pipeline rule: the first environment takes any released version,
 /// every later one only the version the environment before it holds now. Then the access
 /// rules, then the environment's gate (`policy:`); `force` overrides the pipeline rule and the
@@ -61,9 +86,7 @@ pub fn promote(
     let name = &request.name;
     let env = request.environment.as_str();
     registry.check_environment(env)?;
-    if store.release(name, &request.version)?.is_none() {
-        return Err(super::fetch::missing_version(store, name, &request.version));
-    }
+    servable_release(store, name, &request.version, env)?;
     let pointers = registry.pointers(name);
     let from = pointers.get(env).cloned();
     if from.as_ref() == Some(&request.version) {

@@ -259,6 +259,13 @@ pub fn render_prompt(
                 Some(line) => format!("{part}, line {line}"),
                 None => part,
             };
+            if let Some(limit) = e.limit {
+                return Error::TemplateLimit {
+                    file: file.to_owned(),
+                    part: place,
+                    limit,
+                };
+            }
             let undeclared: Vec<String> = template::variables(source)
                 .unwrap_or_default()
                 .into_iter()

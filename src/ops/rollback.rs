@@ -85,9 +85,7 @@ pub fn rollback(
             current: current.to_string(),
         });
     }
-    if store.release(name, &target)?.is_none() {
-        return Err(super::fetch::missing_version(store, name, &target));
-    }
+    super::promote::servable_release(store, name, &target, env)?;
     check_access(registry, &signatures.author.email, name, env)?;
     let commit = commit_move(
         store,

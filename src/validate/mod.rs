@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 pub use finding::{Finding, Report, Severity, CODES};
 
 use crate::store::Store;
-use crate::{PromptName, Result, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
+use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
 
 /// Which content to check.
@@ -72,9 +72,21 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     let everything = options.paths.is_none();
     let in_scope = |name: &PromptName| everything || names.contains(name);
     let released = tags::check(store, &refs, &in_scope, &names, &mut out)?;
-    if check_registry {
-        registry::check(&files, &released, &mut out)?;
-    }
+    let served = if check_registry {
+        registry::check(&files, &released, &mut out)?
+    } else {
+        BTreeSet::new()
+    };
+    // Whether each release's prompt.yaml can be served. Over everything, what is served now —
+    // the versions the pointers name and each prompt's `@latest` — since parsing every one of
+    // 100,000 releases would multiply the run's time; over some prompts, all of their releases.
+    // `promote` and `rollback` check the version they move to in any case.
+    let latest = released.latest();
+    let wanted = |name: &PromptName, version: &Version| {
+        let key = (name.clone(), version.clone());
+        !everything || served.contains(&key) || latest.contains(&key)
+    };
+    tags::check_contents(store, &released, &wanted, &mut out)?;
     if everything
         || options
             .paths

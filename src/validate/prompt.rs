@@ -110,82 +110,29 @@ pub(crate) fn parse_error(error: Error, shown: &str) -> Finding {
     }
 }
 
-/// The code of a YAML or schema error, and its message made readable.
+/// The code of a YAML or schema error (its message is worded for people by `yaml`).
 pub(crate) fn classify_yaml(message: &str) -> (&'static str, String) {
-    // serde-saphyr may repeat positions ("… at line 2, column 9 (defined at …)").
-    let message = match message.find(" at line ") {
-        Some(at) => message[..at].trim_end(),
-        None => message,
-    };
-    // Rust-isms of the deserializer are no help to someone writing YAML.
-    let message = match message.find("; use Option<") {
-        Some(at) => &message[..at],
-        None => message,
-    };
-    let message = match message {
-        "expected mapping start" => "expected a mapping (`key: value` lines) here",
-        "expected sequence start" => "expected a list here",
-        "invalid u64" | "invalid u32" => "expected a whole number of at least 0",
-        "invalid floating point" => "expected a number",
-        "invalid boolean" => "expected true or false",
-        other => other,
-    };
     let has = |needle: &str| message.contains(needle);
-    if has("unknown field") {
-        return ("unknown-key", unknown_key(message));
-    }
-    let code = if has("duplicate mapping key") {
+    let code = if message.starts_with("unknown key `") {
+        "unknown-key"
+    } else if has("appears twice in this mapping") {
         "duplicate-key"
     } else if has("UTF-8") {
         "bad-utf8"
-    } else if has("missing field") {
+    } else if message.starts_with("the required key `") {
         "missing-key"
-    } else if has("budget breached")
-        || has("alias")
-        || has("recursion limit")
-        || has("depth")
-        || has("exceeds limit")
-    {
-        return (
-            "yaml-limit",
-            format!("{message} (the document expands beyond the parser's limits: an alias bomb or too deep nesting)"),
-        );
-    } else if has("invalid type")
-        || has("invalid value")
-        || has("invalid length")
-        || has("unknown variant")
-        || message.starts_with("invalid ")
-        || message.starts_with("expected ")
-        || has("cannot deserialize")
-        || has("non-finite")
+    } else if message.starts_with(yaml::LIMITS) {
+        "yaml-limit"
+    } else if message.starts_with("expected ")
+        || has("` is not one of ")
+        || has("is not a finite number")
+        || message.starts_with("the value is empty")
     {
         "bad-type"
     } else {
         "yaml-syntax"
     };
     (code, message.to_owned())
-}
-
-/// "unknown key `temprature` (did you mean `temperature`?)".
-fn unknown_key(message: &str) -> String {
-    let field = message.split('`').nth(1).unwrap_or_default().to_owned();
-    let expected: Vec<&str> = message
-        .split_once("expected one of ")
-        .map(|(_, list)| list.split(", ").map(str::trim).collect())
-        .unwrap_or_default();
-    let nearest = expected
-        .iter()
-        .map(|candidate| (strsim::levenshtein(&field, candidate), *candidate))
-        .filter(|(distance, _)| *distance <= 3)
-        .min();
-    match nearest {
-        Some((_, candidate)) => format!("unknown key `{field}` (did you mean `{candidate}`?)"),
-        None if expected.is_empty() => format!("unknown key `{field}`"),
-        None => format!(
-            "unknown key `{field}`; expected one of {}",
-            expected.join(", ")
-        ),
-    }
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
@@ -416,10 +363,51 @@ impl Contents<'_, '_> {
                 }
             }
         }
-        if compiled && !undeclared && self.rules_ok {
-            self.budget(&templates, out);
+        // Rendered with defaults: a template that runs into a render limit is an error here,
+        // before any release (and `create` runs these checks under its lock, so they are
+        // bounded too).
+        if compiled && !undeclared {
+            if let Some(rendered) = self.render_all(&templates, out) {
+                if self.rules_ok {
+                    self.budget(&rendered, out);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Every template rendered with defaults (a template that fails for another reason counts
+    /// as its source: made-up defaults can break a template that real values do not). `None`
+    /// when one ran into a render limit, reported as `template-limit`.
+    fn render_all(
+        &mut self,
+        templates: &[Template],
+        out: &mut Vec<Finding>,
+    ) -> Option<Vec<String>> {
+        let values = default_values(&self.prompt.variables);
+        let mut rendered = Vec::with_capacity(templates.len());
+        let mut stopped = false;
+        for template in templates {
+            match template::render(&template.source, &values) {
+                Ok(text) => rendered.push(text),
+                Err(e) if e.limit.is_some() => {
+                    stopped = true;
+                    let (file, at) = self.place(template, (e.line.unwrap_or(1) as u64, 1));
+                    out.push(Finding::error(
+                        file,
+                        Some(at),
+                        "template-limit",
+                        format!(
+                            "{}, rendered with defaults, was stopped because {}",
+                            describe(&template.origin),
+                            e.message
+                        ),
+                    ));
+                }
+                Err(_) => rendered.push(template.source.clone()),
+            }
+        }
+        (!stopped).then_some(rendered)
     }
 
     /// Reads a component file, reporting why it cannot be read. `None` when it cannot.
@@ -498,17 +486,12 @@ impl Contents<'_, '_> {
         }
     }
 
-    /// Renders every template with defaults and compares its tokens with the budget.
-    fn budget(&mut self, templates: &[Template], out: &mut Vec<Finding>) {
+    /// Compares the tokens of the templates rendered with defaults with the budget.
+    fn budget(&mut self, rendered: &[String], out: &mut Vec<Finding>) {
         let budget = self
             .prompt
             .token_budget
             .unwrap_or(crate::prompt::DEFAULT_TOKEN_BUDGET);
-        let values = default_values(&self.prompt.variables);
-        let rendered: Vec<String> = templates
-            .iter()
-            .map(|t| template::render(&t.source, &values).unwrap_or_else(|_| t.source.clone()))
-            .collect();
         let texts: Vec<&str> = rendered.iter().map(String::as_str).collect();
         let tokenizer = tokens::tokenizer_for(self.prompt.model.as_deref());
         if let Budget::Over(count) = tokens::within_budget(tokenizer.encoding, &texts, budget) {
@@ -583,48 +566,43 @@ mod tests {
 
     #[test]
     fn yaml_messages_get_codes() {
-        for (message, code) in [
+        for (text, code) in [
+            ("system_prompt: a\ntemprature: 1\n", "unknown-key"),
+            ("system_prompt: a\nsystem_prompt: b\n", "duplicate-key"),
             (
-                "unknown field `temprature`, expected one of summary, temperature",
-                "unknown-key",
+                "system_prompt: a\nmessages:\n  - role: user\n",
+                "missing-key",
             ),
-            ("duplicate mapping key: system_prompt", "duplicate-key"),
-            ("invalid UTF-8", "bad-utf8"),
-            ("missing field `content`", "missing-key"),
+            ("x: &a [*a, *a]\nsystem_prompt: a\n", "unknown-key"),
+            ("system_prompt: a\ntemperature: hot\n", "bad-type"),
+            ("system_prompt: a\nmessages: {}\n", "bad-type"),
             (
-                "budget breached: Nodes { nodes: 250001 } at line 2, column 9 (defined",
-                "yaml-limit",
-            ),
-            ("recursion limit exceeded", "yaml-limit"),
-            ("invalid floating point", "bad-type"),
-            ("expected mapping start", "bad-type"),
-            (
-                "unknown variant `robot`, expected one of system, user",
+                "system_prompt: a\nmessages:\n  - {role: robot, content: x}\n",
                 "bad-type",
             ),
-            ("invalid type: sequence, expected a string", "bad-type"),
-            (
-                "while scanning a quoted scalar, found unexpected end of stream",
-                "yaml-syntax",
-            ),
-            (
-                "multiple YAML documents detected; use from_str_multiple",
-                "yaml-syntax",
-            ),
+            ("system_prompt: [a, b]\n", "bad-type"),
+            ("system_prompt: 'open\n", "yaml-syntax"),
+            ("system_prompt: a\n---\nsystem_prompt: b\n", "yaml-syntax"),
+            ("system_prompt: a\nvariables:\n\tx: {}\n", "yaml-syntax"),
         ] {
-            assert_eq!(classify_yaml(message).0, code, "{message}");
+            let message = match yaml::parse::<PromptFile>(text.as_bytes(), Path::new("p")) {
+                Err(Error::Yaml { message, .. }) => message,
+                other => panic!("{text:?}: {other:?}"),
+            };
+            assert_eq!(classify_yaml(&message).0, code, "{text:?}: {message}");
         }
-        assert_eq!(
-            classify_yaml("unknown field `temprature`, expected one of summary, temperature").1,
-            "unknown key `temprature` (did you mean `temperature`?)"
+        let deep = format!(
+            "system_prompt: a\nexamples: {}{}\n",
+            "[".repeat(300),
+            "]".repeat(300)
         );
-        assert_eq!(
-            classify_yaml("unknown field `zzzzzzzz`, expected one of a, b").1,
-            "unknown key `zzzzzzzz`; expected one of a, b"
-        );
-        assert!(!classify_yaml("budget breached: X at line 2, column 9")
-            .1
-            .contains("line 2"));
+        let Err(Error::Yaml { message, .. }) =
+            yaml::parse::<PromptFile>(deep.as_bytes(), Path::new("p"))
+        else {
+            panic!("deep nesting parsed");
+        };
+        assert_eq!(classify_yaml(&message).0, "yaml-limit", "{message}");
+        assert_eq!(classify_yaml("invalid UTF-8").0, "bad-utf8");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The checks of `registry.yaml`: it parses and follows the format (through
 //! [`Registry::parse`]), and every pointer names a released version.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use super::files::{Content, Files};
@@ -10,9 +10,16 @@ use super::positions::Position;
 use super::prompt::classify_yaml;
 use super::tags::Released;
 use crate::registry::Registry;
-use crate::{Error, Result, REGISTRY_FILE};
+use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
 
-pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Finding>) -> Result<()> {
+/// Returns the versions the pointers name that are releases (annotated tags), for the content
+/// checks of `tags::check_contents`.
+pub(crate) fn check(
+    files: &Files<'_>,
+    released: &Released,
+    out: &mut Vec<Finding>,
+) -> Result<BTreeSet<(PromptName, Version)>> {
+    let mut served = BTreeSet::new();
     let bytes = match files.registry()? {
         Some(Content::Bytes(bytes)) => bytes,
         Some(Content::TooLarge(size)) => {
@@ -25,7 +32,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                     crate::yaml::MAX_DOCUMENT_BYTES
                 ),
             ));
-            return Ok(());
+            return Ok(served);
         }
         None => {
             out.push(Finding::error(
@@ -34,7 +41,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                 "registry-missing",
                 "there is no registry.yaml; create one with `promptreg init`",
             ));
-            return Ok(());
+            return Ok(served);
         }
     };
     let registry = match Registry::parse(&bytes, Path::new(REGISTRY_FILE)) {
@@ -52,7 +59,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                 code,
                 message,
             ));
-            return Ok(());
+            return Ok(served);
         }
         Err(Error::Invalid { message, .. }) => {
             // The only rule reported without a position: a prompt name.
@@ -60,7 +67,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
             let text = String::from_utf8_lossy(&bytes);
             let at = Entries::of(&text).get(name).map(|e| (e.line, e.column));
             out.push(Finding::error(REGISTRY_FILE, at, "bad-name", message));
-            return Ok(());
+            return Ok(served);
         }
         Err(other) => {
             out.push(Finding::error(
@@ -69,7 +76,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                 "registry-invalid",
                 other.to_string(),
             ));
-            return Ok(());
+            return Ok(served);
         }
     };
     let mut entries: Option<Entries> = None;
@@ -81,7 +88,10 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
             };
             let versions = released.versions(name.as_str());
             let problem = match versions.and_then(|v| v.get(version)) {
-                Some(true) => continue,
+                Some(true) => {
+                    served.insert((name.clone(), version.clone()));
+                    continue;
+                }
                 Some(false) => format!(
                     "`{name}` {env} → {version}: tag `{}` is a lightweight tag, not a release",
                     version.tag_name(name)
@@ -115,7 +125,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
             ));
         }
     }
-    Ok(())
+    Ok(served)
 }
 
 /// The code of an index error: its own rules first, then YAML-level classes.
@@ -306,7 +316,7 @@ mod tests {
             "registry-invalid"
         );
         assert_eq!(
-            classify("unknown field `promts`, expected one of format, prompts").0,
+            classify("unknown key `promts` (did you mean `prompts`?)").0,
             "unknown-key"
         );
         assert_eq!(

@@ -354,7 +354,10 @@ fn refuses_an_unknown_key_naming_file_line_and_column() {
     refuses_unchanged(
         &repo,
         &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["prompts/x/prompt.yaml:2:1:", "unknown field `temprature`"],
+        &[
+            "prompts/x/prompt.yaml:2:1:",
+            "unknown key `temprature` (did you mean `temperature`?)",
+        ],
     );
 }
 

@@ -40,6 +40,11 @@ impl Server {
         Server { child, base }
     }
 
+    /// The server's process id (tests/cli/limits.rs reads its memory from /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -47,10 +52,6 @@ impl Server {
     /// `IP:PORT` the server listens on.
     pub(crate) fn authority(&self) -> String {
         self.base.trim_start_matches("http://").to_owned()
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Whether the process has not exited yet.

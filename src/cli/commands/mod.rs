@@ -17,5 +17,6 @@ pub mod results;
 pub mod rollback;
 pub mod schema;
 pub mod serve;
+pub mod template_worker;
 pub mod validate;
 pub mod versions;
