@@ -14,7 +14,10 @@
 //! the worker cannot be started at all: isolation is a safety net, not a requirement.
 //!
 //! The protocol is one JSON line each way: `{"source": …, "values": {…}}` in, `{"text": …}` or
-//! `{"error": {…}}` out (serde_json escapes every newline inside strings).
+//! `{"error": {…}}` out (serde_json escapes every newline inside strings). A worker first says
+//! [`READY`] once its memory is capped: a program that never says it (another binary at that
+//! path, one without the hidden command) is not a worker, and renders stay here rather than
+//! every job being reported as a memory limit.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
@@ -46,6 +49,9 @@ pub struct WorkerCommand {
     pub program: PathBuf,
     pub args: Vec<OsString>,
 }
+
+/// The first line a worker writes, with the protocol's version.
+const READY: &str = "promptreg template worker 1\n";
 
 static ISOLATION: OnceLock<Isolation> = OnceLock::new();
 
@@ -137,7 +143,7 @@ impl Isolation {
         for fresh in [false, true] {
             if fresh || slot.as_mut().is_none_or(|w| !w.is_alive()) {
                 *slot = None;
-                match Worker::spawn(&self.command) {
+                match Worker::spawn(&self.command, self.timeout) {
                     Ok(worker) => *slot = Some(worker),
                     Err(_) => return Outcome::NoWorker,
                 }
@@ -197,7 +203,8 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(command: &WorkerCommand) -> io::Result<Worker> {
+    /// Starts a worker and waits (up to `timeout`) for it to say [`READY`].
+    fn spawn(command: &WorkerCommand, timeout: Duration) -> io::Result<Worker> {
         let mut child = Command::new(&command.program)
             .args(&command.args)
             .stdin(Stdio::piped())
@@ -236,11 +243,15 @@ impl Worker {
             let _ = child.wait();
             return Err(e);
         }
-        Ok(Worker {
+        let worker = Worker {
             child,
             stdin,
             replies,
-        })
+        };
+        match worker.replies.recv_timeout(timeout) {
+            Ok(line) if line == READY => Ok(worker),
+            _ => Err(io::Error::other("not a template worker")), // Dropping it kills it.
+        }
     }
 
     fn is_alive(&mut self) -> bool {
@@ -265,6 +276,8 @@ impl Drop for Worker {
 /// line on `output`, until `input` ends. Call it only in a process of its own.
 pub fn serve_worker(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     cap_memory()?;
+    output.write_all(READY.as_bytes())?;
+    output.flush()?;
     for line in input.lines() {
         let line = line?;
         let reply = match serde_json::from_str::<OwnedJob>(&line) {
@@ -338,9 +351,16 @@ mod tests {
         );
     }
 
+    /// A stand-in worker: says it is ready, then runs `then` (a shell command).
+    fn ready_then(then: &str, timeout: Duration) -> Isolation {
+        let script = format!("printf '{}'; {then}", READY.replace('\n', "\\n"));
+        with("sh", &["-c", &script], timeout)
+    }
+
     #[test]
     fn a_worker_that_dies_is_a_memory_limit_and_is_replaced() {
-        let isolation = with("sh", &["-c", "exit 0"], MAX_RENDER_TIME);
+        // It reads the job, then dies.
+        let isolation = ready_then("read -r job; exit 0", MAX_RENDER_TIME);
         for _ in 0..2 {
             let err = isolation.render("Hi {{ name }}", &values()).unwrap_err();
             assert_eq!(err.limit, Some(Limit::Memory), "{err:?}");
@@ -350,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_worker_that_does_not_answer_is_killed_at_the_time_limit() {
-        let isolation = with("sleep", &["600"], Duration::from_millis(300));
+        let isolation = ready_then("exec sleep 600", Duration::from_millis(300));
         let started = std::time::Instant::now();
         let err = isolation.render("Hi {{ name }}", &values()).unwrap_err();
         assert_eq!(err.limit, Some(Limit::Time), "{err:?}");
@@ -361,11 +381,26 @@ mod tests {
 
     #[test]
     fn a_worker_that_answers_nonsense_means_rendering_here() {
-        // `cat` echoes the job: not a reply.
-        let isolation = with("cat", &[], MAX_RENDER_TIME);
+        // `cat` after the greeting echoes the job: not a reply.
+        let isolation = ready_then("exec cat", MAX_RENDER_TIME);
         assert_eq!(
             isolation.render("Hi {{ name }}", &values()).unwrap(),
             "Hi Ada"
         );
+    }
+
+    #[test]
+    fn a_program_that_is_not_a_worker_means_rendering_here() {
+        // What an older promptreg without the hidden command does: a usage error, exit 2.
+        let usage_error = with("sh", &["-c", "exit 2"], MAX_RENDER_TIME);
+        let silent = with("cat", &[], Duration::from_millis(300));
+        for not_a_worker in [usage_error, silent] {
+            let started = std::time::Instant::now();
+            assert_eq!(
+                not_a_worker.render("Hi {{ name }}", &values()).unwrap(),
+                "Hi Ada"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
     }
 }
