@@ -296,7 +296,19 @@ fn a_committed_symlink_component_is_refused_and_reported() {
             "tag-symlink",
         ]);
     }
-    repo.promote("x", "1.0.0", "dev");
+    // promote will not point an environment at it; a hand edit can, and export refuses then.
+    let out = repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"]);
+    no_marker(&out, "promote");
+    out.refused().stderr_has(&[
+        "cannot be served",
+        "is a symbolic link in the committed tree",
+    ]);
+    let index = std::fs::read_to_string(repo.path("registry.yaml")).unwrap();
+    repo.write(
+        "registry.yaml",
+        &index.replace("prompts: {}", "prompts:\n  x:\n    dev: 1.0.0"),
+    );
+    repo.git(&["commit", "-qam", "dev serves x 1.0.0, by hand"]);
     let out = repo.run(&["export", "--env", "dev"]);
     no_marker(&out, "export");
     out.refused().stderr_has(&["symbolic link"]);
