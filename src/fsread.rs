@@ -462,7 +462,7 @@ mod tests {
     #[test]
     fn walking_many_directories_holds_few_descriptors() {
         let dir = tempfile::tempdir().unwrap();
-        // tests/cli/symlinks.rs runs the same under `ulimit -n 64`.
+        // tests/cli/symlinks.rs runs the same under `ulimit -n 48` (with `validate`).
         for i in 0..300 {
             std::fs::create_dir_all(dir.path().join(format!("prompts/p{i}"))).unwrap();
             std::fs::write(dir.path().join(format!("prompts/p{i}/prompt.yaml")), "").unwrap();

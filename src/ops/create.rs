@@ -151,7 +151,12 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     )
     .map(|created| Created { auto, ..created });
     if result.is_err() {
-        if let Some(previous) = restore {
+        // Only while nothing was committed: once the commit landed (the tag or the index step
+        // failed after it), HEAD and the index hold the new file, and putting the old one back
+        // would have the user's next `git commit -a` revert the release.
+        let before = start.tip.as_ref().map(|(id, _)| *id);
+        let landed = store.head_branch().map_or(true, |(_, tip)| tip != before);
+        if let (Some(previous), false) = (restore, landed) {
             previous.undo(&prompt_path);
         }
     }

@@ -607,8 +607,13 @@ fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
+    // Only the newest create of each prompt (the walk goes newest first): a kill leaves at most
+    // that one untagged, and one tag listing per prompt keeps long histories cheap.
+    let mut seen = std::collections::HashSet::new();
     loop {
-        if let Some((name, version)) = created_release(&commit) {
+        if let Some((name, version)) =
+            created_release(&commit).filter(|(name, _)| seen.insert(name.clone()))
+        {
             // Only above every released version: what a kill leaves. An older missing tag is
             // more likely deleted on purpose, and not brought back.
             let newest = store.versions(&name)?.last().map(|(v, _)| v.clone());

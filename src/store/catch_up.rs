@@ -168,13 +168,17 @@ impl Store {
         old: Option<Oid>,
         new: Option<Oid>,
     ) -> Result<Behind> {
-        let file = self.workdir("write")?.join(&path);
-        // `Err`: something other than a regular file is there (never touched).
-        let content = match std::fs::symlink_metadata(&file) {
-            Ok(m) if m.is_file() => Ok(Some(std::fs::read(&file).map_err(Error::io(&file))?)),
-            Ok(_) => Err(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => return Err(Error::io(&file)(e)),
+        // Read as every working-tree read is (`fsread`: no link at any depth, regular files
+        // only, bounded). `Err`: a link, a special file or an oversized file is there, or on
+        // the way to it — never read, never written through.
+        let worktree = crate::fsread::WorkTree::new(self.workdir("write")?);
+        let content = match worktree.read(&path, crate::yaml::MAX_DOCUMENT_BYTES) {
+            Ok(Some(crate::fsread::Content::Bytes(bytes))) => Ok(Some(bytes)),
+            Ok(Some(crate::fsread::Content::TooLarge(_))) | Err(Error::NotRegular { .. }) => {
+                Err(())
+            }
+            Ok(None) => Ok(None),
+            Err(e) => return Err(e),
         };
         let blob = |id: Option<Oid>| id.map(|id| self.blob(id)).transpose();
         let (old_content, new_content) = (Ok(blob(old)?), Ok(blob(new)?));

@@ -172,8 +172,10 @@ impl Isolation {
                             limit,
                         }))
                     }
-                    // Not our worker's answer (a different binary at that path): render here.
-                    Err(_) => Outcome::NoWorker,
+                    // It said it was a worker, so a line that is not a reply is one cut off by
+                    // its death (or a worker gone wrong): refuse, never fall back to rendering
+                    // here without the memory cap.
+                    Err(_) => Outcome::Done(Err(stopped(Limit::Memory))),
                 },
                 Err(RecvTimeoutError::Timeout) => Outcome::Done(Err(stopped(Limit::Time))),
                 // It died during the job: the only way a render dies is running out of memory.
@@ -380,13 +382,12 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_that_answers_nonsense_means_rendering_here() {
-        // `cat` after the greeting echoes the job: not a reply.
+    fn a_worker_that_answers_nonsense_is_refused_not_bypassed() {
+        // `cat` after the greeting echoes the job: not a reply. Rendering here instead would
+        // run the template without the memory cap.
         let isolation = ready_then("exec cat", MAX_RENDER_TIME);
-        assert_eq!(
-            isolation.render("Hi {{ name }}", &values()).unwrap(),
-            "Hi Ada"
-        );
+        let error = isolation.render("Hi {{ name }}", &values()).unwrap_err();
+        assert_eq!(error.limit, Some(Limit::Memory));
     }
 
     #[test]

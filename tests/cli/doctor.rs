@@ -425,3 +425,28 @@ fn an_index_left_behind_an_older_promptreg_commit_is_found_and_caught_up() {
         .stderr_has(&["no problems found"]);
     repo.promote("x", "1.0.0", "staging");
 }
+
+#[test]
+fn a_landed_commit_that_cannot_be_caught_up_does_not_wedge_later_writes() {
+    let repo = registry();
+    repo.run(&[
+        "results", "record", "x@1.0.0", "--test", "t", "--passed", "1", "--failed", "0",
+    ])
+    .ok();
+    let landed = repo.rev("HEAD");
+    // As if the writer was killed after the branch moved and before the index followed, and
+    // then a plain file took the place of `results/`: the catch-up cannot write there.
+    repo.git(&["rm", "-q", "--cached", "results/x.yaml"]);
+    std::fs::remove_dir_all(repo.path("results")).expect("rm results/");
+    std::fs::write(repo.path("results"), "not a directory\n").expect("results file");
+    std::fs::write(
+        repo.path(REGISTRY_LOCK),
+        format!("999999\nlanded {landed}\nend\n"),
+    )
+    .expect("journal");
+    repo.promote("x", "1.0.0", "dev");
+    repo.promote("x", "1.0.0", "staging");
+    // What could not be caught up is reported, not silently lost.
+    let out = repo.run(&["doctor"]);
+    assert!(out.stdout.contains("results/x.yaml"), "{}", out.stdout);
+}
