@@ -225,16 +225,21 @@ impl Lock {
                 .create_new(true)
                 .open(&temp)
                 .map_err(Error::io(&temp))?;
-            let meta = file.metadata().map_err(Error::io(&temp))?;
-            let (device, inode) = (meta.dev(), meta.ino());
-            self.update(|j| {
-                j.locks.push(Recorded {
-                    device,
-                    inode,
-                    ctime: (0, 0),
-                    path: path.to_owned(),
-                })
-            })?;
+            // Journals the file as one of ours (the lock name comes after, where hard links work).
+            let record = |file: &std::fs::File, shown: &Path| -> Result<(u64, u64)> {
+                let meta = file.metadata().map_err(Error::io(shown))?;
+                let (device, inode) = (meta.dev(), meta.ino());
+                self.update(|j| {
+                    j.locks.push(Recorded {
+                        device,
+                        inode,
+                        ctime: (0, 0),
+                        path: path.to_owned(),
+                    })
+                })?;
+                Ok((device, inode))
+            };
+            let (device, inode) = record(&file, &temp)?;
             match std::fs::hard_link(&temp, path) {
                 Ok(()) => Ok(Some((file, device, inode))),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -255,16 +260,7 @@ impl Lock {
                         Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(None),
                         Err(e) => return Err(Error::io(path)(e)),
                     };
-                    let meta = file.metadata().map_err(Error::io(path))?;
-                    let (device, inode) = (meta.dev(), meta.ino());
-                    self.update(|j| {
-                        j.locks.push(Recorded {
-                            device,
-                            inode,
-                            ctime: (0, 0),
-                            path: path.to_owned(),
-                        })
-                    })?;
+                    let (device, inode) = record(&file, path)?;
                     Ok(Some((file, device, inode)))
                 }
             }

@@ -74,13 +74,7 @@ impl Store {
     /// Hashes working-tree files as `git add` would (clean filters, line endings) and returns
     /// their index entries. The on-disk index is not changed.
     pub fn hash_worktree_files(&self, paths: &[String]) -> Result<Vec<FileEntry>> {
-        let mut index = self
-            .repo
-            .index()
-            .map_err(Error::git("cannot open the index"))?;
-        index
-            .read(true)
-            .map_err(Error::git("cannot read the index"))?;
+        let mut index = self.current_index()?;
         let mut entries = Vec::with_capacity(paths.len());
         for path in paths {
             index
