@@ -41,6 +41,8 @@ import sys
 import tempfile
 import threading
 
+from hermetic import hermetic_env
+
 WRITERS = [
     ("support/refund-agent", "dev"),
     ("support/refund-agent", "staging"),
@@ -52,26 +54,6 @@ WRITERS = [
     ("summarize", "staging"),
 ]
 OWNED = ("registry.yaml", "prompts/", "results/")
-
-
-def hermetic_env(home: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "PROMPTREG_")) and k not in ("NO_COLOR", "LANG", "LC_ALL")
-    }
-    env.update(
-        HOME=home,
-        LC_ALL="C",
-        NO_COLOR="1",
-        GIT_CONFIG_GLOBAL="/dev/null",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Concurrent Writers",
-        GIT_AUTHOR_EMAIL="writers@example.com",
-        GIT_COMMITTER_NAME="Concurrent Writers",
-        GIT_COMMITTER_EMAIL="writers@example.com",
-    )
-    return env
 
 
 class Run:
@@ -130,7 +112,7 @@ def one_run(binary: str, ops: int, keep: bool) -> dict[str, object]:
     home = os.path.join(tmp, "home")
     os.mkdir(home)
     repo = os.path.join(tmp, "registry")
-    run = Run(binary, repo, hermetic_env(home))
+    run = Run(binary, repo, hermetic_env("Concurrent Writers", "writers@example.com", home))
     init = subprocess.run([binary, "init", "--example", repo], env=run.env,
                           capture_output=True, text=True)
     if init.returncode != 0:

@@ -44,30 +44,10 @@ import sys
 import tempfile
 import time
 
+from hermetic import hermetic_env
+
 PROMOTED = "support/refund-agent"
 ENVIRONMENT = "dev"
-
-
-def hermetic_env(home: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "PROMPTREG_")) and k not in ("NO_COLOR", "LANG", "LC_ALL")
-    }
-    env.update(
-        HOME=home,
-        LC_ALL="C",
-        NO_COLOR="1",
-        GIT_CONFIG_GLOBAL="/dev/null",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Kill Loop",
-        GIT_AUTHOR_EMAIL="kill-loop@example.com",
-        GIT_AUTHOR_DATE="2026-01-01T00:00:00+00:00",
-        GIT_COMMITTER_NAME="Kill Loop",
-        GIT_COMMITTER_EMAIL="kill-loop@example.com",
-        GIT_COMMITTER_DATE="2026-01-01T00:00:00+00:00",
-    )
-    return env
 
 
 class Loop:
@@ -204,7 +184,7 @@ def main() -> int:
     home = os.path.join(tmp, "home")
     os.mkdir(home)
     repo = os.path.join(tmp, "registry")
-    loop = Loop(binary, repo, hermetic_env(home))
+    loop = Loop(binary, repo, hermetic_env("Kill Loop", "kill-loop@example.com", home, "2026-01-01T00:00:00+00:00"))
     init = subprocess.run(
         [binary, "init", "--example", repo], env=loop.env, capture_output=True, text=True
     )

@@ -36,21 +36,7 @@ import time
 import urllib.error
 import urllib.request
 
-
-def hermetic_env(home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PROMPTREG_"))}
-    env.update(
-        HOME=home,
-        LC_ALL="C",
-        NO_COLOR="1",
-        GIT_CONFIG_GLOBAL="/dev/null",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Flood",
-        GIT_AUTHOR_EMAIL="flood@example.com",
-        GIT_COMMITTER_NAME="Flood",
-        GIT_COMMITTER_EMAIL="flood@example.com",
-    )
-    return env
+from hermetic import hermetic_env
 
 
 def memory(pid: int) -> tuple[int, int]:
@@ -117,7 +103,7 @@ def main() -> int:
         home = os.path.join(tmp, "home")
         repo = os.path.join(tmp, "repo")
         os.makedirs(home)
-        env = hermetic_env(home)
+        env = hermetic_env("Flood", "flood@example.com", home)
         run = lambda *cmd: subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
         os.makedirs(repo)
         run("git", "init", "-q", "-b", "main")
