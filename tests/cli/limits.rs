@@ -313,13 +313,7 @@ fn create_refuses_memory_bombs_and_changes_nothing() {
 
 /// Peak resident memory of a process (VmHWM), in bytes.
 fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc status");
-    kb * 1024
+    crate::harness::proc_memory_kib(pid, "VmHWM") * 1024
 }
 
 #[test]

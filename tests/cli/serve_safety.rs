@@ -12,13 +12,7 @@ use crate::serve::{agent, get, registry, reply, send, tokens_file, Reply, Server
 
 /// The server's resident set (`VmRSS`) in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
+    crate::harness::proc_memory_kib(pid, "VmRSS")
 }
 
 /// One request over a raw connection (to send a `Host` header a client library would not).
