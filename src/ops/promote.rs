@@ -34,6 +34,7 @@ fn unmet_gate(
     loaded: &Loaded<'_>,
     name: &PromptName,
     version: &Version,
+    release: &Release,
     environment: &str,
 ) -> Result<Vec<String>> {
     let Some(gate) = loaded.registry.gate(environment) else {
@@ -41,9 +42,6 @@ fn unmet_gate(
     };
     let tree = loaded.start.registry_tree(store)?;
     let results = super::results::results_in(store, tree, name)?;
-    let release = store
-        .release(name, version)?
-        .ok_or_else(|| super::fetch::missing_version(store, name, version))?;
     Ok(gate.unmet(&results, version, release.created_at))
 }
 
@@ -86,7 +84,7 @@ pub fn promote(
     let name = &request.name;
     let env = request.environment.as_str();
     registry.check_environment(env)?;
-    servable_release(store, name, &request.version, env)?;
+    let release = servable_release(store, name, &request.version, env)?;
     let pointers = registry.pointers(name);
     let from = pointers.get(env).cloned();
     if from.as_ref() == Some(&request.version) {
@@ -111,7 +109,7 @@ pub fn promote(
         });
     }
     check_access(registry, &signatures.author.email, name, env)?;
-    let gate_unmet = unmet_gate(store, &loaded, name, &request.version, env)?;
+    let gate_unmet = unmet_gate(store, &loaded, name, &request.version, &release, env)?;
     if !gate_unmet.is_empty() && !request.force {
         return Err(Error::GateNotMet {
             name: name.to_string(),
