@@ -450,3 +450,33 @@ fn a_landed_commit_that_cannot_be_caught_up_does_not_wedge_later_writes() {
     let out = repo.run(&["doctor"]);
     assert!(out.stdout.contains("results/x.yaml"), "{}", out.stdout);
 }
+
+#[test]
+fn catching_up_never_writes_through_a_linked_directory() {
+    let repo = registry();
+    repo.run(&[
+        "results", "record", "x@1.0.0", "--test", "t", "--passed", "1", "--failed", "0",
+    ])
+    .ok();
+    let landed = repo.rev("HEAD");
+    // The index left behind the landed commit, and `results/` now a link to a directory
+    // outside the repository: the catch-up must not put the file there.
+    repo.git(&["rm", "-q", "--cached", "results/x.yaml"]);
+    std::fs::remove_dir_all(repo.path("results")).expect("rm results/");
+    let outside = repo.tmp().join("outside");
+    std::fs::create_dir_all(&outside).expect("outside dir");
+    std::os::unix::fs::symlink(&outside, repo.path("results")).expect("link");
+    std::fs::write(
+        repo.path(REGISTRY_LOCK),
+        format!("999999\nlanded {landed}\nend\n"),
+    )
+    .expect("journal");
+    repo.promote("x", "1.0.0", "dev");
+    assert!(
+        std::fs::read_dir(&outside)
+            .expect("outside")
+            .next()
+            .is_none(),
+        "nothing may be written behind the link"
+    );
+}
