@@ -130,7 +130,7 @@ pub enum Error {
         file: PathBuf,
         /// `system_prompt`, `messages[2]`, with the line when known.
         part: String,
-        limit: crate::template::Limit,
+        limit: crate::model::template::Limit,
     },
 
     /// An environment not in the registry's pipeline.

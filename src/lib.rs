@@ -5,35 +5,20 @@
 //! [`store`] is the only module that talks to Git. Nothing here prints: every operation returns
 //! data or an [`Error`], and the binary decides how to show it.
 
-pub mod access;
-pub mod access_log;
-pub mod client;
 pub mod error;
 pub mod fsread;
-pub mod history;
-pub mod identity;
 pub mod import;
-pub mod name;
+pub mod model;
 pub mod ops;
-pub mod policy;
-pub mod prompt;
-pub mod record;
-pub mod registry;
-pub mod registry_edit;
-pub mod results;
-pub mod schema;
-pub mod selector;
+pub mod read;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
-pub mod template;
-pub mod tokens;
 pub mod validate;
-pub mod version;
-pub mod yaml;
 
 pub use error::{Error, Result};
-pub use name::PromptName;
-pub use version::Version;
+pub use model::name::PromptName;
+pub use model::version::Version;
 
 /// The file at the repository root that indexes the registry.
 pub const REGISTRY_FILE: &str = "registry.yaml";

@@ -1,4 +1,4 @@
-//! `promptreg::client` against a fake server: a `TcpListener` on 127.0.0.1 answering canned
+//! `promptreg_client` against a fake server: a `TcpListener` on 127.0.0.1 answering canned
 //! records, counting requests, honouring `If-None-Match`, and able to go down or hang.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use promptreg::client::{Client, ClientError, Origin, Target};
+use promptreg_client::{Client, ClientError, Origin, Target};
 use serde_json::{json, Value};
 
 /// A canned response.

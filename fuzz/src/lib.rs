@@ -13,10 +13,10 @@
 use std::path::Path;
 
 use promptreg::import::{self, Format};
-use promptreg::prompt::{Components, PromptFile};
-use promptreg::registry::Registry;
-use promptreg::results::Results;
-use promptreg::selector::{self, Selector};
+use promptreg::model::prompt::{Components, PromptFile};
+use promptreg::model::registry::Registry;
+use promptreg::model::results::Results;
+use promptreg::model::selector::{self, Selector};
 use promptreg::{PromptName, Version};
 
 /// A fuzz target: takes any bytes, returns only if the parser behaved.
@@ -57,9 +57,9 @@ pub fn prompt_yaml(data: &[u8]) {
     let Ok(prompt) = parsed.resolve(&Same(data)) else {
         return;
     };
-    let _ = promptreg::template::variables(&prompt.system_prompt);
+    let _ = promptreg::model::template::variables(&prompt.system_prompt);
     for message in &prompt.messages {
-        let _ = promptreg::template::variables(&message.content);
+        let _ = promptreg::model::template::variables(&message.content);
     }
 }
 
@@ -153,18 +153,19 @@ pub fn selector(data: &[u8]) {
 /// back to the same thing.
 pub fn trailers(data: &[u8]) {
     let message = String::from_utf8_lossy(data);
-    let _ = promptreg::history::reason_of(&message);
-    if let Some(moved) = promptreg::history::Trailers::parse(&message) {
-        let again = promptreg::history::Trailers::parse(&format!("subject\n\n{}", moved.render()));
+    let _ = promptreg::model::trailers::reason_of(&message);
+    if let Some(moved) = promptreg::model::trailers::Trailers::parse(&message) {
+        let again =
+            promptreg::model::trailers::Trailers::parse(&format!("subject\n\n{}", moved.render()));
         assert_eq!(
             again.as_ref(),
             Some(&moved),
             "move trailers do not read back"
         );
     }
-    if let Some((name, version, run)) = promptreg::results::parse_trailers(&message) {
-        let text = promptreg::results::render_trailers(&name, &version, &run);
-        let again = promptreg::results::parse_trailers(&format!("subject\n\n{text}"));
+    if let Some((name, version, run)) = promptreg::model::trailers::parse_tested(&message) {
+        let text = promptreg::model::trailers::render_tested(&name, &version, &run);
+        let again = promptreg::model::trailers::parse_tested(&format!("subject\n\n{text}"));
         assert_eq!(
             again,
             Some((name, version, run)),
@@ -275,14 +276,14 @@ mod http_server {
         static SERVER: OnceLock<Server> = OnceLock::new();
         SERVER.get_or_init(|| {
             let repo = registry_dir();
-            let when =
-                promptreg::identity::parse_date("2026-01-01T00:00:00+00:00").expect("a valid date");
-            let who = promptreg::identity::Identity {
+            let when = promptreg::store::identity::parse_date("2026-01-01T00:00:00+00:00")
+                .expect("a valid date");
+            let who = promptreg::store::identity::Identity {
                 name: "Fuzz".into(),
                 email: "fuzz@example.com".into(),
                 when,
             };
-            let signatures = promptreg::identity::Signatures {
+            let signatures = promptreg::store::identity::Signatures {
                 author: who.clone(),
                 committer: who,
             };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use promptreg::identity::{self, Signatures};
+use promptreg::store::identity::{self, Signatures};
 use promptreg::store::Store;
 
 /// Options accepted by every command.

@@ -59,7 +59,7 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::TemplateWorker(_)) {
         // Every template render from here on runs in a memory-capped worker process.
         if let Some(worker) = commands::template_worker::isolation() {
-            promptreg::template::isolate_in(worker);
+            promptreg::model::template::isolate_in(worker);
         }
     }
     let result = match &cli.command {

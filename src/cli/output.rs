@@ -27,7 +27,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<()> {
 
 /// YAML.
 pub fn yaml<T: Serialize>(value: &T) -> Result<()> {
-    print(&promptreg::yaml::to_string(value)?)
+    print(&promptreg::model::yaml::to_string(value)?)
 }
 
 /// A table with a header row, plain columns and optional styling.

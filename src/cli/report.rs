@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use promptreg::template::Limit;
+use promptreg::model::template::Limit;
 use promptreg::Error;
 
 use super::Context;
@@ -90,7 +90,7 @@ fn hint(error: &Error) -> Option<String> {
         Error::Import { format, .. } => format!(
             "check the file and --from: promptfoo reads `promptfoo eval --output results.json`, junit reads JUnit XML (this was read as {format})"
         ),
-        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file.starts_with(promptreg::results::RESULTS_DIR) => format!(
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file.starts_with(promptreg::model::results::RESULTS_DIR) => format!(
             "fix the file by hand (its format is in docs/FORMAT.md §10; `promptreg validate` lists every problem), or drop uncommitted edits with `git checkout -- {}`",
             file.display()
         ),
@@ -115,17 +115,17 @@ fn hint(error: &Error) -> Option<String> {
         ),
         Error::TemplateLimit { limit: Limit::Memory, .. } => format!(
             "a render may use {} MiB of memory; a value built by joining itself to itself (`x ~ x` in a loop, a macro or repeated `set`) doubles at every step, so build it once instead",
-            promptreg::template::MAX_MEMORY_BYTES >> 20
+            promptreg::model::template::MAX_MEMORY_BYTES >> 20
         ),
         Error::TemplateLimit { limit: Limit::Time, .. } => format!(
             "a render may run for {} seconds; work on very large strings (repeat, replace, join) is the usual cause: make them smaller",
-            promptreg::template::MAX_RENDER_TIME.as_secs()
+            promptreg::model::template::MAX_RENDER_TIME.as_secs()
         ),
         Error::TemplateLimit { .. } => format!(
             "every render is bounded to {} steps, {} bytes of output and calls {} levels deep; make the loop or the recursion smaller, or pass smaller values",
-            promptreg::template::MAX_STEPS,
-            promptreg::template::MAX_OUTPUT_BYTES,
-            promptreg::template::MAX_DEPTH
+            promptreg::model::template::MAX_STEPS,
+            promptreg::model::template::MAX_OUTPUT_BYTES,
+            promptreg::model::template::MAX_DEPTH
         ),
         Error::UnknownEnvironment { known, .. } => format!("the pipeline is: {}", list(known)),
         Error::NotInEnvironment { name, elsewhere, .. } if elsewhere.is_empty() => {

@@ -138,7 +138,7 @@ pub(super) fn parse(text: &str) -> Result<Imported, String> {
             .shareable_url
             .as_ref()
             .and_then(Value::as_str)
-            .filter(|url| crate::results::check_url(url).is_ok())
+            .filter(|url| crate::model::results::check_url(url).is_ok())
             .map(str::to_owned),
         suggested_name: output
             .config

@@ -13,13 +13,14 @@ use std::collections::BTreeSet;
 use git2::Commit;
 use serde::Serialize;
 
-use crate::history::{pointer_moves, Change, Trailers};
-use crate::registry::Registry;
+use crate::model::history::{pointer_moves, Change};
+use crate::model::registry::Registry;
+use crate::model::trailers::Trailers;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
 
-use super::history::registry_blob;
-use super::registry_of_blob;
+use crate::read::registry_blob;
+use crate::read::registry_of_blob;
 
 /// What is wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -133,7 +134,7 @@ fn check_results(
                 Some(version.to_string()),
                 format!(
                     "a recorded run was removed or changed ({}, tested at {}): recorded runs are never edited; record a new run instead",
-                    crate::results::TestSummary::from(run).describe(),
+                    crate::model::results::describe(&run.into()),
                     run.tested_at
                 ),
             ));
@@ -143,8 +144,8 @@ fn check_results(
 
 /// What the base says is allowed.
 struct Rules {
-    access: Option<crate::access::Access>,
-    policy: crate::policy::Policy,
+    access: Option<crate::model::access::Access>,
+    policy: crate::model::policy::Policy,
 }
 
 /// Whether `environment` of `name` held `version` at some point before `commit`.
@@ -330,7 +331,7 @@ fn gate_unmet(
     commit: &Commit<'_>,
     name: &PromptName,
     version: &Version,
-    gate: &crate::policy::Gate,
+    gate: &crate::model::policy::Gate,
 ) -> Result<Vec<String>> {
     let Some(release) = store.release(name, version)? else {
         return Ok(Vec::new()); // Reported as a missing version.
@@ -338,6 +339,6 @@ fn gate_unmet(
     let tree = commit
         .tree()
         .map_err(Error::git("cannot read a commit's tree"))?;
-    let results = super::results::results_in(store, &tree, name).unwrap_or_default();
+    let results = crate::read::results_in(store, &tree, name).unwrap_or_default();
     Ok(gate.unmet(&results, version, release.created_at))
 }

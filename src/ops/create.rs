@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 
 use git2::{FileMode, Oid};
 
-use crate::identity::Signatures;
-use crate::prompt::{DirComponents, PromptFile};
+use crate::model::prompt::PromptFile;
+use crate::model::version::{auto_bump, Bump};
+use crate::store::identity::Signatures;
+use crate::store::DirComponents;
 use crate::store::{PathUpdate, Store, WriteGuard};
-use crate::version::{auto_bump, Bump};
 use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 
 /// Which version to release.
@@ -97,7 +98,7 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let dir = workdir.join(name.dir());
     let prompt_path = dir.join(PROMPT_FILE);
     let shown = PathBuf::from(name.file());
-    let limit = crate::yaml::MAX_DOCUMENT_BYTES;
+    let limit = crate::model::yaml::MAX_DOCUMENT_BYTES;
     let (content, shown) = match &request.file {
         Some(file) => (crate::fsread::read_named(file, limit)?, file.clone()),
         None => match crate::fsread::WorkTree::new(workdir).read_bounded(&name.file(), limit)? {
@@ -122,8 +123,8 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
                 Some(highest) => {
                     let release = store
                         .release(name, highest)?
-                        .ok_or_else(|| super::fetch::missing_version(store, name, highest))?;
-                    let old = super::fetch::read_prompt(store, &release)?;
+                        .ok_or_else(|| crate::read::missing_version(store, name, highest))?;
+                    let old = crate::read::read_prompt(store, &release)?;
                     let (bump, reason) = auto_bump(&old, &resolved);
                     AutoBump { bump, reason }
                 }
@@ -192,10 +193,7 @@ fn release(
             });
         }
     }
-    let message = format!(
-        "create {name} {version}\n\n{}\n\nPrompt: {name}\nVersion: {version}\n",
-        request.message.trim_end()
-    );
+    let message = crate::model::trailers::create_message(name, version, &request.message);
     // The tag must be writable before anything is committed: its ref is locked and checked
     // now, and landed after the commit; a refusal here leaves nothing behind.
     let reservation = store.reserve_tag(guard, name, version)?;

@@ -10,14 +10,14 @@ use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::prompt::{Prompt, Variable};
-use crate::selector::Target;
+use crate::model::prompt::{Prompt, Variable};
+use crate::model::selector::Target;
 use crate::store::Store;
 use crate::{PromptName, Result, Version};
 
-use super::fetch::{missing_version, read_prompt, resolve_version};
 use super::render::{layout, role_name, worktree_prompt};
-use super::{registry_at, revision_label};
+use crate::read::{missing_version, read_prompt, resolve_version};
+use crate::read::{registry_at, revision_label};
 
 /// One side of a comparison.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,7 +344,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::prompt::{Message, Role};
+    use crate::model::prompt::{Message, Role};
 
     fn prompt() -> Prompt {
         let mut variables = BTreeMap::new();

@@ -470,7 +470,10 @@ impl Scan {
             }
         }
         walk(&workdir.join(PROMPTS_DIR), &mut consider)?;
-        walk(&workdir.join(crate::results::RESULTS_DIR), &mut consider)?;
+        walk(
+            &workdir.join(crate::model::results::RESULTS_DIR),
+            &mut consider,
+        )?;
         paths.sort();
         for (path, pid) in paths {
             self.dead_writer_temp(Kind::WorktreeTemp, &path, &pid, out)?;
@@ -652,13 +655,7 @@ fn created_release(commit: &git2::Commit<'_>) -> Option<(PromptName, Version)> {
         return None;
     }
     let message = std::str::from_utf8(commit.message_raw_bytes()).ok()?;
-    let block = crate::history::trailer_block(message);
-    let name = crate::history::trailer_values(block, "Prompt").next()?;
-    let version = crate::history::trailer_values(block, "Version").next()?;
-    if summary != format!("create {name} {version}") {
-        return None;
-    }
-    Some((PromptName::parse(name).ok()?, Version::parse(version).ok()?))
+    crate::model::trailers::parse_created(message)
 }
 
 /// Writes the missing tags, as `create` would have: the commit's committer as tagger, the
@@ -671,13 +668,14 @@ fn fix_untagged(store: &Store, guard: &WriteGuard, items: &mut [Untagged]) {
                 .find_commit(item.commit)
                 .map_err(Error::git("cannot read the commit"))?;
             let committer = commit.committer();
-            let tagger = crate::identity::Identity {
+            let tagger = crate::store::identity::Identity {
                 name: String::from_utf8_lossy(committer.name_bytes()).into_owned(),
                 email: String::from_utf8_lossy(committer.email_bytes()).into_owned(),
-                when: crate::identity::from_git_time(committer.when()),
+                when: crate::store::identity::from_git_time(committer.when()),
             };
-            let description =
-                crate::history::reason_of(&String::from_utf8_lossy(commit.message_raw_bytes()));
+            let description = crate::model::trailers::reason_of(&String::from_utf8_lossy(
+                commit.message_raw_bytes(),
+            ));
             let reservation = store.reserve_tag(guard, &item.name, &item.version)?;
             store.create_release_tag(
                 reservation,

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use git2::{FileMode, Repository, RepositoryInitOptions};
 use serde::Deserialize;
 
-use crate::identity::Signatures;
 use crate::ops::create::{create, CreateRequest, VersionChoice};
 use crate::ops::promote::{promote, PromoteRequest};
 use crate::ops::results::{record, NewRun, RecordRequest};
+use crate::store::identity::Signatures;
 use crate::store::{PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
@@ -139,7 +139,7 @@ pub fn init_example(
     drop(guard);
 
     let script: Releases =
-        crate::yaml::parse(script.unwrap_or_default(), Path::new(RELEASES_FILE))?;
+        crate::model::yaml::parse(script.unwrap_or_default(), Path::new(RELEASES_FILE))?;
     let mut events = Vec::new();
     for step in script.releases {
         let name = PromptName::parse(&step.prompt)?;

@@ -13,13 +13,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset};
 use git2::{Commit, Oid};
 
-use crate::history::{pointer_moves, reason_of, Change, Event, Trailers};
-use crate::identity::from_git_time;
-use crate::registry::{Pointers, Registry};
+use crate::model::history::{pointer_moves, Change, Event};
+use crate::model::registry::{Pointers, Registry};
+use crate::model::trailers::{reason_of, Trailers};
+use crate::store::identity::from_git_time;
 use crate::store::{Release, Store};
-use crate::{Error, PromptName, Result, REGISTRY_FILE};
+use crate::{Error, PromptName, Result};
 
-use super::{pointers_of_blob, registry_of_blob};
+use crate::read::{pointers_of_blob, registry_blob, registry_of_blob};
 
 /// Which events to return.
 #[derive(Clone, Debug, Default)]
@@ -62,7 +63,7 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     }
     if let (Some(name), true) = (&query.name, events.is_empty()) {
         // Nothing ever happened to it: most likely a typo.
-        return Err(super::not_found(store, name));
+        return Err(crate::read::not_found(store, name));
     }
     events.retain(|(_, e)| {
         query
@@ -240,23 +241,13 @@ fn registry_or_empty(store: &Store, blob: Option<Oid>) -> Result<Registry> {
     match blob {
         Some(id) => registry_of_blob(store, id),
         None => Ok(Registry {
-            format: crate::registry::FORMAT,
+            format: crate::model::registry::FORMAT,
             environments: Vec::new(),
             prompts: Default::default(),
             access: None,
             policy: Default::default(),
         }),
     }
-}
-
-/// The blob id of `registry.yaml` in a commit.
-pub fn registry_blob(commit: &Commit<'_>) -> Option<Oid> {
-    commit
-        .tree()
-        .ok()?
-        .get_path(std::path::Path::new(REGISTRY_FILE))
-        .ok()
-        .map(|e| e.id())
 }
 
 fn releases(store: &Store, only: Option<&PromptName>) -> Result<Vec<Release>> {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use git2::{FileMode, Oid};
 
-use crate::identity::Signatures;
+use crate::store::identity::Signatures;
 use crate::store::{PathUpdate, Store, WriteGuard};
 use crate::{Error, Result, PROMPTS_DIR, REGISTRY_FILE};
 
@@ -54,7 +54,10 @@ pub fn init(store: &Store, signatures: &Signatures) -> Result<Initialized> {
     let mut written: Vec<String> = Vec::new();
     let mut created_dir = false;
     let result = (|| {
-        write_new(&registry_path, crate::registry::initial_text().as_bytes())?;
+        write_new(
+            &registry_path,
+            crate::model::registry::initial_text().as_bytes(),
+        )?;
         written.push(REGISTRY_FILE.to_owned());
         let prompts_dir = workdir.join(PROMPTS_DIR);
         if !prompts_dir.exists() {

@@ -5,13 +5,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::record::ListRecord;
+use crate::model::version::latest;
 use crate::store::tags::ReleaseTrees;
 use crate::store::Store;
-use crate::version::latest;
 use crate::{Error, PromptName, Result};
+use promptreg_wire::record::ListRecord;
 
-use super::{registry_at, revision_label};
+use crate::read::{registry_at, revision_label};
 
 /// Which prompts to show.
 #[derive(Clone, Debug, Default)]
@@ -111,7 +111,7 @@ fn summary_of(
     let bytes = store.blob(file)?;
     // A malformed release should not hide the rest of the list; `validate` reports it.
     Ok(
-        crate::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
+        crate::model::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
             .ok()
             .and_then(|s| s.summary),
     )

@@ -1,12 +1,14 @@
-//! Operations: what each command does, as library calls that return records or errors.
+//! Operations: what each command does, as library calls that return records or errors — one
+//! file per command or write. Reads go through [`crate::read`]; writes through
+//! [`crate::store`]'s write protocol (`write_start` begins one).
 
+pub mod access_log;
 pub mod audit;
 pub mod create;
 pub mod diff;
 pub mod doctor;
 pub mod example;
 pub mod export;
-pub mod fetch;
 pub mod history;
 pub mod init;
 pub mod list;
@@ -18,143 +20,3 @@ pub mod rollback;
 mod tested;
 pub mod versions;
 mod write_start;
-
-use std::path::Path;
-
-use git2::Commit;
-
-use crate::registry::Registry;
-use crate::store::Store;
-use crate::{Error, PromptName, Result, REGISTRY_FILE};
-
-/// The index as committed at `commit`; with `only`, just that prompt's entry is kept.
-///
-/// A full parse of a large index takes tens of milliseconds (75 ms at 10,000 prompts), so parsed
-/// indexes are cached by blob id (see `store::cache`): the first read of an index pays for the
-/// parse once, later reads cost a small file read. `promote` caches the index it writes, so
-/// only indexes that arrive by other means (a pull, a hand edit) are ever parsed on a read.
-pub fn registry_at(
-    store: &Store,
-    commit: &Commit<'_>,
-    revision: &str,
-    only: Option<&PromptName>,
-) -> Result<Registry> {
-    let tree = commit
-        .tree()
-        .map_err(Error::git("cannot read the commit's tree"))?;
-    let missing = || Error::RegistryMissing {
-        revision: revision.to_owned(),
-    };
-    let id = store.entry_id(&tree, REGISTRY_FILE).ok_or_else(missing)?;
-    let Some(name) = only else {
-        return registry_of_blob(store, id);
-    };
-    if let Some(registry) = cached_entry(store, id, name) {
-        return Ok(registry);
-    }
-    let mut registry = registry_of_blob(store, id)?;
-    registry.prompts.retain(|n, _| n == name);
-    Ok(registry)
-}
-
-/// One prompt's entry of the cached index of blob `id`, found by binary search in the cached
-/// file instead of reading all of it; `None` when that index is not cached.
-fn cached_entry(store: &Store, id: git2::Oid, name: &PromptName) -> Option<Registry> {
-    let hit = store.cache_find(
-        REGISTRY_CACHE,
-        id,
-        crate::registry::CACHE_HEAD_LINES,
-        name.as_str(),
-        crate::registry::cache_key,
-    )?;
-    Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref())
-}
-
-/// The whole index in blob `id` (cached by blob id).
-pub fn registry_of_blob(store: &Store, id: git2::Oid) -> Result<Registry> {
-    if let Some(registry) = store
-        .cache_get(REGISTRY_CACHE, id)
-        .and_then(|text| Registry::from_cache(&text))
-    {
-        return Ok(registry);
-    }
-    let blob = store
-        .repo()
-        .find_blob(id)
-        .map_err(Error::git("cannot read registry.yaml"))?;
-    let registry = Registry::parse(blob.content(), Path::new(REGISTRY_FILE))?;
-    remember_registry(store, id, &registry);
-    Ok(registry)
-}
-
-/// The pipeline and one prompt's pointers in blob `id`: from the cache when it has the blob,
-/// else by cutting the document down to that entry (no cache write: history walks thousands of
-/// old indexes that will not be read again).
-pub fn pointers_of_blob(
-    store: &Store,
-    id: git2::Oid,
-    name: &PromptName,
-) -> Result<(Vec<String>, crate::registry::Pointers)> {
-    let cached = cached_entry(store, id, name);
-    let registry = match cached {
-        Some(registry) => registry,
-        None => {
-            let blob = store
-                .repo()
-                .find_blob(id)
-                .map_err(Error::git("cannot read registry.yaml"))?;
-            Registry::parse_for(blob.content(), Path::new(REGISTRY_FILE), name)?
-        }
-    };
-    let pointers = registry.pointers(name);
-    Ok((registry.environments, pointers))
-}
-
-/// Caches a parsed index under its blob id.
-pub fn remember_registry(store: &Store, id: git2::Oid, registry: &Registry) {
-    // A few: each is about 50 bytes per prompt, and only the newest index is hot.
-    store.cache_put(REGISTRY_CACHE, id, &registry.to_cache(), 4);
-}
-
-/// The cache kind of parsed indexes.
-const REGISTRY_CACHE: &str = "registry";
-
-/// How a revision is named in messages.
-pub fn revision_label(revision: Option<&str>) -> &str {
-    revision.unwrap_or("HEAD")
-}
-
-/// Up to five known prompt names that look like `name` (for "not found" messages).
-pub fn nearby_names(store: &Store, name: &PromptName) -> Vec<String> {
-    let Ok(all) = store.all_versions() else {
-        return Vec::new();
-    };
-    let wanted = name.as_str();
-    let mut scored: Vec<(usize, String)> = all
-        .keys()
-        .map(|known| known.as_str())
-        .filter_map(|known| {
-            let distance = strsim::levenshtein(known, wanted);
-            let related = known.contains(wanted)
-                || wanted.contains(known)
-                || name
-                    .domain()
-                    .is_some_and(|d| known.starts_with(&format!("{d}/")));
-            (distance <= 3 || related).then(|| (distance, known.to_owned()))
-        })
-        .collect();
-    scored.sort();
-    let mut names: Vec<String> = scored.into_iter().map(|(_, n)| n).take(5).collect();
-    if names.is_empty() {
-        names = all.keys().take(5).map(ToString::to_string).collect();
-    }
-    names
-}
-
-/// The error for a prompt with no versions.
-pub fn not_found(store: &Store, name: &PromptName) -> Error {
-    Error::PromptNotFound {
-        name: name.to_string(),
-        nearby: nearby_names(store, name),
-    }
-}

@@ -7,14 +7,16 @@ use std::path::Path;
 
 use git2::{FileMode, Oid};
 
-use crate::history::{Change, Trailers};
-use crate::identity::Signatures;
-use crate::registry::Registry;
+use crate::model::history::Change;
+use crate::model::registry::Registry;
+use crate::model::registry_edit;
+use crate::model::trailers::Trailers;
+use crate::store::identity::Signatures;
 use crate::store::{short_branch, PathUpdate, Store};
-use crate::{registry_edit, Error, PromptName, Result, Version, REGISTRY_FILE};
+use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
 
 use super::write_start::{begin, WriteStart};
-use super::{registry_of_blob, remember_registry};
+use crate::read::{registry_of_blob, remember_registry};
 
 /// The committed index a move starts from, read under the write lock.
 pub struct Loaded<'r> {
@@ -52,7 +54,7 @@ pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>>
         .map_err(Error::git("cannot read registry.yaml"))?;
     // Never through a link, never a FIFO (it would block under the lock).
     let on_disk = crate::fsread::WorkTree::new(&start.workdir)
-        .read_bounded(REGISTRY_FILE, crate::yaml::MAX_DOCUMENT_BYTES)?;
+        .read_bounded(REGISTRY_FILE, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
     if on_disk.as_deref() != Some(committed.content())
         || store.index_differs(REGISTRY_FILE, tree)?
     {
@@ -127,7 +129,7 @@ pub fn commit_move(
                 _ => registry_of_blob(store, id)?,
             };
             let current = store.read_file(tree, REGISTRY_FILE)?.ok_or_else(missing)?;
-            let text = crate::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
+            let text = crate::model::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
             let (edited, after) =
                 registry_edit::set_pointer(text, &before, mv.name, mv.environment, mv.version)?;
             let blob = store

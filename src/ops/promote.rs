@@ -2,8 +2,8 @@
 
 use git2::Oid;
 
-use crate::history::Change;
-use crate::identity::Signatures;
+use crate::model::history::Change;
+use crate::store::identity::Signatures;
 use crate::store::{Release, Store};
 use crate::{Error, PromptName, Result, Version};
 
@@ -41,7 +41,7 @@ fn unmet_gate(
         return Ok(Vec::new());
     };
     let tree = loaded.start.registry_tree(store)?;
-    let results = super::results::results_in(store, tree, name)?;
+    let results = crate::read::results_in(store, tree, name)?;
     Ok(gate.unmet(&results, version, release.created_at))
 }
 
@@ -56,8 +56,8 @@ pub(super) fn servable_release(
 ) -> Result<Release> {
     let release = store
         .release(name, version)?
-        .ok_or_else(|| super::fetch::missing_version(store, name, version))?;
-    match super::fetch::read_prompt(store, &release) {
+        .ok_or_else(|| crate::read::missing_version(store, name, version))?;
+    match crate::read::read_prompt(store, &release) {
         Ok(_) => Ok(release),
         // Not about the release's content: say what went wrong as it is.
         Err(e @ (Error::Git { .. } | Error::Io { .. })) => Err(e),

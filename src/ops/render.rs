@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::prompt::{DirComponents, Message, Prompt, PromptFile, Role};
-use crate::selector::Selector;
+use crate::model::prompt::{Message, Prompt, PromptFile, Role};
+use crate::model::selector::Selector;
+use crate::model::template;
+use crate::store::DirComponents;
 use crate::store::Store;
-use crate::{template, Error, PromptName, Result, Version};
+use crate::{Error, PromptName, Result, Version};
 
 /// Which content to render.
 #[derive(Clone, Debug)]
@@ -139,7 +141,7 @@ pub fn render(
 ) -> Result<Rendered> {
     let (name, version, prompt) = match source {
         Source::Release(selector) => {
-            let fetched = super::fetch::fetch(store, selector, revision)?;
+            let fetched = crate::read::fetch(store, selector, revision)?;
             let release = fetched.release;
             (release.name, Some(release.version), fetched.prompt)
         }
@@ -170,7 +172,7 @@ pub fn render(
 pub fn worktree_prompt(store: &Store, name: &PromptName) -> Result<Prompt> {
     let workdir = store.workdir("worktree")?;
     let bytes = crate::fsread::WorkTree::new(workdir)
-        .read_bounded(&name.file(), crate::yaml::MAX_DOCUMENT_BYTES)?
+        .read_bounded(&name.file(), crate::model::yaml::MAX_DOCUMENT_BYTES)?
         .ok_or_else(|| Error::Invalid {
             file: PathBuf::from(name.file()),
             message: "not found in the working tree".into(),
@@ -308,7 +310,7 @@ pub fn read_vars_file(path: &Path) -> Result<Vec<Input>> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let value: Value = if is_json {
-        let text = crate::yaml::utf8(&bytes, path)?;
+        let text = crate::model::yaml::utf8(&bytes, path)?;
         serde_json::from_str(text).map_err(|e| {
             let message = e.to_string();
             let message = message
@@ -322,7 +324,7 @@ pub fn read_vars_file(path: &Path) -> Result<Vec<Input>> {
             }
         })?
     } else {
-        crate::yaml::parse(&bytes, path)?
+        crate::model::yaml::parse(&bytes, path)?
     };
     let Value::Object(map) = value else {
         return Err(Error::Invalid {
@@ -359,7 +361,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::prompt::Variable;
+    use crate::model::prompt::Variable;
 
     fn prompt() -> Prompt {
         let mut variables = BTreeMap::new();

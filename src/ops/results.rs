@@ -1,18 +1,20 @@
-//! `results`: recording test runs against released versions, and reading them back.
+//! `results`: recording test runs against released versions, and showing them.
 //!
 //! Recording commits `results/<name>.yaml` alone, under the write lock, with the same care for
 //! the user's index and working copy as a promotion: the file's index entry and working copy
 //! are brought up to date, every other path is left as it was.
 
 use std::cell::RefCell;
-use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
-use git2::{FileMode, Oid, Tree};
+use git2::{FileMode, Oid};
 
-use crate::identity::Signatures;
-use crate::results::{path_of, Results, TestRun, TestSummary};
-use crate::selector::Selector;
+use crate::store::identity::Signatures;
+use promptreg_wire::TestSummary;
+
+use crate::model::results::{path_of, Results, TestRun};
+use crate::model::selector::Selector;
+use crate::read::{results_at, results_in};
 use crate::store::{PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
@@ -67,14 +69,14 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
     let start = begin(store, "results record")?;
     let tree = start.registry_tree(store)?;
     if store.release(name, version)?.is_none() {
-        return Err(super::fetch::missing_version(store, name, version));
+        return Err(crate::read::missing_version(store, name, version));
     }
     let path = path_of(name);
     // Refuse to overwrite edits in progress, as promote does for registry.yaml.
     let committed = store.read_file(tree, &path)?;
     // Never through a link, never a FIFO (it would block under the lock).
     let on_disk = crate::fsread::WorkTree::new(&start.workdir)
-        .read_bounded(&path, crate::yaml::MAX_DOCUMENT_BYTES)?;
+        .read_bounded(&path, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
     if on_disk != committed || store.index_differs(&path, tree)? {
         return Err(Error::Dirty { path });
     }
@@ -83,7 +85,7 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         run.test,
         run.passed,
         run.total(),
-        crate::results::render_trailers(name, version, &run)
+        crate::model::trailers::render_tested(name, version, &run)
     );
     let written = RefCell::new(None);
     let commit =
@@ -117,59 +119,6 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
     })
 }
 
-/// `name`'s results in `tree` (none recorded: empty).
-pub fn results_in(store: &Store, tree: &Tree<'_>, name: &PromptName) -> Result<Results> {
-    let path = path_of(name);
-    // A raw-tree lookup: `results/` has an entry per prompt, and parsing it whole would cost
-    // more than reading the file.
-    let Some(id) = store.path_id(tree.id(), &path)? else {
-        return Ok(Results::default());
-    };
-    if let Some(results) = store
-        .cache_get(RESULTS_CACHE, id)
-        .and_then(|text| from_cache(&text))
-    {
-        return Ok(results);
-    }
-    let results = Results::parse(&store.blob(id)?, Path::new(&path), name)?;
-    store.cache_put(RESULTS_CACHE, id, &to_cache(&results), 256);
-    Ok(results)
-}
-
-/// The cache kind of parsed results files: JSON, which reads several times faster than the
-/// YAML it is derived from (a blob never changes, so neither does its entry).
-const RESULTS_CACHE: &str = "results-v1";
-
-fn to_cache(results: &Results) -> String {
-    let by_version: std::collections::BTreeMap<String, &Vec<TestRun>> = results
-        .versions
-        .iter()
-        .map(|(version, runs)| (version.to_string(), runs))
-        .collect();
-    serde_json::to_string(&by_version).unwrap_or_default()
-}
-
-fn from_cache(text: &str) -> Option<Results> {
-    let by_version: std::collections::BTreeMap<String, Vec<TestRun>> =
-        serde_json::from_str(text).ok()?;
-    let mut results = Results::default();
-    for (version, runs) in by_version {
-        results
-            .versions
-            .insert(Version::parse(&version).ok()?, runs);
-    }
-    Some(results)
-}
-
-/// `name`'s results at `revision` (HEAD by default).
-pub fn results_at(store: &Store, name: &PromptName, revision: Option<&str>) -> Result<Results> {
-    let commit = store.commit(revision)?;
-    let tree = commit
-        .tree()
-        .map_err(Error::git("cannot read the commit's tree"))?;
-    results_in(store, &tree, name)
-}
-
 /// The version `selector` names at `revision` (HEAD). A bare name is refused: a result is about one version,
 /// so the caller says which (`NAME@1.2.0`, `NAME@staging`, `NAME@latest`).
 pub fn tested_version(
@@ -184,15 +133,15 @@ pub fn tested_version(
         });
     };
     let commit = store.commit(revision)?;
-    let registry = super::registry_at(
+    let registry = crate::read::registry_at(
         store,
         &commit,
-        super::revision_label(revision),
+        crate::read::revision_label(revision),
         Some(&selector.name),
     )?;
-    let version = super::fetch::resolve_version(store, &registry, &selector.name, Some(target))?;
+    let version = crate::read::resolve_version(store, &registry, &selector.name, Some(target))?;
     if store.release(&selector.name, &version)?.is_none() {
-        return Err(super::fetch::missing_version(
+        return Err(crate::read::missing_version(
             store,
             &selector.name,
             &version,
@@ -221,11 +170,11 @@ pub fn show(
 ) -> Result<Vec<ResultRow>> {
     let released = store.versions(name)?;
     if released.is_empty() {
-        return Err(super::not_found(store, name));
+        return Err(crate::read::not_found(store, name));
     }
     if let Some(wanted) = version {
         if !released.iter().any(|(v, _)| v == wanted) {
-            return Err(super::fetch::missing_version(store, name, wanted));
+            return Err(crate::read::missing_version(store, name, wanted));
         }
     }
     let results = results_at(store, name, revision)?;

@@ -3,8 +3,8 @@
 
 use git2::Oid;
 
-use crate::history::Change;
-use crate::identity::Signatures;
+use crate::model::history::Change;
+use crate::store::identity::Signatures;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
 
@@ -114,7 +114,7 @@ pub fn rollback(
 /// current one and any version it was already rolled back from (a reverted move that went
 /// down; going back up undoes a rollback and abandons nothing) — so repeated rollbacks step
 /// further back instead of bouncing between two versions. `events` are newest first.
-fn previous_good(events: &[crate::history::Event], current: &str) -> Option<String> {
+fn previous_good(events: &[crate::model::history::Event], current: &str) -> Option<String> {
     let version = |text: Option<&str>| text.and_then(|t| Version::parse(t).ok());
     let rolled_back_from: Vec<&str> = events
         .iter()
@@ -133,7 +133,7 @@ fn previous_good(events: &[crate::history::Event], current: &str) -> Option<Stri
 }
 
 /// Every version the environment's pointer ever named, newest first, without repeats.
-fn held_versions(events: &[crate::history::Event]) -> Vec<String> {
+fn held_versions(events: &[crate::model::history::Event]) -> Vec<String> {
     let mut held: Vec<String> = Vec::new();
     for version in events
         .iter()
@@ -150,7 +150,7 @@ fn held_versions(events: &[crate::history::Event]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Event;
+    use crate::model::history::Event;
 
     fn mv(change: Change, from: Option<&str>, to: &str) -> Event {
         Event {

@@ -12,9 +12,10 @@ use std::rc::Rc;
 
 use git2::{Commit, Oid, Tree};
 
-use crate::history::{reason_of, Change, Event};
-use crate::identity::from_git_time;
-use crate::results::{Results, TestRun, RESULTS_DIR};
+use crate::model::history::{Change, Event};
+use crate::model::results::{Results, TestRun, RESULTS_DIR};
+use crate::model::trailers::reason_of;
+use crate::store::identity::from_git_time;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
 
@@ -84,7 +85,7 @@ pub fn run_changes(
     };
     let mut out = Vec::new();
     for name in names {
-        let path = crate::results::path_of(&name);
+        let path = crate::model::results::path_of(&name);
         let after = lookup(&tree, &path)?;
         let mut before = Vec::with_capacity(parents.len());
         for parent in &parents {
@@ -146,8 +147,8 @@ pub fn tested_events(
     // instead of parsing the file twice, once the file is seen to have changed.
     if commit.parent_count() == 1 {
         let message = String::from_utf8_lossy(commit.message_bytes());
-        if let Some((name, version, run)) = crate::results::parse_trailers(&message) {
-            let path = crate::results::path_of(&name);
+        if let Some((name, version, run)) = crate::model::trailers::parse_tested(&message) {
+            let path = crate::model::results::path_of(&name);
             let parent = commit
                 .parent(0)
                 .map_err(Error::git("cannot read a parent"))?;
@@ -195,7 +196,11 @@ fn changed_files(store: &Store, new: Option<Oid>, old: Option<Oid>) -> Result<Ve
 
 fn parse(store: &Store, id: Oid, name: &PromptName) -> Result<Results> {
     let bytes = store.blob(id)?;
-    Results::parse(&bytes, Path::new(&crate::results::path_of(name)), name)
+    Results::parse(
+        &bytes,
+        Path::new(&crate::model::results::path_of(name)),
+        name,
+    )
 }
 
 fn flatten(results: Results) -> Vec<(Version, TestRun)> {

@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::VersionRecord;
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
+use promptreg_wire::record::VersionRecord;
 
-use super::{not_found, registry_at, revision_label};
+use crate::read::{not_found, registry_at, revision_label};
 
 /// What a release tag records, as cached for a whole set of tags.
 #[derive(Deserialize, Serialize)]
@@ -70,7 +70,7 @@ pub fn versions_checked(
         }
     }
     skipped.sort_by(|a, b| a.0.cmp(&b.0));
-    let (results, results_error) = match super::results::results_at(store, name, revision) {
+    let (results, results_error) = match crate::read::results_at(store, name, revision) {
         Ok(results) => (results, None),
         Err(e) => (Default::default(), Some(e)),
     };
@@ -84,14 +84,14 @@ pub fn versions_checked(
                 status: environments
                     .last()
                     .cloned()
-                    .unwrap_or_else(|| crate::registry::DRAFT.to_owned()),
+                    .unwrap_or_else(|| crate::model::registry::DRAFT.to_owned()),
                 environments,
                 created_by: t.created_by,
                 created_at: t.created_at,
                 description: t.description,
                 commit: t.commit,
                 tag: t.tag,
-                pass_rate: crate::results::overall_pass_rate(&tests),
+                pass_rate: crate::model::results::overall_pass_rate(&tests),
                 tests: tests.len(),
             }
         })

@@ -19,13 +19,14 @@ use serde_json::{Map, Value};
 use super::cache::{Cached, Key};
 use super::query::{self, split, Kind, Params};
 use super::{csrf, with_reader, ApiError, Shared};
-use crate::identity::{Identity, Signatures};
+use crate::model::selector::{Selector, Target};
+use crate::model::version::Bump;
 use crate::ops::create::{CreateRequest, VersionChoice};
-use crate::ops::fetch::{fetch, last_update, record, tests};
 use crate::ops::promote::PromoteRequest;
-use crate::selector::{Selector, Target};
+use crate::read::fetch;
+use crate::read::record::prompt_record;
+use crate::store::identity::{Identity, Signatures};
 use crate::store::Store;
-use crate::version::Bump;
 use crate::{PromptName, Version};
 
 const PREFIX: &str = "/api/prompts/";
@@ -108,8 +109,8 @@ async fn access_log(State(shared): State<Arc<Shared>>, request: Request, next: N
         .get::<LogInfo>()
         .cloned()
         .unwrap_or_default();
-    let line = crate::access_log::AccessLine {
-        time: crate::access_log::AccessLine::now(),
+    let line = crate::ops::access_log::AccessLine {
+        time: crate::ops::access_log::AccessLine::now(),
         method,
         path,
         prompt: info.prompt,
@@ -197,7 +198,7 @@ fn health(shared: &Shared, store: &Store) -> Result<git2::Oid, ApiError> {
                 format!("the tip of `{refname}` ({short}) has no registry.yaml"),
             )
         })?;
-        crate::ops::registry_of_blob(store, id).map_err(|e| {
+        crate::read::registry_of_blob(store, id).map_err(|e| {
             unavailable(
                 "registry-invalid",
                 format!(
@@ -366,11 +367,10 @@ fn cached_read(
                 target,
             };
             let fetched = fetch(store, &selector, revision).map_err(served)?;
-            let update = last_update(store, &fetched, revision).map_err(served)?;
-            // A results file that does not parse must not take prompts offline: serve the
-            // prompt without results (`validate` and `promote` report the file).
-            let tests = tests(store, &fetched, revision).unwrap_or_default();
-            pretty(&record(&fetched, update, tests))?
+            // A results file that does not parse does not take prompts offline: the record
+            // comes without results (`validate` and `promote` report the file).
+            let full = prompt_record(store, &fetched, revision).map_err(served)?;
+            pretty(&full.record)?
         }
         Kind::Versions => {
             pretty(&crate::ops::versions::versions(store, name, revision).map_err(served)?)?
@@ -576,9 +576,8 @@ fn record_json(
         target: Some(Target::Version(version.clone())),
     };
     let fetched = fetch(store, &selector, Some(&tip))?;
-    let update = last_update(store, &fetched, Some(&tip))?;
-    let tests = tests(store, &fetched, Some(&tip)).unwrap_or_default();
-    Ok(Bytes::from(pretty(&record(&fetched, update, tests))?))
+    let full = prompt_record(store, &fetched, Some(&tip))?;
+    Ok(Bytes::from(pretty(&full.record)?))
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -695,9 +694,9 @@ fn merged_prompt(
     }
     // Never through a link: the target's keys would come back in the error for an unknown one.
     let on_disk = crate::fsread::WorkTree::new(workdir)
-        .read_bounded(&name.file(), crate::yaml::MAX_DOCUMENT_BYTES)?;
+        .read_bounded(&name.file(), crate::model::yaml::MAX_DOCUMENT_BYTES)?;
     let mut current: Map<String, Value> = match on_disk {
-        Some(bytes) => crate::yaml::parse(&bytes, Path::new(&name.file()))?,
+        Some(bytes) => crate::model::yaml::parse(&bytes, Path::new(&name.file()))?,
         None => Map::new(),
     };
     for (inline, file) in [
@@ -733,14 +732,14 @@ fn merged_prompt(
             ),
         ));
     }
-    Ok(crate::yaml::to_string(&current)?)
+    Ok(crate::model::yaml::to_string(&current)?)
 }
 
 /// The fields of `prompt.yaml` (from its schema, so they follow the type that parses it).
 fn prompt_fields() -> &'static [String] {
     static FIELDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     FIELDS.get_or_init(|| {
-        crate::schema::prompt()["properties"]
+        crate::model::schema::prompt()["properties"]
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default()

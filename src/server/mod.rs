@@ -28,7 +28,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 
-use crate::identity::Signatures;
+use crate::store::identity::Signatures;
 use crate::store::Store;
 
 pub use cache::CACHE_BUDGET;
@@ -87,7 +87,7 @@ pub struct Config {
 /// Reads a tokens file: a YAML (or JSON) map of token → `{name, email}`.
 pub fn load_tokens(path: &Path) -> anyhow::Result<BTreeMap<String, TokenIdentity>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let tokens: BTreeMap<String, TokenIdentity> = crate::yaml::parse(&bytes, path)?;
+    let tokens: BTreeMap<String, TokenIdentity> = crate::model::yaml::parse(&bytes, path)?;
     if tokens.is_empty() {
         bail!("`{}` holds no tokens", path.display());
     }

@@ -14,7 +14,7 @@ use git2::Oid;
 
 use super::guard::WriteGuard;
 use super::{refs, Store};
-use crate::identity::Identity;
+use crate::store::identity::Identity;
 use crate::{Error, Result};
 
 /// How a compare-and-swap ended.

@@ -92,7 +92,7 @@ impl Store {
             };
             let owned = path == crate::REGISTRY_FILE
                 || path.starts_with(&format!("{}/", crate::PROMPTS_DIR))
-                || path.starts_with(&format!("{}/", crate::results::RESULTS_DIR));
+                || path.starts_with(&format!("{}/", crate::model::results::RESULTS_DIR));
             if !owned {
                 continue;
             }
@@ -172,7 +172,7 @@ impl Store {
         // only, bounded). `Err`: a link, a special file or an oversized file is there, or on
         // the way to it — never read, never written through.
         let worktree = crate::fsread::WorkTree::new(self.workdir("write")?);
-        let content = match worktree.read(&path, crate::yaml::MAX_DOCUMENT_BYTES) {
+        let content = match worktree.read(&path, crate::model::yaml::MAX_DOCUMENT_BYTES) {
             Ok(Some(crate::fsread::Content::Bytes(bytes))) => Ok(Some(bytes)),
             Ok(Some(crate::fsread::Content::TooLarge(_))) | Err(Error::NotRegular { .. }) => {
                 Err(())

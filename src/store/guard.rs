@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use git2::{Index, Oid};
 
+use super::file_entry::FileEntry;
 use super::lock::{GitLock, Lock, Recovered};
-use super::write::FileEntry;
 use super::Store;
 use crate::{Error, Result};
 

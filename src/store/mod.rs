@@ -4,7 +4,10 @@
 mod branch;
 mod cache;
 mod catch_up;
+mod components;
+mod file_entry;
 mod guard;
+pub mod identity;
 mod lock;
 mod refs;
 mod release;
@@ -18,13 +21,14 @@ use std::path::{Path, PathBuf};
 use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
 
 pub use catch_up::{is_promptreg_commit, Behind};
+pub use components::{DirComponents, TreeComponents};
+pub use file_entry::FileEntry;
 pub use guard::{IndexChange, WriteGuard};
 pub use lock::{process_alive, read_journal, Journal, Lock, Recovered, LOCK_FILE};
 pub use release::{Release, TagReservation};
-pub use write::{Committed, FileEntry, PathUpdate};
+pub use write::{Committed, PathUpdate};
 
 use crate::fsread::Refusal;
-use crate::prompt::Components;
 use crate::{Error, PromptName, Result, Version};
 
 /// An open registry repository.
@@ -389,15 +393,6 @@ impl Store {
         }
         links_below(&odb, dir, path)
     }
-
-    /// Components read from a committed prompt directory.
-    pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
-        TreeComponents {
-            store: self,
-            tree,
-            shown_as: PathBuf::from(name.dir()),
-        }
-    }
 }
 
 /// The id of the entry called `name` in a raw tree object.
@@ -463,24 +458,6 @@ pub(crate) fn links_below(
 /// `main` from `refs/heads/main`.
 pub fn short_branch(refname: &str) -> &str {
     refname.strip_prefix("refs/heads/").unwrap_or(refname)
-}
-
-/// A committed prompt directory as a source of component files.
-pub struct TreeComponents<'r> {
-    store: &'r Store,
-    tree: Tree<'r>,
-    shown_as: PathBuf,
-}
-
-impl Components for TreeComponents<'_> {
-    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        self.store
-            .read_regular(&self.tree, relative, &self.shown_as)
-    }
-
-    fn display(&self, relative: &str) -> PathBuf {
-        self.shown_as.join(relative)
-    }
 }
 
 /// The temporary file [`write_atomic`] writes `path` through.

@@ -9,7 +9,7 @@ use git2::{ErrorCode, ObjectType, Oid};
 use super::guard::WriteGuard;
 use super::lock::GitLock;
 use super::{refs, Store};
-use crate::identity::{from_git_time, Identity};
+use crate::store::identity::{from_git_time, Identity};
 use crate::{Error, PromptName, Result, Version};
 
 /// What a version tag records.

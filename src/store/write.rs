@@ -9,42 +9,14 @@ use git2::build::TreeUpdateBuilder;
 use git2::{ErrorCode, FileMode, Index, IndexEntry, Oid, Tree};
 
 use super::branch::RefUpdate;
+use super::file_entry::FileEntry;
 use super::guard::{IndexChange, WriteGuard};
 use super::Store;
-use crate::identity::Signatures;
+use crate::store::identity::Signatures;
 use crate::{Error, Result};
 
 /// How often a commit is retried when the branch moves or its ref is locked.
 const ATTEMPTS: u32 = 60;
-
-/// A file as it will be committed: the blob and mode, plus the index entry that records it.
-pub struct FileEntry {
-    pub path: String,
-    pub entry: IndexEntry,
-}
-
-impl Clone for FileEntry {
-    fn clone(&self) -> Self {
-        let e = &self.entry;
-        FileEntry {
-            path: self.path.clone(),
-            entry: IndexEntry {
-                ctime: e.ctime,
-                mtime: e.mtime,
-                dev: e.dev,
-                ino: e.ino,
-                mode: e.mode,
-                uid: e.uid,
-                gid: e.gid,
-                file_size: e.file_size,
-                id: e.id,
-                flags: e.flags,
-                flags_extended: e.flags_extended,
-                path: e.path.clone(),
-            },
-        }
-    }
-}
 
 /// One change to a tree: put a blob or a tree at a path.
 pub struct PathUpdate {

@@ -174,7 +174,7 @@ impl<'s> Files<'s> {
         let path = crate::REGISTRY_FILE;
         match self.entry(path)? {
             Some(entry) if entry.kind == Kind::File => self
-                .read(path, &entry, crate::yaml::MAX_DOCUMENT_BYTES)
+                .read(path, &entry, crate::model::yaml::MAX_DOCUMENT_BYTES)
                 .map(Some),
             _ => Ok(None),
         }

@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::files::{Content, Entry, Files, Kind};
 use super::finding::{Finding, Severity};
 use super::positions::{first_use, line_column, Position, Scalar, Spans};
-use crate::prompt::{PromptFile, MAX_COMPONENT_BYTES};
-use crate::tokens::{self, Budget};
-use crate::{template, yaml, Error, Result};
+use crate::model::prompt::{PromptFile, MAX_COMPONENT_BYTES};
+use crate::model::tokens::{self, Budget};
+use crate::model::{template, yaml};
+use crate::{Error, Result};
 
 /// Checks the prompt in `dir` (`prompts/<name>`), whose files are `entries` (repository-relative
 /// paths, sorted).
@@ -198,7 +199,7 @@ fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>)
         );
     }
     for (key, path) in component_keys(prompt) {
-        if let Err(reason) = crate::prompt::check_component_path(path) {
+        if let Err(reason) = crate::model::prompt::check_component_path(path) {
             push(
                 spans.value(key),
                 "component-outside",
@@ -207,7 +208,7 @@ fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>)
         }
     }
     for (name, variable) in &prompt.variables {
-        if !crate::prompt::is_identifier(name) {
+        if !crate::model::prompt::is_identifier(name) {
             push(
                 spans.variable(name),
                 "bad-variable-name",
@@ -351,7 +352,10 @@ impl Contents<'_, '_> {
         // Every template compiled: a required variable none of them reads is dead weight.
         if compiled {
             for (name, variable) in declared {
-                if variable.required && !used.contains(name) && crate::prompt::is_identifier(name) {
+                if variable.required
+                    && !used.contains(name)
+                    && crate::model::prompt::is_identifier(name)
+                {
                     let at = self.spans().variable(name);
                     out.push(Finding::new(
                         self.file,
@@ -417,7 +421,7 @@ impl Contents<'_, '_> {
         path: &str,
         out: &mut Vec<Finding>,
     ) -> Result<Option<(String, Vec<u8>)>> {
-        if crate::prompt::check_component_path(path).is_err() {
+        if crate::model::prompt::check_component_path(path).is_err() {
             return Ok(None); // Reported with the rules.
         }
         let shown = format!("{}/{path}", self.dir);
@@ -491,7 +495,7 @@ impl Contents<'_, '_> {
         let budget = self
             .prompt
             .token_budget
-            .unwrap_or(crate::prompt::DEFAULT_TOKEN_BUDGET);
+            .unwrap_or(crate::model::prompt::DEFAULT_TOKEN_BUDGET);
         let texts: Vec<&str> = rendered.iter().map(String::as_str).collect();
         let tokenizer = tokens::tokenizer_for(self.prompt.model.as_deref());
         if let Budget::Over(count) = tokens::within_budget(tokenizer.encoding, &texts, budget) {
@@ -545,7 +549,7 @@ fn describe(origin: &Origin) -> String {
 /// The values a budget check renders with: defaults for optional variables (else ""), the
 /// variable's name for required ones.
 fn default_values(
-    variables: &BTreeMap<String, crate::prompt::Variable>,
+    variables: &BTreeMap<String, crate::model::prompt::Variable>,
 ) -> serde_json::Map<String, Value> {
     variables
         .iter()

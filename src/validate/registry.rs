@@ -9,7 +9,7 @@ use super::finding::Finding;
 use super::positions::Position;
 use super::prompt::classify_yaml;
 use super::tags::Released;
-use crate::registry::Registry;
+use crate::model::registry::Registry;
 use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
 
 /// Returns the versions the pointers name that are releases (annotated tags), for the content
@@ -29,7 +29,7 @@ pub(crate) fn check(
                 "too-large",
                 format!(
                     "{size} bytes is larger than the {}-byte limit",
-                    crate::yaml::MAX_DOCUMENT_BYTES
+                    crate::model::yaml::MAX_DOCUMENT_BYTES
                 ),
             ));
             return Ok(served);

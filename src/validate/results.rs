@@ -8,7 +8,7 @@ use super::files::{Content, Files, Kind};
 use super::finding::Finding;
 use super::prompt::classify_yaml;
 use super::tags::Released;
-use crate::results::{Results, RESULTS_DIR};
+use crate::model::results::{Results, RESULTS_DIR};
 use crate::{Error, PromptName, Result};
 
 /// Checks every `.yaml` file under `results/` (other files there are left alone).
@@ -44,7 +44,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                 continue;
             }
         };
-        let bytes = match files.read(&path, &entry, crate::yaml::MAX_DOCUMENT_BYTES)? {
+        let bytes = match files.read(&path, &entry, crate::model::yaml::MAX_DOCUMENT_BYTES)? {
             Content::Bytes(bytes) => bytes,
             Content::TooLarge(size) => {
                 out.push(Finding::error(
@@ -53,7 +53,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                     "too-large",
                     format!(
                         "{size} bytes is larger than the {}-byte limit",
-                        crate::yaml::MAX_DOCUMENT_BYTES
+                        crate::model::yaml::MAX_DOCUMENT_BYTES
                     ),
                 ));
                 continue;

@@ -9,7 +9,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid};
 
 use super::finding::{Finding, Severity};
-use crate::prompt::PromptFile;
+use crate::model::prompt::PromptFile;
 use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
 use crate::store::Store;
 use crate::{Error, PromptName, Result, Version};
@@ -37,7 +37,7 @@ impl Released {
         by_name
             .into_iter()
             .filter_map(|(name, versions)| {
-                crate::version::latest(&versions).map(|v| (name.clone(), v.clone()))
+                crate::model::version::latest(&versions).map(|v| (name.clone(), v.clone()))
             })
             .collect()
     }

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use jsonschema::Validator;
-use promptreg::prompt::PromptFile;
-use promptreg::registry::Registry;
+use promptreg::model::prompt::PromptFile;
+use promptreg::model::registry::Registry;
 use serde_json::Value;
 
 use crate::harness::TestRepo;
@@ -34,7 +34,7 @@ fn validator(schema: &Value) -> Validator {
 
 /// YAML as promptreg reads it, as JSON.
 fn yaml(text: &str) -> Value {
-    promptreg::yaml::parse(text.as_bytes(), Path::new("test.yaml")).expect("YAML")
+    promptreg::model::yaml::parse(text.as_bytes(), Path::new("test.yaml")).expect("YAML")
 }
 
 fn errors(validator: &Validator, instance: &Value) -> Vec<String> {
@@ -247,7 +247,8 @@ fn results_schema_accepts_and_rejects_what_promptreg_does() {
     for (text, valid) in cases {
         let errors = errors(&validator, &yaml(&text));
         assert_eq!(errors.is_empty(), valid, "schema on {text:?}: {errors:#?}");
-        let parsed = promptreg::results::Results::parse(text.as_bytes(), Path::new("r"), &name);
+        let parsed =
+            promptreg::model::results::Results::parse(text.as_bytes(), Path::new("r"), &name);
         assert_eq!(parsed.is_ok(), valid, "promptreg on {text:?}: {parsed:?}");
     }
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::ValueEnum;
+use promptreg::model::version::Bump;
 use promptreg::ops::create::{create, CreateRequest, VersionChoice};
-use promptreg::version::Bump;
 use promptreg::{PromptName, Version};
 
 use crate::cli::Context;

@@ -25,7 +25,12 @@ pub struct Args {
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Json, Format::Yaml], Format::Json)?;
     let store = context.store()?;
-    let bundle = export(&store, args.env.as_deref(), context.revision.as_deref())?;
+    let exported = export(&store, args.env.as_deref(), context.revision.as_deref())?;
+    for e in &exported.results_errors {
+        // The prompt is still worth shipping; the results file is reported, not fatal.
+        context.status(&format!("warning: test results not exported: {e}"));
+    }
+    let bundle = exported.bundle;
     let Some(path) = &args.out else {
         return match format {
             Format::Yaml => output::yaml(&bundle),
@@ -33,7 +38,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         };
     };
     let text = match format {
-        Format::Yaml => promptreg::yaml::to_string(&bundle)?,
+        Format::Yaml => promptreg::model::yaml::to_string(&bundle)?,
         _ => serde_json::to_string_pretty(&bundle)? + "\n",
     };
     promptreg::store::write_atomic(path, text.as_bytes())?;

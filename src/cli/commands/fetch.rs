@@ -1,8 +1,9 @@
 //! `promptreg fetch`
 
 use anyhow::Result;
-use promptreg::ops::fetch::{fetch, last_update, record, tests};
-use promptreg::selector::{Selector, Target};
+use promptreg::model::selector::{Selector, Target};
+use promptreg::read::fetch;
+use promptreg::read::record::prompt_record;
 
 use crate::cli::context::Format;
 use crate::cli::report::Usage;
@@ -68,13 +69,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     match format {
         Format::Text => output::print(&fetched.prompt.system_prompt),
         _ => {
-            let update = last_update(&store, &fetched, revision)?;
-            let tests = tests(&store, &fetched, revision).unwrap_or_else(|e| {
+            let full = prompt_record(&store, &fetched, revision)?;
+            if let Some(e) = &full.results_error {
                 // The prompt is still worth printing; the results file is reported, not fatal.
                 context.status(&format!("warning: test results not shown: {e}"));
-                Vec::new()
-            });
-            let record = record(&fetched, update, tests);
+            }
+            let record = full.record;
             if format == Format::Json {
                 output::json(&record)
             } else {
@@ -91,11 +91,11 @@ fn audit(
     store: &promptreg::store::Store,
     given: &str,
     selector: &Selector,
-    fetched: &promptreg::Result<promptreg::ops::fetch::Fetched>,
+    fetched: &promptreg::Result<promptreg::read::Fetched>,
     started: std::time::Instant,
     path: &std::path::Path,
 ) {
-    use promptreg::access_log::{append, AccessLine};
+    use promptreg::ops::access_log::{append, AccessLine};
     let (version, status) = match fetched {
         Ok(f) => (Some(f.release.version.to_string()), 200),
         Err(e) => (None, e.status_and_code().0),

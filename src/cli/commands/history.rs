@@ -3,7 +3,7 @@
 use anyhow::Result;
 use chrono::{NaiveDate, TimeZone, Utc};
 use comfy_table::Cell;
-use promptreg::history::{Change, Event};
+use promptreg::model::history::{Change, Event};
 use promptreg::ops::history::{history, Query};
 use promptreg::PromptName;
 
@@ -74,7 +74,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             Cell::new(movement(event)),
             Cell::new(&event.by),
             Cell::new(match &event.test {
-                Some(test) => test.describe(),
+                Some(test) => promptreg::model::results::describe(test),
                 None => output::first_line(&event.reason).to_owned(),
             }),
             Cell::new(&event.commit[..event.commit.len().min(10)]),
@@ -104,5 +104,5 @@ fn parse_since(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
                 .fixed_offset(),
         );
     }
-    promptreg::identity::parse_date(text)
+    promptreg::store::identity::parse_date(text)
 }

@@ -64,14 +64,14 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn demo_signatures() -> Result<promptreg::identity::Signatures> {
+fn demo_signatures() -> Result<promptreg::store::identity::Signatures> {
     let env = |key: &str| std::env::var(key).ok();
     let config = |key: &str| match key {
         "user.name" => Some("promptreg demo".to_owned()),
         "user.email" => Some("demo@promptreg.invalid".to_owned()),
         _ => None,
     };
-    Ok(promptreg::identity::resolve(&env, &config)?)
+    Ok(promptreg::store::identity::resolve(&env, &config)?)
 }
 
 /// An abbreviated commit id.

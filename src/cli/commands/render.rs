@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use promptreg::model::selector::Selector;
 use promptreg::ops::render::{read_vars_file, render, Input, Origin, Source};
-use promptreg::selector::Selector;
 use promptreg::PromptName;
 
 use crate::cli::context::Format;

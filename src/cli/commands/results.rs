@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use comfy_table::Cell;
 use promptreg::import::{self, Format as ReportFormat};
+use promptreg::model::selector::{Selector, Target};
 use promptreg::ops::results::{record, show, tested_version, NewRun, RecordRequest};
-use promptreg::selector::{Selector, Target};
 
 use crate::cli::context::Format;
 use crate::cli::report::Usage;
@@ -107,7 +107,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
 fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
     let at = match &args.at {
         None => None,
-        Some(text) => Some(promptreg::identity::parse_date(text).ok_or_else(|| {
+        Some(text) => Some(promptreg::store::identity::parse_date(text).ok_or_else(|| {
             Usage(format!(
                 "--at `{text}` is not a time (try 2026-11-24T10:00:00Z)"
             ))
@@ -180,12 +180,12 @@ fn commit_run(context: &Context, selector: &str, run: NewRun) -> Result<()> {
         run,
     };
     let recorded = record(&store, &request, &signatures)?;
-    let summary: promptreg::results::TestSummary = (&recorded.run).into();
+    let summary: promptreg_wire::TestSummary = (&recorded.run).into();
     context.status(&format!(
         "recorded {} {} {} (commit {})",
         request.name,
         request.version,
-        summary.describe(),
+        promptreg::model::results::describe(&summary),
         super::init::short(&recorded.commit.to_string())
     ));
     Ok(())
@@ -246,7 +246,7 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
             Cell::new(run.passed),
             Cell::new(run.failed),
             Cell::new(run.errored),
-            Cell::new(promptreg::policy::percent(run.pass_rate)),
+            Cell::new(promptreg::model::results::percent(run.pass_rate)),
             Cell::new(run.avg_score.map_or(String::new(), |s| s.to_string())),
             Cell::new(output::short_time(&run.tested_at)),
             Cell::new(&run.tested_by),

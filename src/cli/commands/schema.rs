@@ -35,9 +35,9 @@ enum Which {
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     context.format(&[Format::Json], Format::Json)?;
     let schema = match args.which {
-        Which::Prompt => promptreg::schema::prompt(),
-        Which::Registry => promptreg::schema::registry(),
-        Which::Results => promptreg::schema::results(),
+        Which::Prompt => promptreg::model::schema::prompt(),
+        Which::Registry => promptreg::model::schema::registry(),
+        Which::Results => promptreg::model::schema::results(),
     };
     output::json(&schema)
 }

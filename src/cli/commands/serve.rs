@@ -97,7 +97,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         Some(Arc::new(|store: &promptreg::store::Store| {
             let env = |key: &str| std::env::var(key).ok();
             let config = |key: &str| store.config_value(key);
-            promptreg::identity::resolve(&env, &config)
+            promptreg::store::identity::resolve(&env, &config)
         }))
     } else {
         None

@@ -52,7 +52,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                     let tests = if row.tests == 1 { "test" } else { "tests" };
                     format!(
                         "{} ({} {tests})",
-                        promptreg::policy::percent(rate),
+                        promptreg::model::results::percent(rate),
                         row.tests
                     )
                 }
@@ -66,7 +66,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
 }
 
 /// The environments seen, for colouring: anything but `draft`, last one greenest.
-fn pipeline(rows: &[promptreg::record::VersionRecord]) -> Vec<String> {
+fn pipeline(rows: &[promptreg_wire::VersionRecord]) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     for env in rows.iter().flat_map(|r| r.environments.iter()) {
         if !seen.contains(env) {

@@ -11,7 +11,10 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::{yaml, Error, PromptName, Result, Version};
+use promptreg_wire::TestSummary;
+
+use crate::model::yaml;
+use crate::{Error, PromptName, Result, Version};
 
 /// The directory of results files at the repository root.
 pub const RESULTS_DIR: &str = "results";
@@ -152,41 +155,22 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// The summary of one test's latest run, as `fetch`, `results show` and the HTTP API print it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TestSummary {
-    pub test: String,
-    pub passed: u64,
-    pub failed: u64,
-    pub errored: u64,
-    pub total: u64,
-    /// Passed over total, 0 to 1.
-    pub pass_rate: f64,
-    pub avg_score: Option<f64>,
-    pub tested_at: String,
-    pub tested_by: String,
-    pub source: String,
-    pub url: Option<String>,
-}
-
-impl TestSummary {
-    /// One line for people: `golden-set: 18/20 passed (90.0%), avg score 0.91`.
-    pub fn describe(&self) -> String {
-        let mut out = format!(
-            "{}: {}/{} passed ({})",
-            self.test,
-            self.passed,
-            self.total,
-            crate::policy::percent(self.pass_rate)
-        );
-        if self.errored > 0 {
-            out.push_str(&format!(", {} errored", self.errored));
-        }
-        if let Some(score) = self.avg_score {
-            out.push_str(&format!(", avg score {score}"));
-        }
-        out
+/// One line for people: `golden-set: 18/20 passed (90.0%), avg score 0.91`.
+pub fn describe(summary: &TestSummary) -> String {
+    let mut out = format!(
+        "{}: {}/{} passed ({})",
+        summary.test,
+        summary.passed,
+        summary.total,
+        percent(summary.pass_rate)
+    );
+    if summary.errored > 0 {
+        out.push_str(&format!(", {} errored", summary.errored));
     }
+    if let Some(score) = summary.avg_score {
+        out.push_str(&format!(", avg score {score}"));
+    }
+    out
 }
 
 impl From<&TestRun> for TestSummary {
@@ -321,54 +305,9 @@ impl Results {
     }
 }
 
-/// The trailer block of a commit that records `run` against `name`@`version`: the whole run,
-/// so `history` can read it from the message alone (see [`parse_trailers`]).
-pub fn render_trailers(name: &PromptName, version: &Version, run: &TestRun) -> String {
-    let mut out = format!(
-        "Prompt: {name}\nVersion: {version}\nTest: {}\nPassed: {}\nFailed: {}\nErrored: {}\n",
-        run.test, run.passed, run.failed, run.errored
-    );
-    if let Some(score) = run.avg_score {
-        out.push_str(&format!("Score: {score}\n"));
-    }
-    out.push_str(&format!(
-        "Tested-At: {}\nTested-By: {}\nSource: {}\n",
-        run.tested_at, run.tested_by, run.source
-    ));
-    if let Some(url) = &run.url {
-        out.push_str(&format!("Url: {url}\n"));
-    }
-    out.push_str("Change: tested\n");
-    out
-}
-
-/// The run a commit message's trailer block records, if it is a complete, valid one.
-pub fn parse_trailers(message: &str) -> Option<(PromptName, Version, TestRun)> {
-    let block = crate::history::trailer_block(message);
-    let get = |key: &'static str| crate::history::trailer_values(block, key).next();
-    if get("Change")? != "tested" {
-        return None;
-    }
-    let run = TestRun {
-        test: get("Test")?.to_owned(),
-        passed: get("Passed")?.parse().ok()?,
-        failed: get("Failed")?.parse().ok()?,
-        errored: get("Errored")?.parse().ok()?,
-        avg_score: match get("Score") {
-            Some(text) => Some(text.parse().ok()?),
-            None => None,
-        },
-        tested_at: get("Tested-At")?.to_owned(),
-        tested_by: get("Tested-By")?.to_owned(),
-        source: get("Source")?.to_owned(),
-        url: get("Url").map(str::to_owned),
-    };
-    run.check().ok()?;
-    Some((
-        PromptName::parse(get("Prompt")?).ok()?,
-        Version::parse(get("Version")?).ok()?,
-        run,
-    ))
+/// A rate as a percentage with one decimal, `0.955` → `95.5%`.
+pub fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
 }
 
 /// The pass rate over the latest run of every test: passed cases over all cases.
@@ -461,30 +400,6 @@ mod tests {
         assert_eq!(latest[1].pass_rate, 0.5);
         assert_eq!(overall_pass_rate(&latest), Some(0.75));
         assert_eq!(overall_pass_rate(&[]), None);
-    }
-
-    #[test]
-    fn trailers_round_trip() {
-        let v = Version::parse("1.2.0").unwrap();
-        let mut linked = run("golden: set", 9, 1, "2026-11-24T10:00:00.5+01:00");
-        linked.url = Some("https://ci.example.com/run/7?x=a:b".into());
-        linked.avg_score = Some(0.1 + 0.2);
-        let mut plain = run("t", 1, 0, "2026-11-24T10:00:00Z");
-        plain.avg_score = None;
-        for run in [linked, plain] {
-            let message = format!("results: …\n\n{}", render_trailers(&name(), &v, &run));
-            assert_eq!(parse_trailers(&message), Some((name(), v.clone(), run)));
-        }
-        assert_eq!(
-            parse_trailers("edit\n\nPrompt: a\nChange: promoted\n"),
-            None
-        );
-        let broken = format!(
-            "x\n\n{}",
-            render_trailers(&name(), &v, &run("t", 1, 0, "2026-11-24T10:00:00Z"))
-        )
-        .replace("Passed: 1", "Passed: -1");
-        assert_eq!(parse_trailers(&broken), None);
     }
 
     #[test]

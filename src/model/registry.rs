@@ -12,9 +12,10 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::access::Access;
-use crate::policy::Policy;
-use crate::{yaml, Error, PromptName, Result, Version};
+use crate::model::access::Access;
+use crate::model::policy::Policy;
+use crate::model::yaml;
+use crate::{Error, PromptName, Result, Version};
 
 /// The format number this version of promptreg reads and writes.
 pub const FORMAT: u32 = 1;
@@ -155,7 +156,7 @@ impl Registry {
             Some(policy) => {
                 let l = policy.referenced;
                 let policy = policy.value.unwrap_or_default();
-                crate::policy::check(&policy, &environments)
+                crate::model::policy::check(&policy, &environments)
                     .map_err(|m| at(l.line(), l.column(), m))?;
                 policy
             }
@@ -295,7 +296,7 @@ impl Registry {
     }
 
     /// The gate of `environment` (`None`: it has none).
-    pub fn gate(&self, environment: &str) -> Option<&crate::policy::Gate> {
+    pub fn gate(&self, environment: &str) -> Option<&crate::model::policy::Gate> {
         self.policy.get(environment)
     }
 }

@@ -16,11 +16,12 @@ use schemars::generate::SchemaSettings;
 use schemars::{json_schema, Schema};
 use serde_json::{json, Value};
 
-use crate::access::Access;
-use crate::policy::Gate;
-use crate::prompt::PromptFile;
-use crate::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
-use crate::results::TestRun;
+use crate::model::access::Access;
+use crate::model::patterns::{ENVIRONMENT, PROMPT_NAME, VERSION};
+use crate::model::policy::Gate;
+use crate::model::prompt::PromptFile;
+use crate::model::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
+use crate::model::results::TestRun;
 
 /// The `$id` of the `prompt.yaml` schema.
 pub const PROMPT_ID: &str = "urn:promptreg:schema:prompt.yaml:1";
@@ -28,19 +29,6 @@ pub const PROMPT_ID: &str = "urn:promptreg:schema:prompt.yaml:1";
 pub const REGISTRY_ID: &str = "urn:promptreg:schema:registry.yaml:1";
 /// The `$id` of the schema of results files (`results/<name>.yaml`).
 pub const RESULTS_ID: &str = "urn:promptreg:schema:results.yaml:1";
-
-/// A template variable's name.
-pub const VARIABLE_NAME: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
-/// A relative path of `/`-separated parts, none of them empty, `.` or `..`.
-pub const COMPONENT_PATH: &str = r"^(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+)(?:/(?:[^/\\.][^/\\]*|\.[^/\\.][^/\\]*|\.\.[^/\\]+))*$";
-/// A path whose last part is `prompt.yaml` (a component path must not be one).
-const PROMPT_FILE_PATH: &str = r"(?:^|/)prompt\.yaml$";
-/// A prompt name (docs/FORMAT.md §2): 1 to 4 segments of at most 64 bytes.
-pub const PROMPT_NAME: &str = "^[a-z0-9][a-z0-9_-]{0,63}(?:/[a-z0-9][a-z0-9_-]{0,63}){0,3}$";
-/// An environment name.
-pub const ENVIRONMENT: &str = "^[a-z][a-z0-9_-]*$";
-/// A version (docs/FORMAT.md §5): semver without build metadata, an optional leading `v`.
-pub const VERSION: &str = r"^v?(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:-(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?$";
 
 /// The schema settings: draft 2020-12 with every sub-schema inlined, so that editors never have
 /// to resolve a `$ref`.
@@ -172,7 +160,7 @@ pub fn results() -> Value {
         "additionalProperties": false,
         "required": ["format", "prompt"],
         "properties": {
-            "format": {"description": "The results format; must be 1.", "const": crate::results::FORMAT},
+            "format": {"description": "The results format; must be 1.", "const": crate::model::results::FORMAT},
             "prompt": {
                 "description": "The prompt these runs are of: the file's path under results/.",
                 "type": "string",
@@ -187,15 +175,6 @@ pub fn results() -> Value {
         },
     });
     order(schema)
-}
-
-/// The field schema of a component path (`system_prompt_file`, `examples_file`).
-pub fn component_path(schema: &mut Schema) {
-    schema.insert("pattern".into(), COMPONENT_PATH.into());
-    schema.insert(
-        "not".into(),
-        json!({"type": "string", "pattern": PROMPT_FILE_PATH}),
-    );
 }
 
 /// Adds `null` to the types a schema accepts (YAML `access:` with nothing after it).

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{yaml, Error, Result};
+use crate::model::yaml;
+use crate::{Error, Result};
 
 /// Default sampling temperature.
 pub const DEFAULT_TEMPERATURE: f64 = 0.7;
@@ -29,7 +30,7 @@ pub struct PromptFile {
     /// A file in the prompt directory holding the system prompt (UTF-8, at most 1 MiB): a
     /// relative path using `/`, with no empty, `.` or `..` part, not `prompt.yaml`. Give this or
     /// `system_prompt`, not both.
-    #[schemars(transform = crate::schema::component_path)]
+    #[schemars(transform = crate::model::patterns::component_path)]
     pub system_prompt_file: Option<String>,
     /// Chat message templates sent after the system prompt.
     #[serde(default)]
@@ -38,7 +39,7 @@ pub struct PromptFile {
     pub examples: Option<Vec<Value>>,
     /// A YAML file in the prompt directory holding the `examples` list: a relative path using
     /// `/`, with no empty, `.` or `..` part, not `prompt.yaml`. Give this or `examples`, not both.
-    #[schemars(transform = crate::schema::component_path)]
+    #[schemars(transform = crate::model::patterns::component_path)]
     pub examples_file: Option<String>,
     /// The model the prompt is written for, e.g. `gpt-4o`.
     pub model: Option<String>,
@@ -50,7 +51,7 @@ pub struct PromptFile {
     pub token_budget: Option<u64>,
     /// The template variables, by name (letters, digits and `_`, not starting with a digit).
     #[serde(default)]
-    #[schemars(extend("propertyNames" = {"pattern": crate::schema::VARIABLE_NAME}))]
+    #[schemars(extend("propertyNames" = {"pattern": crate::model::patterns::VARIABLE_NAME}))]
     pub variables: BTreeMap<String, Variable>,
     /// Free-form tags.
     #[serde(default)]
@@ -120,27 +121,6 @@ pub trait Components {
     fn read(&self, relative: &str) -> Result<Option<Vec<u8>>>;
     /// How to name `relative` in messages (`prompts/x/system.md`).
     fn display(&self, relative: &str) -> PathBuf;
-}
-
-/// Component files read from a prompt directory of the working tree, through
-/// [`crate::fsread::WorkTree`]: a link or a special file anywhere on the way is refused, never
-/// followed or opened.
-pub struct DirComponents<'a> {
-    /// The repository root.
-    pub root: &'a Path,
-    /// The prompt directory, repository-relative (`prompts/<name>`).
-    pub dir: String,
-}
-
-impl Components for DirComponents<'_> {
-    fn read(&self, relative: &str) -> Result<Option<Vec<u8>>> {
-        let path = format!("{}/{relative}", self.dir);
-        crate::fsread::WorkTree::new(self.root).read_bounded(&path, MAX_COMPONENT_BYTES)
-    }
-
-    fn display(&self, relative: &str) -> PathBuf {
-        Path::new(&self.dir).join(relative)
-    }
 }
 
 fn too_big(file: PathBuf, len: u64) -> Error {
@@ -292,8 +272,21 @@ pub(crate) fn is_identifier(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A prompt directory holding no component files.
+    pub(crate) struct NoComponents;
+
+    impl Components for NoComponents {
+        fn read(&self, _relative: &str) -> Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+
+        fn display(&self, relative: &str) -> PathBuf {
+            PathBuf::from(relative)
+        }
+    }
 
     fn parse(text: &str) -> Result<PromptFile> {
         PromptFile::parse(text.as_bytes(), Path::new("prompts/x/prompt.yaml"))
@@ -302,12 +295,7 @@ mod tests {
     #[test]
     fn minimal_prompt_gets_defaults() {
         let file = parse("system_prompt: hello\n").unwrap();
-        let prompt = file
-            .resolve(&DirComponents {
-                root: Path::new("/nonexistent"),
-                dir: "x".into(),
-            })
-            .unwrap();
+        let prompt = file.resolve(&NoComponents).unwrap();
         assert_eq!(prompt.temperature, DEFAULT_TEMPERATURE);
         assert_eq!(prompt.token_budget, DEFAULT_TOKEN_BUDGET);
         assert_eq!(prompt.system_prompt, "hello");

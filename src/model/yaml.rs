@@ -236,7 +236,7 @@ pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prompt::PromptFile;
+    use crate::model::prompt::PromptFile;
 
     fn message(text: &str) -> (u64, u64, String) {
         match parse::<PromptFile>(text.as_bytes(), Path::new("p.yaml")) {

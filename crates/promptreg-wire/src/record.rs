@@ -1,15 +1,15 @@
-//! The records operations return: the stable JSON shapes of `fetch`, `versions` and `list` (and,
-//! later, of the HTTP API). Field order here is the order in the output.
+//! The records of `fetch`, `versions` and `list`: the stable JSON shapes the CLI prints with
+//! `--format json` and the HTTP API serves. Field order here is the order in the output.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::prompt::{Message, Variable};
+use crate::TestSummary;
 
 /// One version of a prompt with its content resolved: what `fetch --format json` prints.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromptRecord {
     /// `name@version`.
     pub id: String,
@@ -46,11 +46,11 @@ pub struct PromptRecord {
     /// The tag name, `<name>/v<version>`.
     pub tag: String,
     /// The latest recorded run of each test of this version, by test name.
-    pub tests: Vec<crate::results::TestSummary>,
+    pub tests: Vec<TestSummary>,
 }
 
 /// One row of `versions`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub version: String,
     pub status: String,
@@ -67,7 +67,7 @@ pub struct VersionRecord {
 }
 
 /// One row of `list`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListRecord {
     pub name: String,
     pub domain: Option<String>,
@@ -78,4 +78,29 @@ pub struct ListRecord {
     /// Environment → version, in pipeline order; environments holding nothing are left out.
     pub environments: serde_json::Map<String, Value>,
     pub summary: Option<String>,
+}
+
+/// One chat message of a record, its template unrendered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Who speaks a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// A template variable's contract, as a record shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variable {
+    pub description: Option<String>,
+    pub required: bool,
+    /// The value used when none is given: a string, number or boolean.
+    pub default: Option<Value>,
 }

@@ -1,17 +1,16 @@
-//! `fetch`: resolve a selector to one released version and read its content.
+//! Resolving a selector to one released version and reading its content: `NAME`,
+//! `NAME@ENVIRONMENT`, `NAME@X.Y.Z` and `NAME@latest` against the index at a revision, and the
+//! resolved prompt of a release (cached by tag object id: a release never changes).
 
-use crate::history::Trailers;
-use crate::prompt::{Prompt, PromptFile};
-use crate::record::PromptRecord;
-use crate::registry::Registry;
-use crate::results::TestSummary;
-use crate::selector::{Selector, Target};
+use crate::model::prompt::{Prompt, PromptFile};
+use crate::model::registry::Registry;
+use crate::model::selector::{Selector, Target};
+use crate::model::version::latest;
 use crate::store::{Release, Store};
-use crate::version::latest;
 use crate::{Error, PromptName, Result, Version};
 
-use super::history::registry_blob;
-use super::{not_found, registry_at, revision_label};
+use super::missing::{missing_version, not_found};
+use super::{registry_at, revision_label};
 
 /// A resolved version: its release metadata, content and the index it was resolved against.
 pub struct Fetched {
@@ -21,13 +20,6 @@ pub struct Fetched {
     /// Version tags passed over while resolving `@latest` because they are not valid releases
     /// ([`Error::BadTag`]): the caller warns about them, `validate` reports them.
     pub skipped: Vec<Error>,
-}
-
-/// Who last changed which environments hold a version.
-#[derive(Clone, Debug)]
-pub struct Update {
-    pub by: String,
-    pub at: String,
 }
 
 /// Resolves `selector` against the index at `revision` (HEAD by default) and reads the version.
@@ -136,18 +128,6 @@ fn latest_valid(store: &Store, name: &PromptName) -> Result<(Version, Vec<Error>
     }
 }
 
-/// The error for a version that has no tag.
-pub fn missing_version(store: &Store, name: &PromptName, version: &Version) -> Error {
-    match store.versions(name) {
-        Ok(versions) if !versions.is_empty() => Error::VersionNotFound {
-            name: name.to_string(),
-            version: version.to_string(),
-            existing: versions.into_iter().map(|(v, _)| v.to_string()).collect(),
-        },
-        _ => not_found(store, name),
-    }
-}
-
 /// Reads and resolves the prompt a release holds.
 ///
 /// A release never changes, so its resolved prompt is cached by tag object id: a repeated fetch
@@ -192,140 +172,8 @@ fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
         return Err(bad(format!("its commit has no `{}`", release.name.dir())));
     };
     let components = store.tree_components(dir, &release.name);
-    let bytes = crate::prompt::Components::read(&components, crate::PROMPT_FILE)?
+    let bytes = crate::model::prompt::Components::read(&components, crate::PROMPT_FILE)?
         .ok_or_else(|| bad(format!("its commit has no `{}`", release.name.file())))?;
     let file = PromptFile::parse(&bytes, std::path::Path::new(&release.name.file()))?;
     file.resolve(&components)
-}
-
-/// The latest run of each test of the fetched version, from the results at `revision`.
-pub fn tests(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Result<Vec<TestSummary>> {
-    let results = super::results::results_at(store, &fetched.release.name, revision)?;
-    Ok(results.summaries(&fetched.release.version))
-}
-
-/// The JSON record of a fetched version, with its latest test results.
-pub fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) -> PromptRecord {
-    let Fetched {
-        release,
-        prompt,
-        registry,
-        ..
-    } = fetched;
-    let environments = registry.holders(&release.name, &release.version);
-    let environment = environments.last().cloned();
-    PromptRecord {
-        id: format!("{}@{}", release.name, release.version),
-        name: release.name.to_string(),
-        version: release.version.to_string(),
-        created_by: release.created_by.clone(),
-        created_at: release.created_at.to_rfc3339(),
-        updated_by: update.as_ref().map(|u| u.by.clone()),
-        updated_at: update.map(|u| u.at),
-        description: release.description.clone(),
-        system_prompt: prompt.system_prompt.clone(),
-        token_budget: prompt.token_budget,
-        temperature: prompt.temperature,
-        status: environment
-            .clone()
-            .unwrap_or_else(|| crate::registry::DRAFT.to_owned()),
-        environment,
-        environments,
-        domain: release.name.domain().map(str::to_owned),
-        model: prompt.model.clone(),
-        messages: prompt.messages.clone(),
-        variables: prompt.variables.clone(),
-        examples: prompt.examples.clone(),
-        tags: prompt.tags.clone(),
-        metadata: prompt.metadata.clone(),
-        summary: prompt.summary.clone(),
-        commit: release.commit.to_string(),
-        tag: release.tag.clone(),
-        tests,
-    }
-}
-
-/// The most recent first-parent commit (from `revision`) that changed which environments hold
-/// `version` of `name`, walking back no further than the version's own commit.
-pub fn last_update(
-    store: &Store,
-    fetched: &Fetched,
-    revision: Option<&str>,
-) -> Result<Option<Update>> {
-    let name = &fetched.release.name;
-    let version = &fetched.release.version;
-    let repo = store.repo();
-    let mut commit = store.commit(revision)?;
-    let mut holders = fetched.registry.holders(name, version);
-    let mut blob = registry_blob(&commit);
-    loop {
-        if commit.id() == fetched.release.commit {
-            return Ok(None);
-        }
-        let Ok(parent) = commit.parent(0) else {
-            return Ok(None);
-        };
-        let parent_blob = registry_blob(&parent);
-        if parent_blob != blob {
-            // A move promptreg made names itself in its trailers (as `history` reads them):
-            // no need to parse the 40,000-line index it started from.
-            let message = String::from_utf8_lossy(commit.message_bytes());
-            let moved = match commit.parent_count() {
-                1 => Trailers::parse(&message),
-                _ => None,
-            };
-            let before = match (moved, parent_blob) {
-                (Some(moved), _) => {
-                    holders_before(&holders, &moved, name, version, &fetched.registry)
-                }
-                (None, Some(id)) => {
-                    let content = repo
-                        .find_blob(id)
-                        .map_err(Error::git("cannot read registry.yaml"))?;
-                    match Registry::parse_for(
-                        content.content(),
-                        std::path::Path::new(crate::REGISTRY_FILE),
-                        name,
-                    ) {
-                        Ok(registry) => registry.holders(name, version),
-                        Err(_) => Vec::new(),
-                    }
-                }
-                (None, None) => Vec::new(),
-            };
-            if before != holders {
-                let author = commit.author();
-                return Ok(Some(Update {
-                    by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-                    at: crate::identity::from_git_time(author.when()).to_rfc3339(),
-                }));
-            }
-            holders = before;
-            blob = parent_blob;
-        }
-        commit = parent;
-    }
-}
-
-/// The environments that held `version` of `name` before the move `moved` (pipeline order),
-/// given those that hold it after.
-fn holders_before(
-    after: &[String],
-    moved: &Trailers,
-    name: &PromptName,
-    version: &Version,
-    registry: &Registry,
-) -> Vec<String> {
-    if moved.prompt != name.as_str() {
-        return after.to_vec();
-    }
-    registry
-        .environments
-        .iter()
-        .filter(|env| match **env == moved.environment {
-            true => moved.previous.as_ref() == Some(version),
-            false => after.contains(env),
-        })
-        .cloned()
-        .collect()
 }

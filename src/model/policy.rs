@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use crate::results::{check_test_name, Results, TestRun};
+use crate::model::results::{check_test_name, Results, TestRun};
 use crate::Version;
 
 /// Environment → the gate a version must pass to enter it.
@@ -147,11 +147,6 @@ impl Gate {
         }
         unmet
     }
-}
-
-/// A rate as a percentage with one decimal, `0.955` → `95.5%`.
-pub fn percent(rate: f64) -> String {
-    format!("{:.1}%", rate * 100.0)
 }
 
 /// A rate and the minimum it is below, as percentages: the minimum exactly (up to six

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::prompt::Prompt;
+use crate::model::prompt::Prompt;
 use crate::{Error, PromptName, Result};
 
 /// A released (or to-be-released) version of a prompt.
@@ -42,7 +42,7 @@ impl Bump {
 pub fn auto_bump(old: &Prompt, new: &Prompt) -> (Bump, String) {
     let mut reasons: Vec<(Bump, String)> = Vec::new();
     let mut note = |bump: Bump, reason: String| reasons.push((bump, reason));
-    let must_give = |v: &crate::prompt::Variable| v.required && v.default.is_none();
+    let must_give = |v: &crate::model::prompt::Variable| v.required && v.default.is_none();
     for (name, before) in &old.variables {
         match new.variables.get(name) {
             None => note(Bump::Major, format!("variable `{name}` removed")),
@@ -267,15 +267,12 @@ mod tests {
     }
 
     fn base() -> Prompt {
-        let file: crate::prompt::PromptFile = serde_saphyr::from_str(
+        let file: crate::model::prompt::PromptFile = serde_saphyr::from_str(
             "summary: s\nsystem_prompt: Hi {{ who }}\nvariables:\n  who: {description: d}\n  tone: {required: false, default: calm}\ntags: [a]\n",
         )
         .unwrap();
-        file.resolve(&crate::prompt::DirComponents {
-            root: std::path::Path::new("/nonexistent"),
-            dir: "x".into(),
-        })
-        .unwrap()
+        file.resolve(&crate::model::prompt::tests::NoComponents)
+            .unwrap()
     }
 
     #[track_caller]
@@ -328,8 +325,8 @@ mod tests {
             ),
             (
                 Box::new(|p| {
-                    p.messages.push(crate::prompt::Message {
-                        role: crate::prompt::Role::User,
+                    p.messages.push(crate::model::prompt::Message {
+                        role: crate::model::prompt::Role::User,
                         content: "q".into(),
                     })
                 }),
@@ -339,7 +336,7 @@ mod tests {
                 Box::new(|p| {
                     p.variables.insert(
                         "extra".into(),
-                        crate::prompt::Variable {
+                        crate::model::prompt::Variable {
                             description: None,
                             required: true,
                             default: Some("x".into()),

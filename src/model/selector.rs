@@ -11,7 +11,7 @@ pub enum Target {
     Version(Version),
     /// Whatever version an environment holds.
     Environment(String),
-    /// The highest release (see [`crate::version::latest`]).
+    /// The highest release (see [`crate::model::version::latest`]).
     Latest,
 }
 

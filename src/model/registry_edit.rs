@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::registry::{block_end, first_content_indent, key_line_start, Registry};
+use crate::model::registry::{block_end, first_content_indent, key_line_start, Registry};
 use crate::{Error, PromptName, Result, Version};
 
 /// Sets `environment`'s pointer for `name` to `version` in the index text, whose parsed form

@@ -1,14 +1,12 @@
-//! Prompt names: 1–4 `/`-separated segments of `[a-z0-9][a-z0-9_-]*`, each at most 64 bytes.
+//! Prompt names: 1–4 `/`-separated segments of `[a-z0-9][a-z0-9_-]*`, each at most 64 bytes
+//! (the grammar is [`promptreg_wire::name`]).
 //! The first segment of a nested name is its domain (`support/refund-agent` → `support`).
 
 use std::fmt;
 
 use crate::{Error, Result};
 
-/// Most segments a name may have.
-pub const MAX_SEGMENTS: usize = 4;
-/// Longest segment, in bytes.
-pub const MAX_SEGMENT_LEN: usize = 64;
+pub use promptreg_wire::name::{MAX_SEGMENTS, MAX_SEGMENT_LEN};
 
 /// A validated prompt name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,23 +15,11 @@ pub struct PromptName(String);
 impl PromptName {
     /// Validates `input` as a prompt name.
     pub fn parse(input: &str) -> Result<Self> {
-        let invalid = |reason: String| Error::InvalidName {
+        // The grammar is the wire format's, so clients check names exactly as the registry does.
+        promptreg_wire::name::check(input).map_err(|reason| Error::InvalidName {
             name: input.to_owned(),
             reason,
-        };
-        if input.is_empty() {
-            return Err(invalid("the name is empty".into()));
-        }
-        let segments: Vec<&str> = input.split('/').collect();
-        if segments.len() > MAX_SEGMENTS {
-            return Err(invalid(format!(
-                "{} segments; at most {MAX_SEGMENTS} are allowed",
-                segments.len()
-            )));
-        }
-        for segment in segments {
-            check_segment(segment).map_err(&invalid)?;
-        }
+        })?;
         Ok(Self(input.to_owned()))
     }
 
@@ -61,32 +47,6 @@ impl PromptName {
     pub fn tag_prefix(&self) -> String {
         format!("refs/tags/{}/", self.0)
     }
-}
-
-fn check_segment(segment: &str) -> std::result::Result<(), String> {
-    if segment.is_empty() {
-        return Err("empty segment (leading, trailing or doubled `/`)".into());
-    }
-    if segment.len() > MAX_SEGMENT_LEN {
-        return Err(format!(
-            "segment `{segment}` is longer than {MAX_SEGMENT_LEN} characters"
-        ));
-    }
-    let mut chars = segment.chars();
-    let first = chars.next().unwrap_or('-');
-    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
-        return Err(format!(
-            "segment `{segment}` must start with a lower-case letter or digit"
-        ));
-    }
-    if let Some(bad) =
-        chars.find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-'))
-    {
-        return Err(format!(
-            "`{bad}` is not allowed in `{segment}` (use a-z, 0-9, `_` and `-`)"
-        ));
-    }
-    Ok(())
 }
 
 impl fmt::Display for PromptName {

@@ -1,11 +1,11 @@
-//! A blocking client for `promptreg serve`, with an in-memory cache that keeps an application
+//! promptreg-client: a blocking client for `promptreg serve`, with an in-memory cache that keeps an application
 //! running when the registry server is slow or down.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use promptreg::client::{Client, Target};
+//! use promptreg_client::{Client, Target};
 //!
-//! # fn main() -> Result<(), promptreg::client::ClientError> {
+//! # fn main() -> Result<(), promptreg_client::ClientError> {
 //! let client = Client::builder("http://127.0.0.1:8000")
 //!     .ttl(Duration::from_secs(300))
 //!     .fallback_bundle("bundle.json")? // written by `promptreg export --env production`
@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::ops::export::{Bundle, BUNDLE_FORMAT};
+pub use promptreg_wire::{Bundle, TestSummary, BUNDLE_FORMAT};
 
 /// The default time a fetched value is served without asking the server.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -154,7 +154,7 @@ impl Prompt {
 
     /// The latest recorded run of each test of this version (empty when never tested, or
     /// when the record comes from a registry older than test results).
-    pub fn tests(&self) -> Vec<crate::results::TestSummary> {
+    pub fn tests(&self) -> Vec<TestSummary> {
         self.record
             .get("tests")
             .and_then(|tests| serde_json::from_value(tests.clone()).ok())
@@ -303,8 +303,8 @@ impl Client {
 
     /// One version of `name`; see the [module docs](self) for how the cache answers.
     pub fn get(&self, name: &str, target: Target<'_>) -> Result<Prompt, ClientError> {
-        crate::PromptName::parse(name).map_err(|e| ClientError::InvalidRequest {
-            message: e.to_string(),
+        promptreg_wire::name::check(name).map_err(|reason| ClientError::InvalidRequest {
+            message: format!("invalid prompt name `{name}`: {reason}"),
         })?;
         let key = cache_key(name, target);
         let cached = self.lock().get(&key).cloned();
