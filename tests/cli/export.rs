@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 /// summarize 1.0.0 and support/refund-agent 1.0.0 in production (refund-agent 1.1.0 only in
 /// dev), support/triage never promoted.

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::harness::{Output, TestRepo, AUTHOR_EMAIL};
 use crate::serve::{send, Server};
+use crate::support::{released_prompt, Output, TestRepo, AUTHOR_EMAIL};
 
 /// The header of every registry.yaml written here; `prompts:` is line 3.
 const PIPELINE: &str = "format: 1\nenvironments: [dev, staging, production]\n";
@@ -26,8 +26,11 @@ fn registry(prompts: &str, policy: &str) -> String {
 
 /// Commits registry.yaml by hand.
 fn commit_registry(repo: &TestRepo, prompts: &str, policy: &str) {
-    repo.write("registry.yaml", &registry(prompts, policy));
-    repo.git(&["commit", "-q", "-a", "-m", "registry by hand"]);
+    repo.commit_by_hand(
+        "registry.yaml",
+        &registry(prompts, policy),
+        "registry by hand",
+    );
 }
 
 /// x 1.0.0 in dev and staging: only the gate stands between it and production.
@@ -35,8 +38,7 @@ const X_STAGED: &str = "  x:\n    dev: 1.0.0\n    staging: 1.0.0\n";
 
 /// x 1.0.0 released and held by dev and staging, with `policy` committed.
 fn gated(policy: &str) -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
+    let repo = released_prompt("x", "1.0.0", "one");
     commit_registry(&repo, X_STAGED, policy);
     repo
 }
@@ -93,18 +95,12 @@ fn gate_refusal(out: &Output, name: &str, version: &str, env: &str) -> Vec<Strin
     unmet
 }
 
-/// Promotes x `version` to `env`, asserting the gate refuses it and nothing changes (commits,
-/// registry.yaml, the whole working tree); returns the unmet conditions.
+/// Promotes x `version` to `env`, asserting the gate refuses it and nothing changes (HEAD, refs,
+/// index, working tree); returns the unmet conditions.
 #[track_caller]
 fn refused(repo: &TestRepo, version: &str, env: &str) -> Vec<String> {
-    let before = repo.snapshot();
-    let commits = repo.commit_count();
-    let committed = repo.git(&["show", "HEAD:registry.yaml"]);
-    let unmet = gate_refusal(&promote(repo, version, env), "x", version, env);
-    assert_eq!(repo.commit_count(), commits);
-    assert_eq!(repo.git(&["show", "HEAD:registry.yaml"]), committed);
-    assert_eq!(before, repo.snapshot());
-    unmet
+    let out = repo.unchanged_by(|| promote(repo, version, env));
+    gate_refusal(&out, "x", version, env)
 }
 
 /// Promotes, asserting success and a commit that records no override.
@@ -261,7 +257,7 @@ fn runs_before_the_release_do_not_count_when_tested_after_release_is_set() {
             "`golden` ran at 2026-03-01T10:59:59+00:00, before 1.0.0 was released ({RELEASED})"
         )]
     );
-    // Without --at the run's time is GIT_AUTHOR_DATE: the harness's 2026-01-01 is earlier still.
+    // Without --at the run's time is GIT_AUTHOR_DATE: the hermetic environment's 2026-01-01 is earlier still.
     record(&repo, "x@1.0.0", "golden", 10, 0, &[]);
     assert_eq!(
         refused(&repo, "1.0.0", "production"),
@@ -429,11 +425,9 @@ fn force_overrides_the_pipeline_and_the_gate_together() {
     let repo = gated("  production:\n    required_tests: [golden]\n");
     repo.release("x", "1.1.0", "two");
     // Without --force the pipeline refuses first; nothing changes.
-    let before = repo.snapshot();
-    promote(&repo, "1.1.0", "production")
+    repo.unchanged_by(|| promote(&repo, "1.1.0", "production"))
         .refused()
         .stderr_has(&["staging holds 1.0.0, not 1.1.0"]);
-    assert_eq!(before, repo.snapshot());
     promote_forced(&repo, "1.1.0", "production").ok();
     assert_eq!(trailer(&repo, "Forced"), ["true"]);
     assert_eq!(
@@ -511,8 +505,7 @@ fn rollback_is_not_gated() {
 
 #[test]
 fn environments_without_a_gate_are_unaffected() {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
+    let repo = released_prompt("x", "1.0.0", "one");
     commit_registry(
         &repo,
         "  x: {}\n",
@@ -764,8 +757,7 @@ fn audit_judges_by_the_base_policy_not_one_the_change_relaxes() {
 
 #[test]
 fn audit_ignores_a_gate_the_change_adds() {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
+    let repo = released_prompt("x", "1.0.0", "one");
     commit_registry(&repo, X_STAGED, "");
     repo.git(&["checkout", "-q", "-b", "pr"]);
     commit_registry(&repo, X_STAGED, GOLDEN_95);

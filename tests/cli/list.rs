@@ -2,16 +2,12 @@
 
 use serde_json::json;
 
-use crate::harness::TestRepo;
+use crate::support::{promoted_through_pipeline, TestRepo};
 
 /// Three prompts: summarize (production), support/refund-agent (dev, two versions),
 /// support/triage (no promotion).
 fn registry() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("summarize", "1.0.0", "s");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("summarize", "1.0.0", env);
-    }
+    let repo = promoted_through_pipeline("summarize", "1.0.0", "s");
     repo.release("support/refund-agent", "1.0.0", "r1");
     repo.release("support/refund-agent", "1.1.0", "r2");
     repo.promote("support/refund-agent", "1.1.0", "dev");

@@ -1,6 +1,6 @@
 //! Integration tests: drive the built `promptreg` binary against temporary Git repositories.
 
-mod harness;
+mod support;
 
 mod access;
 mod atomic;

@@ -2,12 +2,11 @@
 //! alone, the refusals, report imports, and what `show`, `fetch`, `versions`, `history` and
 //! `validate` make of the recorded runs.
 
-use std::io::Write as _;
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 
-use crate::harness::{Output, TestRepo, AUTHOR_EMAIL, AUTHOR_NAME, COMMITTER_EMAIL, DATE};
+use crate::support::{
+    released_prompt, Output, TestRepo, AUTHOR_EMAIL, AUTHOR_NAME, COMMITTER_EMAIL, DATE,
+};
 
 const NAME: &str = "support/refund-agent";
 const FILE: &str = "results/support/refund-agent.yaml";
@@ -19,9 +18,7 @@ fn fixture(file: &str) -> String {
 
 /// A registry with `NAME` 1.0.0 released; its prompt draws no validation findings.
 fn released() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release(NAME, "1.0.0", "Hello {{ user_name }}");
-    repo
+    released_prompt(NAME, "1.0.0", "Hello {{ user_name }}")
 }
 
 /// `results record SELECTOR EXTRA…`.
@@ -31,45 +28,11 @@ fn record(repo: &TestRepo, selector: &str, extra: &[&str]) -> Output {
     repo.run(&args)
 }
 
-/// Records `passed`/`failed` of `test` against `selector`, asserting success.
-#[track_caller]
-fn recorded(repo: &TestRepo, selector: &str, test: &str, passed: u64, failed: u64) {
-    let (passed, failed) = (passed.to_string(), failed.to_string());
-    record(
-        repo,
-        selector,
-        &["--test", test, "--passed", &passed, "--failed", &failed],
-    )
-    .ok();
-}
-
 /// `results import SELECTOR --from FORMAT FILE EXTRA…`.
 fn import(repo: &TestRepo, selector: &str, format: &str, file: &str, extra: &[&str]) -> Output {
     let mut args = vec!["results", "import", selector, "--from", format, file];
     args.extend_from_slice(extra);
     repo.run(&args)
-}
-
-/// Runs promptreg with `input` on standard input.
-fn run_stdin(repo: &TestRepo, args: &[&str], input: &[u8]) -> Output {
-    let mut command = repo.command(args);
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn promptreg");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait for promptreg");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// `ARGS --format json`, asserting success.
@@ -131,29 +94,12 @@ fn without_comments(text: &str) -> String {
         .collect()
 }
 
-/// Runs `args`, asserting a refusal whose stderr has `needles`, and that nothing changed.
-#[track_caller]
-fn refused_unchanged(repo: &TestRepo, args: &[&str], needles: &[&str]) -> Output {
-    let before = repo.snapshot();
-    let commits = repo.commit_count();
-    let out = repo.run(args);
-    out.refused().stderr_has(needles);
-    assert_eq!(repo.commit_count(), commits, "a refusal committed");
-    assert_eq!(before, repo.snapshot(), "a refusal changed the repository");
-    out
-}
-
 /// Runs `args`, asserting a usage error whose stderr has `needles`, and that nothing changed.
 #[track_caller]
 fn usage_unchanged(repo: &TestRepo, args: &[&str], needles: &[&str]) {
-    let before = repo.snapshot();
-    let out = repo.run(args);
-    out.usage().stderr_has(needles);
-    assert_eq!(
-        before,
-        repo.snapshot(),
-        "a usage error changed the repository"
-    );
+    repo.unchanged_by(|| repo.run(args))
+        .usage()
+        .stderr_has(needles);
 }
 
 // --- record ------------------------------------------------------------------------------------
@@ -303,7 +249,7 @@ fn the_results_commit_has_the_documented_subject_trailers_and_file() {
     );
 
     // Without a score there is no Score trailer and no avg_score line.
-    recorded(&repo, &format!("{NAME}@1.0.0"), "safety", 3, 0);
+    repo.record_run(&format!("{NAME}@1.0.0"), "safety", 3, 0);
     let message = repo.git(&["log", "-1", "--format=%B"]);
     assert_eq!(
         message.lines().next(),
@@ -341,7 +287,7 @@ fn record_commits_only_the_results_file_and_leaves_other_changes_as_they_were() 
     let commits = repo.commit_count();
     let parent = repo.rev("HEAD");
 
-    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
+    repo.record_run(&format!("{NAME}@1.0.0"), "golden-set", 9, 1);
 
     assert_eq!(repo.commit_count(), commits + 1);
     assert_eq!(repo.rev("HEAD^"), parent);
@@ -407,12 +353,12 @@ fn environment_and_latest_selectors_record_the_version_they_resolve_to() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     repo.promote(NAME, "1.0.0", "dev");
     repo.promote(NAME, "1.0.0", "staging");
-    recorded(&repo, &format!("{NAME}@staging"), "s", 1, 0);
+    repo.record_run(&format!("{NAME}@staging"), "s", 1, 0);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%s"]).trim(),
         "results: support/refund-agent 1.0.0 s 1/1 passed"
     );
-    recorded(&repo, &format!("{NAME}@latest"), "l", 1, 0);
+    repo.record_run(&format!("{NAME}@latest"), "l", 1, 0);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%s"]).trim(),
         "results: support/refund-agent 1.1.0 l 1/1 passed"
@@ -429,39 +375,33 @@ fn environment_and_latest_selectors_record_the_version_they_resolve_to() {
         .collect();
     assert_eq!(got, [("1.0.0", "s"), ("1.1.0", "l")]);
     // An environment holding nothing, or not in the pipeline, is refused.
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@production"),
-            "--test",
-            "p",
-            "--passed",
-            "1",
-            "--failed",
-            "0",
-        ],
-        &["has no version in production"],
-    );
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@qa"),
-            "--test",
-            "p",
-            "--passed",
-            "1",
-            "--failed",
-            "0",
-        ],
-        &[
-            "unknown environment `qa`",
-            "the pipeline is: dev, staging, production",
-        ],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@production"),
+        "--test",
+        "p",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&["has no version in production"]);
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@qa"),
+        "--test",
+        "p",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&[
+        "unknown environment `qa`",
+        "the pipeline is: dev, staging, production",
+    ]);
 }
 
 #[test]
@@ -526,80 +466,65 @@ fn tested_at_is_the_author_date_and_tested_by_the_author_email() {
 fn a_version_never_released_is_refused_listing_the_existing_ones() {
     let repo = released();
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
-    let out = refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@2.0.0"),
-            "--test",
-            "t",
-            "--passed",
-            "1",
-            "--failed",
-            "0",
-        ],
-        &[
-            "version 2.0.0 of `support/refund-agent` not found",
-            "hint: existing versions: 1.0.0, 1.1.0",
-        ],
-    );
+    let out = repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@2.0.0"),
+        "--test",
+        "t",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+    ]);
+    out.stderr_has(&[
+        "version 2.0.0 of `support/refund-agent` not found",
+        "hint: existing versions: 1.0.0, 1.1.0",
+    ]);
     assert!(!out.stderr.contains("recorded"), "{}", out.stderr);
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            "nope@1.0.0",
-            "--test",
-            "t",
-            "--passed",
-            "1",
-            "--failed",
-            "0",
-        ],
-        &["prompt `nope` not found"],
-    );
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@1.0"),
-            "--test",
-            "t",
-            "--passed",
-            "1",
-            "--failed",
-            "0",
-        ],
-        &["invalid version `1.0`"],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        "nope@1.0.0",
+        "--test",
+        "t",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&["prompt `nope` not found"]);
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@1.0"),
+        "--test",
+        "t",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&["invalid version `1.0`"]);
     assert!(!repo.path("results").exists());
 }
 
 #[test]
 fn a_bare_name_is_refused() {
     let repo = released();
-    refused_unchanged(
-        &repo,
-        &[
-            "results", "record", NAME, "--test", "t", "--passed", "1", "--failed", "0",
-        ],
-        &["name the version tested", "NAME@VERSION"],
-    );
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "import",
-            NAME,
-            "--from",
-            "junit",
-            &fixture("junit-pytest.xml"),
-        ],
-        &["name the version tested"],
-    );
+    repo.refuses_unchanged(&[
+        "results", "record", NAME, "--test", "t", "--passed", "1", "--failed", "0",
+    ])
+    .stderr_has(&["name the version tested", "NAME@VERSION"]);
+    repo.refuses_unchanged(&[
+        "results",
+        "import",
+        NAME,
+        "--from",
+        "junit",
+        &fixture("junit-pytest.xml"),
+    ])
+    .stderr_has(&["name the version tested"]);
 }
 
 #[test]
@@ -621,38 +546,32 @@ fn the_hint_for_a_bare_name_does_not_offer_a_bare_name() {
 #[test]
 fn a_run_of_zero_cases_is_refused() {
     let repo = released();
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@1.0.0"),
-            "--test",
-            "t",
-            "--passed",
-            "0",
-            "--failed",
-            "0",
-        ],
-        &["`t` counts no test cases"],
-    );
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@1.0.0"),
-            "--test",
-            "t",
-            "--passed",
-            "0",
-            "--failed",
-            "0",
-            "--errored",
-            "0",
-        ],
-        &["counts no test cases"],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@1.0.0"),
+        "--test",
+        "t",
+        "--passed",
+        "0",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&["`t` counts no test cases"]);
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@1.0.0"),
+        "--test",
+        "t",
+        "--passed",
+        "0",
+        "--failed",
+        "0",
+        "--errored",
+        "0",
+    ])
+    .stderr_has(&["counts no test cases"]);
     // Errored cases alone are cases.
     record(
         &repo,
@@ -681,22 +600,19 @@ fn non_finite_scores_are_refused() {
         "--score=-inf",
         "--score=infinity",
     ] {
-        refused_unchanged(
-            &repo,
-            &[
-                "results",
-                "record",
-                &format!("{NAME}@1.0.0"),
-                "--test",
-                "t",
-                "--passed",
-                "1",
-                "--failed",
-                "0",
-                score,
-            ],
-            &["is not a finite number"],
-        );
+        repo.refuses_unchanged(&[
+            "results",
+            "record",
+            &format!("{NAME}@1.0.0"),
+            "--test",
+            "t",
+            "--passed",
+            "1",
+            "--failed",
+            "0",
+            score,
+        ])
+        .stderr_has(&["is not a finite number"]);
     }
     // Any finite number is a score, negative ones included.
     record(
@@ -721,23 +637,20 @@ fn links_that_are_not_http_addresses_are_refused() {
         "mailto:ci@example.com",
         "",
     ] {
-        refused_unchanged(
-            &repo,
-            &[
-                "results",
-                "record",
-                &format!("{NAME}@1.0.0"),
-                "--test",
-                "t",
-                "--passed",
-                "1",
-                "--failed",
-                "0",
-                "--url",
-                url,
-            ],
-            &[&format!("url `{url}` is not an http(s) address")],
-        );
+        repo.refuses_unchanged(&[
+            "results",
+            "record",
+            &format!("{NAME}@1.0.0"),
+            "--test",
+            "t",
+            "--passed",
+            "1",
+            "--failed",
+            "0",
+            "--url",
+            url,
+        ])
+        .stderr_has(&[&format!("url `{url}` is not an http(s) address")]);
     }
     record(
         &repo,
@@ -769,21 +682,18 @@ fn bad_test_names_are_refused() {
         ("golden\nset", "must not contain control characters"),
         (long.as_str(), "longer than 100 characters"),
     ] {
-        refused_unchanged(
-            &repo,
-            &[
-                "results",
-                "record",
-                &format!("{NAME}@1.0.0"),
-                "--test",
-                test,
-                "--passed",
-                "1",
-                "--failed",
-                "0",
-            ],
-            &[needle],
-        );
+        repo.refuses_unchanged(&[
+            "results",
+            "record",
+            &format!("{NAME}@1.0.0"),
+            "--test",
+            test,
+            "--passed",
+            "1",
+            "--failed",
+            "0",
+        ])
+        .stderr_has(&[needle]);
     }
     // 100 characters, spaces and punctuation inside are fine.
     let hundred = "t".repeat(100);
@@ -868,60 +778,54 @@ fn uncommitted_edits_to_the_results_file_are_refused() {
         FILE,
         "format: 1\nprompt: support/refund-agent\nversions: {}\n",
     );
-    refused_unchanged(&repo, &args, &needles);
+    repo.refuses_unchanged(&args).stderr_has(&needles);
     std::fs::remove_file(repo.path(FILE)).expect("remove");
 
-    recorded(&repo, &at, "t", 1, 0);
+    repo.record_run(&at, "t", 1, 0);
     let committed = repo.read(FILE);
     // An unstaged edit.
     repo.write(FILE, &format!("{committed}# note\n"));
-    refused_unchanged(&repo, &args, &needles);
+    repo.refuses_unchanged(&args).stderr_has(&needles);
     // A staged edit whose working copy matches HEAD again.
     repo.git(&["add", FILE]);
     repo.write(FILE, &committed);
-    refused_unchanged(&repo, &args, &needles);
+    repo.refuses_unchanged(&args).stderr_has(&needles);
     repo.git(&["reset", "-q", "--", FILE]);
     // A deleted working copy.
     std::fs::remove_file(repo.path(FILE)).expect("remove");
-    refused_unchanged(&repo, &args, &needles);
+    repo.refuses_unchanged(&args).stderr_has(&needles);
     repo.write(FILE, &committed);
     // Clean again: accepted.
-    recorded(&repo, &at, "t", 2, 0);
+    repo.record_run(&at, "t", 2, 0);
 }
 
 #[test]
 fn a_results_file_that_does_not_parse_is_not_appended_to() {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
+    repo.record_run(&format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "record",
-            &format!("{NAME}@1.0.0"),
-            "--test",
-            "t",
-            "--passed",
-            "2",
-            "--failed",
-            "0",
-        ],
-        &["results/support/refund-agent.yaml:8:"],
-    );
-    refused_unchanged(
-        &repo,
-        &["results", "show", NAME],
-        &["results/support/refund-agent.yaml:8:"],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "record",
+        &format!("{NAME}@1.0.0"),
+        "--test",
+        "t",
+        "--passed",
+        "2",
+        "--failed",
+        "0",
+    ])
+    .stderr_has(&["results/support/refund-agent.yaml:8:"]);
+    repo.refuses_unchanged(&["results", "show", NAME])
+        .stderr_has(&["results/support/refund-agent.yaml:8:"]);
 }
 
 #[test]
 fn a_broken_results_file_is_explained_in_words_with_a_hint() {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
+    repo.record_run(&format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);
@@ -1175,34 +1079,28 @@ fn test_and_url_options_override_the_report() {
     assert_eq!(rows[1]["test"], "pytest tests");
     assert_eq!(rows[1]["url"], "https://ci.example.com/runs/10");
     // The overrides are checked like record's.
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "import",
-            &at,
-            "--from",
-            "junit",
-            &fixture("junit-pytest.xml"),
-            "--url",
-            "ftp://x",
-        ],
-        &["url `ftp://x` is not an http(s) address"],
-    );
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "import",
-            &at,
-            "--from",
-            "junit",
-            &fixture("junit-pytest.xml"),
-            "--test",
-            " padded",
-        ],
-        &["test name ` padded`"],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "import",
+        &at,
+        "--from",
+        "junit",
+        &fixture("junit-pytest.xml"),
+        "--url",
+        "ftp://x",
+    ])
+    .stderr_has(&["url `ftp://x` is not an http(s) address"]);
+    repo.refuses_unchanged(&[
+        "results",
+        "import",
+        &at,
+        "--from",
+        "junit",
+        &fixture("junit-pytest.xml"),
+        "--test",
+        " padded",
+    ])
+    .stderr_has(&["test name ` padded`"]);
 }
 
 #[test]
@@ -1229,11 +1127,7 @@ fn reports_are_read_from_standard_input() {
     let repo = released();
     let at = format!("{NAME}@1.0.0");
     let report = std::fs::read(fixture("junit-single-suite.xml")).expect("fixture");
-    let out = run_stdin(
-        &repo,
-        &["results", "import", &at, "--from", "junit", "-"],
-        &report,
-    );
+    let out = repo.run_stdin(&["results", "import", &at, "--from", "junit", "-"], &report);
     out.ok();
     assert_eq!(
         facts(&only_row(&repo, &at)),
@@ -1249,8 +1143,7 @@ fn reports_are_read_from_standard_input() {
         )
     );
     let report = std::fs::read(fixture("promptfoo-failing.json")).expect("fixture");
-    run_stdin(
-        &repo,
+    repo.run_stdin(
         &[
             "results",
             "import",
@@ -1269,15 +1162,13 @@ fn reports_are_read_from_standard_input() {
 
     // Refusals from standard input change nothing either.
     let before = repo.snapshot();
-    let out = run_stdin(
-        &repo,
+    let out = repo.run_stdin(
         &["results", "import", &at, "--from", "promptfoo", "-"],
         &report,
     );
     out.usage().stderr_has(&["does not name its test"]);
     let bad = std::fs::read(fixture("not-json.json")).expect("fixture");
-    let out = run_stdin(
-        &repo,
+    let out = repo.run_stdin(
         &[
             "results",
             "import",
@@ -1339,13 +1230,10 @@ fn malformed_reports_are_refused_naming_the_file_and_the_problem() {
         ),
     ] {
         let path = fixture(file);
-        let out = refused_unchanged(
-            &repo,
-            &[
-                "results", "import", &at, "--from", format, &path, "--test", "t",
-            ],
-            &[&format!("{path}: "), problem],
-        );
+        let out = repo.refuses_unchanged(&[
+            "results", "import", &at, "--from", format, &path, "--test", "t",
+        ]);
+        out.stderr_has(&[&format!("{path}: "), problem]);
         assert!(!out.stderr.contains("recorded"), "{}", out.stderr);
     }
     let missing = repo
@@ -1353,11 +1241,8 @@ fn malformed_reports_are_refused_naming_the_file_and_the_problem() {
         .join("missing.json")
         .to_string_lossy()
         .into_owned();
-    refused_unchanged(
-        &repo,
-        &["results", "import", &at, "--from", "promptfoo", &missing],
-        &["cannot read", &missing],
-    );
+    repo.refuses_unchanged(&["results", "import", &at, "--from", "promptfoo", &missing])
+        .stderr_has(&["cannot read", &missing]);
     usage_unchanged(
         &repo,
         &[
@@ -1376,21 +1261,18 @@ fn malformed_reports_are_refused_naming_the_file_and_the_problem() {
 #[test]
 fn importing_against_a_version_never_released_is_refused() {
     let repo = released();
-    refused_unchanged(
-        &repo,
-        &[
-            "results",
-            "import",
-            &format!("{NAME}@3.0.0"),
-            "--from",
-            "promptfoo",
-            &fixture("promptfoo-passing.json"),
-        ],
-        &[
-            "version 3.0.0 of `support/refund-agent` not found",
-            "existing versions: 1.0.0",
-        ],
-    );
+    repo.refuses_unchanged(&[
+        "results",
+        "import",
+        &format!("{NAME}@3.0.0"),
+        "--from",
+        "promptfoo",
+        &fixture("promptfoo-passing.json"),
+    ])
+    .stderr_has(&[
+        "version 3.0.0 of `support/refund-agent` not found",
+        "existing versions: 1.0.0",
+    ]);
 }
 
 // --- show: latest and superseded runs ------------------------------------------------------------
@@ -1477,10 +1359,10 @@ fn show_lists_the_latest_run_of_each_test_per_version() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     let v1 = format!("{NAME}@1.0.0");
     let v2 = format!("{NAME}@1.1.0");
-    recorded(&repo, &v1, "b", 1, 1);
-    recorded(&repo, &v1, "a", 9, 1);
-    recorded(&repo, &v2, "a", 3, 1);
-    recorded(&repo, &v1, "b", 2, 8);
+    repo.record_run(&v1, "b", 1, 1);
+    repo.record_run(&v1, "a", 9, 1);
+    repo.record_run(&v2, "a", 3, 1);
+    repo.record_run(&v1, "b", 2, 8);
     let rows = show(&repo, NAME);
     let got: Vec<(Value, Value, Value)> = rows
         .iter()
@@ -1548,20 +1430,14 @@ fn a_version_never_tested_has_no_results() {
 #[test]
 fn show_refuses_unknown_prompts_and_versions_and_environment_selectors() {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
-    refused_unchanged(
-        &repo,
-        &["results", "show", "nope"],
-        &["prompt `nope` not found"],
-    );
-    refused_unchanged(
-        &repo,
-        &["results", "show", &format!("{NAME}@9.9.9")],
-        &[
+    repo.record_run(&format!("{NAME}@1.0.0"), "t", 1, 0);
+    repo.refuses_unchanged(&["results", "show", "nope"])
+        .stderr_has(&["prompt `nope` not found"]);
+    repo.refuses_unchanged(&["results", "show", &format!("{NAME}@9.9.9")])
+        .stderr_has(&[
             "version 9.9.9 of `support/refund-agent` not found",
             "existing versions: 1.0.0",
-        ],
-    );
+        ]);
     usage_unchanged(
         &repo,
         &["results", "show", &format!("{NAME}@latest")],
@@ -1579,7 +1455,7 @@ fn show_refuses_unknown_prompts_and_versions_and_environment_selectors() {
 #[test]
 fn a_run_appended_by_hand_is_a_tested_event_by_the_commit_author() {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
+    repo.record_run(&format!("{NAME}@1.0.0"), "golden-set", 9, 1);
     let file = repo.read(FILE);
     repo.write(
         FILE,
@@ -1629,7 +1505,7 @@ fn a_run_appended_by_hand_is_a_tested_event_by_the_commit_author() {
 #[test]
 fn rewriting_the_results_file_without_new_runs_adds_no_tested_event() {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "golden-set", 9, 1);
+    repo.record_run(&format!("{NAME}@1.0.0"), "golden-set", 9, 1);
     let file = repo.read(FILE);
     repo.write(FILE, &format!("# Reviewed.\n{}", without_comments(&file)));
     repo.git(&["commit", "-q", "-a", "-m", "reformat"]);
@@ -1645,14 +1521,14 @@ fn a_run_merged_from_a_branch_is_reported_once_at_its_own_commit() {
     repo.release(NAME, "1.1.0", "Hi {{ user_name }}");
     let v1 = format!("{NAME}@1.0.0");
     let v2 = format!("{NAME}@1.1.0");
-    recorded(&repo, &v1, "a", 1, 0);
-    recorded(&repo, &v2, "a", 2, 0);
+    repo.record_run(&v1, "a", 1, 0);
+    repo.record_run(&v2, "a", 2, 0);
     // The branch adds a run to 1.0.0, main one to 1.1.0: the merge combines both.
     repo.git(&["switch", "-q", "-c", "side"]);
-    recorded(&repo, &v1, "b", 3, 0);
+    repo.record_run(&v1, "b", 3, 0);
     let side = repo.rev("HEAD");
     repo.git(&["switch", "-q", "main"]);
-    recorded(&repo, &v2, "b", 4, 0);
+    repo.record_run(&v2, "b", 4, 0);
     let main = repo.rev("HEAD");
     repo.git(&["merge", "-q", "--no-ff", "side", "-m", "merge side"]);
     let merge = repo.rev("HEAD");
@@ -1854,7 +1730,7 @@ fn validate_reports_runs_of_versions_never_released() {
 /// `released()` with a recorded run, then a commit that breaks the results file.
 fn broken_results() -> TestRepo {
     let repo = released();
-    recorded(&repo, &format!("{NAME}@1.0.0"), "t", 1, 0);
+    repo.record_run(&format!("{NAME}@1.0.0"), "t", 1, 0);
     let broken = repo.read(FILE).replace("passed: 1", "passed: -1");
     repo.write(FILE, &broken);
     repo.git(&["commit", "-q", "-a", "-m", "break the results by hand"]);

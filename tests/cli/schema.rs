@@ -7,7 +7,7 @@ use promptreg::prompt::PromptFile;
 use promptreg::registry::Registry;
 use serde_json::Value;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 /// The schema `promptreg schema [which]` prints, checked against the draft 2020-12 meta-schema.
 fn schema(which: &[&str]) -> Value {
