@@ -29,5 +29,6 @@ mod schema;
 mod serve;
 mod serve_safety;
 mod symlinks;
+mod test_files;
 mod validate;
 mod versions;
