@@ -28,6 +28,7 @@ mod safety;
 mod schema;
 mod serve;
 mod serve_safety;
+mod snapshots;
 mod symlinks;
 mod test_files;
 mod validate;

@@ -7,12 +7,14 @@
 //! - `output.rs`: [`Output`] and its assertions.
 //! - `snapshot.rs`: [`Snapshot`] and `refuses_unchanged` / `unchanged_by`.
 //! - `fixtures.rs`: prompt files, releases, promotions, recorded runs.
+//! - `redact.rs`: [`redactions`] for insta snapshots of human output.
 //! - `memory.rs`: [`proc_memory_kib`].
 
 pub mod fixtures;
 pub mod hermetic;
 pub mod memory;
 pub mod output;
+pub mod redact;
 pub mod repo;
 pub mod snapshot;
 
@@ -22,4 +24,5 @@ pub use hermetic::{
 };
 pub use memory::proc_memory_kib;
 pub use output::Output;
+pub use redact::redactions;
 pub use repo::TestRepo;
