@@ -85,7 +85,8 @@ fn out_writes_the_file_and_nothing_to_stdout() {
         .collect();
     assert_eq!(entries, ["bundle.json"]);
     // The client's type reads it.
-    let bundle: promptreg::ops::export::Bundle = serde_json::from_value(written).expect("a Bundle");
+    let bundle: crate::support::library::Bundle =
+        serde_json::from_value(written).expect("a Bundle");
     assert_eq!(bundle.prompts.len(), 2);
 }
 

@@ -364,7 +364,7 @@ fn post_api_prompts_refuses_memory_bombs_and_the_server_stays_small() {
 /// errors with their lines, and limits.
 #[test]
 fn the_worker_renders_exactly_as_in_process() {
-    use promptreg::template::{render, Isolation, WorkerCommand};
+    use crate::support::library::{render, Isolation, WorkerCommand};
     let isolation = Isolation::new(WorkerCommand {
         program: env!("CARGO_BIN_EXE_promptreg").into(),
         args: vec!["__template-worker".into()],

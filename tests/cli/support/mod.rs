@@ -9,9 +9,11 @@
 //! - `fixtures.rs`: prompt files, releases, promotions, recorded runs.
 //! - `redact.rs`: [`redactions`] for insta snapshots of human output.
 //! - `memory.rs`: [`proc_memory_kib`].
+//! - `library.rs`: the library paths the tests name, all in one place.
 
 pub mod fixtures;
 pub mod hermetic;
+pub mod library;
 pub mod memory;
 pub mod output;
 pub mod redact;
