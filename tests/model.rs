@@ -6,9 +6,12 @@
 //! the model's releases, moves (forced or not, with the gate conditions overridden) and
 //! recorded runs, newest first.
 
+#[path = "cli/support/hermetic.rs"]
+mod hermetic;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use chrono::{DateTime, Duration, FixedOffset};
 use git2::Oid;
@@ -668,21 +671,8 @@ impl TempRegistry {
 
 fn git_command(root: &Path, home: &Path, args: &[&str]) -> Command {
     let mut command = Command::new("git");
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("LANG", "C")
-        .env("GIT_AUTHOR_NAME", "Model Tester")
-        .env("GIT_AUTHOR_EMAIL", EMAIL)
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00+00:00")
-        .env("GIT_COMMITTER_NAME", "Model Tester")
-        .env("GIT_COMMITTER_EMAIL", EMAIL)
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00+00:00")
+    hermetic::apply_as(&mut command, home, "Model Tester", EMAIL)
         .current_dir(root)
-        .stdin(Stdio::null())
         .args(args);
     command
 }

@@ -1,7 +1,7 @@
 //! Access rules in registry.yaml: who may move which environment's pointers, per domain, with
 //! groups and `*@domain` patterns; enforced by `promote` and `rollback`.
 
-use crate::harness::{Output, TestRepo};
+use crate::support::{Output, TestRepo};
 
 /// support/x and billing/y at 1.0.0 in dev and staging; 1.1.0 released for both.
 const RULES: &str = "\
@@ -31,8 +31,7 @@ fn restricted() -> TestRepo {
         repo.release(name, "1.0.0", "one");
         repo.release(name, "1.1.0", "two");
     }
-    repo.write("registry.yaml", RULES);
-    repo.git(&["commit", "-q", "-a", "-m", "access rules"]);
+    repo.commit_by_hand("registry.yaml", RULES, "access rules");
     repo
 }
 
@@ -334,8 +333,7 @@ fn invalid_access_sections_are_refused_with_their_position() {
         let repo = TestRepo::init();
         repo.release("billing/y", "1.0.0", "one");
         repo.release("billing/y", "1.1.0", "two");
-        repo.write("registry.yaml", &format!("{base}{section}"));
-        repo.git(&["commit", "-q", "-a", "-m", "bad rules"]);
+        repo.commit_by_hand("registry.yaml", &format!("{base}{section}"), "bad rules");
         let before = repo.snapshot();
         let out = promote_as(&repo, "alice@example.com", "billing/y", "1.1.0", "dev");
         out.refused()

@@ -1,12 +1,11 @@
 //! `create` is all or nothing: a tag that cannot be written refuses the release before anything
 //! is committed, and a release whose tag never landed is completed by a retry or by `doctor`.
 
-use crate::harness::TestRepo;
+use crate::support::{released_prompt, TestRepo};
 
 /// An initialised registry with `x` 1.0.0 released and a new version in the working tree.
 fn registry() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
+    let repo = released_prompt("x", "1.0.0", "one");
     repo.write_prompt("x", "two");
     repo
 }
@@ -17,13 +16,8 @@ fn a_locked_tag_ref_refuses_create_and_changes_nothing() {
     let lock = repo.path(".git/refs/tags/x/v1.1.0.lock");
     std::fs::create_dir_all(lock.parent().expect("dir")).expect("dir");
     std::fs::write(&lock, "").expect("lock");
-    let before = repo.snapshot();
-    let commits = repo.commit_count();
-    repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
-        .refused()
+    repo.refuses_unchanged(&["create", "x", "--version", "1.1.0", "-m", "m"])
         .stderr_has(&["refs/tags/x/v1.1.0.lock", "doctor --fix"]);
-    assert_eq!(repo.snapshot(), before);
-    assert_eq!(repo.commit_count(), commits, "no commit");
     assert!(lock.exists(), "somebody else's lock is not ours to remove");
     std::fs::remove_file(&lock).expect("unlock");
     repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
@@ -40,13 +34,8 @@ fn conflicting_tag(packed: bool) {
         assert!(!repo.path(".git/refs/tags/y").exists());
     }
     repo.write_prompt("y", "one");
-    let before = repo.snapshot();
-    let commits = repo.commit_count();
-    repo.run(&["create", "y", "--version", "1.0.0", "-m", "m"])
-        .refused()
+    repo.refuses_unchanged(&["create", "y", "--version", "1.0.0", "-m", "m"])
         .stderr_has(&["y/v1.0.0", "refs/tags/y", "hint:"]);
-    assert_eq!(repo.snapshot(), before);
-    assert_eq!(repo.commit_count(), commits, "no commit");
     assert_eq!(repo.git(&["tag", "--list"]), "y\n");
     repo.fsck();
 }
@@ -65,11 +54,8 @@ fn a_packed_tag_in_the_way_refuses_create_and_changes_nothing() {
 fn refs_below_the_tag_name_refuse_create() {
     let repo = registry();
     repo.git(&["tag", "x/v1.1.0/extra"]);
-    let before = repo.snapshot();
-    repo.run(&["create", "x", "--version", "1.1.0", "-m", "m"])
-        .refused()
+    repo.refuses_unchanged(&["create", "x", "--version", "1.1.0", "-m", "m"])
         .stderr_has(&["x/v1.1.0"]);
-    assert_eq!(repo.snapshot(), before);
 }
 
 /// What a `create` killed between its commit and its tag leaves.

@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 
-use crate::harness::{Output, TestRepo, AUTHOR_EMAIL};
 use crate::history::registry_with;
+use crate::support::{Output, TestRepo, AUTHOR_EMAIL};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -293,9 +293,7 @@ fn clean_promotions_and_rollbacks_pass() {
     let repo = pr_branch();
     repo.release("x", "1.2.0", "three");
     for version in ["1.0.0", "1.1.0"] {
-        for env in ["dev", "staging", "production"] {
-            repo.promote("x", version, env);
-        }
+        repo.promote_through_pipeline("x", version);
     }
     repo.run(&["rollback", "x", "--env", "production", "--reason", "bad"])
         .ok();
@@ -400,8 +398,7 @@ fn merging_the_base_into_the_branch_reports_nothing_new() {
     for name in ["x", "y"] {
         repo.release(name, "1.0.0", name);
     }
-    repo.write("registry.yaml", &registry_with(SPACED));
-    repo.git(&["commit", "-q", "-a", "-m", "setup"]);
+    repo.commit_by_hand("registry.yaml", &registry_with(SPACED), "setup");
     repo.git(&["checkout", "-q", "-b", "pr"]);
     // Bob's PR touches only dev of x, which anyone may move.
     repo.release("x", "1.1.0", "two");

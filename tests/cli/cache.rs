@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::harness::{prompt_file, TestRepo, AUTHOR_EMAIL};
+use crate::support::{prompt_file, TestRepo, AUTHOR_EMAIL};
 
 /// Reads that go through every cache kind: one-prompt reads (binary search in the cached index),
 /// whole-index reads (`list`), resolved releases (`fetch`), an older index (`--ref old`), and
@@ -36,9 +36,7 @@ fn registry() -> TestRepo {
     repo.release("a/b", "1.0.0", "Slash.");
     repo.promote("a/b", "1.0.0", "dev");
     repo.release("x", "1.0.0", "One.");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("x", "1.0.0", env);
-    }
+    repo.promote_through_pipeline("x", "1.0.0");
     repo.git(&["branch", "old"]);
     repo.release("x", "1.1.0", "One point one.");
     repo.promote("x", "1.1.0", "dev");
@@ -157,8 +155,7 @@ fn a_pointer_changed_by_hand_is_seen_by_the_next_read() {
     let before = repo.read("registry.yaml");
     let after = before.replace("production: 1.0.0", "production: 1.1.0");
     assert_ne!(before, after, "registry.yaml:\n{before}");
-    repo.write("registry.yaml", &after);
-    repo.git(&["commit", "-q", "-am", "promote x 1.1.0 by hand"]);
+    repo.commit_by_hand("registry.yaml", &after, "promote x 1.1.0 by hand");
 
     let fetched = repo.run(&["fetch", "x@production", "--format", "json"]);
     fetched.ok();

@@ -5,7 +5,7 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 /// A registry with `x` 1.0.0 and 1.1.0 released (different content).
 fn registry() -> TestRepo {

@@ -1,18 +1,6 @@
 //! `promptreg create`: releases, bumps, refusals that change nothing, and the user's own work.
 
-use crate::harness::{prompt_yaml, TestRepo, AUTHOR_EMAIL, IDENTITY_VARS};
-
-/// Runs `args`, asserts a refusal mentioning `needles`, and that nothing changed.
-#[track_caller]
-fn refuses_unchanged(repo: &TestRepo, args: &[&str], needles: &[&str]) {
-    let before = repo.snapshot();
-    repo.run(args).refused().stderr_has(needles);
-    assert_eq!(
-        before,
-        repo.snapshot(),
-        "a refused `{args:?}` changed the repo"
-    );
-}
+use crate::support::{prompt_yaml, TestRepo, AUTHOR_EMAIL, IDENTITY_VARS};
 
 #[test]
 fn create_tags_an_annotated_release_of_only_the_prompt_dir() {
@@ -190,50 +178,41 @@ fn file_option_refusals_leave_prompt_yaml_alone() {
     repo.release("x", "1.0.0", "released");
     repo.write_prompt("x", "work in progress");
     repo.write("bad.yaml", "system_prompt: hi\ntemprature: 0.5\n");
-    refuses_unchanged(
-        &repo,
-        &[
-            "create",
-            "x",
-            "--version",
-            "1.1.0",
-            "-m",
-            "m",
-            "--file",
-            "bad.yaml",
-        ],
-        &["bad.yaml:2:1", "temprature"],
-    );
+    repo.refuses_unchanged(&[
+        "create",
+        "x",
+        "--version",
+        "1.1.0",
+        "-m",
+        "m",
+        "--file",
+        "bad.yaml",
+    ])
+    .stderr_has(&["bad.yaml:2:1", "temprature"]);
     // Passes validation, then is refused as unchanged: prompt.yaml must be put back.
     repo.write("same.yaml", &prompt_yaml("x", "released"));
-    refuses_unchanged(
-        &repo,
-        &[
-            "create",
-            "x",
-            "--version",
-            "1.1.0",
-            "-m",
-            "m",
-            "--file",
-            "same.yaml",
-        ],
-        &["unchanged since version 1.0.0"],
-    );
-    refuses_unchanged(
-        &repo,
-        &[
-            "create",
-            "x",
-            "--version",
-            "1.1.0",
-            "-m",
-            "m",
-            "--file",
-            "absent.yaml",
-        ],
-        &["absent.yaml"],
-    );
+    repo.refuses_unchanged(&[
+        "create",
+        "x",
+        "--version",
+        "1.1.0",
+        "-m",
+        "m",
+        "--file",
+        "same.yaml",
+    ])
+    .stderr_has(&["unchanged since version 1.0.0"]);
+    repo.refuses_unchanged(&[
+        "create",
+        "x",
+        "--version",
+        "1.1.0",
+        "-m",
+        "m",
+        "--file",
+        "absent.yaml",
+    ])
+    .stderr_has(&["absent.yaml"]);
 }
 
 #[test]
@@ -315,33 +294,21 @@ fn refuses_an_existing_version() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
     repo.write_prompt("x", "two");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "again"],
-        &["1.0.0", "already exists", "highest version is 1.0.0"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "again"])
+        .stderr_has(&["1.0.0", "already exists", "highest version is 1.0.0"]);
 }
 
 #[test]
 fn refuses_invalid_versions_and_names() {
     let repo = TestRepo::init();
     repo.write_prompt("x", "hi");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.2", "-m", "m"],
-        &["invalid version `1.2`"],
-    );
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0+build", "-m", "m"],
-        &["build metadata"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.2", "-m", "m"])
+        .stderr_has(&["invalid version `1.2`"]);
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0+build", "-m", "m"])
+        .stderr_has(&["build metadata"]);
     repo.write("prompts/Bad_Name/prompt.yaml", "system_prompt: hi\n");
-    refuses_unchanged(
-        &repo,
-        &["create", "Bad_Name", "--version", "1.0.0", "-m", "m"],
-        &["invalid prompt name `Bad_Name`"],
-    );
+    repo.refuses_unchanged(&["create", "Bad_Name", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["invalid prompt name `Bad_Name`"]);
 }
 
 #[test]
@@ -351,14 +318,11 @@ fn refuses_an_unknown_key_naming_file_line_and_column() {
         "prompts/x/prompt.yaml",
         "system_prompt: hi\ntemprature: 0.5\n",
     );
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &[
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&[
             "prompts/x/prompt.yaml:2:1:",
             "unknown key `temprature` (did you mean `temperature`?)",
-        ],
-    );
+        ]);
 }
 
 #[test]
@@ -379,33 +343,24 @@ fn refuses_rule_violations() {
         ),
     ] {
         repo.write("prompts/x/prompt.yaml", content);
-        refuses_unchanged(
-            &repo,
-            &["create", "x", "--version", "1.0.0", "-m", "m"],
-            &["prompts/x/prompt.yaml", needle],
-        );
+        repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+            .stderr_has(&["prompts/x/prompt.yaml", needle]);
     }
 }
 
 #[test]
 fn refuses_a_missing_prompt_file() {
     let repo = TestRepo::init();
-    refuses_unchanged(
-        &repo,
-        &["create", "y", "--version", "1.0.0", "-m", "m"],
-        &["prompts/y/prompt.yaml", "not found", "--file"],
-    );
+    repo.refuses_unchanged(&["create", "y", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/y/prompt.yaml", "not found", "--file"]);
 }
 
 #[test]
 fn refuses_unchanged_content_unless_allowed() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "same");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.1", "-m", "m"],
-        &["unchanged since version 1.0.0", "--allow-unchanged"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.1", "-m", "m"])
+        .stderr_has(&["unchanged since version 1.0.0", "--allow-unchanged"]);
     let commits = repo.commit_count();
     let out = repo.run(&[
         "create",
@@ -431,41 +386,38 @@ fn refuses_a_detached_head() {
     let repo = TestRepo::init();
     repo.git(&["checkout", "-q", "--detach"]);
     repo.write_prompt("x", "hi");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["HEAD is detached", "git switch"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["HEAD is detached", "git switch"]);
 }
 
 #[test]
 fn refuses_without_an_identity() {
     let repo = TestRepo::init();
     repo.write_prompt("x", "hi");
-    let before = repo.snapshot();
-    repo.run_with(
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &[],
-        &IDENTITY_VARS,
-    )
+    repo.unchanged_by(|| {
+        repo.run_with(
+            &["create", "x", "--version", "1.0.0", "-m", "m"],
+            &[],
+            &IDENTITY_VARS,
+        )
+    })
     .refused()
     .stderr_has(&["no Git identity", "user.email"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
 fn refuses_a_malformed_date() {
     let repo = TestRepo::init();
     repo.write_prompt("x", "hi");
-    let before = repo.snapshot();
-    repo.run_with(
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &[("GIT_COMMITTER_DATE", "next tuesday")],
-        &[],
-    )
+    repo.unchanged_by(|| {
+        repo.run_with(
+            &["create", "x", "--version", "1.0.0", "-m", "m"],
+            &[("GIT_COMMITTER_DATE", "next tuesday")],
+            &[],
+        )
+    })
     .refused()
     .stderr_has(&["GIT_COMMITTER_DATE"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
@@ -473,20 +425,15 @@ fn refuses_a_prompt_inside_another_prompt() {
     let repo = TestRepo::init();
     repo.release("a", "1.0.0", "outer");
     repo.write_prompt("a/b", "inner");
-    refuses_unchanged(
-        &repo,
-        &["create", "a/b", "--version", "1.0.0", "-m", "m"],
-        &["inside the prompt `a`"],
-    );
+    repo.refuses_unchanged(&["create", "a/b", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["inside the prompt `a`"]);
     // And the other way round: a directory holding a sub-prompt cannot become a prompt.
     let other = TestRepo::init();
     other.write_prompt("c/d", "inner");
     other.write_prompt("c", "outer");
-    refuses_unchanged(
-        &other,
-        &["create", "c", "--version", "1.0.0", "-m", "m"],
-        &["prompts/c/d", "cannot contain another prompt"],
-    );
+    other
+        .refuses_unchanged(&["create", "c", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/c/d", "cannot contain another prompt"]);
 }
 
 #[test]
@@ -496,11 +443,8 @@ fn refuses_a_prompt_around_a_released_prompt() {
     // The user deletes the a/b working copy (not committed) and writes a prompt around it.
     std::fs::remove_dir_all(repo.path("prompts/a/b")).expect("remove a/b");
     repo.write_prompt("a", "outer");
-    refuses_unchanged(
-        &repo,
-        &["create", "a", "--version", "1.0.0", "-m", "m"],
-        &["cannot contain another prompt"],
-    );
+    repo.refuses_unchanged(&["create", "a", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["cannot contain another prompt"]);
 }
 
 #[test]
@@ -510,11 +454,8 @@ fn refuses_a_symlink_in_the_prompt_dir() {
     repo.write("elsewhere.md", "outside\n");
     std::os::unix::fs::symlink("../../elsewhere.md", repo.path("prompts/x/link.md"))
         .expect("symlink");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["prompts/x/link.md", "symbolic link"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/x/link.md", "symbolic link"]);
 }
 
 #[test]
@@ -524,11 +465,8 @@ fn refuses_a_symlinked_system_prompt_file() {
     repo.write("secret.md", "outside\n");
     std::os::unix::fs::symlink("../../secret.md", repo.path("prompts/x/system.md"))
         .expect("symlink");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["prompts/x/system.md", "symbolic link"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/x/system.md", "symbolic link"]);
 }
 
 #[test]
@@ -538,22 +476,16 @@ fn refuses_a_symlinked_prompt_directory() {
     std::fs::create_dir_all(&outside).expect("mkdir");
     std::fs::write(outside.join("prompt.yaml"), prompt_yaml("x", "outside")).expect("write");
     std::os::unix::fs::symlink(&outside, repo.path("prompts/x")).expect("symlink");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["prompts/x", "symbolic link"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/x", "symbolic link"]);
 }
 
 #[test]
 fn refuses_a_missing_component() {
     let repo = TestRepo::init();
     repo.write("prompts/x/prompt.yaml", "system_prompt_file: system.md\n");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["prompts/x/system.md", "not found"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["prompts/x/system.md", "not found"]);
 }
 
 #[test]
@@ -561,20 +493,14 @@ fn refuses_without_a_registry() {
     // No commit at all.
     let repo = TestRepo::new();
     repo.write_prompt("x", "hi");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["no registry.yaml", "promptreg init"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["no registry.yaml", "promptreg init"]);
     // Commits, but no registry.
     repo.write("README.md", "hello\n");
     repo.git(&["add", "README.md"]);
     repo.git(&["commit", "-q", "-m", "readme"]);
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["no registry.yaml", "promptreg init"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["no registry.yaml", "promptreg init"]);
 }
 
 #[test]
@@ -583,11 +509,8 @@ fn refuses_during_a_merge() {
     repo.write_prompt("x", "hi");
     let head = repo.rev("HEAD");
     std::fs::write(repo.path(".git/MERGE_HEAD"), format!("{head}\n")).expect("merge head");
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--version", "1.0.0", "-m", "m"],
-        &["merge is in progress"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .stderr_has(&["merge is in progress"]);
 }
 
 #[test]
@@ -765,11 +688,8 @@ fn bump_auto_refuses_unchanged_content_and_quiet_hides_the_reason() {
     repo.write("prompts/x/prompt.yaml", AUTO_BASE);
     repo.run(&["create", "x", "--version", "1.0.0", "-m", "m"])
         .ok();
-    refuses_unchanged(
-        &repo,
-        &["create", "x", "--bump", "auto", "-m", "again"],
-        &["unchanged since version 1.0.0"],
-    );
+    repo.refuses_unchanged(&["create", "x", "--bump", "auto", "-m", "again"])
+        .stderr_has(&["unchanged since version 1.0.0"]);
     // Same resolved prompt, different formatting: a patch that says so.
     repo.write(
         "prompts/x/prompt.yaml",

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::harness::{prompt_file, TestRepo};
+use crate::support::{prompt_file, TestRepo};
 
 /// `diff NAME A B --format json`, pinned.
 #[derive(Debug, Deserialize)]
@@ -379,8 +379,7 @@ fn env_repo() -> TestRepo {
         "  old:\n",
         1,
     );
-    repo.write("registry.yaml", &index);
-    repo.git(&["commit", "-q", "-am", "drop old from dev and staging"]);
+    repo.commit_by_hand("registry.yaml", &index, "drop old from dev and staging");
     repo
 }
 

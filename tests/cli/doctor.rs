@@ -3,16 +3,14 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::TestRepo;
+use crate::support::{released_prompt, TestRepo};
 
 const REGISTRY_LOCK: &str = ".git/promptreg.lock";
 const BRANCH_LOCK: &str = ".git/refs/heads/main.lock";
 
 /// An initialised registry with `x` 1.0.0 released.
 fn registry() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
-    repo
+    released_prompt("x", "1.0.0", "one")
 }
 
 /// Sets a file's modification time to two hours ago.
@@ -128,24 +126,18 @@ fn a_stale_branch_lock_makes_create_fail_naming_it() {
     let repo = registry();
     std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
     repo.write_prompt("x", "two");
-    let before = repo.snapshot();
-    repo.run(&["create", "x", "--bump", "minor", "-m", "blocked"])
-        .refused()
+    repo.refuses_unchanged(&["create", "x", "--bump", "minor", "-m", "blocked"])
         .stderr_has(&[BRANCH_LOCK, "promptreg doctor --fix"]);
-    assert_eq!(repo.snapshot(), before);
 }
 
 #[test]
 fn a_stale_branch_lock_makes_promote_fail_naming_it() {
     let repo = registry();
     std::fs::write(repo.path(BRANCH_LOCK), "").expect("ref lock");
-    let before = repo.snapshot();
-    repo.run(&[
+    repo.refuses_unchanged(&[
         "promote", "x", "1.0.0", "--to", "dev", "--reason", "blocked",
     ])
-    .refused()
     .stderr_has(&[BRANCH_LOCK, "promptreg doctor --fix"]);
-    assert_eq!(repo.snapshot(), before);
 }
 
 #[test]

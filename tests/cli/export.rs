@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 /// summarize 1.0.0 and support/refund-agent 1.0.0 in production (refund-agent 1.1.0 only in
 /// dev), support/triage never promoted.
@@ -85,7 +85,8 @@ fn out_writes_the_file_and_nothing_to_stdout() {
         .collect();
     assert_eq!(entries, ["bundle.json"]);
     // The client's type reads it.
-    let bundle: promptreg_wire::Bundle = serde_json::from_value(written).expect("a Bundle");
+    let bundle: crate::support::library::Bundle =
+        serde_json::from_value(written).expect("a Bundle");
     assert_eq!(bundle.prompts.len(), 2);
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::harness::{TestRepo, COMMITTER_EMAIL, DATE};
+use crate::support::{promoted_through_pipeline, TestRepo, COMMITTER_EMAIL, DATE};
 
 /// The JSON record, pinned: an unknown key fails to parse.
 #[derive(Debug, Deserialize)]
@@ -82,11 +82,7 @@ fn version_of(repo: &TestRepo, args: &[&str]) -> String {
 
 /// x: 1.0.0 in production, 1.1.0 in staging, 1.2.0 in dev, 2.0.0-rc.1 a draft.
 fn pipeline_repo() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "one");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("x", "1.0.0", env);
-    }
+    let repo = promoted_through_pipeline("x", "1.0.0", "one");
     repo.release("x", "1.1.0", "one point one");
     repo.promote("x", "1.1.0", "dev");
     repo.promote("x", "1.1.0", "staging");
@@ -285,11 +281,7 @@ fn status_and_environments_follow_promotions() {
         assert!(rec.tests.is_empty(), "never tested: {version}");
     }
     // One version in every environment.
-    let repo = TestRepo::init();
-    repo.release("y", "1.0.0", "y");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("y", "1.0.0", env);
-    }
+    let repo = promoted_through_pipeline("y", "1.0.0", "y");
     let rec = record(&repo, &["y"]);
     assert_eq!(rec.environments, ["dev", "staging", "production"]);
     assert_eq!(rec.status, "production");

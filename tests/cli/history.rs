@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::harness::{
+use crate::support::{
     Output, TestRepo, AUTHOR_EMAIL, AUTHOR_NAME, COMMITTER_EMAIL, COMMITTER_NAME,
 };
 

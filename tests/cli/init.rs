@@ -1,6 +1,6 @@
 //! `promptreg init` and `init --example`.
 
-use crate::harness::{TestRepo, AUTHOR_EMAIL};
+use crate::support::{TestRepo, AUTHOR_EMAIL};
 
 #[test]
 fn init_commits_registry_and_gitkeep_in_one_commit() {
@@ -32,22 +32,16 @@ fn init_commits_registry_and_gitkeep_in_one_commit() {
 #[test]
 fn second_init_refuses_and_changes_nothing() {
     let repo = TestRepo::init();
-    let before = repo.snapshot();
-    repo.run(&["init"])
-        .refused()
+    repo.refuses_unchanged(&["init"])
         .stderr_has(&["already exists", "hint:"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
 fn init_refuses_an_uncommitted_registry_file() {
     let repo = TestRepo::new();
     repo.write("registry.yaml", "format: 1\n");
-    let before = repo.snapshot();
-    repo.run(&["init"])
-        .refused()
+    repo.refuses_unchanged(&["init"])
         .stderr_has(&["already exists"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
@@ -109,18 +103,14 @@ fn init_on_a_detached_head_refuses() {
     repo.git(&["add", "a.txt"]);
     repo.git(&["commit", "-q", "-m", "a"]);
     repo.git(&["checkout", "-q", "--detach"]);
-    let before = repo.snapshot();
-    repo.run(&["init"]).refused().stderr_has(&["detached"]);
-    assert_eq!(before, repo.snapshot());
+    repo.refuses_unchanged(&["init"]).stderr_has(&["detached"]);
 }
 
 #[test]
 fn init_failure_leaves_the_working_tree_unchanged() {
     let repo = TestRepo::new();
     repo.write("prompts", "a file, not a directory\n");
-    let before = repo.snapshot();
-    repo.run(&["init"]).refused();
-    assert_eq!(before, repo.snapshot());
+    repo.refuses_unchanged(&["init"]);
 }
 
 #[test]
@@ -155,7 +145,7 @@ fn init_example_works_without_a_git_identity() {
     dir.run_with(
         &["init", "--example", &demo_arg],
         &[],
-        &crate::harness::IDENTITY_VARS,
+        &crate::support::IDENTITY_VARS,
     )
     .ok();
     dir.run(&[
@@ -183,7 +173,7 @@ fn init_example_works_without_a_git_identity() {
             "0",
         ],
         &[],
-        &crate::harness::IDENTITY_VARS,
+        &crate::support::IDENTITY_VARS,
     )
     .ok();
     let author = dir.git_in(&demo, &["log", "-1", "--format=%an <%ae>"]);

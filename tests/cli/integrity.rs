@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{prompt_file, TestRepo};
+use crate::support::{prompt_file, released_prompt, TestRepo};
 
 #[track_caller]
 fn json_of(repo: &TestRepo, args: &[&str]) -> Value {
@@ -27,8 +27,7 @@ fn row<'a>(rows: &'a [Value], name: &str) -> Option<&'a Value> {
 
 /// x 1.0.0 released and in dev.
 fn released() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("x", "1.0.0", "One.");
+    let repo = released_prompt("x", "1.0.0", "One.");
     repo.promote("x", "1.0.0", "dev");
     repo
 }

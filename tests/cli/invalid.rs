@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 /// Files of a case that are not registry content.
 const META: [&str; 5] = ["expected.txt", "exit", "setup", "create", "README.md"];

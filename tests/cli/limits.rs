@@ -6,8 +6,8 @@ use std::fs::File;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{prompt_file, Output, TestRepo};
 use crate::serve::{get, send, Server};
+use crate::support::{prompt_file, Output, TestRepo};
 
 /// Generous for a debug build on a loaded machine; an unbounded render would take hours.
 const BOUND: Duration = Duration::from_secs(10);
@@ -313,7 +313,7 @@ fn create_refuses_memory_bombs_and_changes_nothing() {
 
 /// Peak resident memory of a process (VmHWM), in bytes.
 fn peak_rss(pid: u32) -> u64 {
-    crate::harness::proc_memory_kib(pid, "VmHWM") * 1024
+    crate::support::proc_memory_kib(pid, "VmHWM") * 1024
 }
 
 #[test]
@@ -364,7 +364,7 @@ fn post_api_prompts_refuses_memory_bombs_and_the_server_stays_small() {
 /// errors with their lines, and limits.
 #[test]
 fn the_worker_renders_exactly_as_in_process() {
-    use promptreg::model::template::{render, Isolation, WorkerCommand};
+    use crate::support::library::{render, Isolation, WorkerCommand};
     let isolation = Isolation::new(WorkerCommand {
         program: env!("CARGO_BIN_EXE_promptreg").into(),
         args: vec!["__template-worker".into()],

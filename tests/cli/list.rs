@@ -2,16 +2,12 @@
 
 use serde_json::json;
 
-use crate::harness::TestRepo;
+use crate::support::{promoted_through_pipeline, redactions, TestRepo};
 
 /// Three prompts: summarize (production), support/refund-agent (dev, two versions),
 /// support/triage (no promotion).
 fn registry() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("summarize", "1.0.0", "s");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("summarize", "1.0.0", env);
-    }
+    let repo = promoted_through_pipeline("summarize", "1.0.0", "s");
     repo.release("support/refund-agent", "1.0.0", "r1");
     repo.release("support/refund-agent", "1.1.0", "r2");
     repo.promote("support/refund-agent", "1.1.0", "dev");
@@ -37,24 +33,8 @@ fn list_shows_one_row_per_prompt() {
     let repo = registry();
     let out = repo.run(&["list"]);
     out.ok();
-    let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", out.stdout);
-    let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(
-        header,
-        ["NAME", "LATEST", "DEV", "STAGING", "PRODUCTION", "SUMMARY"]
-    );
-    let first: Vec<&str> = lines[1].split_whitespace().take(5).collect();
-    assert_eq!(first, ["summarize", "1.0.0", "1.0.0", "1.0.0", "1.0.0"]);
-    let second: Vec<&str> = lines[2].split_whitespace().take(5).collect();
-    assert_eq!(second, ["support/refund-agent", "1.1.0", "1.1.0", "-", "-"]);
-    let third: Vec<&str> = lines[3].split_whitespace().take(5).collect();
-    assert_eq!(third, ["support/triage", "0.1.0", "-", "-", "-"]);
-    assert!(
-        lines[3].contains("The support/triage prompt"),
-        "{}",
-        lines[3]
-    );
+    // The whole table: header, one row per prompt in name order, `-` for no version.
+    redactions(&repo).bind(|| insta::assert_snapshot!("list", out.stdout));
 }
 
 #[test]

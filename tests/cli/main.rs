@@ -1,6 +1,6 @@
 //! Integration tests: drive the built `promptreg` binary against temporary Git repositories.
 
-mod harness;
+mod support;
 
 mod access;
 mod atomic;
@@ -28,6 +28,8 @@ mod safety;
 mod schema;
 mod serve;
 mod serve_safety;
+mod snapshots;
 mod symlinks;
+mod test_files;
 mod validate;
 mod versions;

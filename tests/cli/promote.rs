@@ -1,6 +1,6 @@
 //! `promptreg promote`: the pipeline rule, minimal registry.yaml edits, commits, refusals.
 
-use crate::harness::{TestRepo, AUTHOR_EMAIL};
+use crate::support::{TestRepo, AUTHOR_EMAIL};
 
 /// A registry with hand-written comments and x 1.0.0 / 1.1.0 released.
 const COMMENTED: &str = "\
@@ -22,8 +22,7 @@ fn commented_repo() -> TestRepo {
     repo.release("x", "1.0.0", "one");
     repo.release("x", "1.1.0", "two");
     repo.release("y", "1.0.0", "why");
-    repo.write("registry.yaml", COMMENTED);
-    repo.git(&["commit", "-q", "-a", "-m", "hand-written registry"]);
+    repo.commit_by_hand("registry.yaml", COMMENTED, "hand-written registry");
     repo
 }
 
@@ -107,25 +106,19 @@ fn promotion_commit_message_has_subject_reason_and_trailers() {
 fn pipeline_rule_refuses_skipping_a_stage() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.0.0", "--to", "staging", "--reason", "r"])
-        .refused()
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "staging", "--reason", "r"])
         .stderr_has(&[
             "cannot promote `x` 1.0.0 to staging",
             "dev holds nothing",
             "promote it to dev first",
             "--force",
         ]);
-    assert_eq!(before, repo.snapshot());
 
     // Dev holding another version is not enough either.
     repo.release("x", "1.1.0", "two");
     repo.promote("x", "1.0.0", "dev");
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.1.0", "--to", "staging", "--reason", "r"])
-        .refused()
+    repo.refuses_unchanged(&["promote", "x", "1.1.0", "--to", "staging", "--reason", "r"])
         .stderr_has(&["dev holds 1.0.0, not 1.1.0"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
@@ -216,21 +209,20 @@ fn flow_style_entries_are_refused_not_rewritten() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
     repo.release("x", "1.1.0", "two");
-    repo.write("registry.yaml", "format: 1\nprompts:\n  x: {dev: 1.0.0}\n");
-    repo.git(&["commit", "-q", "-a", "-m", "flow style"]);
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.1.0", "--to", "dev", "--reason", "r"])
-        .refused()
+    repo.commit_by_hand(
+        "registry.yaml",
+        "format: 1\nprompts:\n  x: {dev: 1.0.0}\n",
+        "flow style",
+    );
+    repo.refuses_unchanged(&["promote", "x", "1.1.0", "--to", "dev", "--reason", "r"])
         .stderr_has(&["registry.yaml", "block style"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
 fn promote_adds_a_prompts_block_when_absent() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
-    repo.write("registry.yaml", "format: 1\n");
-    repo.git(&["commit", "-q", "-a", "-m", "minimal registry"]);
+    repo.commit_by_hand("registry.yaml", "format: 1\n", "minimal registry");
     repo.promote("x", "1.0.0", "dev");
     let out = repo.run(&["fetch", "x@dev", "--format", "json"]);
     out.ok();
@@ -244,28 +236,19 @@ fn refuses_over_uncommitted_registry_edits() {
     let original = repo.read("registry.yaml");
 
     repo.write("registry.yaml", &format!("{original}# my unstaged note\n"));
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
-        .refused()
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
         .stderr_has(&["registry.yaml has uncommitted changes", "git stash"]);
-    assert_eq!(before, repo.snapshot());
 
     // Staged edits, with the working tree put back: still refused.
     repo.git(&["add", "registry.yaml"]);
     repo.write("registry.yaml", &original);
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
-        .refused()
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
         .stderr_has(&["uncommitted changes"]);
-    assert_eq!(before, repo.snapshot());
 
     // Deleted from the working tree: refused too.
     repo.git(&["reset", "-q", "registry.yaml"]);
     std::fs::remove_file(repo.path("registry.yaml")).expect("remove");
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
-        .refused();
-    assert_eq!(before, repo.snapshot());
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"]);
 }
 
 #[test]
@@ -310,8 +293,7 @@ fn promote_refusals() {
             &["invalid prompt name `X`"],
         ),
     ] {
-        repo.run(args).refused().stderr_has(needles);
-        assert_eq!(before, repo.snapshot(), "{args:?}");
+        repo.refuses_unchanged(args).stderr_has(needles);
     }
     repo.run(&["promote", "x", "1.0.0", "--to", "dev"]).usage();
     repo.run(&["promote", "x", "1.0.0", "--reason", "r"])
@@ -324,9 +306,6 @@ fn promote_on_a_detached_head_is_refused() {
     let repo = TestRepo::init();
     repo.release("x", "1.0.0", "one");
     repo.git(&["checkout", "-q", "--detach"]);
-    let before = repo.snapshot();
-    repo.run(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
-        .refused()
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
         .stderr_has(&["detached"]);
-    assert_eq!(before, repo.snapshot());
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::harness::{prompt_file, TestRepo};
+use crate::support::{prompt_file, TestRepo};
 
 /// `render --format json`, pinned: an unknown key fails to parse.
 #[derive(Debug, Deserialize)]
@@ -45,9 +45,7 @@ fn agent_repo() -> TestRepo {
     repo.write(&prompt_file("agent"), AGENT);
     repo.run(&["create", "agent", "--version", "1.0.0", "-m", "m"])
         .ok();
-    for env in ["dev", "staging", "production"] {
-        repo.promote("agent", "1.0.0", env);
-    }
+    repo.promote_through_pipeline("agent", "1.0.0");
     repo
 }
 

@@ -1,8 +1,8 @@
 //! `promptreg rollback`: back to the previous good version (or a named one the environment
 //! held), recorded as `reverted`; refusals change nothing.
 
-use crate::harness::TestRepo;
 use crate::history::{history_events, mv, Event};
+use crate::support::TestRepo;
 
 /// x 1.0.0, 1.1.0 and 1.2.0 released, none promoted.
 fn released() -> TestRepo {
@@ -23,7 +23,7 @@ fn served(repo: &TestRepo, selector: &str) -> String {
         .to_owned()
 }
 
-fn rollback(repo: &TestRepo, env: &str, to: Option<&str>) -> crate::harness::Output {
+fn rollback(repo: &TestRepo, env: &str, to: Option<&str>) -> crate::support::Output {
     let mut args = vec!["rollback", "x", "--env", env, "--reason", "it broke"];
     if let Some(to) = to {
         args.extend(["--to", to]);
@@ -82,24 +82,22 @@ fn a_second_rollback_with_two_versions_has_nothing_to_go_back_to() {
     repo.promote("x", "1.0.0", "dev");
     repo.promote("x", "1.1.0", "dev");
     rollback(&repo, "dev", None).ok();
-    let before = repo.snapshot();
-    rollback(&repo, "dev", None).refused().stderr_has(&[
-        "dev of `x` held nothing before 1.0.0",
-        "nothing to roll back to",
-        "promptreg history x --env dev",
-    ]);
-    assert_eq!(before, repo.snapshot());
+    repo.unchanged_by(|| rollback(&repo, "dev", None))
+        .refused()
+        .stderr_has(&[
+            "dev of `x` held nothing before 1.0.0",
+            "nothing to roll back to",
+            "promptreg history x --env dev",
+        ]);
 }
 
 #[test]
 fn an_environment_that_only_ever_held_one_version_cannot_roll_back() {
     let repo = released();
     repo.promote("x", "1.0.0", "dev");
-    let before = repo.snapshot();
-    rollback(&repo, "dev", None)
+    repo.unchanged_by(|| rollback(&repo, "dev", None))
         .refused()
         .stderr_has(&["nothing to roll back to"]);
-    assert_eq!(before, repo.snapshot());
 }
 
 #[test]
@@ -112,11 +110,9 @@ fn repeated_rollbacks_step_further_back() {
     assert_eq!(served(&repo, "x@dev"), "1.1.0");
     rollback(&repo, "dev", None).ok();
     assert_eq!(served(&repo, "x@dev"), "1.0.0");
-    let before = repo.snapshot();
-    rollback(&repo, "dev", None)
+    repo.unchanged_by(|| rollback(&repo, "dev", None))
         .refused()
         .stderr_has(&["nothing to roll back to"]);
-    assert_eq!(before, repo.snapshot());
     let moves: Vec<_> = history_events(&repo, &["x", "--env", "dev"])
         .iter()
         .map(Event::mv)
@@ -199,9 +195,7 @@ fn rollback_of_an_environment_without_a_pointer_is_refused() {
 fn rollback_ignores_the_pipeline_rule() {
     let repo = released();
     for version in ["1.0.0", "1.1.0"] {
-        for env in ["dev", "staging", "production"] {
-            repo.promote("x", version, env);
-        }
+        repo.promote_through_pipeline("x", version);
     }
     // Staging moves on to 1.2.0; production can still go back to 1.0.0.
     repo.promote("x", "1.2.0", "dev");
@@ -223,18 +217,14 @@ fn rollback_refuses_over_uncommitted_registry_edits() {
     repo.promote("x", "1.1.0", "dev");
     let original = repo.read("registry.yaml");
     repo.write("registry.yaml", &format!("{original}# a note\n"));
-    let before = repo.snapshot();
-    rollback(&repo, "dev", None)
+    repo.unchanged_by(|| rollback(&repo, "dev", None))
         .refused()
         .stderr_has(&["registry.yaml has uncommitted changes"]);
-    assert_eq!(before, repo.snapshot());
     repo.git(&["add", "registry.yaml"]);
     repo.write("registry.yaml", &original);
-    let before = repo.snapshot();
-    rollback(&repo, "dev", None)
+    repo.unchanged_by(|| rollback(&repo, "dev", None))
         .refused()
         .stderr_has(&["uncommitted changes"]);
-    assert_eq!(before, repo.snapshot());
     repo.git(&["reset", "-q", "registry.yaml"]);
     rollback(&repo, "dev", None).ok();
 }

@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 
-use crate::harness::TestRepo;
+use crate::support::TestRepo;
 
 #[test]
 fn a_long_scenario_keeps_the_repository_sound() {
@@ -297,7 +297,7 @@ fn concurrent_creates_of_different_prompts_all_land() {
         );
         assert_eq!(
             repo.git(&["show", &format!("main:prompts/{name}/prompt.yaml")]),
-            crate::harness::prompt_yaml(name, &format!("I am {name}."))
+            crate::support::prompt_yaml(name, &format!("I am {name}."))
         );
     }
     assert_eq!(repo.commit_count(), 1 + names.len());

@@ -3,11 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use jsonschema::Validator;
-use promptreg::model::prompt::PromptFile;
-use promptreg::model::registry::Registry;
 use serde_json::Value;
 
-use crate::harness::TestRepo;
+use crate::support::library::{yaml, PromptFile, PromptName, Registry, Results};
+use crate::support::TestRepo;
 
 /// The schema `promptreg schema [which]` prints, checked against the draft 2020-12 meta-schema.
 fn schema(which: &[&str]) -> Value {
@@ -34,7 +33,7 @@ fn validator(schema: &Value) -> Validator {
 
 /// YAML as promptreg reads it, as JSON.
 fn yaml(text: &str) -> Value {
-    promptreg::model::yaml::parse(text.as_bytes(), Path::new("test.yaml")).expect("YAML")
+    yaml::parse(text.as_bytes(), Path::new("test.yaml")).expect("YAML")
 }
 
 fn errors(validator: &Validator, instance: &Value) -> Vec<String> {
@@ -218,7 +217,7 @@ fn results_schema_accepts_and_rejects_what_promptreg_does() {
         .ok();
     let recorded =
         std::fs::read_to_string(demo.join("results/support/refund-agent.yaml")).expect("read");
-    let name = promptreg::PromptName::parse("x").expect("name");
+    let name = PromptName::parse("x").expect("name");
     let run = "    - {test: golden, passed: 1, failed: 0, tested_at: \"2026-01-01T00:00:00Z\", tested_by: a@b.c, source: manual";
     let head = "format: 1\nprompt: x\nversions:\n  \"1.0.0\":\n";
     let cases: Vec<(String, bool)> = vec![
@@ -247,8 +246,7 @@ fn results_schema_accepts_and_rejects_what_promptreg_does() {
     for (text, valid) in cases {
         let errors = errors(&validator, &yaml(&text));
         assert_eq!(errors.is_empty(), valid, "schema on {text:?}: {errors:#?}");
-        let parsed =
-            promptreg::model::results::Results::parse(text.as_bytes(), Path::new("r"), &name);
+        let parsed = Results::parse(text.as_bytes(), Path::new("r"), &name);
         assert_eq!(parsed.is_ok(), valid, "promptreg on {text:?}: {parsed:?}");
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::TestRepo;
+use crate::support::{promoted_through_pipeline, TestRepo};
 
 pub(crate) const TOKEN: &str = "tok-0123456789abcdef";
 
@@ -142,12 +142,7 @@ pub(crate) fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -
 
 /// A registry with `support/agent` 1.0.0 in production.
 pub(crate) fn registry() -> TestRepo {
-    let repo = TestRepo::init();
-    repo.release("support/agent", "1.0.0", "Hello {{ user_name }}");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("support/agent", "1.0.0", env);
-    }
-    repo
+    promoted_through_pipeline("support/agent", "1.0.0", "Hello {{ user_name }}")
 }
 
 pub(crate) fn tokens_file(repo: &TestRepo) -> String {
@@ -210,9 +205,7 @@ fn reads_match_the_cli_and_revalidate_with_etags() {
 
     // A promotion by the CLI shows on the next request; the old ETag no longer matches.
     repo.release("support/agent", "1.1.0", "Hi {{ user_name }}");
-    for env in ["dev", "staging", "production"] {
-        repo.promote("support/agent", "1.1.0", env);
-    }
+    repo.promote_through_pipeline("support/agent", "1.1.0");
     let moved = reply(
         agent()
             .get(server.url("/api/prompts/support/agent/latest?environment=production"))
@@ -376,7 +369,7 @@ fn local_writes_on_loopback_use_the_git_identity() {
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%ae"]).trim(),
-        crate::harness::AUTHOR_EMAIL
+        crate::support::AUTHOR_EMAIL
     );
 }
 

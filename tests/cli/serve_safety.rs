@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::TestRepo;
 use crate::serve::{agent, get, registry, reply, send, tokens_file, Reply, Server, TOKEN};
+use crate::support::TestRepo;
 
 /// The server's resident set (`VmRSS`) in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    crate::harness::proc_memory_kib(pid, "VmRSS")
+    crate::support::proc_memory_kib(pid, "VmRSS")
 }
 
 /// One request over a raw connection (to send a `Host` header a client library would not).
@@ -330,8 +330,11 @@ fn healthz_reports_a_broken_index_and_a_deleted_branch() {
     assert_eq!(health.json()["commit"], repo.rev("HEAD"));
 
     let index = repo.read("registry.yaml");
-    repo.write("registry.yaml", "environments: [dev\nprompts: {\n");
-    repo.git(&["commit", "-qam", "break the index"]);
+    repo.commit_by_hand(
+        "registry.yaml",
+        "environments: [dev\nprompts: {\n",
+        "break the index",
+    );
     let broken = get(&server.url("/healthz"));
     assert_eq!(broken.status, 503, "{}", broken.body);
     assert_eq!(broken.json()["status"], "unavailable");
@@ -348,8 +351,7 @@ fn healthz_reports_a_broken_index_and_a_deleted_branch() {
     assert_eq!(read.status, 503, "{}", read.body);
     assert_eq!(read.json()["error"], "registry-invalid");
 
-    repo.write("registry.yaml", &index);
-    repo.git(&["commit", "-qam", "mend the index"]);
+    repo.commit_by_hand("registry.yaml", &index, "mend the index");
     assert_eq!(get(&server.url("/healthz")).status, 200);
 
     repo.git(&["rm", "-q", "registry.yaml"]);

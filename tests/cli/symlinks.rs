@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Output, TestRepo};
+use crate::support::{Output, TestRepo};
 
 /// What the files outside the repository hold (think `/etc/passwd`).
 const MARKER: &str = "HOST-SECRET-5f2c91";
@@ -163,7 +163,7 @@ fn mkfifo(path: &Path) {
     assert!(status.success());
 }
 
-/// The state a refused write must leave as it was (the snapshot of the harness would block on
+/// The state a refused write must leave as it was (`TestRepo::snapshot` would block on
 /// the FIFO itself, so the FIFO is compared by what git sees).
 fn git_state(repo: &TestRepo) -> (String, String, String, String) {
     (

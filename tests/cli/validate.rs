@@ -1,7 +1,7 @@
 //! `promptreg validate`: a clean registry, output formats, --strict, --staged, paths, and use as
 //! a pre-commit hook.
 
-use crate::harness::{prompt_file, TestRepo};
+use crate::support::{prompt_file, TestRepo};
 
 /// A prompt that uses its one declared variable: valid in every respect.
 fn good_prompt(name: &str) -> String {

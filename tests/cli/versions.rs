@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{TestRepo, COMMITTER_EMAIL, DATE};
+use crate::support::{TestRepo, COMMITTER_EMAIL, DATE};
 
 fn repo_with_versions() -> TestRepo {
     let repo = TestRepo::init();
