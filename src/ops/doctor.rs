@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::store::{
-    is_promptreg_commit, process_alive, read_journal, Behind, Journal, Lock, Store, WriteGuard,
+    process_alive, read_journal, Behind, CommitView, Journal, Lock, ObjectId, Store, WriteGuard,
     LOCK_FILE,
 };
 use crate::{Error, PromptName, Result, Version, PROMPTS_DIR};
@@ -598,15 +598,14 @@ struct Untagged {
     finding: Finding,
     name: PromptName,
     version: Version,
-    commit: git2::Oid,
+    commit: ObjectId,
 }
 
 /// The `create` commits (subject `create <name> <version>` with `Prompt:` and `Version:`
 /// trailers) on HEAD's first-parent history whose tag is missing, for a version above every
 /// released one of that prompt.
 fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
-    let repo = store.repo();
-    let Ok(mut commit) = repo.head().and_then(|h| h.peel_to_commit()) else {
+    let Some(mut commit) = store.head_commit() else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -649,12 +648,12 @@ fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
 }
 
 /// The release a `create` commit made, from its subject and trailers.
-fn created_release(commit: &git2::Commit<'_>) -> Option<(PromptName, Version)> {
-    let summary = commit.summary().ok().flatten()?;
-    if !summary.starts_with("create ") || !is_promptreg_commit(commit) {
+fn created_release(commit: &CommitView<'_>) -> Option<(PromptName, Version)> {
+    let summary = std::str::from_utf8(commit.summary_bytes()?).ok()?;
+    if !summary.starts_with("create ") || !commit.is_promptreg_commit() {
         return None;
     }
-    let message = std::str::from_utf8(commit.message_raw_bytes()).ok()?;
+    let message = std::str::from_utf8(commit.raw_message_bytes()).ok()?;
     crate::model::trailers::parse_created(message)
 }
 
@@ -664,17 +663,11 @@ fn fix_untagged(store: &Store, guard: &WriteGuard, items: &mut [Untagged]) {
     for item in items.iter_mut().filter(|i| i.finding.fixable) {
         let result = (|| {
             let commit = store
-                .repo()
                 .find_commit(item.commit)
                 .map_err(Error::git("cannot read the commit"))?;
-            let committer = commit.committer();
-            let tagger = crate::store::identity::Identity {
-                name: String::from_utf8_lossy(committer.name_bytes()).into_owned(),
-                email: String::from_utf8_lossy(committer.email_bytes()).into_owned(),
-                when: crate::store::identity::from_git_time(committer.when()),
-            };
+            let tagger = commit.committer().identity();
             let description = crate::model::trailers::reason_of(&String::from_utf8_lossy(
-                commit.message_raw_bytes(),
+                commit.raw_message_bytes(),
             ));
             let reservation = store.reserve_tag(guard, &item.name, &item.version)?;
             store.create_release_tag(
