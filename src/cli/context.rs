@@ -88,7 +88,7 @@ impl Context {
         let env = |key: &str| std::env::var(key).ok();
         let config = |key: &str| match store {
             Some(store) => store.config_value(key),
-            None => git2::Config::open_default().ok()?.get_string(key).ok(),
+            None => identity::user_config_value(key),
         };
         Ok(identity::resolve(&env, &config)?)
     }

@@ -10,13 +10,12 @@
 
 use std::collections::BTreeSet;
 
-use git2::Commit;
 use serde::Serialize;
 
 use crate::model::history::{pointer_moves, Change};
 use crate::model::registry::Registry;
 use crate::model::trailers::Trailers;
-use crate::store::Store;
+use crate::store::{CommitView, ObjectId, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use crate::read::registry_blob;
@@ -67,7 +66,8 @@ pub struct Audit {
 pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit> {
     let base_commit = store.commit(Some(base))?;
     let head = store.commit(revision)?;
-    let base_registry = registry_blob(&base_commit).and_then(|id| registry_of_blob(store, id).ok());
+    let base_registry =
+        registry_blob(store, &base_commit).and_then(|id| registry_of_blob(store, id).ok());
     let rules = Rules {
         access: base_registry.as_ref().and_then(|r| r.access.clone()),
         policy: base_registry.map(|r| r.policy).unwrap_or_default(),
@@ -79,15 +79,14 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
     let mut parsed = super::tested::Parsed::default();
     for id in store.walk(head.id(), Some(base_commit.id()), true)? {
         let commit = store
-            .repo()
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
         let results = super::tested::run_changes(store, &commit, None, &mut parsed)?;
         let results_changed = !results.is_empty();
         check_results(&commit, results, &mut audit.violations);
-        let blob = registry_blob(&commit);
-        let parent_blobs: Vec<Option<git2::Oid>> =
-            commit.parents().map(|p| registry_blob(&p)).collect();
+        let blob = registry_blob(store, &commit);
+        let parent_blobs: Vec<Option<ObjectId>> =
+            commit.parents().map(|p| registry_blob(store, &p)).collect();
         if parent_blobs.contains(&blob) {
             // No change to the index, or a merge that took one side (whose commits are audited).
             audit.commits_checked += usize::from(results_changed);
@@ -108,11 +107,11 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
 
 /// Reports results files a commit broke, and recorded runs it removed or changed.
 fn check_results(
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     changes: Vec<super::tested::RunChanges>,
     out: &mut Vec<Violation>,
 ) {
-    let author = String::from_utf8_lossy(commit.author().email_bytes()).into_owned();
+    let author = commit.author().email();
     for change in changes {
         let violation = |problem, to: Option<String>, message: String| Violation {
             problem,
@@ -151,7 +150,7 @@ struct Rules {
 /// Whether `environment` of `name` held `version` at some point before `commit`.
 fn held_before(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     name: &PromptName,
     environment: &str,
     version: &Version,
@@ -173,13 +172,13 @@ fn held_before(
 
 fn check_commit(
     store: &Store,
-    commit: &Commit<'_>,
-    blob: Option<git2::Oid>,
-    parent_blobs: &[Option<git2::Oid>],
+    commit: &CommitView<'_>,
+    blob: Option<ObjectId>,
+    parent_blobs: &[Option<ObjectId>],
     rules: &Rules,
     out: &mut Vec<Violation>,
 ) -> Result<()> {
-    let author = String::from_utf8_lossy(commit.author().email_bytes()).into_owned();
+    let author = commit.author().email();
     let violation = |problem,
                      prompt: Option<&PromptName>,
                      env: Option<&str>,
@@ -328,7 +327,7 @@ fn check_commit(
 /// `commit` (a results file that does not parse counts as no results).
 fn gate_unmet(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     name: &PromptName,
     version: &Version,
     gate: &crate::model::policy::Gate,

@@ -10,13 +10,11 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{FileMode, Oid};
-
 use crate::model::prompt::PromptFile;
 use crate::model::version::{auto_bump, Bump};
 use crate::store::identity::Signatures;
 use crate::store::DirComponents;
-use crate::store::{PathUpdate, Store, WriteGuard};
+use crate::store::{ObjectId, PathUpdate, Store, TreeView, WriteGuard};
 use crate::{Error, PromptName, Result, Version, PROMPT_FILE};
 
 /// Which version to release.
@@ -56,7 +54,7 @@ pub struct Created {
     pub name: PromptName,
     pub version: Version,
     pub tag: String,
-    pub commit: Oid,
+    pub commit: ObjectId,
     /// False when HEAD already held exactly this content and was tagged as it is.
     pub new_commit: bool,
     /// What `VersionChoice::Auto` decided (`None` for the other choices).
@@ -198,11 +196,7 @@ fn release(
     // now, and landed after the commit; a refusal here leaves nothing behind.
     let reservation = store.reserve_tag(guard, name, version)?;
     let committed = store.commit_on_branch(guard, branch, &message, signatures, &|_| {
-        Ok(vec![PathUpdate {
-            path: name.dir(),
-            id: subtree,
-            mode: FileMode::Tree,
-        }])
+        Ok(vec![PathUpdate::tree(name.dir(), subtree)])
     })?;
     let tagged = store.create_release_tag(
         reservation,
@@ -258,12 +252,11 @@ fn refuse_what_validate_rejects(store: &Store, dir: &str) -> Result<()> {
 }
 
 /// The tree id of `prompts/<name>` in a released version.
-fn released_tree(store: &Store, name: &PromptName, version: &Version) -> Result<Option<Oid>> {
+fn released_tree(store: &Store, name: &PromptName, version: &Version) -> Result<Option<ObjectId>> {
     let Some(release) = store.release(name, version)? else {
         return Ok(None);
     };
     let commit = store
-        .repo()
         .find_commit(release.commit)
         .map_err(Error::git("cannot read a release commit"))?;
     let tree = commit
@@ -278,7 +271,7 @@ fn released_tree(store: &Store, name: &PromptName, version: &Version) -> Result<
 fn check_not_nested(
     store: &Store,
     workdir: &Path,
-    head: &git2::Tree<'_>,
+    head: &TreeView<'_>,
     name: &PromptName,
 ) -> Result<()> {
     let nested = |message: String| {
@@ -345,8 +338,7 @@ fn collect_files(
         };
         let path = format!("{dir}/{file_name}");
         let needed = required.contains(&path);
-        if file_name == ".git" || (!needed && store.repo().is_path_ignored(&path).unwrap_or(false))
-        {
+        if file_name == ".git" || (!needed && store.is_ignored(&path)) {
             continue;
         }
         let kind = entry.file_type().map_err(Error::io(entry.path()))?;

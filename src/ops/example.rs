@@ -4,14 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{FileMode, Repository, RepositoryInitOptions};
 use serde::Deserialize;
 
 use crate::ops::create::{create, CreateRequest, VersionChoice};
 use crate::ops::promote::{promote, PromoteRequest};
 use crate::ops::results::{record, NewRun, RecordRequest};
 use crate::store::identity::Signatures;
-use crate::store::{PathUpdate, Store};
+use crate::store::{ObjectId, PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
 include!(concat!(env!("OUT_DIR"), "/example_files.rs"));
@@ -92,11 +91,7 @@ pub fn init_example(
         });
     }
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let repo =
-        Repository::init_opts(dir, RepositoryInitOptions::new().initial_head("main")).map_err(
-            Error::git(format!("cannot create a repository in `{}`", dir.display())),
-        )?;
-    let store = Store::from_repository(repo);
+    let store = Store::init(dir, "main")?;
     if keep_identity {
         store.set_local_config("user.name", &signatures.author.name)?;
         store.set_local_config("user.email", &signatures.author.email)?;
@@ -116,8 +111,7 @@ pub fn init_example(
         paths.push((*relative).to_owned());
     }
     let files = store.hash_worktree_files(&paths)?;
-    let updates: Vec<(String, git2::Oid)> =
-        files.iter().map(|f| (f.path.clone(), f.entry.id)).collect();
+    let updates: Vec<(String, ObjectId)> = files.iter().map(|f| (f.path.clone(), f.id())).collect();
     let guard = store.begin_write()?;
     store.commit_on_branch(
         &guard,
@@ -127,11 +121,7 @@ pub fn init_example(
         &|_| {
             Ok(updates
                 .iter()
-                .map(|(path, id)| PathUpdate {
-                    path: path.clone(),
-                    id: *id,
-                    mode: FileMode::Blob,
-                })
+                .map(|(path, id)| PathUpdate::file(path.clone(), *id))
                 .collect())
         },
     )?;

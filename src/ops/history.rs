@@ -11,13 +11,11 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset};
-use git2::{Commit, Oid};
 
 use crate::model::history::{pointer_moves, Change, Event};
 use crate::model::registry::{Pointers, Registry};
 use crate::model::trailers::{reason_of, Trailers};
-use crate::store::identity::from_git_time;
-use crate::store::{Release, Store};
+use crate::store::{CommitView, ObjectId, Release, Store};
 use crate::{Error, PromptName, Result};
 
 use crate::read::{pointers_of_blob, registry_blob, registry_of_blob};
@@ -39,14 +37,13 @@ pub struct Query {
 pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     let head = store.commit(query.revision.as_deref())?;
     // Position in the walk, newest first: orders events that share a timestamp.
-    let mut position: HashMap<Oid, usize> = HashMap::new();
+    let mut position: HashMap<ObjectId, usize> = HashMap::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
     let mut seen = Seen::default();
     let mut parsed = super::tested::Parsed::default();
     for (index, id) in store.walk(head.id(), None, false)?.into_iter().enumerate() {
         position.insert(id, index);
         let commit = store
-            .repo()
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
         for event in commit_events(store, &commit, query.name.as_ref(), &mut seen)? {
@@ -86,12 +83,13 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
 /// The pointer moves one commit made (relative to its first parent).
 pub fn commit_events(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     only: Option<&PromptName>,
     seen: &mut Seen,
 ) -> Result<Vec<Event>> {
-    let blob = registry_blob(commit);
-    let parent_blobs: Vec<Option<Oid>> = commit.parents().map(|p| registry_blob(&p)).collect();
+    let blob = registry_blob(store, commit);
+    let parent_blobs: Vec<Option<ObjectId>> =
+        commit.parents().map(|p| registry_blob(store, &p)).collect();
     if parent_blobs.contains(&blob) || (parent_blobs.is_empty() && blob.is_none()) {
         return Ok(Vec::new());
     }
@@ -110,9 +108,9 @@ pub fn commit_events(
             environment: Some(env),
             from,
             to,
-            by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-            by_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-            at: from_git_time(author.when()).to_rfc3339(),
+            by: author.email(),
+            by_name: author.name(),
+            at: author.when().to_rfc3339(),
             reason: reason_of(&message),
             commit: commit.id().to_string(),
             forced,
@@ -212,14 +210,14 @@ pub fn commit_events(
 /// so each is read once instead of twice.
 #[derive(Default)]
 pub struct Seen {
-    recent: Vec<(Oid, (Vec<String>, Pointers))>,
+    recent: Vec<(ObjectId, (Vec<String>, Pointers))>,
 }
 
 impl Seen {
     fn pointers_at(
         &mut self,
         store: &Store,
-        blob: Option<Oid>,
+        blob: Option<ObjectId>,
         name: &PromptName,
     ) -> Result<(Vec<String>, Pointers)> {
         let Some(id) = blob else {
@@ -237,7 +235,7 @@ impl Seen {
     }
 }
 
-fn registry_or_empty(store: &Store, blob: Option<Oid>) -> Result<Registry> {
+fn registry_or_empty(store: &Store, blob: Option<ObjectId>) -> Result<Registry> {
     match blob {
         Some(id) => registry_of_blob(store, id),
         None => Ok(Registry {

@@ -2,10 +2,8 @@
 
 use std::path::Path;
 
-use git2::{FileMode, Oid};
-
 use crate::store::identity::Signatures;
-use crate::store::{PathUpdate, Store, WriteGuard};
+use crate::store::{ObjectId, PathUpdate, Store, WriteGuard};
 use crate::{Error, Result, PROMPTS_DIR, REGISTRY_FILE};
 
 /// The placeholder that makes git keep the empty `prompts/` directory.
@@ -14,7 +12,7 @@ const KEEP_FILE: &str = "prompts/.gitkeep";
 /// What `init` did.
 pub struct Initialized {
     pub branch: String,
-    pub commit: Oid,
+    pub commit: ObjectId,
 }
 
 /// Writes and commits `registry.yaml` (and `prompts/.gitkeep` when `prompts/` is empty),
@@ -99,11 +97,7 @@ fn commit_files(
     let updates = || -> Vec<PathUpdate> {
         files
             .iter()
-            .map(|f| PathUpdate {
-                path: f.path.clone(),
-                id: f.entry.id,
-                mode: FileMode::Blob,
-            })
+            .map(|f| PathUpdate::file(f.path.clone(), f.id()))
             .collect()
     };
     let committed = store.commit_on_branch(

@@ -5,14 +5,12 @@
 use std::cell::RefCell;
 use std::path::Path;
 
-use git2::{FileMode, Oid};
-
 use crate::model::history::Change;
 use crate::model::registry::Registry;
 use crate::model::registry_edit;
 use crate::model::trailers::Trailers;
 use crate::store::identity::Signatures;
-use crate::store::{short_branch, PathUpdate, Store};
+use crate::store::{short_branch, ObjectId, PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
 
 use super::write_start::{begin, WriteStart};
@@ -49,15 +47,12 @@ pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>>
             revision: short_branch(&start.branch).to_owned(),
         })?;
     let committed = store
-        .repo()
-        .find_blob(id)
+        .read_blob(id)
         .map_err(Error::git("cannot read registry.yaml"))?;
     // Never through a link, never a FIFO (it would block under the lock).
     let on_disk = crate::fsread::WorkTree::new(&start.workdir)
         .read_bounded(REGISTRY_FILE, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
-    if on_disk.as_deref() != Some(committed.content())
-        || store.index_differs(REGISTRY_FILE, tree)?
-    {
+    if on_disk.as_deref() != Some(&*committed) || store.index_differs(REGISTRY_FILE, tree)? {
         return Err(Error::RegistryDirty);
     }
     let registry = registry_of_blob(store, id)?;
@@ -95,7 +90,7 @@ pub fn commit_move(
     loaded: &Loaded<'_>,
     mv: &Move<'_>,
     signatures: &Signatures,
-) -> Result<Oid> {
+) -> Result<ObjectId> {
     let trailers = Trailers {
         prompt: mv.name.to_string(),
         environment: mv.environment.to_owned(),
@@ -133,15 +128,10 @@ pub fn commit_move(
             let (edited, after) =
                 registry_edit::set_pointer(text, &before, mv.name, mv.environment, mv.version)?;
             let blob = store
-                .repo()
-                .blob(edited.as_bytes())
+                .write_blob(edited.as_bytes())
                 .map_err(Error::git("cannot write registry.yaml"))?;
             *written.borrow_mut() = Some((edited, after, blob));
-            Ok(vec![PathUpdate {
-                path: REGISTRY_FILE.to_owned(),
-                id: blob,
-                mode: FileMode::Blob,
-            }])
+            Ok(vec![PathUpdate::file(REGISTRY_FILE, blob)])
         },
     )?;
     let (text, after, blob) = written.into_inner().ok_or_else(|| Error::RegistryMissing {

@@ -1,10 +1,8 @@
 //! `promote`: move an environment's pointer to a version, as a commit of `registry.yaml` alone.
 
-use git2::Oid;
-
 use crate::model::history::Change;
 use crate::store::identity::Signatures;
-use crate::store::{Release, Store};
+use crate::store::{ObjectId, Release, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use super::pointer::{check_access, commit_move, load, Loaded, Move};
@@ -23,7 +21,10 @@ pub struct PromoteRequest {
 /// What `promote` did.
 #[derive(Clone, Debug)]
 pub enum Promoted {
-    Moved { from: Option<Version>, commit: Oid },
+    Moved {
+        from: Option<Version>,
+        commit: ObjectId,
+    },
     AlreadyThere,
 }
 

@@ -7,7 +7,6 @@
 use std::cell::RefCell;
 
 use chrono::{DateTime, FixedOffset};
-use git2::{FileMode, Oid};
 
 use crate::store::identity::Signatures;
 use promptreg_wire::TestSummary;
@@ -15,7 +14,7 @@ use promptreg_wire::TestSummary;
 use crate::model::results::{path_of, Results, TestRun};
 use crate::model::selector::Selector;
 use crate::read::{results_at, results_in};
-use crate::store::{PathUpdate, Store};
+use crate::store::{ObjectId, PathUpdate, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use super::write_start::begin;
@@ -46,7 +45,7 @@ pub struct NewRun {
 /// What `record` did: the commit, and the run as the results file now holds it.
 #[derive(Clone, Debug)]
 pub struct Recorded {
-    pub commit: Oid,
+    pub commit: ObjectId,
     pub run: TestRun,
 }
 
@@ -97,15 +96,10 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
             results.add(version, run.clone())?;
             let text = results.render(name);
             let blob = store
-                .repo()
-                .blob(text.as_bytes())
+                .write_blob(text.as_bytes())
                 .map_err(Error::git("cannot write the results file"))?;
             *written.borrow_mut() = Some((text, blob));
-            Ok(vec![PathUpdate {
-                path: path.clone(),
-                id: blob,
-                mode: FileMode::Blob,
-            }])
+            Ok(vec![PathUpdate::file(path.clone(), blob)])
         })?;
     let Some((text, blob)) = written.into_inner() else {
         return Err(Error::InvalidResult {

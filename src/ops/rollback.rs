@@ -1,11 +1,9 @@
 //! `rollback`: move an environment back to the version it held before the current one (read
 //! from the audit trail), or to a named version it held at some point. Recorded as `reverted`.
 
-use git2::Oid;
-
 use crate::model::history::Change;
 use crate::store::identity::Signatures;
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use super::history::{history, Query};
@@ -26,7 +24,7 @@ pub struct RollbackRequest {
 pub struct RolledBack {
     pub from: Version,
     pub to: Version,
-    pub commit: Oid,
+    pub commit: ObjectId,
 }
 
 /// Rolls the environment back; the pipeline rule does not apply (the version was there).

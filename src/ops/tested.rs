@@ -10,13 +10,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use git2::{Commit, Oid, Tree};
-
 use crate::model::history::{Change, Event};
 use crate::model::results::{Results, TestRun, RESULTS_DIR};
 use crate::model::trailers::reason_of;
-use crate::store::identity::from_git_time;
-use crate::store::Store;
+use crate::store::{CommitView, ObjectId, Store, TreeView};
 use crate::{Error, PromptName, Result, Version};
 
 /// How one commit changed one prompt's results file.
@@ -35,7 +32,7 @@ pub struct RunChanges {
 /// when it holds [`PARSED_LIMIT`] files.
 #[derive(Default)]
 pub struct Parsed {
-    seen: HashMap<Oid, Rc<Runs>>,
+    seen: HashMap<ObjectId, Rc<Runs>>,
 }
 
 const PARSED_LIMIT: usize = 4096;
@@ -43,7 +40,7 @@ const PARSED_LIMIT: usize = 4096;
 type Runs = Vec<(Version, TestRun)>;
 
 impl Parsed {
-    fn runs(&mut self, store: &Store, id: Option<Oid>, name: &PromptName) -> Result<Rc<Runs>> {
+    fn runs(&mut self, store: &Store, id: Option<ObjectId>, name: &PromptName) -> Result<Rc<Runs>> {
         let Some(id) = id else {
             return Ok(Rc::default());
         };
@@ -62,15 +59,15 @@ impl Parsed {
 /// The results files `commit` changed (for `only`, or for every prompt) and how.
 pub fn run_changes(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     only: Option<&PromptName>,
     parsed: &mut Parsed,
 ) -> Result<Vec<RunChanges>> {
     // Tree ids and raw-tree lookups only: libgit2 would parse every entry of the trees on the
     // way (`results/` has one per prompt), and most commits did not touch results at all.
     let tree = commit.tree_id();
-    let parents: Vec<Oid> = commit.parents().map(|p| p.tree_id()).collect();
-    let lookup = |tree: &Oid, path: &str| store.path_id(*tree, path);
+    let parents: Vec<ObjectId> = commit.parents().map(|p| p.tree_id()).collect();
+    let lookup = |tree: &ObjectId, path: &str| store.path_id(*tree, path);
     let dir = lookup(&tree, RESULTS_DIR)?;
     let mut parent_dirs = Vec::with_capacity(parents.len());
     for parent in &parents {
@@ -139,7 +136,7 @@ pub fn run_changes(
 /// The `tested` events of the runs `commit` recorded.
 pub fn tested_events(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     only: Option<&PromptName>,
     parsed: &mut Parsed,
 ) -> Result<Vec<Event>> {
@@ -170,31 +167,27 @@ pub fn tested_events(
 }
 
 /// The prompts whose results file differs between two `results/` trees.
-fn changed_files(store: &Store, new: Option<Oid>, old: Option<Oid>) -> Result<Vec<PromptName>> {
-    let tree = |id: Option<Oid>| -> Result<Option<Tree<'_>>> {
-        id.map(|id| store.repo().find_tree(id))
+fn changed_files(
+    store: &Store,
+    new: Option<ObjectId>,
+    old: Option<ObjectId>,
+) -> Result<Vec<PromptName>> {
+    let tree = |id: Option<ObjectId>| -> Result<Option<TreeView<'_>>> {
+        id.map(|id| store.find_tree(id))
             .transpose()
             .map_err(Error::git("cannot read the results tree"))
     };
     let (new, old) = (tree(new)?, tree(old)?);
-    let diff = store
-        .repo()
-        .diff_tree_to_tree(old.as_ref(), new.as_ref(), None)
+    let paths = store
+        .changed_paths(old.as_ref(), new.as_ref())
         .map_err(Error::git("cannot compare results files"))?;
-    Ok(diff
-        .deltas()
-        .filter_map(|delta| {
-            let path = delta
-                .new_file()
-                .path()
-                .or(delta.old_file().path())?
-                .to_str()?;
-            PromptName::parse(path.strip_suffix(".yaml")?).ok()
-        })
+    Ok(paths
+        .iter()
+        .filter_map(|path| PromptName::parse(path.strip_suffix(".yaml")?).ok())
         .collect())
 }
 
-fn parse(store: &Store, id: Oid, name: &PromptName) -> Result<Results> {
+fn parse(store: &Store, id: ObjectId, name: &PromptName) -> Result<Results> {
     let bytes = store.blob(id)?;
     Results::parse(
         &bytes,
@@ -211,7 +204,7 @@ fn flatten(results: Results) -> Vec<(Version, TestRun)> {
         .collect()
 }
 
-fn event(commit: &Commit<'_>, name: &PromptName, version: &Version, run: &TestRun) -> Event {
+fn event(commit: &CommitView<'_>, name: &PromptName, version: &Version, run: &TestRun) -> Event {
     let author = commit.author();
     Event {
         event: Change::Tested,
@@ -219,9 +212,9 @@ fn event(commit: &Commit<'_>, name: &PromptName, version: &Version, run: &TestRu
         environment: None,
         from: None,
         to: Some(version.to_string()),
-        by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        by_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-        at: from_git_time(author.when()).to_rfc3339(),
+        by: author.email(),
+        by_name: author.name(),
+        at: author.when().to_rfc3339(),
         reason: reason_of(&String::from_utf8_lossy(commit.message_bytes())),
         commit: commit.id().to_string(),
         forced: false,

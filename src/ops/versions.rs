@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{Error, PromptName, Result, Version};
 use promptreg_wire::record::VersionRecord;
 
@@ -107,12 +107,12 @@ pub fn versions_checked(
 /// the listing is cached under a key derived from the exact set of (version, tag object id):
 /// one small read instead of one object read per version; any new, deleted or re-made tag
 /// changes the key.
-fn tagged(store: &Store, name: &PromptName, tags: &[(Version, git2::Oid)]) -> Result<Vec<Entry>> {
+fn tagged(store: &Store, name: &PromptName, tags: &[(Version, ObjectId)]) -> Result<Vec<Entry>> {
     let listing: String = tags
         .iter()
         .map(|(v, id)| format!("{name} {v} {id}\n"))
         .collect();
-    let key = git2::Oid::hash_object(git2::ObjectType::Blob, listing.as_bytes())
+    let key = crate::store::hash_blob(listing.as_bytes())
         .map_err(Error::git("cannot hash the tag listing"))?;
     let cached = store.cache_get(VERSIONS_CACHE, key);
     if let Some(list) = cached.and_then(|text| serde_json::from_str::<Vec<Entry>>(&text).ok()) {

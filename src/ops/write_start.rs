@@ -5,9 +5,7 @@
 
 use std::path::PathBuf;
 
-use git2::{Oid, Tree};
-
-use crate::store::{short_branch, Store, WriteGuard};
+use crate::store::{short_branch, ObjectId, Store, TreeView, WriteGuard};
 use crate::{Error, Result, REGISTRY_FILE};
 
 /// The state a write builds on, read while holding the lock.
@@ -17,7 +15,7 @@ pub struct WriteStart<'r> {
     pub workdir: PathBuf,
     /// The checked-out branch, `refs/heads/…`.
     pub branch: String,
-    pub tip: Option<(Oid, Tree<'r>)>,
+    pub tip: Option<(ObjectId, TreeView<'r>)>,
 }
 
 /// Catches up the index behind commits a killed predecessor landed (recorded in the lock's
@@ -51,7 +49,6 @@ pub fn begin<'r>(store: &'r Store, operation: &'static str) -> Result<WriteStart
     let tip = match tip {
         Some(id) => {
             let tree = store
-                .repo()
                 .find_commit(id)
                 .and_then(|c| c.tree())
                 .map_err(Error::git("cannot read HEAD"))?;
@@ -71,7 +68,7 @@ impl<'r> WriteStart<'r> {
     /// After a commit that wrote `path` as blob `id` with `content`: the same content in the
     /// working copy (written atomically, directories created) and in the path's index entry,
     /// so the user's next `git commit` keeps the change. Nothing else is touched.
-    pub fn mirror(&self, store: &Store, path: &str, content: &[u8], id: Oid) -> Result<()> {
+    pub fn mirror(&self, store: &Store, path: &str, content: &[u8], id: ObjectId) -> Result<()> {
         let file = self.workdir.join(path);
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
@@ -82,7 +79,7 @@ impl<'r> WriteStart<'r> {
     }
 
     /// The tip's tree, refusing a branch that is not a registry yet.
-    pub fn registry_tree(&self, store: &Store) -> Result<&Tree<'r>> {
+    pub fn registry_tree(&self, store: &Store) -> Result<&TreeView<'r>> {
         let missing = || Error::RegistryMissing {
             revision: short_branch(&self.branch).to_owned(),
         };

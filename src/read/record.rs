@@ -106,10 +106,9 @@ fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) ->
 fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Result<Option<Update>> {
     let name = &fetched.release.name;
     let version = &fetched.release.version;
-    let repo = store.repo();
     let mut commit = store.commit(revision)?;
     let mut holders = fetched.registry.holders(name, version);
-    let mut blob = registry_blob(&commit);
+    let mut blob = registry_blob(store, &commit);
     loop {
         if commit.id() == fetched.release.commit {
             return Ok(None);
@@ -117,7 +116,7 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
         let Ok(parent) = commit.parent(0) else {
             return Ok(None);
         };
-        let parent_blob = registry_blob(&parent);
+        let parent_blob = registry_blob(store, &parent);
         if parent_blob != blob {
             // A move promptreg made names itself in its trailers (as `history` reads them):
             // no need to parse the 40,000-line index it started from.
@@ -131,11 +130,11 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
                     holders_before(&holders, &moved, name, version, &fetched.registry)
                 }
                 (None, Some(id)) => {
-                    let content = repo
-                        .find_blob(id)
+                    let content = store
+                        .read_blob(id)
                         .map_err(Error::git("cannot read registry.yaml"))?;
                     match Registry::parse_for(
-                        content.content(),
+                        &content,
                         std::path::Path::new(crate::REGISTRY_FILE),
                         name,
                     ) {
@@ -148,8 +147,8 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
             if before != holders {
                 let author = commit.author();
                 return Ok(Some(Update {
-                    by: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-                    at: crate::store::identity::from_git_time(author.when()).to_rfc3339(),
+                    by: author.email(),
+                    at: author.when().to_rfc3339(),
                 }));
             }
             holders = before;

@@ -3,10 +3,8 @@
 
 use std::path::Path;
 
-use git2::{Commit, Oid};
-
 use crate::model::registry::Registry;
-use crate::store::Store;
+use crate::store::{CommitView, ObjectId, Store};
 use crate::{Error, PromptName, Result, REGISTRY_FILE};
 
 /// The index as committed at `commit`; with `only`, just that prompt's entry is kept.
@@ -17,7 +15,7 @@ use crate::{Error, PromptName, Result, REGISTRY_FILE};
 /// only indexes that arrive by other means (a pull, a hand edit) are ever parsed on a read.
 pub fn registry_at(
     store: &Store,
-    commit: &Commit<'_>,
+    commit: &CommitView<'_>,
     revision: &str,
     only: Option<&PromptName>,
 ) -> Result<Registry> {
@@ -41,7 +39,7 @@ pub fn registry_at(
 
 /// One prompt's entry of the cached index of blob `id`, found by binary search in the cached
 /// file instead of reading all of it; `None` when that index is not cached.
-fn cached_entry(store: &Store, id: git2::Oid, name: &PromptName) -> Option<Registry> {
+fn cached_entry(store: &Store, id: ObjectId, name: &PromptName) -> Option<Registry> {
     let hit = store.cache_find(
         REGISTRY_CACHE,
         id,
@@ -53,7 +51,7 @@ fn cached_entry(store: &Store, id: git2::Oid, name: &PromptName) -> Option<Regis
 }
 
 /// The whole index in blob `id` (cached by blob id).
-pub fn registry_of_blob(store: &Store, id: git2::Oid) -> Result<Registry> {
+pub fn registry_of_blob(store: &Store, id: ObjectId) -> Result<Registry> {
     if let Some(registry) = store
         .cache_get(REGISTRY_CACHE, id)
         .and_then(|text| Registry::from_cache(&text))
@@ -61,10 +59,9 @@ pub fn registry_of_blob(store: &Store, id: git2::Oid) -> Result<Registry> {
         return Ok(registry);
     }
     let blob = store
-        .repo()
-        .find_blob(id)
+        .read_blob(id)
         .map_err(Error::git("cannot read registry.yaml"))?;
-    let registry = Registry::parse(blob.content(), Path::new(REGISTRY_FILE))?;
+    let registry = Registry::parse(&blob, Path::new(REGISTRY_FILE))?;
     remember_registry(store, id, &registry);
     Ok(registry)
 }
@@ -74,7 +71,7 @@ pub fn registry_of_blob(store: &Store, id: git2::Oid) -> Result<Registry> {
 /// old indexes that will not be read again).
 pub fn pointers_of_blob(
     store: &Store,
-    id: git2::Oid,
+    id: ObjectId,
     name: &PromptName,
 ) -> Result<(Vec<String>, crate::model::registry::Pointers)> {
     let cached = cached_entry(store, id, name);
@@ -82,10 +79,9 @@ pub fn pointers_of_blob(
         Some(registry) => registry,
         None => {
             let blob = store
-                .repo()
-                .find_blob(id)
+                .read_blob(id)
                 .map_err(Error::git("cannot read registry.yaml"))?;
-            Registry::parse_for(blob.content(), Path::new(REGISTRY_FILE), name)?
+            Registry::parse_for(&blob, Path::new(REGISTRY_FILE), name)?
         }
     };
     let pointers = registry.pointers(name);
@@ -93,7 +89,7 @@ pub fn pointers_of_blob(
 }
 
 /// Caches a parsed index under its blob id.
-pub fn remember_registry(store: &Store, id: git2::Oid, registry: &Registry) {
+pub fn remember_registry(store: &Store, id: ObjectId, registry: &Registry) {
     // A few: each is about 50 bytes per prompt, and only the newest index is hot.
     store.cache_put(REGISTRY_CACHE, id, &registry.to_cache(), 4);
 }
@@ -102,11 +98,6 @@ pub fn remember_registry(store: &Store, id: git2::Oid, registry: &Registry) {
 const REGISTRY_CACHE: &str = "registry";
 
 /// The blob id of `registry.yaml` in a commit.
-pub fn registry_blob(commit: &Commit<'_>) -> Option<Oid> {
-    commit
-        .tree()
-        .ok()?
-        .get_path(std::path::Path::new(REGISTRY_FILE))
-        .ok()
-        .map(|e| e.id())
+pub fn registry_blob(store: &Store, commit: &CommitView<'_>) -> Option<ObjectId> {
+    store.entry_id(&commit.tree().ok()?, REGISTRY_FILE)
 }

@@ -154,7 +154,6 @@ fn resolve_release(store: &Store, release: &Release) -> Result<Prompt> {
         reason,
     };
     let commit = store
-        .repo()
         .find_commit(release.commit)
         .map_err(|_| bad("its commit is missing".into()))?;
     let tree = commit

@@ -3,14 +3,12 @@
 
 use std::path::Path;
 
-use git2::Tree;
-
 use crate::model::results::{path_of, Results, TestRun};
-use crate::store::Store;
+use crate::store::{Store, TreeView};
 use crate::{Error, PromptName, Result, Version};
 
 /// `name`'s results in `tree` (none recorded: empty).
-pub fn results_in(store: &Store, tree: &Tree<'_>, name: &PromptName) -> Result<Results> {
+pub fn results_in(store: &Store, tree: &TreeView<'_>, name: &PromptName) -> Result<Results> {
     let path = path_of(name);
     // A raw-tree lookup: `results/` has an entry per prompt, and parsing it whole would cost
     // more than reading the file.

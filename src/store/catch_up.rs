@@ -12,6 +12,7 @@ use std::path::Path;
 
 use git2::{Commit, Oid};
 
+use super::commits::made_by_promptreg;
 use super::guard::{IndexChange, WriteGuard};
 use super::Store;
 use crate::{Error, Result};
@@ -115,7 +116,10 @@ impl Store {
             let Some((commit, before)) = found else {
                 continue;
             };
-            if commit.parent_count() == 1 && is_promptreg_commit(&commit) && before == staged {
+            if commit.parent_count() == 1
+                && made_by_promptreg(commit.message_raw_bytes())
+                && before == staged
+            {
                 out.push(self.behind(&commit, path, before, in_head)?);
             }
         }
@@ -200,13 +204,6 @@ impl Store {
             fixable,
         })
     }
-}
-
-/// Whether a commit was made by promptreg (its message carries a `Prompt:` trailer).
-pub fn is_promptreg_commit(commit: &Commit<'_>) -> bool {
-    String::from_utf8_lossy(commit.message_raw_bytes())
-        .lines()
-        .any(|line| line.starts_with("Prompt: "))
 }
 
 fn delta_path(delta: &git2::DiffDelta<'_>) -> Option<String> {

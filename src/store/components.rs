@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::Tree;
-
-use super::Store;
+use super::{Store, TreeView};
 use crate::fsread::WorkTree;
 use crate::model::prompt::{Components, MAX_COMPONENT_BYTES};
 use crate::{PromptName, Result};
@@ -34,7 +32,7 @@ impl Components for DirComponents<'_> {
 /// A committed prompt directory as a source of component files.
 pub struct TreeComponents<'r> {
     store: &'r Store,
-    tree: Tree<'r>,
+    tree: TreeView<'r>,
     shown_as: PathBuf,
 }
 
@@ -51,7 +49,11 @@ impl Components for TreeComponents<'_> {
 
 impl Store {
     /// Components read from a committed prompt directory.
-    pub fn tree_components<'r>(&'r self, tree: Tree<'r>, name: &PromptName) -> TreeComponents<'r> {
+    pub fn tree_components<'r>(
+        &'r self,
+        tree: TreeView<'r>,
+        name: &PromptName,
+    ) -> TreeComponents<'r> {
         TreeComponents {
             store: self,
             tree,

@@ -9,6 +9,13 @@ pub struct FileEntry {
     pub entry: IndexEntry,
 }
 
+impl FileEntry {
+    /// The blob the file is committed as.
+    pub fn id(&self) -> git2::Oid {
+        self.entry.id
+    }
+}
+
 impl Clone for FileEntry {
     fn clone(&self) -> Self {
         let e = &self.entry;

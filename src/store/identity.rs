@@ -24,13 +24,19 @@ pub struct Signatures {
 
 impl Identity {
     /// As a libgit2 signature.
-    pub fn signature(&self) -> Result<git2::Signature<'static>> {
+    pub(super) fn signature(&self) -> Result<git2::Signature<'static>> {
         let time = git2::Time::new(
             self.when.timestamp(),
             self.when.offset().local_minus_utc() / 60,
         );
         git2::Signature::new(&self.name, &self.email, &time).map_err(Error::git("invalid identity"))
     }
+}
+
+/// A value (`user.name`) from the git configuration outside any repository (global, XDG and
+/// system files), as `git config --get` reads it there; `None` when unset.
+pub fn user_config_value(key: &str) -> Option<String> {
+    git2::Config::open_default().ok()?.get_string(key).ok()
 }
 
 /// Resolves author and committer. `env` looks up environment variables, `config` looks up
@@ -125,7 +131,7 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
 }
 
 /// A git time as a chrono time with its offset.
-pub fn from_git_time(time: git2::Time) -> DateTime<FixedOffset> {
+pub(super) fn from_git_time(time: git2::Time) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(time.offset_minutes() * 60)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
     offset

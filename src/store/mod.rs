@@ -4,6 +4,7 @@
 mod branch;
 mod cache;
 mod catch_up;
+mod commits;
 mod components;
 mod file_entry;
 mod guard;
@@ -13,23 +14,35 @@ mod refs;
 mod release;
 mod sorted_lines;
 pub mod tags;
+mod trees;
 mod write;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use git2::{Commit, ErrorCode, ObjectType, Oid, Repository, RepositoryOpenFlags, Sort, Tree};
+use git2::{ErrorCode, ObjectType, Repository, RepositoryOpenFlags};
 
-pub use catch_up::{is_promptreg_commit, Behind};
+pub use catch_up::Behind;
+pub use commits::{CommitView, Person};
 pub use components::{DirComponents, TreeComponents};
 pub use file_entry::FileEntry;
 pub use guard::{IndexChange, WriteGuard};
 pub use lock::{process_alive, read_journal, Journal, Lock, Recovered, LOCK_FILE};
 pub use release::{Release, TagReservation};
+pub use trees::{hash_blob, Blob, TreeView};
 pub use write::{Committed, PathUpdate};
 
-use crate::fsread::Refusal;
 use crate::{Error, PromptName, Result, Version};
+
+/// The id of a git object (a commit, tree, blob or tag): git's own 20-byte id, named here so
+/// nothing outside the store names the git library.
+pub use git2::Oid as ObjectId;
+
+/// What kind of object an id names (commit, tree, blob, tag).
+pub use git2::ObjectType as ObjectKind;
+
+/// An error from the git library, as [`Error::Git`] carries it.
+pub use git2::Error as GitError;
 
 /// An open registry repository.
 pub struct Store {
@@ -55,15 +68,28 @@ impl Store {
         Ok(Self::from_repository(repo))
     }
 
+    /// Creates a repository at `dir` whose HEAD names `branch` (unborn), and opens it.
+    pub fn init(dir: &Path, branch: &str) -> Result<Self> {
+        let mut options = git2::RepositoryInitOptions::new();
+        options.initial_head(branch);
+        let repo = Repository::init_opts(dir, &options).map_err(Error::git(format!(
+            "cannot create a repository in `{}`",
+            dir.display()
+        )))?;
+        Ok(Self::from_repository(repo))
+    }
+
     /// Wraps an already open repository.
-    pub fn from_repository(repo: Repository) -> Self {
+    fn from_repository(repo: Repository) -> Self {
         // Like git's own reads, trust the object store's hashes; `git fsck` checks them.
         // Re-hashing every object read costs more than reading it (a 1 MiB index: ~1 ms).
         git2::opts::strict_hash_verification(false);
         Self { repo }
     }
 
-    /// The underlying repository (for operations in this crate).
+    /// The underlying repository. Only the server still calls this, until its split moves it
+    /// to [`Store::ref_target`] and [`hash_blob`]; then this goes (the store uses `self.repo`),
+    /// and `tests/layers.rs` drops its allowance for `src/server/`.
     pub(crate) fn repo(&self) -> &Repository {
         &self.repo
     }
@@ -104,7 +130,7 @@ impl Store {
 
     /// The branch HEAD points at (`refs/heads/main`) and its tip, `None` when unborn.
     /// Refuses a detached HEAD.
-    pub fn head_branch(&self) -> Result<(String, Option<Oid>)> {
+    pub fn head_branch(&self) -> Result<(String, Option<ObjectId>)> {
         let head = self
             .repo
             .find_reference("HEAD")
@@ -119,6 +145,22 @@ impl Store {
         }
     }
 
+    /// Where `refname` (a full ref name, `refs/heads/main`) points, peeled through symbolic
+    /// refs; `None` when there is no such ref (or it is unborn).
+    pub fn ref_target(&self, refname: &str) -> std::result::Result<Option<ObjectId>, GitError> {
+        match self.repo.refname_to_id(refname) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `.gitignore` rules ignore `path` (repository-relative); `false` when that
+    /// cannot be told.
+    pub fn is_ignored(&self, path: &str) -> bool {
+        self.repo.is_path_ignored(path).unwrap_or(false)
+    }
+
     /// Refuses when a merge, rebase or similar is in progress.
     pub fn ensure_clean_state(&self) -> Result<()> {
         let state = self.repo.state();
@@ -131,114 +173,12 @@ impl Store {
         }
     }
 
-    /// The commit that `revision` names (`None`: HEAD).
-    pub fn commit(&self, revision: Option<&str>) -> Result<Commit<'_>> {
-        let Some(revision) = revision else {
-            let head = match self.repo.head() {
-                Ok(head) => head,
-                Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => {
-                    let (branch, _) = self.head_branch()?;
-                    return Err(Error::UnbornBranch {
-                        branch: short_branch(&branch).to_owned(),
-                    });
-                }
-                Err(e) => return Err(Error::git("cannot read HEAD")(e)),
-            };
-            return head
-                .peel_to_commit()
-                .map_err(Error::git("cannot read the HEAD commit"));
-        };
-        let object = self
-            .repo
-            .revparse_single(revision)
-            .map_err(|_| Error::RevisionNotFound {
-                revision: revision.to_owned(),
-            })?;
-        object
-            .peel_to_commit()
-            .map_err(|_| Error::RevisionNotFound {
-                revision: revision.to_owned(),
-            })
-    }
-
-    /// The commits reachable from `from` but not from `hide`, children before parents (newest
-    /// first), or the reverse with `oldest_first`.
-    pub fn walk(&self, from: Oid, hide: Option<Oid>, oldest_first: bool) -> Result<Vec<Oid>> {
-        let failed = |e| Error::git("cannot walk the history")(e);
-        let mut walk = self.repo.revwalk().map_err(failed)?;
-        walk.push(from).map_err(failed)?;
-        if let Some(hide) = hide {
-            walk.hide(hide).map_err(failed)?;
-        }
-        let order = if oldest_first {
-            Sort::TOPOLOGICAL | Sort::REVERSE
-        } else {
-            Sort::TOPOLOGICAL | Sort::TIME
-        };
-        walk.set_sorting(order).map_err(failed)?;
-        walk.collect::<std::result::Result<_, _>>().map_err(failed)
-    }
-
-    /// The content of the regular file at `path` in `tree`, `None` when there is none (or a
-    /// directory is there). A symbolic link or a submodule at `path` or on the way is refused
-    /// (see [`Store::read_regular`]).
-    pub fn read_file(&self, tree: &Tree<'_>, path: &str) -> Result<Option<Vec<u8>>> {
-        self.read_regular(tree, path, Path::new(""))
-    }
-
-    /// Like [`Store::read_file`], naming paths in errors below `shown` (the directory `tree` is
-    /// committed at). A link is refused rather than served as its target's name: a committed
-    /// tree is read with the same rule as the working tree, regular files only.
-    pub fn read_regular(
-        &self,
-        tree: &Tree<'_>,
-        path: &str,
-        shown: &Path,
-    ) -> Result<Option<Vec<u8>>> {
-        let failed = || Error::git(format!("cannot read `{}`", shown.join(path).display()));
-        let refused = |upto: &str, reason| Error::NotRegular {
-            path: shown.join(upto),
-            reason,
-            committed: true,
-        };
-        let mut current = tree.clone();
-        let mut at = 0;
-        let parts: Vec<&str> = path.split('/').collect();
-        for (i, part) in parts.iter().enumerate() {
-            at += part.len() + usize::from(i > 0);
-            let upto = &path[..at];
-            let Some((mode, id)) = current.get_name(part).map(|e| (e.filemode(), e.id())) else {
-                return Ok(None);
-            };
-            let last = i + 1 == parts.len();
-            match mode {
-                0o120000 => return Err(refused(upto, crate::fsread::Refusal::Symlink)),
-                0o160000 => return Err(refused(upto, crate::fsread::Refusal::Submodule)),
-                0o040000 if last => return Ok(None),
-                0o040000 => {
-                    current = self.repo.find_tree(id).map_err(failed())?;
-                }
-                _ if !last => return Ok(None),
-                _ => {
-                    let blob = self.repo.find_blob(id).map_err(failed())?;
-                    return Ok(Some(blob.content().to_vec()));
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    /// The id of the tree or blob at `path` in `tree`.
-    pub fn entry_id(&self, tree: &Tree<'_>, path: &str) -> Option<Oid> {
-        tree.get_path(Path::new(path)).ok().map(|e| e.id())
-    }
-
     /// The versions of `name`, ascending, with the ids of their tag objects. Refs shaped like
     /// versions that are not annotated tags (lightweight tags) are not versions and are left out.
-    pub fn versions(&self, name: &PromptName) -> Result<Vec<(Version, Oid)>> {
+    pub fn versions(&self, name: &PromptName) -> Result<Vec<(Version, ObjectId)>> {
         let prefix = name.tag_prefix();
         let refs = refs::list_prefix(self.common_dir(), &prefix)?;
-        let mut versions: Vec<(Version, Oid)> = refs
+        let mut versions: Vec<(Version, ObjectId)> = refs
             .into_iter()
             .filter(|(_, target)| self.is_annotated(target))
             .filter_map(|(refname, target)| {
@@ -283,176 +223,10 @@ impl Store {
         })
     }
 
-    /// Another prompt inside `name`'s directory: one released (a version tag under
-    /// `refs/tags/<name>/…/`) or committed (a `prompt.yaml` below `prompts/<name>/` in `head`).
-    pub fn descendant_prompt(&self, head: &Tree<'_>, name: &PromptName) -> Result<Option<String>> {
-        let prefix = name.tag_prefix();
-        for refname in refs::list_prefix(self.common_dir(), &prefix)?.into_keys() {
-            if let Some((child, component)) = refname[prefix.len()..].rsplit_once('/') {
-                if Version::from_tag_component(component).is_some() {
-                    return Ok(Some(format!("{name}/{child}")));
-                }
-            }
-        }
-        let Some(dir) = self.subtree(head, &name.dir()) else {
-            return Ok(None);
-        };
-        let mut found = None;
-        dir.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
-            if !parent.is_empty() && entry.name().ok() == Some(crate::PROMPT_FILE) {
-                found = Some(format!("{name}/{}", parent.trim_end_matches('/')));
-                return git2::TreeWalkResult::Abort;
-            }
-            git2::TreeWalkResult::Ok
-        })
-        .or_else(|e| if found.is_some() { Ok(()) } else { Err(e) })
-        .map_err(Error::git("cannot read the prompt's tree"))?;
-        Ok(found)
-    }
-
     /// Whether `version` of `name` is already a tag.
     pub fn version_exists(&self, name: &PromptName, version: &Version) -> bool {
         self.repo.find_reference(&version.tag_ref(name)).is_ok()
     }
-
-    /// The tree at `path` in `tree`.
-    pub fn subtree<'r>(&'r self, tree: &Tree<'_>, path: &str) -> Option<Tree<'r>> {
-        let entry = tree.get_path(Path::new(path)).ok()?;
-        self.repo.find_tree(entry.id()).ok()
-    }
-
-    /// The tree of `prompts/<name>` in `tree`.
-    pub fn prompt_tree<'r>(
-        &'r self,
-        tree: &Tree<'_>,
-        name: &PromptName,
-    ) -> Result<Option<Tree<'r>>> {
-        match self.path_id(tree.id(), &name.dir())? {
-            Some(id) => Ok(self.repo.find_tree(id).ok()),
-            None => Ok(None),
-        }
-    }
-
-    /// The id of the entry at `path` (`/`-separated) below the tree `root`.
-    ///
-    /// Scans the raw tree objects instead of parsing them: the `prompts/` tree of a large
-    /// registry has thousands of entries, and libgit2 parses every one of them (about a third
-    /// of a `fetch`) where git, and this, only look for the one wanted.
-    pub fn path_id(&self, root: Oid, path: &str) -> Result<Option<Oid>> {
-        let odb = self
-            .repo
-            .odb()
-            .map_err(Error::git("cannot open the object database"))?;
-        let mut current = root;
-        for component in path.split('/') {
-            let object = odb
-                .read(current)
-                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
-            if object.kind() != ObjectType::Tree {
-                return Ok(None);
-            }
-            match raw_tree_entry(object.data(), component.as_bytes()) {
-                Some(id) => current = id,
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(current))
-    }
-
-    /// The first symbolic link or submodule at or below `path` in the tree `root` (a committed
-    /// prompt directory), with its path below `root`: what a release must not hold, since
-    /// reading it is refused. Read from the raw tree objects, as [`Store::path_id`] does.
-    pub fn first_link(&self, root: Oid, path: &str) -> Result<Option<(String, Refusal)>> {
-        let odb = self
-            .repo
-            .odb()
-            .map_err(Error::git("cannot open the object database"))?;
-        // The directories on the way (`prompts`, `prompts/<name>` itself) may be links too.
-        let mut dir = root;
-        let mut at = String::new();
-        for part in path.split('/') {
-            let object = odb
-                .read(dir)
-                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
-            if object.kind() != ObjectType::Tree {
-                return Ok(None);
-            }
-            if !at.is_empty() {
-                at.push('/');
-            }
-            at.push_str(part);
-            let Some((mode, _, id)) =
-                raw_entries(object.data()).find(|(_, n, _)| *n == part.as_bytes())
-            else {
-                return Ok(None);
-            };
-            if let Some(reason) = link_refusal(mode) {
-                return Ok(Some((at, reason)));
-            }
-            dir = id;
-        }
-        links_below(&odb, dir, path)
-    }
-}
-
-/// The id of the entry called `name` in a raw tree object.
-fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<Oid> {
-    raw_entries(data)
-        .find(|(_, entry, _)| *entry == name)
-        .map(|(_, _, id)| id)
-}
-
-/// The entries of a raw tree object: `<octal mode> <name>\0<20-byte id>`…; stops at anything
-/// malformed.
-pub(crate) fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], Oid)> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let space = at + memchr::memchr(b' ', data.get(at..)?)?;
-        let nul = space + memchr::memchr(0, &data[space..])?;
-        let id = Oid::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
-        let mode = std::str::from_utf8(&data[at..space])
-            .ok()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())?;
-        let name = &data[space + 1..nul];
-        at = nul + 21;
-        Some((mode, name, id))
-    })
-}
-
-/// Why a committed entry of mode `mode` cannot be read as a file or directory, if it cannot.
-pub(crate) fn link_refusal(mode: u32) -> Option<Refusal> {
-    match mode {
-        0o120000 => Some(Refusal::Symlink),
-        0o160000 => Some(Refusal::Submodule),
-        _ => None,
-    }
-}
-
-/// The first symbolic link or submodule below the tree `dir` (shown as `path`).
-pub(crate) fn links_below(
-    odb: &git2::Odb<'_>,
-    dir: Oid,
-    path: &str,
-) -> Result<Option<(String, Refusal)>> {
-    let mut pending = vec![(dir, path.to_owned())];
-    while let Some((tree, at)) = pending.pop() {
-        let object = odb
-            .read(tree)
-            .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
-        if object.kind() != ObjectType::Tree {
-            continue;
-        }
-        for (mode, name, id) in raw_entries(object.data()) {
-            let below = || format!("{at}/{}", String::from_utf8_lossy(name));
-            if let Some(reason) = link_refusal(mode) {
-                return Ok(Some((below(), reason)));
-            }
-            if mode == 0o040000 {
-                pending.push((id, below()));
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// `main` from `refs/heads/main`.

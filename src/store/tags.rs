@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use git2::{ObjectType, Odb, Oid};
 
-use super::{raw_entries, refs, Store};
+use super::trees::{link_refusal, links_below, raw_entries};
+use super::{refs, Store};
 use crate::{Error, PromptName, Result, Version};
 
 /// A ref under `refs/tags/` and where it points.
@@ -248,14 +249,14 @@ impl ReleaseTrees<'_> {
         for segment in segments {
             match found {
                 Some((TREE_MODE, id)) => found = self.entry(id, segment.as_bytes())?,
-                Some((mode, _)) => return Ok(super::link_refusal(mode).map(|r| (at, r))),
+                Some((mode, _)) => return Ok(link_refusal(mode).map(|r| (at, r))),
                 None => return Ok(None),
             }
             at = format!("{at}/{segment}");
         }
         match found {
-            Some((TREE_MODE, id)) => super::links_below(&self.odb, id, &at),
-            Some((mode, _)) => Ok(super::link_refusal(mode).map(|r| (at, r))),
+            Some((TREE_MODE, id)) => links_below(&self.odb, id, &at),
+            Some((mode, _)) => Ok(link_refusal(mode).map(|r| (at, r))),
             None => Ok(None),
         }
     }

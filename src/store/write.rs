@@ -6,12 +6,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use git2::build::TreeUpdateBuilder;
-use git2::{ErrorCode, FileMode, Index, IndexEntry, Oid, Tree};
+use git2::{ErrorCode, FileMode, Index, IndexEntry, Oid};
 
 use super::branch::RefUpdate;
 use super::file_entry::FileEntry;
 use super::guard::{IndexChange, WriteGuard};
-use super::Store;
+use super::{Store, TreeView};
 use crate::store::identity::Signatures;
 use crate::{Error, Result};
 
@@ -23,6 +23,26 @@ pub struct PathUpdate {
     pub path: String,
     pub id: Oid,
     pub mode: FileMode,
+}
+
+impl PathUpdate {
+    /// Puts the blob `id` at `path` as a regular (non-executable) file.
+    pub fn file(path: impl Into<String>, id: Oid) -> Self {
+        PathUpdate {
+            path: path.into(),
+            id,
+            mode: FileMode::Blob,
+        }
+    }
+
+    /// Puts the tree `id` at `path`, replacing whatever was there.
+    pub fn tree(path: impl Into<String>, id: Oid) -> Self {
+        PathUpdate {
+            path: path.into(),
+            id,
+            mode: FileMode::Tree,
+        }
+    }
 }
 
 /// What a commit attempt produced.
@@ -99,7 +119,7 @@ impl Store {
         branch: &str,
         message: &str,
         signatures: &Signatures,
-        updates: &dyn Fn(Option<&Tree<'_>>) -> Result<Vec<PathUpdate>>,
+        updates: &dyn Fn(Option<&TreeView<'_>>) -> Result<Vec<PathUpdate>>,
     ) -> Result<Committed> {
         let author = signatures.author.signature()?;
         let committer = signatures.committer.signature()?;
@@ -116,11 +136,11 @@ impl Store {
                 Err(e) => return Err(Error::git(format!("cannot read `{branch}`"))(e)),
             };
             let base = match &tip {
-                Some(commit) => Some(
+                Some(commit) => Some(TreeView::new(
                     commit
                         .tree()
                         .map_err(Error::git("cannot read the tip's tree"))?,
-                ),
+                )),
                 None => None,
             };
             let changes = updates(base.as_ref())?;
@@ -131,7 +151,7 @@ impl Store {
                         builder.upsert(&change.path, change.id, change.mode);
                     }
                     builder
-                        .create_updated(&self.repo, base)
+                        .create_updated(&self.repo, &base.tree)
                         .map_err(Error::git("cannot build the tree"))?
                 }
                 None => self.tree_from_scratch(&changes)?,
@@ -239,7 +259,7 @@ impl Store {
     }
 
     /// Whether the index entry of `path` differs from the blob `tree` has there (staged edits).
-    pub fn index_differs(&self, path: &str, tree: &Tree<'_>) -> Result<bool> {
+    pub fn index_differs(&self, path: &str, tree: &TreeView<'_>) -> Result<bool> {
         let index = self.current_index()?;
         let staged = index.get_path(Path::new(path), 0).map(|e| e.id);
         Ok(staged != self.entry_id(tree, path))

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use git2::Oid;
-
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{Error, Result};
 
 /// What a path is.
@@ -27,7 +25,7 @@ pub(crate) enum Kind {
 pub(crate) struct Entry {
     pub kind: Kind,
     /// The blob, for index entries.
-    id: Option<Oid>,
+    id: Option<ObjectId>,
 }
 
 /// The content of a file read with a size limit.

@@ -6,12 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use std::path::Path;
 
-use git2::{ObjectType, Oid};
-
 use super::finding::{Finding, Severity};
 use crate::model::prompt::PromptFile;
 use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
-use crate::store::Store;
+use crate::store::{ObjectId, ObjectKind, Store};
 use crate::{Error, PromptName, Result, Version};
 
 /// The version tags found: prompt name → version → whether it is a release (annotated).
@@ -20,7 +18,7 @@ pub(crate) struct Released {
     by_name: HashMap<String, BTreeMap<Version, bool>>,
     /// The checked releases that hold their prompt.yaml: (name, version) → (tag ref, commit);
     /// their content is checked by [`check_contents`].
-    holding: BTreeMap<(PromptName, Version), (String, Oid)>,
+    holding: BTreeMap<(PromptName, Version), (String, ObjectId)>,
 }
 
 impl Released {
@@ -119,7 +117,7 @@ pub(crate) fn check(
                 }
                 TagObject::Lightweight(_) => (false, None),
                 TagObject::Annotated { target, kind } => {
-                    if kind.is_some_and(|k| k != ObjectType::Commit) {
+                    if kind.is_some_and(|k| k != ObjectKind::Commit) {
                         out.push(Finding::error(
                             &tag.tag.refname,
                             None,
@@ -214,7 +212,7 @@ pub(crate) fn check(
 fn links(
     trees: &mut ReleaseTrees<'_>,
     tag: &VersionTag<'_>,
-    commit: git2::Oid,
+    commit: ObjectId,
     out: &mut Vec<Finding>,
 ) -> Result<bool> {
     if let Some((path, reason)) = trees.first_link(commit, &tag.name)? {
@@ -244,7 +242,7 @@ pub(crate) fn check_contents(
     let mut trees = store.release_trees()?;
     // prompt.yaml blob → its problem, when it names no components: a blob parses the same in
     // every release that holds it.
-    let mut parsed: HashMap<Oid, Option<String>> = HashMap::new();
+    let mut parsed: HashMap<ObjectId, Option<String>> = HashMap::new();
     for ((name, version), (refname, commit)) in &released.holding {
         if !wanted(name, version) {
             continue;
@@ -267,8 +265,8 @@ pub(crate) fn check_contents(
 fn release_problem(
     store: &Store,
     trees: &mut ReleaseTrees<'_>,
-    parsed: &mut HashMap<Oid, Option<String>>,
-    commit: Oid,
+    parsed: &mut HashMap<ObjectId, Option<String>>,
+    commit: ObjectId,
     name: &PromptName,
 ) -> Result<Option<String>> {
     let Some(blob) = trees.prompt_file(commit, name)? else {
@@ -293,7 +291,6 @@ fn release_problem(
     }
     // Components live beside the file, so the answer depends on the commit, not only the blob.
     let tree = store
-        .repo()
         .find_commit(commit)
         .and_then(|c| c.tree())
         .map_err(Error::git(format!(

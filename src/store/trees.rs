@@ -1,0 +1,306 @@
+//! Trees and blobs: reading a committed file or directory by path (regular files only: a
+//! committed link is refused, never followed), the raw-tree lookups that skip parsing large
+//! trees, blob contents, and hashing content as a blob.
+
+use std::path::Path;
+
+use git2::ObjectType;
+
+use super::{refs, GitError, ObjectId, Store};
+use crate::fsread::Refusal;
+use crate::{Error, PromptName, Result, Version};
+
+/// A tree read from the repository.
+#[derive(Clone)]
+pub struct TreeView<'r> {
+    pub(super) tree: git2::Tree<'r>,
+}
+
+impl<'r> TreeView<'r> {
+    pub(super) fn new(tree: git2::Tree<'r>) -> Self {
+        TreeView { tree }
+    }
+
+    pub fn id(&self) -> ObjectId {
+        self.tree.id()
+    }
+}
+
+/// A blob's content, borrowed from the object libgit2 read (no copy).
+pub struct Blob<'r> {
+    blob: git2::Blob<'r>,
+}
+
+impl std::ops::Deref for Blob<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.blob.content()
+    }
+}
+
+/// The id git gives `content` as a blob (`git hash-object`), computed without the repository.
+pub fn hash_blob(content: &[u8]) -> std::result::Result<ObjectId, GitError> {
+    ObjectId::hash_object(ObjectType::Blob, content)
+}
+
+impl Store {
+    /// The tree `id`.
+    pub fn find_tree(&self, id: ObjectId) -> std::result::Result<TreeView<'_>, GitError> {
+        self.repo.find_tree(id).map(TreeView::new)
+    }
+
+    /// The paths whose entries differ between the trees `old` and `new` (`None`: empty), as
+    /// `git diff-tree -r` names them; paths that are not UTF-8 are left out.
+    pub fn changed_paths(
+        &self,
+        old: Option<&TreeView<'_>>,
+        new: Option<&TreeView<'_>>,
+    ) -> std::result::Result<Vec<String>, GitError> {
+        let diff = self
+            .repo
+            .diff_tree_to_tree(old.map(|t| &t.tree), new.map(|t| &t.tree), None)?;
+        Ok(diff
+            .deltas()
+            .filter_map(|delta| {
+                let path = delta.new_file().path().or(delta.old_file().path())?;
+                Some(path.to_str()?.to_owned())
+            })
+            .collect())
+    }
+
+    /// Writes `content` as a blob into the object store.
+    pub fn write_blob(&self, content: &[u8]) -> std::result::Result<ObjectId, GitError> {
+        self.repo.blob(content)
+    }
+
+    /// The content of blob `id`, without copying it.
+    pub fn read_blob(&self, id: ObjectId) -> std::result::Result<Blob<'_>, GitError> {
+        self.repo.find_blob(id).map(|blob| Blob { blob })
+    }
+
+    /// The content of the regular file at `path` in `tree`, `None` when there is none (or a
+    /// directory is there). A symbolic link or a submodule at `path` or on the way is refused
+    /// (see [`Store::read_regular`]).
+    pub fn read_file(&self, tree: &TreeView<'_>, path: &str) -> Result<Option<Vec<u8>>> {
+        self.read_regular(tree, path, Path::new(""))
+    }
+
+    /// Like [`Store::read_file`], naming paths in errors below `shown` (the directory `tree` is
+    /// committed at). A link is refused rather than served as its target's name: a committed
+    /// tree is read with the same rule as the working tree, regular files only.
+    pub fn read_regular(
+        &self,
+        tree: &TreeView<'_>,
+        path: &str,
+        shown: &Path,
+    ) -> Result<Option<Vec<u8>>> {
+        let failed = || Error::git(format!("cannot read `{}`", shown.join(path).display()));
+        let refused = |upto: &str, reason| Error::NotRegular {
+            path: shown.join(upto),
+            reason,
+            committed: true,
+        };
+        let mut current = tree.tree.clone();
+        let mut at = 0;
+        let parts: Vec<&str> = path.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            at += part.len() + usize::from(i > 0);
+            let upto = &path[..at];
+            let Some((mode, id)) = current.get_name(part).map(|e| (e.filemode(), e.id())) else {
+                return Ok(None);
+            };
+            let last = i + 1 == parts.len();
+            match mode {
+                0o120000 => return Err(refused(upto, Refusal::Symlink)),
+                0o160000 => return Err(refused(upto, Refusal::Submodule)),
+                0o040000 if last => return Ok(None),
+                0o040000 => {
+                    current = self.repo.find_tree(id).map_err(failed())?;
+                }
+                _ if !last => return Ok(None),
+                _ => {
+                    let blob = self.repo.find_blob(id).map_err(failed())?;
+                    return Ok(Some(blob.content().to_vec()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The id of the tree or blob at `path` in `tree`.
+    pub fn entry_id(&self, tree: &TreeView<'_>, path: &str) -> Option<ObjectId> {
+        tree.tree.get_path(Path::new(path)).ok().map(|e| e.id())
+    }
+
+    /// Another prompt inside `name`'s directory: one released (a version tag under
+    /// `refs/tags/<name>/…/`) or committed (a `prompt.yaml` below `prompts/<name>/` in `head`).
+    pub fn descendant_prompt(
+        &self,
+        head: &TreeView<'_>,
+        name: &PromptName,
+    ) -> Result<Option<String>> {
+        let prefix = name.tag_prefix();
+        for refname in refs::list_prefix(self.common_dir(), &prefix)?.into_keys() {
+            if let Some((child, component)) = refname[prefix.len()..].rsplit_once('/') {
+                if Version::from_tag_component(component).is_some() {
+                    return Ok(Some(format!("{name}/{child}")));
+                }
+            }
+        }
+        let Some(dir) = self.subtree(head, &name.dir()) else {
+            return Ok(None);
+        };
+        let mut found = None;
+        dir.tree
+            .walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+                if !parent.is_empty() && entry.name().ok() == Some(crate::PROMPT_FILE) {
+                    found = Some(format!("{name}/{}", parent.trim_end_matches('/')));
+                    return git2::TreeWalkResult::Abort;
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .or_else(|e| if found.is_some() { Ok(()) } else { Err(e) })
+            .map_err(Error::git("cannot read the prompt's tree"))?;
+        Ok(found)
+    }
+
+    /// The tree at `path` in `tree`.
+    pub fn subtree<'r>(&'r self, tree: &TreeView<'_>, path: &str) -> Option<TreeView<'r>> {
+        let entry = tree.tree.get_path(Path::new(path)).ok()?;
+        self.repo.find_tree(entry.id()).ok().map(TreeView::new)
+    }
+
+    /// The tree of `prompts/<name>` in `tree`.
+    pub fn prompt_tree<'r>(
+        &'r self,
+        tree: &TreeView<'_>,
+        name: &PromptName,
+    ) -> Result<Option<TreeView<'r>>> {
+        match self.path_id(tree.id(), &name.dir())? {
+            Some(id) => Ok(self.repo.find_tree(id).ok().map(TreeView::new)),
+            None => Ok(None),
+        }
+    }
+
+    /// The id of the entry at `path` (`/`-separated) below the tree `root`.
+    ///
+    /// Scans the raw tree objects instead of parsing them: the `prompts/` tree of a large
+    /// registry has thousands of entries, and libgit2 parses every one of them (about a third
+    /// of a `fetch`) where git, and this, only look for the one wanted.
+    pub fn path_id(&self, root: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(Error::git("cannot open the object database"))?;
+        let mut current = root;
+        for component in path.split('/') {
+            let object = odb
+                .read(current)
+                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+            if object.kind() != ObjectType::Tree {
+                return Ok(None);
+            }
+            match raw_tree_entry(object.data(), component.as_bytes()) {
+                Some(id) => current = id,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// The first symbolic link or submodule at or below `path` in the tree `root` (a committed
+    /// prompt directory), with its path below `root`: what a release must not hold, since
+    /// reading it is refused. Read from the raw tree objects, as [`Store::path_id`] does.
+    pub fn first_link(&self, root: ObjectId, path: &str) -> Result<Option<(String, Refusal)>> {
+        let odb = self
+            .repo
+            .odb()
+            .map_err(Error::git("cannot open the object database"))?;
+        // The directories on the way (`prompts`, `prompts/<name>` itself) may be links too.
+        let mut dir = root;
+        let mut at = String::new();
+        for part in path.split('/') {
+            let object = odb
+                .read(dir)
+                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+            if object.kind() != ObjectType::Tree {
+                return Ok(None);
+            }
+            if !at.is_empty() {
+                at.push('/');
+            }
+            at.push_str(part);
+            let Some((mode, _, id)) =
+                raw_entries(object.data()).find(|(_, n, _)| *n == part.as_bytes())
+            else {
+                return Ok(None);
+            };
+            if let Some(reason) = link_refusal(mode) {
+                return Ok(Some((at, reason)));
+            }
+            dir = id;
+        }
+        links_below(&odb, dir, path)
+    }
+}
+
+/// The id of the entry called `name` in a raw tree object.
+fn raw_tree_entry(data: &[u8], name: &[u8]) -> Option<ObjectId> {
+    raw_entries(data)
+        .find(|(_, entry, _)| *entry == name)
+        .map(|(_, _, id)| id)
+}
+
+/// The entries of a raw tree object: `<octal mode> <name>\0<20-byte id>`…; stops at anything
+/// malformed.
+pub(super) fn raw_entries(data: &[u8]) -> impl Iterator<Item = (u32, &[u8], ObjectId)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let space = at + memchr::memchr(b' ', data.get(at..)?)?;
+        let nul = space + memchr::memchr(0, &data[space..])?;
+        let id = ObjectId::from_bytes(data.get(nul + 1..nul + 21)?).ok()?;
+        let mode = std::str::from_utf8(&data[at..space])
+            .ok()
+            .and_then(|m| u32::from_str_radix(m, 8).ok())?;
+        let name = &data[space + 1..nul];
+        at = nul + 21;
+        Some((mode, name, id))
+    })
+}
+
+/// Why a committed entry of mode `mode` cannot be read as a file or directory, if it cannot.
+pub(super) fn link_refusal(mode: u32) -> Option<Refusal> {
+    match mode {
+        0o120000 => Some(Refusal::Symlink),
+        0o160000 => Some(Refusal::Submodule),
+        _ => None,
+    }
+}
+
+/// The first symbolic link or submodule below the tree `dir` (shown as `path`).
+pub(super) fn links_below(
+    odb: &git2::Odb<'_>,
+    dir: ObjectId,
+    path: &str,
+) -> Result<Option<(String, Refusal)>> {
+    let mut pending = vec![(dir, path.to_owned())];
+    while let Some((tree, at)) = pending.pop() {
+        let object = odb
+            .read(tree)
+            .map_err(Error::git(format!("cannot read the tree of `{at}`")))?;
+        if object.kind() != ObjectType::Tree {
+            continue;
+        }
+        for (mode, name, id) in raw_entries(object.data()) {
+            let below = || format!("{at}/{}", String::from_utf8_lossy(name));
+            if let Some(reason) = link_refusal(mode) {
+                return Ok(Some((below(), reason)));
+            }
+            if mode == 0o040000 {
+                pending.push((id, below()));
+            }
+        }
+    }
+    Ok(None)
+}
