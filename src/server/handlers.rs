@@ -1,8 +1,7 @@
 //! Routes, request parsing, caching headers, writes and the access log.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,7 +20,7 @@ use super::query::{self, split, Kind, Params};
 use super::{csrf, with_reader, ApiError, Shared};
 use crate::model::selector::{Selector, Target};
 use crate::model::version::Bump;
-use crate::ops::create::{CreateRequest, VersionChoice};
+use crate::ops::create::{CreateRequest, PromptSource, VersionChoice};
 use crate::ops::promote::PromoteRequest;
 use crate::read::fetch;
 use crate::read::record::prompt_record;
@@ -580,17 +579,6 @@ fn record_json(
     Ok(Bytes::from(pretty(&full.record)?))
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Removes a file when dropped.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let mut info = LogInfo::default();
     let result = async {
@@ -651,29 +639,17 @@ fn create_blocking(
     let store = Store::discover(&shared.repo)?;
     let workdir = store.workdir("create")?.to_owned();
     let merged = merged_prompt(&workdir, &name, std::mem::take(map))?;
-    let temp = TempFile(store.common_dir().join(format!(
-        "promptreg-serve-{}-{}.yaml",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    )));
-    std::fs::write(&temp.0, merged).map_err(|e| ApiError::internal(e.to_string()))?;
     let signatures = writer.signatures(shared, &store)?;
+    // What the client's fields became is the prompt's `prompt.yaml`: errors about it name that
+    // file, never a path of the server's.
     let request = CreateRequest {
         name: name.clone(),
         version,
         message: description,
-        file: Some(temp.0.clone()),
+        source: PromptSource::Content(merged.into_bytes()),
         allow_unchanged,
     };
-    // The temporary file is what the client's fields became: errors about it are about the
-    // prompt's `prompt.yaml`, and name neither the server's directory nor its pid.
-    let created = crate::ops::create::create(&store, &request, &signatures).map_err(|e| {
-        let mut e = ApiError::from(e);
-        let shown = super::error::Redact::default().with(&temp.0, &name.file());
-        e.message = shown.apply(&e.message);
-        e
-    })?;
-    drop(temp);
+    let created = crate::ops::create::create(&store, &request, &signatures)?;
     let body = record_json(shared, &store, &name, &created.version)?;
     Ok((created.version.to_string(), body))
 }
