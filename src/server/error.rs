@@ -8,8 +8,14 @@
 
 use std::path::Path;
 
-use axum::http::StatusCode;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use super::Shared;
 
 use crate::Error;
 
@@ -149,6 +155,37 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// Largest error body rewritten by [`redact_errors`]; error bodies are a few hundred bytes.
+const ERROR_BODY_LIMIT: usize = 64 << 10;
+
+/// Every error body on its way out: the server's own paths are shown relative to the
+/// repository, and a 500 says only that the log has the details (which go to the log).
+pub(super) async fn redact_errors(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return ApiError::internal("the error could not be shown").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let shown = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        (shared.notify)(&format!("internal error: {text}"));
+        ApiError::internal("the server could not answer this request; its log has the details")
+            .body()
+    } else {
+        shared.redact.apply(&text)
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(shown))
 }
 
 #[cfg(test)]
