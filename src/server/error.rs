@@ -198,12 +198,10 @@ mod tests {
             Some(Path::new("/srv/registry")),
             Path::new("/srv/registry/.git"),
         )
-        .with(
-            Path::new("/srv/registry/.git/promptreg-serve-4242-0.yaml"),
-            "prompts/a/prompt.yaml",
-        );
+        // `serve --repo` as given, when it is not the repository's own path (a link to it).
+        .with(Path::new("/data/link-to-registry"), "");
         assert_eq!(
-            redact.apply("/srv/registry/.git/promptreg-serve-4242-0.yaml:3:1: unknown field"),
+            redact.apply("/data/link-to-registry/prompts/a/prompt.yaml:3:1: unknown field"),
             "prompts/a/prompt.yaml:3:1: unknown field"
         );
         assert_eq!(
