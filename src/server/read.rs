@@ -22,6 +22,8 @@ use crate::read::record::prompt_record;
 use crate::store::Store;
 use crate::{PromptName, Version};
 
+/// `GET /api/prompts/…`: the read the path and query name, with an `ETag` (304 when it matches
+/// `If-None-Match`) and `Cache-Control: no-cache`.
 pub(super) async fn read(
     State(shared): State<Arc<Shared>>,
     uri: Uri,
@@ -83,6 +85,7 @@ pub(super) async fn read(
     with_info(response, info)
 }
 
+/// Whether an `If-None-Match` value names `etag` (weak or strong, or `*`).
 fn etag_matches(header: &str, etag: &str) -> bool {
     header.split(',').map(str::trim).any(|candidate| {
         candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
@@ -107,6 +110,8 @@ fn tags_fingerprint(store: &Store, name: &PromptName) -> u64 {
     hasher.finish()
 }
 
+/// The body of a read at the served ref's tip, from the cache when the tip and the prompt's tags
+/// are unchanged.
 fn cached_read(
     shared: &Shared,
     store: &Store,

@@ -23,6 +23,7 @@ use crate::ops::promote::PromoteRequest;
 use crate::store::Store;
 use crate::{PromptName, Version};
 
+/// The request body as a JSON object.
 fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
@@ -31,6 +32,7 @@ fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// The string at `key`, removed from `map` (null or absent: `None`).
 fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
     match map.remove(key) {
         None | Some(Value::Null) => Ok(None),
@@ -39,12 +41,15 @@ fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>
     }
 }
 
+/// The non-blank string at `key`, removed from `map`.
 fn required(map: &mut Map<String, Value>, key: &str) -> Result<String, ApiError> {
     take_string(map, key)?
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request(format!("`{key}` is required")))
 }
 
+/// `POST /api/prompts`: releases a version whose `prompt.yaml` is the request's fields laid
+/// over the working tree's (see [`merged_prompt`]); 201 with its record.
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -76,6 +81,8 @@ pub(super) async fn create(
     with_info(response, info)
 }
 
+/// The create itself, on the blocking pool: the version choice and the merged content, then
+/// [`crate::ops::create::create`]; the new version and its record.
 fn create_blocking(
     shared: &Shared,
     writer: &Writer,
@@ -133,6 +140,8 @@ struct PromoteBody {
     force: bool,
 }
 
+/// `PATCH /api/prompts/NAME@VERSION/promote`: moves an environment to the version; 200 with its
+/// record.
 pub(super) async fn promote(
     State(shared): State<Arc<Shared>>,
     method: Method,
