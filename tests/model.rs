@@ -18,7 +18,7 @@ use git2::Oid;
 use promptreg::model::history::{Change, Event};
 use promptreg::model::registry::Registry;
 use promptreg::model::results::{Results, TestRun};
-use promptreg::ops::create::{create, CreateRequest, VersionChoice};
+use promptreg::ops::create::{create, CreateRequest, PromptSource, VersionChoice};
 use promptreg::ops::history::{history, Query};
 use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
 use promptreg::ops::results::{record, NewRun, RecordRequest};
@@ -785,7 +785,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     name: name(*prompt),
                     version: VersionChoice::Exact(version.clone()),
                     message: format!("release {version}"),
-                    file: None,
+                    source: PromptSource::WorkTree,
                     allow_unchanged: false,
                 };
                 match create(&repo.store, &request, &signatures) {

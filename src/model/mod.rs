@@ -7,6 +7,7 @@
 //! memory cap — still no files and no Git, only a pipe to a copy of this binary.
 
 pub mod access;
+pub mod diff;
 pub mod history;
 pub mod name;
 pub mod patterns;
@@ -14,6 +15,7 @@ pub mod policy;
 pub mod prompt;
 pub mod registry;
 pub mod registry_edit;
+pub mod render;
 pub mod results;
 pub mod schema;
 pub mod selector;

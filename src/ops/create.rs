@@ -8,6 +8,7 @@
 //! untagged `create` commit: a retry of the same release finds its content at the tip and tags
 //! it, and `doctor` reports (and with `--fix` tags) it.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use crate::model::prompt::PromptFile;
@@ -35,6 +36,21 @@ pub struct AutoBump {
     pub reason: String,
 }
 
+/// Where the released `prompt.yaml` comes from. The rest of the prompt directory (component
+/// files and anything else in it) is always the working tree's.
+#[derive(Clone, Debug, Default)]
+pub enum PromptSource {
+    /// The working tree's `prompts/<name>/prompt.yaml`, as it is.
+    #[default]
+    WorkTree,
+    /// A file (`create --file`) that becomes the prompt's `prompt.yaml` first; errors about its
+    /// content name this path.
+    File(PathBuf),
+    /// Content (a server request's fields) that becomes the prompt's `prompt.yaml` first;
+    /// errors about it name `prompts/<name>/prompt.yaml`.
+    Content(Vec<u8>),
+}
+
 /// What to release.
 #[derive(Clone, Debug)]
 pub struct CreateRequest {
@@ -42,8 +58,8 @@ pub struct CreateRequest {
     pub version: VersionChoice,
     /// The changelog, stored as the tag message.
     pub message: String,
-    /// A file that becomes the prompt's `prompt.yaml` first.
-    pub file: Option<PathBuf>,
+    /// Where `prompt.yaml` comes from.
+    pub source: PromptSource,
     /// Release even when the content equals the highest existing version.
     pub allow_unchanged: bool,
 }
@@ -97,12 +113,19 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let prompt_path = dir.join(PROMPT_FILE);
     let shown = PathBuf::from(name.file());
     let limit = crate::model::yaml::MAX_DOCUMENT_BYTES;
-    let (content, shown) = match &request.file {
-        Some(file) => (crate::fsread::read_named(file, limit)?, file.clone()),
-        None => match crate::fsread::WorkTree::new(workdir).read_bounded(&name.file(), limit)? {
-            Some(bytes) => (bytes, shown),
-            None => return Err(Error::PromptFileMissing { path: shown }),
-        },
+    // In-memory content gets the same size limit from the parser as a file read gets here.
+    let (content, shown) = match &request.source {
+        PromptSource::File(file) => (
+            Cow::Owned(crate::fsread::read_named(file, limit)?),
+            file.clone(),
+        ),
+        PromptSource::Content(bytes) => (Cow::Borrowed(bytes.as_slice()), shown),
+        PromptSource::WorkTree => {
+            match crate::fsread::WorkTree::new(workdir).read_bounded(&name.file(), limit)? {
+                Some(bytes) => (Cow::Owned(bytes), shown),
+                None => return Err(Error::PromptFileMissing { path: shown }),
+            }
+        }
     };
     let parsed = PromptFile::parse(&content, &shown)?;
     let components: Vec<String> = parsed.component_paths().map(str::to_owned).collect();
@@ -134,9 +157,11 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     };
 
     // From here on the working tree may change; undo puts `prompt.yaml` back on failure.
-    let restore = match &request.file {
-        Some(_) => Some(replace_file(&prompt_path, &content)?),
-        None => None,
+    let restore = match &request.source {
+        PromptSource::WorkTree => None,
+        PromptSource::File(_) | PromptSource::Content(_) => {
+            Some(replace_file(&prompt_path, &content)?)
+        }
     };
     let result = release(
         store,

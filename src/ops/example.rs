@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::ops::create::{create, CreateRequest, VersionChoice};
+use crate::ops::create::{create, CreateRequest, PromptSource, VersionChoice};
 use crate::ops::promote::{promote, PromoteRequest};
 use crate::ops::results::{record, NewRun, RecordRequest};
 use crate::store::identity::Signatures;
@@ -141,7 +141,7 @@ pub fn init_example(
             name: name.clone(),
             version: VersionChoice::Exact(version.clone()),
             message: step.message.clone(),
-            file: None,
+            source: PromptSource::WorkTree,
             allow_unchanged: false,
         };
         create(&store, &request, signatures)?;

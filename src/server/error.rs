@@ -8,8 +8,14 @@
 
 use std::path::Path;
 
-use axum::http::StatusCode;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use super::Shared;
 
 use crate::Error;
 
@@ -151,6 +157,37 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Largest error body rewritten by [`redact_errors`]; error bodies are a few hundred bytes.
+const ERROR_BODY_LIMIT: usize = 64 << 10;
+
+/// Every error body on its way out: the server's own paths are shown relative to the
+/// repository, and a 500 says only that the log has the details (which go to the log).
+pub(super) async fn redact_errors(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return ApiError::internal("the error could not be shown").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let shown = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        (shared.notify)(&format!("internal error: {text}"));
+        ApiError::internal("the server could not answer this request; its log has the details")
+            .body()
+    } else {
+        shared.redact.apply(&text)
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(shown))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,12 +198,10 @@ mod tests {
             Some(Path::new("/srv/registry")),
             Path::new("/srv/registry/.git"),
         )
-        .with(
-            Path::new("/srv/registry/.git/promptreg-serve-4242-0.yaml"),
-            "prompts/a/prompt.yaml",
-        );
+        // `serve --repo` as given, when it is not the repository's own path (a link to it).
+        .with(Path::new("/data/link-to-registry"), "");
         assert_eq!(
-            redact.apply("/srv/registry/.git/promptreg-serve-4242-0.yaml:3:1: unknown field"),
+            redact.apply("/data/link-to-registry/prompts/a/prompt.yaml:3:1: unknown field"),
             "prompts/a/prompt.yaml:3:1: unknown field"
         );
         assert_eq!(

@@ -11,12 +11,19 @@
 //! The library never prints: status lines go through [`Config::notify`] and access-log lines
 //! to [`Config::access_log`].
 
+mod access_log;
+mod auth;
 mod cache;
+mod connections;
 mod csrf;
 mod error;
-mod handlers;
+mod health;
+mod merge;
 mod query;
+mod read;
+mod routes;
 mod sync;
+mod write;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,12 +32,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
-use serde::Deserialize;
+use anyhow::Context as _;
 
 use crate::store::identity::Signatures;
 use crate::store::Store;
 
+pub use auth::{load_tokens, TokenIdentity};
 pub use cache::CACHE_BUDGET;
 pub use error::ApiError;
 
@@ -44,14 +51,6 @@ pub const BLOCKING_THREADS: usize = 32;
 /// How long SIGTERM waits for open requests (a second signal stops waiting); whatever still
 /// runs on the blocking pool after that is abandoned when the process exits.
 pub const SHUTDOWN_GRACE: Duration = REQUEST_TIMEOUT;
-
-/// Who a token stands for.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenIdentity {
-    pub name: String,
-    pub email: String,
-}
 
 /// Resolves the server's own Git identity (for `--allow-local-writes`).
 pub type IdentityFn = Arc<dyn Fn(&Store) -> crate::Result<Signatures> + Send + Sync>;
@@ -82,25 +81,6 @@ pub struct Config {
     pub notify: NotifyFn,
     /// Bytes the response cache may hold ([`CACHE_BUDGET`] by default; 0 disables it).
     pub cache_budget: usize,
-}
-
-/// Reads a tokens file: a YAML (or JSON) map of token → `{name, email}`.
-pub fn load_tokens(path: &Path) -> anyhow::Result<BTreeMap<String, TokenIdentity>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let tokens: BTreeMap<String, TokenIdentity> = crate::model::yaml::parse(&bytes, path)?;
-    if tokens.is_empty() {
-        bail!("`{}` holds no tokens", path.display());
-    }
-    for (token, who) in &tokens {
-        if token.len() < 16 {
-            bail!(
-                "`{}`: the token of {} is shorter than 16 characters",
-                path.display(),
-                who.email
-            );
-        }
-    }
-    Ok(tokens)
 }
 
 /// The served ref's full name, and whether it is the branch HEAD points at (writes go there).
@@ -186,7 +166,7 @@ pub(crate) fn with_reader<T>(
 /// local identity) and without an access log or listener: for driving the API in process, as the
 /// fuzz targets do (`fuzz/`, `tests/fuzz.rs`).
 pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
-    handlers::router(Arc::new(Shared {
+    routes::router(Arc::new(Shared {
         repo,
         refname,
         tokens: BTreeMap::new(),
@@ -267,8 +247,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 stopped.clone(),
             ));
         }
-        let app = handlers::router(shared.clone());
-        serve_connections(listener, app).await;
+        let app = routes::router(shared.clone());
+        connections::serve_connections(listener, app).await;
         let _ = stop.send(true);
         anyhow::Ok(())
     });
@@ -280,79 +260,4 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let _ = writer.join();
     result
-}
-
-/// How long a client may take to send a request's headers: a slow client cannot hold a
-/// connection open by trickling them (`axum::serve` offers no such limit, so connections are
-/// driven by hyper directly).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Accepts connections until SIGTERM/SIGINT, then lets the open ones finish their requests.
-async fn serve_connections(listener: tokio::net::TcpListener, app: axum::Router) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
-
-    let graceful = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, client) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors and the like: wait a moment rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service =
-            app.clone()
-                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let mut request = request.map(axum::body::Body::new);
-                    request
-                        .extensions_mut()
-                        .insert(axum::extract::ConnectInfo(client));
-                    request
-                });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    // Open connections finish what they are doing, for at most SHUTDOWN_GRACE (the request
-    // timeout answers them 408 by then anyway); a second signal stops waiting at once.
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
-        () = shutdown_signal() => {}
-    }
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

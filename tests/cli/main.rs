@@ -27,6 +27,7 @@ mod rollback;
 mod safety;
 mod schema;
 mod serve;
+mod serve_create;
 mod serve_safety;
 mod snapshots;
 mod symlinks;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::ValueEnum;
 use promptreg::model::version::Bump;
-use promptreg::ops::create::{create, CreateRequest, VersionChoice};
+use promptreg::ops::create::{create, CreateRequest, PromptSource, VersionChoice};
 use promptreg::{PromptName, Version};
 
 use crate::cli::Context;
@@ -79,7 +79,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         name,
         version,
         message: args.message.clone(),
-        file: args.file.clone(),
+        source: args
+            .file
+            .clone()
+            .map_or(PromptSource::WorkTree, PromptSource::File),
         allow_unchanged: args.allow_unchanged,
     };
     let created = create(&store, &request, &signatures)?;

@@ -1,0 +1,97 @@
+//! A create request's fields laid over the working tree's `prompt.yaml`: the content
+//! `POST /api/prompts` releases.
+
+use std::path::Path;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use super::ApiError;
+use crate::PromptName;
+
+/// The working tree's `prompt.yaml` of `name` (if any) with `fields` laid over it: a field set
+/// to null is removed, and giving `system_prompt` (`examples`) drops `system_prompt_file`
+/// (`examples_file`) unless that is given too.
+pub(super) fn merged_prompt(
+    workdir: &Path,
+    name: &PromptName,
+    fields: Map<String, Value>,
+) -> Result<String, ApiError> {
+    let known = prompt_fields();
+    for key in fields.keys() {
+        if !known.iter().any(|k| k == key) {
+            return Err(unknown_field(key, known));
+        }
+    }
+    // Never through a link: the target's keys would come back in the error for an unknown one.
+    let on_disk = crate::fsread::WorkTree::new(workdir)
+        .read_bounded(&name.file(), crate::model::yaml::MAX_DOCUMENT_BYTES)?;
+    let mut current: Map<String, Value> = match on_disk {
+        Some(bytes) => crate::model::yaml::parse(&bytes, Path::new(&name.file()))?,
+        None => Map::new(),
+    };
+    for (inline, file) in [
+        ("system_prompt", "system_prompt_file"),
+        ("examples", "examples_file"),
+    ] {
+        if fields.contains_key(inline) && !fields.contains_key(file) {
+            current.remove(file);
+        }
+        if fields.contains_key(file) && !fields.contains_key(inline) {
+            current.remove(inline);
+        }
+    }
+    for (key, value) in fields {
+        if value.is_null() {
+            current.remove(&key);
+        } else {
+            current.insert(key, value);
+        }
+    }
+    // A field the request did not give came from the server's working copy: say so without
+    // echoing it (it is not the client's to read).
+    let foreign = current.keys().filter(|k| !known.contains(k)).count();
+    if foreign > 0 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-prompt",
+            format!(
+                "the server's working copy of {} has {foreign} field(s) promptreg does not know; \
+                 fix that file on the server (`promptreg validate` names them) or set them to \
+                 null in the request",
+                name.file()
+            ),
+        ));
+    }
+    Ok(crate::model::yaml::to_string(&current)?)
+}
+
+/// The fields of `prompt.yaml` (from its schema, so they follow the type that parses it).
+fn prompt_fields() -> &'static [String] {
+    static FIELDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        crate::model::schema::prompt()["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    })
+}
+
+/// 422 for a request field that is not a `prompt.yaml` field, with the nearest one.
+fn unknown_field(key: &str, known: &[String]) -> ApiError {
+    let shown: String = key.chars().take(64).collect();
+    let nearest = known
+        .iter()
+        .map(|candidate| (strsim::levenshtein(key, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min();
+    let message = match nearest {
+        Some((_, candidate)) => format!("unknown field `{shown}` (did you mean `{candidate}`?)"),
+        None => format!(
+            "unknown field `{shown}`; a release takes name, version or bump, description, \
+             allow_unchanged and the prompt.yaml fields {}",
+            known.join(", ")
+        ),
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-prompt", message)
+}
