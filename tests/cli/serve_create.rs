@@ -9,7 +9,7 @@ use crate::serve::{registry, send, tokens_file, Server, TOKEN};
 const PROMPT: &str = "prompts/support/agent/prompt.yaml";
 
 /// The names in `.git/` the server could have left a file of its own under.
-fn server_files(repo: &crate::harness::TestRepo) -> Vec<String> {
+fn server_files(repo: &crate::support::TestRepo) -> Vec<String> {
     std::fs::read_dir(repo.path(".git"))
         .expect("read .git")
         .flatten()
