@@ -1,40 +1,22 @@
 //! Errors for people: `error: …`, the causes, then a `hint:` with what to do next.
 
-use std::process::ExitCode;
-
 use promptreg::model::template::Limit;
 use promptreg::Error;
 
 use super::Context;
 
-/// A usage error found after argument parsing (exit code 2).
-#[derive(Debug)]
-pub struct Usage(pub String);
+use super::error::CliError;
+pub use super::error::CliError::{Failed, Usage};
 
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-/// A check that ran and found problems it has already printed (exit code 1).
-#[derive(Debug)]
-pub struct Failed(pub String);
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Failed {}
-
-/// Prints `error` to stderr and returns the exit code for it.
-pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
-    if is_broken_pipe(error) {
-        return ExitCode::SUCCESS;
+/// Prints `error` to stderr: `error: …`, its causes and a hint (nothing for a closed stdout
+/// or a command that has printed its whole answer).
+pub fn report(context: &Context, error: &anyhow::Error) {
+    if is_broken_pipe(error)
+        || error
+            .downcast_ref::<CliError>()
+            .is_some_and(|e| !e.prints_error())
+    {
+        return;
     }
     let (red, yellow, reset) = if context.color_stderr {
         ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
@@ -48,14 +30,10 @@ pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
     if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
         eprintln!("{yellow}hint{reset}: {hint}");
     }
-    ExitCode::from(if error.downcast_ref::<Usage>().is_some() {
-        2
-    } else {
-        1
-    })
 }
 
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
+/// Whether `error` comes from writing to a closed stdout (`promptreg list | head -1`).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
