@@ -68,7 +68,7 @@ fn hint(error: &Error) -> Option<String> {
         Error::Import { format, .. } => format!(
             "check the file and --from: promptfoo reads `promptfoo eval --output results.json`, junit reads JUnit XML (this was read as {format})"
         ),
-        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file.starts_with(promptreg::model::results::RESULTS_DIR) => format!(
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } | Error::TooLarge { file, .. } if file.starts_with(promptreg::model::results::RESULTS_DIR) => format!(
             "fix the file by hand (its format is in docs/FORMAT.md §10; `promptreg validate` lists every problem), or drop uncommitted edits with `git checkout -- {}`",
             file.display()
         ),
@@ -142,7 +142,13 @@ fn hint(error: &Error) -> Option<String> {
         Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
-        _ => return None,
+        // The message says it all (a file and its problem, or the system's error).
+        Error::Yaml { .. }
+        | Error::Invalid { .. }
+        | Error::TooLarge { .. }
+        | Error::RegistryName { .. }
+        | Error::Io { .. }
+        | Error::Git { .. } => return None,
     })
 }
 

@@ -15,7 +15,7 @@ use serde_saphyr::Spanned;
 use crate::model::access::Access;
 use crate::model::policy::Policy;
 use crate::model::yaml;
-use crate::{Error, PromptName, Result, Version};
+use crate::{Error, PromptName, Result, Version, YamlProblem};
 
 /// The format number this version of promptreg reads and writes.
 pub const FORMAT: u32 = 1;
@@ -91,17 +91,20 @@ impl Registry {
     }
 
     fn from_raw(raw: RawRegistry, file: &Path) -> Result<Self> {
-        let at = |line: u64, column: u64, message: String| Error::Yaml {
-            file: file.to_owned(),
-            line,
-            column,
-            message,
+        let at = |problem: YamlProblem| {
+            move |(line, column): (u64, u64), message: String| Error::Yaml {
+                file: file.to_owned(),
+                line,
+                column,
+                message,
+                problem,
+            }
         };
+        let rule = at(YamlProblem::RegistryRule);
         if raw.format.value != FORMAT {
             let l = raw.format.referenced;
-            return Err(at(
-                l.line(),
-                l.column(),
+            return Err(rule(
+                (l.line(), l.column()),
                 format!(
                     "unsupported format {}; this promptreg reads format {FORMAT}",
                     raw.format.value
@@ -112,23 +115,27 @@ impl Registry {
             None => DEFAULT_ENVIRONMENTS.iter().map(|e| e.to_string()).collect(),
             Some(list) => {
                 let l = list.referenced;
-                check_environments(&list.value).map_err(|m| at(l.line(), l.column(), m))?;
+                check_environments(&list.value).map_err(|m| rule((l.line(), l.column()), m))?;
                 list.value
             }
         };
         let mut prompts = BTreeMap::new();
         for (name, pointers) in raw.prompts.unwrap_or_default() {
-            let name = PromptName::parse(&name).map_err(|e| Error::Invalid {
-                file: file.to_owned(),
-                message: e.to_string(),
+            let name = PromptName::parse(&name).map_err(|e| match e {
+                Error::InvalidName { name, reason } => Error::RegistryName {
+                    file: file.to_owned(),
+                    name,
+                    reason,
+                },
+                other => other,
             })?;
             let mut parsed = Pointers::new();
             for (env, version) in pointers.unwrap_or_default() {
                 let l = version.referenced;
+                let place = (l.line(), l.column());
                 if !environments.contains(&env) {
-                    return Err(at(
-                        l.line(),
-                        l.column(),
+                    return Err(at(YamlProblem::UnknownEnvironment)(
+                        place,
                         format!(
                             "`{name}` has a pointer for `{env}`, which is not in environments [{}]",
                             environments.join(", ")
@@ -136,7 +143,7 @@ impl Registry {
                     ));
                 }
                 let v = Version::parse(&version.value)
-                    .map_err(|e| at(l.line(), l.column(), e.to_string()))?;
+                    .map_err(|e| at(YamlProblem::BadVersion)(place, e.to_string()))?;
                 parsed.insert(env, v);
             }
             prompts.insert(name, parsed);
@@ -147,7 +154,7 @@ impl Registry {
                 access
                     .value
                     .check(&environments)
-                    .map_err(|m| at(l.line(), l.column(), m))?;
+                    .map_err(|m| rule((l.line(), l.column()), m))?;
                 Some(access.value)
             }
             None => None,
@@ -157,7 +164,7 @@ impl Registry {
                 let l = policy.referenced;
                 let policy = policy.value.unwrap_or_default();
                 crate::model::policy::check(&policy, &environments)
-                    .map_err(|m| at(l.line(), l.column(), m))?;
+                    .map_err(|m| rule((l.line(), l.column()), m))?;
                 policy
             }
             None => Policy::new(),

@@ -321,6 +321,7 @@ pub fn read_vars_file(path: &Path) -> Result<Vec<Input>> {
                 line: e.line().max(1) as u64,
                 column: e.column().max(1) as u64,
                 message: format!("not valid JSON: {message}"),
+                problem: crate::YamlProblem::Syntax,
             }
         })?
     } else {

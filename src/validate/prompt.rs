@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::files::{Content, Entry, Files, Kind};
 use super::finding::{Finding, Severity};
 use super::positions::{first_use, line_column, Position, Scalar, Spans};
+use crate::model::prompt::rules::{self, Subject};
 use crate::model::prompt::{PromptFile, MAX_COMPONENT_BYTES};
 use crate::model::tokens::{self, Budget};
 use crate::model::{template, yaml};
@@ -37,10 +38,7 @@ pub(crate) fn check(
                 &file,
                 None,
                 "too-large",
-                format!(
-                    "{size} bytes is larger than the {}-byte limit",
-                    yaml::MAX_DOCUMENT_BYTES
-                ),
+                crate::error::too_large(size, yaml::MAX_DOCUMENT_BYTES),
             ));
             return Ok(());
         }
@@ -55,28 +53,34 @@ pub(crate) fn check(
         return Ok(());
     }
     let path = Path::new(&file);
-    let (prompt, rules_ok) = match PromptFile::parse(&bytes, path) {
-        Ok(prompt) => (prompt, true),
-        Err(Error::Invalid { message, .. }) => {
-            // The schema holds but a rule does not: report every broken rule with its place,
-            // then check what can still be checked.
-            let Ok(prompt) = yaml::parse::<PromptFile>(&bytes, path) else {
-                out.push(Finding::error(&file, None, "invalid-prompt", message));
-                return Ok(());
-            };
-            let text = std::str::from_utf8(&bytes).unwrap_or_default();
-            let before = out.len();
-            rules(&prompt, &file, &Spans::of(text), out);
-            if out.len() == before {
-                out.push(Finding::error(&file, None, "invalid-prompt", message));
-            }
-            (prompt, false)
-        }
+    let prompt = match yaml::parse::<PromptFile>(&bytes, path) {
+        Ok(prompt) => prompt,
         Err(e) => {
             out.push(parse_error(e, &file));
             return Ok(());
         }
     };
+    // Every broken rule, each at its place; then what can still be checked is.
+    let violations = rules::violations(&prompt);
+    let rules_ok = violations.is_empty();
+    if !rules_ok {
+        let text = std::str::from_utf8(&bytes).unwrap_or_default();
+        let spans = Spans::of(text);
+        for violation in violations {
+            let at = match &violation.subject {
+                Subject::Document => Some((1, 1)),
+                Subject::Key(key) => spans.key(key),
+                Subject::Value(key) => spans.value(key),
+                Subject::Variable(name) => spans.variable(name),
+            };
+            out.push(Finding::error(
+                &file,
+                at,
+                violation.code(),
+                violation.message,
+            ));
+        }
+    }
     let text = std::str::from_utf8(&bytes).unwrap_or_default();
     Contents {
         files,
@@ -91,49 +95,23 @@ pub(crate) fn check(
     .check(out)
 }
 
-/// A finding for a file that does not parse (`Error::Yaml` and the rest).
+/// A finding for a file that does not parse (`Error::Yaml` and the rest): the error's own
+/// finding code, else `invalid-prompt`.
 pub(crate) fn parse_error(error: Error, shown: &str) -> Finding {
+    let code = error.finding_code().unwrap_or("invalid-prompt");
     match error {
         Error::Yaml {
             line,
             column,
             message,
             ..
-        } => {
-            let (code, message) = classify_yaml(&message);
-            Finding::error(shown, Some((line, column)), code, message)
+        } => Finding::error(shown, Some((line, column)), code, message),
+        Error::Invalid { message, .. } => Finding::error(shown, None, code, message),
+        Error::TooLarge { size, limit, .. } => {
+            Finding::error(shown, None, code, crate::error::too_large(size, limit))
         }
-        Error::Invalid { message, .. } if message.contains("-byte limit") => {
-            Finding::error(shown, None, "too-large", message)
-        }
-        Error::Invalid { message, .. } => Finding::error(shown, None, "invalid-prompt", message),
-        other => Finding::error(shown, None, "invalid-prompt", other.to_string()),
+        other => Finding::error(shown, None, code, other.to_string()),
     }
-}
-
-/// The code of a YAML or schema error (its message is worded for people by `yaml`).
-pub(crate) fn classify_yaml(message: &str) -> (&'static str, String) {
-    let has = |needle: &str| message.contains(needle);
-    let code = if message.starts_with("unknown key `") {
-        "unknown-key"
-    } else if has("appears twice in this mapping") {
-        "duplicate-key"
-    } else if has("UTF-8") {
-        "bad-utf8"
-    } else if message.starts_with("the required key `") {
-        "missing-key"
-    } else if message.starts_with(yaml::LIMITS) {
-        "yaml-limit"
-    } else if message.starts_with("expected ")
-        || has("` is not one of ")
-        || has("is not a finite number")
-        || message.starts_with("the value is empty")
-    {
-        "bad-type"
-    } else {
-        "yaml-syntax"
-    };
-    (code, message.to_owned())
 }
 
 fn is_blank(bytes: &[u8]) -> bool {
@@ -150,88 +128,6 @@ fn lookup(entries: &[(String, Entry)], path: &str) -> Option<Entry> {
         .binary_search_by(|(p, _)| p.as_str().cmp(path))
         .ok()
         .map(|i| entries[i].1)
-}
-
-/// The rules of `PromptFile::parse` that its schema cannot express, each reported where it is
-/// broken (the parse itself stops at the first).
-fn rules(prompt: &PromptFile, file: &str, spans: &Spans, out: &mut Vec<Finding>) {
-    let mut push = |at: Option<Position>, code: &'static str, message: String| {
-        out.push(Finding::error(file, at, code, message));
-    };
-    if prompt.system_prompt.is_some() && prompt.system_prompt_file.is_some() {
-        push(
-            spans.key("system_prompt_file"),
-            "conflicting-keys",
-            "give `system_prompt` or `system_prompt_file`, not both".into(),
-        );
-    }
-    if prompt.system_prompt.is_none()
-        && prompt.system_prompt_file.is_none()
-        && prompt.messages.is_empty()
-    {
-        push(
-            Some((1, 1)),
-            "no-template",
-            "a prompt needs `system_prompt`, `system_prompt_file` or `messages`".into(),
-        );
-    }
-    if prompt.examples.is_some() && prompt.examples_file.is_some() {
-        push(
-            spans.key("examples_file"),
-            "conflicting-keys",
-            "give `examples` or `examples_file`, not both".into(),
-        );
-    }
-    if let Some(t) = prompt.temperature {
-        if !(0.0..=2.0).contains(&t) {
-            push(
-                spans.value("temperature"),
-                "out-of-range",
-                format!("`temperature` is {t}; it must be between 0 and 2"),
-            );
-        }
-    }
-    if prompt.token_budget == Some(0) {
-        push(
-            spans.value("token_budget"),
-            "out-of-range",
-            "`token_budget` must be greater than 0".into(),
-        );
-    }
-    for (key, path) in component_keys(prompt) {
-        if let Err(reason) = crate::model::prompt::check_component_path(path) {
-            push(
-                spans.value(key),
-                "component-outside",
-                format!("`{key}: {path}` {reason}"),
-            );
-        }
-    }
-    for (name, variable) in &prompt.variables {
-        if !crate::model::prompt::is_identifier(name) {
-            push(
-                spans.variable(name),
-                "bad-variable-name",
-                format!("variable `{name}` is not a valid name (letters, digits and `_`, not starting with a digit)"),
-            );
-        }
-        if matches!(variable.default, Some(Value::Array(_) | Value::Object(_))) {
-            push(
-                spans.variable(name),
-                "bad-type",
-                format!("the default of variable `{name}` must be a string, number or boolean"),
-            );
-        }
-    }
-}
-
-fn component_keys(prompt: &PromptFile) -> impl Iterator<Item = (&'static str, &str)> {
-    [
-        ("system_prompt_file", prompt.system_prompt_file.as_deref()),
-        ("examples_file", prompt.examples_file.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(key, path)| path.map(|p| (key, p)))
 }
 
 /// Where a template comes from.
@@ -460,7 +356,8 @@ impl Contents<'_, '_> {
                     None,
                     "too-large",
                     format!(
-                        "{size} bytes is larger than the {MAX_COMPONENT_BYTES}-byte limit for component files"
+                        "{} for component files",
+                        crate::error::too_large(size, MAX_COMPONENT_BYTES)
                     ),
                 ));
                 Ok(None)
@@ -569,8 +466,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn yaml_messages_get_codes() {
-        for (text, code) in [
+    fn yaml_errors_get_codes() {
+        let code = |text: &str| match yaml::parse::<PromptFile>(text.as_bytes(), Path::new("p")) {
+            Err(e) => parse_error(e, "p").code,
+            Ok(_) => panic!("{text:?} parsed"),
+        };
+        for (text, expected) in [
             ("system_prompt: a\ntemprature: 1\n", "unknown-key"),
             ("system_prompt: a\nsystem_prompt: b\n", "duplicate-key"),
             (
@@ -588,25 +489,35 @@ mod tests {
             ("system_prompt: 'open\n", "yaml-syntax"),
             ("system_prompt: a\n---\nsystem_prompt: b\n", "yaml-syntax"),
             ("system_prompt: a\nvariables:\n\tx: {}\n", "yaml-syntax"),
+            (
+                "system_prompt: a\nmessages:\n  - role: user\n    content:\n",
+                "bad-type",
+            ),
         ] {
-            let message = match yaml::parse::<PromptFile>(text.as_bytes(), Path::new("p")) {
-                Err(Error::Yaml { message, .. }) => message,
-                other => panic!("{text:?}: {other:?}"),
-            };
-            assert_eq!(classify_yaml(&message).0, code, "{text:?}: {message}");
+            assert_eq!(code(text), expected, "{text:?}");
         }
         let deep = format!(
             "system_prompt: a\nexamples: {}{}\n",
             "[".repeat(300),
             "]".repeat(300)
         );
-        let Err(Error::Yaml { message, .. }) =
-            yaml::parse::<PromptFile>(deep.as_bytes(), Path::new("p"))
-        else {
-            panic!("deep nesting parsed");
-        };
-        assert_eq!(classify_yaml(&message).0, "yaml-limit", "{message}");
-        assert_eq!(classify_yaml("invalid UTF-8").0, "bad-utf8");
+        assert_eq!(code(&deep), "yaml-limit");
+        let bad = PromptFile::parse(b"system_prompt: \xff\n", Path::new("p")).unwrap_err();
+        assert_eq!(parse_error(bad, "p").code, "bad-utf8");
+        let big = vec![b' '; yaml::MAX_DOCUMENT_BYTES + 1];
+        let finding = parse_error(
+            yaml::parse::<PromptFile>(&big, Path::new("p")).unwrap_err(),
+            "p",
+        );
+        assert_eq!(finding.code, "too-large");
+        assert_eq!(
+            finding.message,
+            format!(
+                "{} bytes is larger than the {}-byte limit",
+                big.len(),
+                yaml::MAX_DOCUMENT_BYTES
+            )
+        );
     }
 
     #[test]

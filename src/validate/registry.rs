@@ -7,7 +7,6 @@ use std::path::Path;
 use super::files::{Content, Files};
 use super::finding::Finding;
 use super::positions::Position;
-use super::prompt::classify_yaml;
 use super::tags::Released;
 use crate::model::registry::Registry;
 use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
@@ -27,10 +26,7 @@ pub(crate) fn check(
                 REGISTRY_FILE,
                 None,
                 "too-large",
-                format!(
-                    "{size} bytes is larger than the {}-byte limit",
-                    crate::model::yaml::MAX_DOCUMENT_BYTES
-                ),
+                crate::error::too_large(size, crate::model::yaml::MAX_DOCUMENT_BYTES),
             ));
             return Ok(served);
         }
@@ -46,36 +42,24 @@ pub(crate) fn check(
     };
     let registry = match Registry::parse(&bytes, Path::new(REGISTRY_FILE)) {
         Ok(registry) => registry,
-        Err(Error::Yaml {
-            line,
-            column,
-            message,
-            ..
-        }) => {
-            let (code, message) = classify(&message);
-            out.push(Finding::error(
-                REGISTRY_FILE,
-                Some((line, column)),
-                code,
-                message,
-            ));
-            return Ok(served);
-        }
-        Err(Error::Invalid { message, .. }) => {
-            // The only rule reported without a position: a prompt name.
-            let name = message.split('`').nth(1).unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            let at = Entries::of(&text).get(name).map(|e| (e.line, e.column));
-            out.push(Finding::error(REGISTRY_FILE, at, "bad-name", message));
-            return Ok(served);
-        }
-        Err(other) => {
-            out.push(Finding::error(
-                REGISTRY_FILE,
-                None,
-                "registry-invalid",
-                other.to_string(),
-            ));
+        Err(error) => {
+            let code = error.finding_code().unwrap_or("registry-invalid");
+            let (at, message) = match error {
+                Error::Yaml {
+                    line,
+                    column,
+                    message,
+                    ..
+                } => (Some((line, column)), message),
+                // The only rule the parse reports without a position: a prompt name.
+                Error::RegistryName { name, reason, .. } => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let at = Entries::of(&text).get(&name).map(|e| (e.line, e.column));
+                    (at, Error::InvalidName { name, reason }.to_string())
+                }
+                other => (None, other.to_string()),
+            };
+            out.push(Finding::error(REGISTRY_FILE, at, code, message));
             return Ok(served);
         }
     };
@@ -126,33 +110,6 @@ pub(crate) fn check(
         }
     }
     Ok(served)
-}
-
-/// The code of an index error: its own rules first, then YAML-level classes.
-fn classify(message: &str) -> (&'static str, String) {
-    if message.contains("which is not in environments") {
-        return ("unknown-environment", message.to_owned());
-    }
-    if message.starts_with("invalid version") {
-        return ("bad-version", message.to_owned());
-    }
-    match classify_yaml(message) {
-        ("yaml-syntax", _) if is_rule(message) => ("registry-invalid", message.to_owned()),
-        other => other,
-    }
-}
-
-/// Messages of `registry.yaml`'s own rules (format, environments, access, policy).
-fn is_rule(message: &str) -> bool {
-    [
-        "format",
-        "environment",
-        "access rule",
-        "group",
-        "policy for",
-    ]
-    .iter()
-    .any(|word| message.contains(word))
 }
 
 /// Where each prompt's entry of the `prompts:` block starts and ends, found in one pass over
@@ -302,26 +259,28 @@ mod tests {
 
     #[test]
     fn registry_codes() {
-        assert_eq!(
-            classify("`a` has a pointer for `qa`, which is not in environments [dev]").0,
-            "unknown-environment"
-        );
-        assert_eq!(classify("invalid version `1.0`: x").0, "bad-version");
-        assert_eq!(
-            classify("unsupported format 2; this promptreg reads format 1").0,
-            "registry-invalid"
-        );
-        assert_eq!(
-            classify("environment `dev` is listed twice").0,
-            "registry-invalid"
-        );
-        assert_eq!(
-            classify("unknown key `promts` (did you mean `prompts`?)").0,
-            "unknown-key"
-        );
-        assert_eq!(
-            classify("while parsing a block mapping, did not find expected key").0,
-            "yaml-syntax"
-        );
+        let code = |text: &str| match Registry::parse(text.as_bytes(), Path::new(REGISTRY_FILE)) {
+            Err(e) => e.finding_code(),
+            Ok(_) => panic!("{text:?} parsed"),
+        };
+        for (text, expected) in [
+            (
+                "format: 1\nprompts:\n  a:\n    qa: 1.0.0\n",
+                "unknown-environment",
+            ),
+            ("format: 1\nprompts:\n  a:\n    dev: '1.0'\n", "bad-version"),
+            ("format: 2\n", "registry-invalid"),
+            ("format: 1\nenvironments: [dev, dev]\n", "registry-invalid"),
+            (
+                "format: 1\naccess:\n  environments:\n    qa: [a@b.c]\n",
+                "registry-invalid",
+            ),
+            ("format: 1\npolicy:\n  qa: {}\n", "registry-invalid"),
+            ("format: 1\npromts: {}\n", "unknown-key"),
+            ("format: 1\nprompts:\n  Bad: {}\n", "bad-name"),
+            ("format: 1\nprompts: 'open\n", "yaml-syntax"),
+        ] {
+            assert_eq!(code(text), Some(expected), "{text:?}");
+        }
     }
 }
