@@ -13,7 +13,6 @@ pub mod patterns;
 pub mod policy;
 pub mod prompt;
 pub mod registry;
-pub mod registry_edit;
 pub mod results;
 pub mod schema;
 pub mod selector;
