@@ -112,7 +112,11 @@ fn doctor_exits_1_while_problems_remain_and_0_once_cleared() {
     let out = repo.run(&["doctor"]);
     out.code(1);
     no_error_line(&out.stderr);
-    assert!(out.stdout.trim_start().starts_with("KIND"), "{}", out.stdout);
+    assert!(
+        out.stdout.trim_start().starts_with("KIND"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains(lock), "{}", out.stdout);
     assert!(out.stdout.ends_with("\n"), "{:?}", out.stdout);
 
