@@ -57,18 +57,37 @@ pub enum Error {
     #[error("invalid selector `{input}`: {reason}")]
     InvalidSelector { input: String, reason: String },
 
-    /// A YAML document does not parse or does not fit the schema.
+    /// A YAML document does not parse or does not fit the schema (or, for `registry.yaml`,
+    /// breaks one of its rules at a known place).
     #[error("{}:{line}:{column}: {message}", file.display())]
     Yaml {
         file: PathBuf,
         line: u64,
         column: u64,
         message: String,
+        /// What kind of problem it is: `validate`'s finding code.
+        problem: YamlProblem,
     },
 
     /// A file parsed but its content breaks a rule.
     #[error("{}: {message}", file.display())]
     Invalid { file: PathBuf, message: String },
+
+    /// A file is larger than promptreg reads (a YAML document, a component file).
+    #[error("{}: {}", file.display(), too_large(*size, *limit))]
+    TooLarge {
+        file: PathBuf,
+        size: u64,
+        limit: usize,
+    },
+
+    /// A key of `registry.yaml`'s `prompts:` is not a prompt name.
+    #[error("{}: invalid prompt name `{name}`: {reason}", file.display())]
+    RegistryName {
+        file: PathBuf,
+        name: String,
+        reason: String,
+    },
 
     /// A path promptreg must read is a symbolic link, a submodule or a special file (a FIFO, a
     /// socket, a device), in the working tree or in a committed tree: never followed or opened.
@@ -271,6 +290,54 @@ pub enum Error {
     },
 }
 
+/// What [`Error::TooLarge`] says about the size.
+pub fn too_large(size: u64, limit: usize) -> String {
+    format!("{size} bytes is larger than the {limit}-byte limit")
+}
+
+/// The kinds of [`Error::Yaml`], each with its finding code (docs/VALIDATE.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YamlProblem {
+    /// Not YAML, or not one document: a scanner or parser error.
+    Syntax,
+    /// A key the format does not define.
+    UnknownKey,
+    /// A key given twice in one mapping.
+    DuplicateKey,
+    /// A key the format requires is absent.
+    MissingKey,
+    /// A value of the wrong type (or not one of the allowed values).
+    WrongType,
+    /// The bytes are not UTF-8.
+    BadUtf8,
+    /// The document expands beyond the parser's bounds (nesting, alias expansion).
+    Limits,
+    /// `registry.yaml` breaks one of its own rules (format, environments, access, policy).
+    RegistryRule,
+    /// `registry.yaml` has a pointer for an environment outside the pipeline.
+    UnknownEnvironment,
+    /// `registry.yaml` has a pointer to something that is not a version.
+    BadVersion,
+}
+
+impl YamlProblem {
+    /// The stable finding code of `validate`.
+    pub fn code(self) -> &'static str {
+        match self {
+            YamlProblem::Syntax => "yaml-syntax",
+            YamlProblem::UnknownKey => "unknown-key",
+            YamlProblem::DuplicateKey => "duplicate-key",
+            YamlProblem::MissingKey => "missing-key",
+            YamlProblem::WrongType => "bad-type",
+            YamlProblem::BadUtf8 => "bad-utf8",
+            YamlProblem::Limits => "yaml-limit",
+            YamlProblem::RegistryRule => "registry-invalid",
+            YamlProblem::UnknownEnvironment => "unknown-environment",
+            YamlProblem::BadVersion => "bad-version",
+        }
+    }
+}
+
 impl Error {
     /// The HTTP status and stable error code this error answers with (`serve`, and the access
     /// log lines `fetch` writes).
@@ -303,15 +370,77 @@ impl Error {
             | Error::TagLocked { .. } => (409, "locked"),
             Error::TagConflict { .. } => (409, "tag-conflict"),
             Error::Contended { .. } => (409, "contended"),
-            Error::Yaml { .. } | Error::Invalid { .. } | Error::NotRegular { .. } => {
-                (422, "invalid-prompt")
-            }
+            Error::Yaml { .. }
+            | Error::Invalid { .. }
+            | Error::TooLarge { .. }
+            | Error::RegistryName { .. }
+            | Error::NotRegular { .. } => (422, "invalid-prompt"),
             Error::UnservableRelease { .. } => (409, "release-unservable"),
             Error::TemplateLimit { .. } => (422, "template-limit"),
             Error::RegistryMissing { .. } | Error::UnbornBranch { .. } => (404, "registry-missing"),
             Error::BareRepository { .. } => (403, "bare-repository"),
             Error::NoIdentity { .. } | Error::BadIdentity { .. } => (500, "no-identity"),
-            _ => (500, "internal"),
+            Error::NotARepository { .. }
+            | Error::ReftableUnsupported { .. }
+            | Error::RegistryExists { .. }
+            | Error::RevisionNotFound { .. }
+            | Error::BadTag { .. }
+            | Error::Io { .. }
+            | Error::Git { .. } => (500, "internal"),
+        }
+    }
+
+    /// The stable code `validate` reports this error with, when the error itself decides it
+    /// (`None`: the code depends on which file was being checked).
+    pub fn finding_code(&self) -> Option<&'static str> {
+        match self {
+            Error::Yaml { problem, .. } => Some(problem.code()),
+            Error::TooLarge { .. } => Some("too-large"),
+            Error::RegistryName { .. } => Some("bad-name"),
+            Error::NotARepository { .. }
+            | Error::ReftableUnsupported { .. }
+            | Error::BareRepository { .. }
+            | Error::DetachedHead
+            | Error::UnbornBranch { .. }
+            | Error::OperationInProgress { .. }
+            | Error::RegistryMissing { .. }
+            | Error::RegistryExists { .. }
+            | Error::RevisionNotFound { .. }
+            | Error::InvalidName { .. }
+            | Error::InvalidVersion { .. }
+            | Error::InvalidSelector { .. }
+            | Error::Invalid { .. }
+            | Error::NotRegular { .. }
+            | Error::PromptNotFound { .. }
+            | Error::PromptFileMissing { .. }
+            | Error::VersionNotFound { .. }
+            | Error::NoVersions { .. }
+            | Error::VersionExists { .. }
+            | Error::BadTag { .. }
+            | Error::UnservableRelease { .. }
+            | Error::TemplateLimit { .. }
+            | Error::UnknownEnvironment { .. }
+            | Error::NotInEnvironment { .. }
+            | Error::PipelineSkipped { .. }
+            | Error::AccessDenied { .. }
+            | Error::NothingToRollBack { .. }
+            | Error::NeverInEnvironment { .. }
+            | Error::GateNotMet { .. }
+            | Error::InvalidResult { .. }
+            | Error::Import { .. }
+            | Error::RegistryDirty
+            | Error::Dirty { .. }
+            | Error::Unchanged { .. }
+            | Error::NoIdentity { .. }
+            | Error::BadIdentity { .. }
+            | Error::Locked { .. }
+            | Error::RefLocked { .. }
+            | Error::IndexLocked { .. }
+            | Error::TagLocked { .. }
+            | Error::TagConflict { .. }
+            | Error::Contended { .. }
+            | Error::Io { .. }
+            | Error::Git { .. } => None,
         }
     }
 

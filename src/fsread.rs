@@ -346,9 +346,10 @@ fn io(shown: &str, errno: Errno) -> Error {
 }
 
 fn too_large(shown: &str, size: u64, limit: usize) -> Error {
-    Error::Invalid {
+    Error::TooLarge {
         file: PathBuf::from(shown),
-        message: format!("{size} bytes is larger than the {limit}-byte limit"),
+        size,
+        limit,
     }
 }
 

@@ -16,7 +16,7 @@ pub mod server;
 pub mod store;
 pub mod validate;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, YamlProblem};
 pub use model::name::PromptName;
 pub use model::version::Version;
 

@@ -13,11 +13,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Files outside the store that still name the git library, until the server split moves them
-/// to the `Store` methods made for it (`ref_target`, `hash_blob`, `commit`, `entry_id`). The
-/// check fails once none does, so the allowance is removed with the last of them.
-const PENDING_GIT2: &[&str] = &["src/server/"];
-
 /// A parsed source file: where it is, its module path, and its code without comments, string
 /// contents and test items.
 struct Source {
@@ -34,7 +29,6 @@ struct Source {
 fn only_the_store_names_git2() {
     let sources = sources();
     let mut offenders = Vec::new();
-    let mut pending_used = false;
     for source in &sources {
         let names_git2 = source.code.contains("git2::")
             || source.code.contains("use git2")
@@ -44,10 +38,6 @@ fn only_the_store_names_git2() {
             continue;
         }
         if source.file == "src/error.rs" && !calls_repo {
-            continue;
-        }
-        if PENDING_GIT2.iter().any(|p| source.file.starts_with(p)) {
-            pending_used = true;
             continue;
         }
         let what = match (names_git2, calls_repo) {
@@ -61,10 +51,6 @@ fn only_the_store_names_git2() {
         offenders.is_empty(),
         "only src/store/ may use the git library; use or add a Store method instead:\n  {}",
         offenders.join("\n  ")
-    );
-    assert!(
-        pending_used,
-        "nothing under {PENDING_GIT2:?} names git2 any more: remove it from PENDING_GIT2"
     );
 }
 

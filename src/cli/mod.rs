@@ -1,16 +1,20 @@
-//! Command-line glue: global options, dispatch to one module per subcommand, exit codes.
+//! Command-line glue: global options, dispatch to one module per subcommand, exit codes (decided
+//! here alone, from a command's [`CliError`]).
 //! Exit codes: 0 success, 1 error (not found, invalid input, refused), 2 usage.
 
 mod commands;
 mod context;
+mod error;
 mod output;
 mod report;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use context::Context;
+pub use error::CliError;
 
 /// A prompt registry in a Git repository: versioned, immutable, promotable LLM prompts.
 #[derive(Parser, Debug)]
@@ -83,8 +87,24 @@ pub fn main() -> ExitCode {
         Command::Results(args) => commands::results::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => report::report(&context, &error),
+    let status = match result {
+        Ok(()) => 0,
+        Err(error) => {
+            report::report(&context, &error);
+            exit_status(&error)
+        }
+    };
+    // Everything a command printed reaches the reader before the process ends.
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    ExitCode::from(status)
+}
+
+/// The exit status a failed command ends with: 0 when stdout was closed under it (a reader
+/// that has seen enough is no failure), the status a [`CliError`] names, else 1.
+fn exit_status(error: &anyhow::Error) -> u8 {
+    if report::is_broken_pipe(error) {
+        return 0;
     }
+    error.downcast_ref::<CliError>().map_or(1, CliError::code)
 }

@@ -1,40 +1,22 @@
 //! Errors for people: `error: …`, the causes, then a `hint:` with what to do next.
 
-use std::process::ExitCode;
-
 use promptreg::model::template::Limit;
 use promptreg::Error;
 
 use super::Context;
 
-/// A usage error found after argument parsing (exit code 2).
-#[derive(Debug)]
-pub struct Usage(pub String);
+use super::error::CliError;
+pub use super::error::CliError::{Failed, Usage};
 
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-/// A check that ran and found problems it has already printed (exit code 1).
-#[derive(Debug)]
-pub struct Failed(pub String);
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Failed {}
-
-/// Prints `error` to stderr and returns the exit code for it.
-pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
-    if is_broken_pipe(error) {
-        return ExitCode::SUCCESS;
+/// Prints `error` to stderr: `error: …`, its causes and a hint (nothing for a closed stdout
+/// or a command that has printed its whole answer).
+pub fn report(context: &Context, error: &anyhow::Error) {
+    if is_broken_pipe(error)
+        || error
+            .downcast_ref::<CliError>()
+            .is_some_and(|e| !e.prints_error())
+    {
+        return;
     }
     let (red, yellow, reset) = if context.color_stderr {
         ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
@@ -48,14 +30,10 @@ pub fn report(context: &Context, error: &anyhow::Error) -> ExitCode {
     if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
         eprintln!("{yellow}hint{reset}: {hint}");
     }
-    ExitCode::from(if error.downcast_ref::<Usage>().is_some() {
-        2
-    } else {
-        1
-    })
 }
 
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
+/// Whether `error` comes from writing to a closed stdout (`promptreg list | head -1`).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
@@ -90,7 +68,7 @@ fn hint(error: &Error) -> Option<String> {
         Error::Import { format, .. } => format!(
             "check the file and --from: promptfoo reads `promptfoo eval --output results.json`, junit reads JUnit XML (this was read as {format})"
         ),
-        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file.starts_with(promptreg::model::results::RESULTS_DIR) => format!(
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } | Error::TooLarge { file, .. } if file.starts_with(promptreg::model::results::RESULTS_DIR) => format!(
             "fix the file by hand (its format is in docs/FORMAT.md §10; `promptreg validate` lists every problem), or drop uncommitted edits with `git checkout -- {}`",
             file.display()
         ),
@@ -164,7 +142,13 @@ fn hint(error: &Error) -> Option<String> {
         Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
-        _ => return None,
+        // The message says it all (a file and its problem, or the system's error).
+        Error::Yaml { .. }
+        | Error::Invalid { .. }
+        | Error::TooLarge { .. }
+        | Error::RegistryName { .. }
+        | Error::Io { .. }
+        | Error::Git { .. } => return None,
     })
 }
 

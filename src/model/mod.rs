@@ -14,7 +14,6 @@ pub mod patterns;
 pub mod policy;
 pub mod prompt;
 pub mod registry;
-pub mod registry_edit;
 pub mod render;
 pub mod results;
 pub mod schema;

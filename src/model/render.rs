@@ -282,6 +282,7 @@ pub fn parse_vars(bytes: &[u8], path: &Path) -> Result<Vec<Input>> {
                 line: e.line().max(1) as u64,
                 column: e.column().max(1) as u64,
                 message: format!("not valid JSON: {message}"),
+                problem: crate::YamlProblem::Syntax,
             }
         })?
     } else {

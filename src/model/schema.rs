@@ -2,7 +2,7 @@
 //! language server given one of them checks keys, types and ranges while the file is typed.
 //!
 //! The `prompt.yaml` schema is generated from [`PromptFile`] itself, so it cannot drift from what
-//! promptreg parses; the rules between keys are added here. `registry.yaml` is read through
+//! promptreg parses; the rules between keys come from [`Rule::schema`]. `registry.yaml` is read through
 //! private types carrying source positions, so its schema is written out here, following
 //! docs/FORMAT.md §3, with the `access:` and `policy:` parts generated from [`Access`] and
 //! [`Gate`].
@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use crate::model::access::Access;
 use crate::model::patterns::{ENVIRONMENT, PROMPT_NAME, VERSION};
 use crate::model::policy::Gate;
+use crate::model::prompt::rules::Rule;
 use crate::model::prompt::PromptFile;
 use crate::model::registry::{DEFAULT_ENVIRONMENTS, FORMAT};
 use crate::model::results::TestRun;
@@ -42,31 +43,8 @@ pub fn prompt() -> Value {
         .into_generator()
         .into_root_schema_for::<PromptFile>();
     schema.insert("$id".into(), PROMPT_ID.into());
-    let strings = |a: &str, b: &str| json!({"properties": {a: {"type": "string"}, b: {"type": "string"}}, "required": [a, b]});
-    schema.insert(
-        "allOf".into(),
-        json!([
-            {
-                "description": "`system_prompt` and `system_prompt_file` must not both be given",
-                "not": strings("system_prompt", "system_prompt_file"),
-            },
-            {
-                "description": "`examples` and `examples_file` must not both be given",
-                "not": {
-                    "properties": {"examples": {"type": "array"}, "examples_file": {"type": "string"}},
-                    "required": ["examples", "examples_file"],
-                },
-            },
-            {
-                "description": "a prompt needs `system_prompt`, `system_prompt_file` or `messages`",
-                "anyOf": [
-                    {"properties": {"system_prompt": {"type": "string"}}, "required": ["system_prompt"]},
-                    {"properties": {"system_prompt_file": {"type": "string"}}, "required": ["system_prompt_file"]},
-                    {"properties": {"messages": {"minItems": 1}}, "required": ["messages"]},
-                ],
-            },
-        ]),
-    );
+    let rules: Vec<Value> = Rule::ALL.into_iter().filter_map(Rule::schema).collect();
+    schema.insert("allOf".into(), rules.into());
     order(schema)
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Result};
+use crate::{Error, Result, YamlProblem};
 
 /// Largest YAML document promptreg reads (the index of a 10,000-prompt registry is ~1 MiB).
 pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
@@ -16,12 +16,10 @@ pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
 /// Parses `bytes` (the content of `file`) into `T`.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8], file: &Path) -> Result<T> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(Error::Invalid {
+        return Err(Error::TooLarge {
             file: file.to_owned(),
-            message: format!(
-                "{} bytes is larger than the {MAX_DOCUMENT_BYTES}-byte limit",
-                bytes.len()
-            ),
+            size: bytes.len() as u64,
+            limit: MAX_DOCUMENT_BYTES,
         });
     }
     let text = utf8(bytes, file)?;
@@ -29,11 +27,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], file: &Path) -> Result<T> {
         let (line, column) = e
             .location()
             .map_or((1, 1), |l| (l.line().max(1), l.column().max(1)));
+        let (problem, message) = message_of(&e);
         Error::Yaml {
             file: file.to_owned(),
             line,
             column,
-            message: message_of(&e),
+            message,
+            problem,
         }
     })
 }
@@ -49,41 +49,47 @@ pub fn utf8<'a>(bytes: &'a [u8], file: &Path) -> Result<&'a str> {
             line,
             column,
             message: "the file is not UTF-8 text; its first invalid byte is here".into(),
+            problem: YamlProblem::BadUtf8,
         }
     })
 }
 
 /// serde-saphyr's error in words for the person who wrote the file: a whole clause, without
-/// the position (reported beside it) and without advice meant for Rust programmers. Read from the
-/// error's variant, not its text, wherever serde-saphyr gives one.
-fn message_of(e: &serde_saphyr::Error) -> String {
+/// the position (reported beside it) and without advice meant for Rust programmers, with the
+/// kind of problem it is. Read from the error's variant, not its text, wherever serde-saphyr
+/// gives one.
+fn message_of(e: &serde_saphyr::Error) -> (YamlProblem, String) {
     use serde_saphyr::Error as E;
-    match e {
-        E::WithSnippet { error, .. } => message_of(error),
+    use YamlProblem as P;
+    let (problem, message) = match e {
+        E::WithSnippet { error, .. } => return message_of(error),
         E::AliasError {
             error, locations, ..
         } => {
             let defined = locations.defined_location;
-            let inner = message_of(error);
+            let (problem, inner) = message_of(error);
             if defined.line() == 0 {
-                inner
-            } else {
+                return (problem, inner);
+            }
+            (
+                problem,
                 format!(
                     "{inner} (the value comes from the anchor defined at line {}, column {})",
                     defined.line(),
                     defined.column()
-                )
-            }
+                ),
+            )
         }
-        E::Eof { .. } => "the file ends in the middle of a value".into(),
-        E::MultipleDocuments { .. } => "the file holds more than one YAML document (a `---` line starts another); it must hold exactly one".into(),
-        E::Unexpected { expected, .. } => expected_here(expected),
-        E::InvalidScalar { ty, .. } => expected_here(ty),
-        E::InvalidBooleanStrict { .. } => expected_here("boolean"),
-        E::NullIntoString { .. } => {
-            "the value is empty; a text is expected here (write \"\" for an empty text)".into()
-        }
-        E::NonFiniteFloat { value, .. } => format!("`{value}` is not a finite number"),
+        E::Eof { .. } => (P::Syntax, "the file ends in the middle of a value".into()),
+        E::MultipleDocuments { .. } => (P::Syntax, "the file holds more than one YAML document (a `---` line starts another); it must hold exactly one".into()),
+        E::Unexpected { expected, .. } => (P::WrongType, expected_here(expected)),
+        E::InvalidScalar { ty, .. } => (P::WrongType, expected_here(ty)),
+        E::InvalidBooleanStrict { .. } => (P::WrongType, expected_here("boolean")),
+        E::NullIntoString { .. } => (
+            P::WrongType,
+            "the value is empty; a text is expected here (write \"\" for an empty text)".into(),
+        ),
+        E::NonFiniteFloat { value, .. } => (P::WrongType, format!("`{value}` is not a finite number")),
         E::SerdeInvalidType {
             unexpected,
             expected,
@@ -93,30 +99,39 @@ fn message_of(e: &serde_saphyr::Error) -> String {
             unexpected,
             expected,
             ..
-        } => format!("expected {expected}, found {unexpected}"),
+        } => (P::WrongType, format!("expected {expected}, found {unexpected}")),
         E::SerdeInvalidLength { len, expected, .. } => {
-            format!("expected {expected}, found {len} items")
+            (P::WrongType, format!("expected {expected}, found {len} items"))
         }
         E::SerdeUnknownVariant {
             variant, expected, ..
-        } => format!("`{variant}` is not one of {}", expected.join(", ")),
+        } => (
+            P::WrongType,
+            format!("`{variant}` is not one of {}", expected.join(", ")),
+        ),
         E::SerdeUnknownField {
             field, expected, ..
-        } => unknown_key(field, expected),
-        E::SerdeMissingField { field, .. } => format!("the required key `{field}` is missing"),
-        E::DuplicateMappingKey { key: Some(key), .. } => {
-            format!("the key `{key}` appears twice in this mapping")
+        } => (P::UnknownKey, unknown_key(field, expected)),
+        E::SerdeMissingField { field, .. } => {
+            (P::MissingKey, format!("the required key `{field}` is missing"))
         }
-        E::DuplicateMappingKey { key: None, .. } => "a key appears twice in this mapping".into(),
-        E::UnknownAnchor { .. } => {
-            "this alias (`*name`) refers to no anchor (`&name`) defined before it".into()
+        E::DuplicateMappingKey { key: Some(key), .. } => (
+            P::DuplicateKey,
+            format!("the key `{key}` appears twice in this mapping"),
+        ),
+        E::DuplicateMappingKey { key: None, .. } => {
+            (P::DuplicateKey, "a key appears twice in this mapping".into())
         }
-        E::Budget { breach, .. } => budget(breach),
+        E::UnknownAnchor { .. } => (
+            P::Syntax,
+            "this alias (`*name`) refers to no anchor (`&name`) defined before it".into(),
+        ),
+        E::Budget { breach, .. } => (P::Limits, budget(breach)),
         E::AliasReplayCounterOverflow { .. }
         | E::AliasReplayLimitExceeded { .. }
         | E::AliasExpansionLimitExceeded { .. }
-        | E::AliasReplayStackDepthExceeded { .. } => format!("{LIMITS} (its aliases repeat too much: an alias bomb?)"),
-        E::InvalidUtf8Input => "the file is not valid UTF-8".into(),
+        | E::AliasReplayStackDepthExceeded { .. } => (P::Limits, format!("{LIMITS} (its aliases repeat too much: an alias bomb?)")),
+        E::InvalidUtf8Input => (P::BadUtf8, "the file is not valid UTF-8".into()),
         E::Message { msg, .. } => scanner(msg),
         other => {
             let text = serde_saphyr::MessageFormatter::format_message(
@@ -125,11 +140,12 @@ fn message_of(e: &serde_saphyr::Error) -> String {
             );
             scanner(&text)
         }
-    }
+    };
+    (problem, message)
 }
 
 /// The start of every message about the parser's budgets.
-pub(crate) const LIMITS: &str = "the document expands beyond the parser's limits";
+const LIMITS: &str = "the document expands beyond the parser's limits";
 
 fn budget(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
@@ -179,38 +195,42 @@ fn unknown_key(field: &str, expected: &[&str]) -> String {
     }
 }
 
-/// The YAML scanner's and serde's own messages (plain text), as sentences for people.
-fn scanner(message: &str) -> String {
+/// The YAML scanner's and serde's own messages (plain text, with no variant to read), as
+/// sentences for people, with the kind of problem each is.
+fn scanner(message: &str) -> (YamlProblem, String) {
+    use YamlProblem as P;
     // serde's wording for a few standard cases (custom `Deserialize` impls emit these).
     let message = message.trim();
     if let Some(rest) = message.strip_prefix("unclosed bracket '") {
         let bracket = rest.trim_end_matches('\'');
-        return format!("a `{bracket}` is never closed");
+        return (P::Syntax, format!("a `{bracket}` is never closed"));
     }
     let known = match message {
-        "unclosed quote" => "a quoted text is never closed (its closing quote is missing)",
+        "unclosed quote" => (P::Syntax, "a quoted text is never closed (its closing quote is missing)"),
         "tabs disallowed within this context (block indentation)" => {
-            "a tab is used for indentation; YAML indents with spaces only"
+            (P::Syntax, "a tab is used for indentation; YAML indents with spaces only")
         }
-        "mapping values are not allowed in this context" => {
-            "a `key: value` is not allowed here (check the indentation, or quote a text that holds `: `)"
-        }
+        "mapping values are not allowed in this context" => (
+            P::Syntax,
+            "a `key: value` is not allowed here (check the indentation, or quote a text that holds `: `)",
+        ),
         "illegal placement of ':' indicator" => {
-            "a `:` is out of place here (quote a text that holds `: `)"
+            (P::Syntax, "a `:` is out of place here (quote a text that holds `: `)")
         }
-        "recursion limit exceeded" => "the document expands beyond the parser's limits: it nests too deep",
-        "while parsing a quoted scalar, found unknown escape character" => {
-            "a double-quoted text holds an unknown escape such as `\\q` (write `\\\\` for a backslash, or use single quotes)"
-        }
-        "invalid u64" | "invalid u32" | "invalid usize" => "expected a whole number of at least 0",
-        "invalid floating point" => "expected a number",
-        "invalid boolean" => "expected true or false",
-        "expected mapping start" => "expected a mapping (`key: value` lines) here",
-        "expected sequence start" => "expected a list here",
-        _ => "",
+        "recursion limit exceeded" => (P::Limits, "the document expands beyond the parser's limits: it nests too deep"),
+        "while parsing a quoted scalar, found unknown escape character" => (
+            P::Syntax,
+            "a double-quoted text holds an unknown escape such as `\\q` (write `\\\\` for a backslash, or use single quotes)",
+        ),
+        "invalid u64" | "invalid u32" | "invalid usize" => (P::WrongType, "expected a whole number of at least 0"),
+        "invalid floating point" => (P::WrongType, "expected a number"),
+        "invalid boolean" => (P::WrongType, "expected true or false"),
+        "expected mapping start" => (P::WrongType, "expected a mapping (`key: value` lines) here"),
+        "expected sequence start" => (P::WrongType, "expected a list here"),
+        _ => (P::Syntax, ""),
     };
-    if !known.is_empty() {
-        return known.to_owned();
+    if !known.1.is_empty() {
+        return (known.0, known.1.to_owned());
     }
     // Advice for Rust programmers ("…; use Option<String>", "…; use from_str_multiple") is no
     // help to someone writing YAML; control characters never reach a terminal.
@@ -219,10 +239,20 @@ fn scanner(message: &str) -> String {
         None => message,
     };
     let message = message.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
-    message
+    let message: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+        .collect();
+    // serde's own "expected …" (from `invalid_type` and the like) is about a value's type;
+    // "… is not valid UTF-8" (a `!!binary` text) about the encoding.
+    let problem = if message.contains("UTF-8") {
+        P::BadUtf8
+    } else if message.starts_with("expected ") {
+        P::WrongType
+    } else {
+        P::Syntax
+    };
+    (problem, message)
 }
 
 /// Serialises `value` as YAML (multi-line strings become block scalars).

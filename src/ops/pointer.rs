@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use crate::model::history::Change;
+use crate::model::registry::edit as registry_edit;
 use crate::model::registry::Registry;
-use crate::model::registry_edit;
 use crate::model::trailers::Trailers;
 use crate::store::identity::Signatures;
 use crate::store::{short_branch, ObjectId, PathUpdate, Store};

@@ -17,8 +17,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::store::ObjectId as Oid;
 use axum::body::Bytes;
-use git2::Oid;
 use hyper::body::{Frame, SizeHint};
 
 use super::query::{Kind, Params};

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::routes::json_response;
+use super::response::json_response;
 use super::{with_reader, ApiError, Shared};
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 
 /// 200 when prompts can be served from the tip of the served ref, else 503 with the reason:
 /// the ref is gone (a deleted branch, no commit yet), the tip has no `registry.yaml` or one that
@@ -45,11 +45,11 @@ pub(super) fn unavailable(code: &'static str, message: impl Into<String>) -> Api
 }
 
 /// The tip of the served ref when its index parses; the verdict is kept per tip.
-pub(super) fn health(shared: &Shared, store: &Store) -> Result<git2::Oid, ApiError> {
+pub(super) fn health(shared: &Shared, store: &Store) -> Result<ObjectId, ApiError> {
     let refname = &shared.refname;
-    let tip = match store.repo().refname_to_id(refname) {
-        Ok(tip) => tip,
-        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+    let tip = match store.ref_target(refname) {
+        Ok(Some(tip)) => tip,
+        Ok(None) => {
             return Err(unavailable(
                 "ref-missing",
                 format!("`{refname}` does not exist (deleted, or no commit yet); nothing to serve"),

@@ -21,6 +21,7 @@ mod health;
 mod merge;
 mod query;
 mod read;
+mod response;
 mod routes;
 mod sync;
 mod write;
@@ -35,7 +36,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::store::identity::Signatures;
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 
 pub use auth::{load_tokens, TokenIdentity};
 pub use cache::CACHE_BUDGET;
@@ -100,13 +101,14 @@ pub fn resolve_ref(store: &Store, reference: Option<&str>) -> anyhow::Result<(St
             ];
             candidates
                 .into_iter()
-                .find(|c| c.starts_with("refs/") && store.repo().refname_to_id(c).is_ok())
+                .find(|c| c.starts_with("refs/") && matches!(store.ref_target(c), Ok(Some(_))))
                 .with_context(|| format!("--ref `{r}` is not a branch or other ref"))?
         }
     };
     store
-        .repo()
-        .refname_to_id(&refname)
+        .ref_target(&refname)
+        .ok()
+        .flatten()
         .with_context(|| format!("`{refname}` has no commit yet"))?;
     let is_head = head.as_deref() == Some(refname.as_str());
     Ok((refname, is_head))
@@ -120,7 +122,7 @@ pub(crate) struct Shared {
     pub local_identity: Option<IdentityFn>,
     pub cache: cache::ResponseCache,
     /// The last `/healthz` verdict and the tip it was made for.
-    pub health: Mutex<Option<(git2::Oid, Result<(), ApiError>)>>,
+    pub health: Mutex<Option<(ObjectId, Result<(), ApiError>)>>,
     /// How the server's own paths are shown in error bodies.
     pub redact: error::Redact,
     pub notify: NotifyFn,

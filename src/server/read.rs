@@ -14,7 +14,7 @@ use super::access_log::{with_info, LogInfo};
 use super::cache::{Cached, Key};
 use super::health::{health, unavailable};
 use super::query::{self, split, Kind, Params};
-use super::routes::PREFIX;
+use super::response::PREFIX;
 use super::{with_reader, ApiError, Shared};
 use crate::model::selector::{Selector, Target};
 use crate::read::fetch;
@@ -119,16 +119,24 @@ fn cached_read(
     kind: Kind,
     params: &Params,
 ) -> Result<Arc<Cached>, ApiError> {
-    let tip = store.repo().refname_to_id(&shared.refname).map_err(|e| {
-        let code = match e.code() {
-            git2::ErrorCode::NotFound => "ref-missing",
-            _ => "repository-unreadable",
-        };
-        unavailable(
-            code,
-            format!("cannot read `{}`: {}", shared.refname, e.message()),
-        )
-    })?;
+    let tip = match store.ref_target(&shared.refname) {
+        Ok(Some(tip)) => tip,
+        Ok(None) => {
+            return Err(unavailable(
+                "ref-missing",
+                format!(
+                    "`{}` does not exist (deleted, or no commit yet); nothing to serve",
+                    shared.refname
+                ),
+            ))
+        }
+        Err(e) => {
+            return Err(unavailable(
+                "repository-unreadable",
+                format!("cannot read `{}`: {}", shared.refname, e.message()),
+            ))
+        }
+    };
     let key = Key {
         tip,
         tags: tags_fingerprint(store, name),
@@ -209,7 +217,7 @@ fn cached_read(
         }
         Kind::Promote => unreachable!("refused before"),
     };
-    let etag = git2::Oid::hash_object(git2::ObjectType::Blob, body.as_bytes())
+    let etag = crate::store::hash_blob(body.as_bytes())
         .map(|id| format!("\"{id}\""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let cached = Arc::new(Cached::new(body.as_bytes(), etag));
@@ -222,9 +230,10 @@ fn cached_read(
 fn read_error(shared: &Shared, store: &Store, error: crate::Error) -> ApiError {
     let of_index = match &error {
         crate::Error::RegistryMissing { .. } => true,
-        crate::Error::Yaml { file, .. } | crate::Error::Invalid { file, .. } => {
-            file == Path::new(crate::REGISTRY_FILE)
-        }
+        crate::Error::Yaml { file, .. }
+        | crate::Error::Invalid { file, .. }
+        | crate::Error::TooLarge { file, .. }
+        | crate::Error::RegistryName { file, .. } => file == Path::new(crate::REGISTRY_FILE),
         _ => false,
     };
     if of_index {
@@ -250,9 +259,9 @@ pub(super) fn record_json(
     version: &Version,
 ) -> Result<Bytes, ApiError> {
     let tip = store
-        .repo()
-        .refname_to_id(&shared.refname)
+        .ref_target(&shared.refname)
         .map_err(|e| ApiError::internal(e.to_string()))?
+        .ok_or_else(|| ApiError::internal(format!("`{}` does not exist", shared.refname)))?
         .to_string();
     let selector = Selector {
         name: name.clone(),

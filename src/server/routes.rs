@@ -3,16 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::{access_log, error, health, read, write, ApiError, Shared};
-
-/// Where the prompt routes start.
-pub(super) const PREFIX: &str = "/api/prompts/";
 
 /// `GET /healthz`, `POST /api/prompts`, `GET` and `PATCH` under `/api/prompts/` (the
 /// path's suffix picks the read, see [`super::query::split`]); anything else is 404.
@@ -51,9 +47,4 @@ async fn not_found(uri: Uri) -> Response {
         format!("no such endpoint: {}", uri.path()),
     )
     .into_response()
-}
-
-/// A JSON body with `status`.
-pub(super) fn json_response(status: StatusCode, body: Bytes) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

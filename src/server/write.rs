@@ -15,7 +15,7 @@ use super::auth::{authorize, Writer};
 use super::merge::merged_prompt;
 use super::query::{split, Kind};
 use super::read::record_json;
-use super::routes::{json_response, PREFIX};
+use super::response::{json_response, PREFIX};
 use super::{ApiError, Shared};
 use crate::model::version::Bump;
 use crate::ops::create::{CreateRequest, PromptSource, VersionChoice};

@@ -87,13 +87,6 @@ impl Store {
         Self { repo }
     }
 
-    /// The underlying repository. Only the server still calls this, until its split moves it
-    /// to [`Store::ref_target`] and [`hash_blob`]; then this goes (the store uses `self.repo`),
-    /// and `tests/layers.rs` drops its allowance for `src/server/`.
-    pub(crate) fn repo(&self) -> &Repository {
-        &self.repo
-    }
-
     /// The working tree, or an error naming `operation` when the repository is bare.
     pub fn workdir(&self, operation: &'static str) -> Result<&Path> {
         self.repo

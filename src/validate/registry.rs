@@ -1,14 +1,13 @@
 //! The checks of `registry.yaml`: it parses and follows the format (through
 //! [`Registry::parse`]), and every pointer names a released version.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::files::{Content, Files};
 use super::finding::Finding;
-use super::positions::Position;
-use super::prompt::classify_yaml;
 use super::tags::Released;
+use crate::model::registry::scan::Entries;
 use crate::model::registry::Registry;
 use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
 
@@ -27,10 +26,7 @@ pub(crate) fn check(
                 REGISTRY_FILE,
                 None,
                 "too-large",
-                format!(
-                    "{size} bytes is larger than the {}-byte limit",
-                    crate::model::yaml::MAX_DOCUMENT_BYTES
-                ),
+                crate::error::too_large(size, crate::model::yaml::MAX_DOCUMENT_BYTES),
             ));
             return Ok(served);
         }
@@ -46,36 +42,24 @@ pub(crate) fn check(
     };
     let registry = match Registry::parse(&bytes, Path::new(REGISTRY_FILE)) {
         Ok(registry) => registry,
-        Err(Error::Yaml {
-            line,
-            column,
-            message,
-            ..
-        }) => {
-            let (code, message) = classify(&message);
-            out.push(Finding::error(
-                REGISTRY_FILE,
-                Some((line, column)),
-                code,
-                message,
-            ));
-            return Ok(served);
-        }
-        Err(Error::Invalid { message, .. }) => {
-            // The only rule reported without a position: a prompt name.
-            let name = message.split('`').nth(1).unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes);
-            let at = Entries::of(&text).get(name).map(|e| (e.line, e.column));
-            out.push(Finding::error(REGISTRY_FILE, at, "bad-name", message));
-            return Ok(served);
-        }
-        Err(other) => {
-            out.push(Finding::error(
-                REGISTRY_FILE,
-                None,
-                "registry-invalid",
-                other.to_string(),
-            ));
+        Err(error) => {
+            let code = error.finding_code().unwrap_or("registry-invalid");
+            let (at, message) = match error {
+                Error::Yaml {
+                    line,
+                    column,
+                    message,
+                    ..
+                } => (Some((line, column)), message),
+                // The only rule the parse reports without a position: a prompt name.
+                Error::RegistryName { name, reason, .. } => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let at = Entries::of(&text).get(&name).map(|e| (e.line, e.column));
+                    (at, Error::InvalidName { name, reason }.to_string())
+                }
+                other => (None, other.to_string()),
+            };
+            out.push(Finding::error(REGISTRY_FILE, at, code, message));
             return Ok(served);
         }
     };
@@ -128,200 +112,34 @@ pub(crate) fn check(
     Ok(served)
 }
 
-/// The code of an index error: its own rules first, then YAML-level classes.
-fn classify(message: &str) -> (&'static str, String) {
-    if message.contains("which is not in environments") {
-        return ("unknown-environment", message.to_owned());
-    }
-    if message.starts_with("invalid version") {
-        return ("bad-version", message.to_owned());
-    }
-    match classify_yaml(message) {
-        ("yaml-syntax", _) if is_rule(message) => ("registry-invalid", message.to_owned()),
-        other => other,
-    }
-}
-
-/// Messages of `registry.yaml`'s own rules (format, environments, access, policy).
-fn is_rule(message: &str) -> bool {
-    [
-        "format",
-        "environment",
-        "access rule",
-        "group",
-        "policy for",
-    ]
-    .iter()
-    .any(|word| message.contains(word))
-}
-
-/// Where each prompt's entry of the `prompts:` block starts and ends, found in one pass over
-/// the text (plain block style; other layouts give no positions).
-struct Entries {
-    by_name: HashMap<String, Span>,
-}
-
-#[derive(Clone, Copy)]
-struct Span {
-    line: u64,
-    column: u64,
-    /// Byte range of the entry: its key line to the end of its block.
-    start: usize,
-    end: usize,
-}
-
-impl Entries {
-    fn of(text: &str) -> Self {
-        let mut by_name = HashMap::new();
-        let mut in_prompts = false;
-        let mut indent = None;
-        let mut offset = 0;
-        let mut current: Option<String> = None;
-        for (index, line) in text.split_inclusive('\n').enumerate() {
-            let start = offset;
-            offset += line.len();
-            let content = line.trim_end_matches(['\n', '\r']);
-            let trimmed = content.trim_start_matches(' ');
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let spaces = content.len() - trimmed.len();
-            if spaces == 0 {
-                if let Some(name) = current.take() {
-                    if let Some(span) = by_name.get_mut(&name) {
-                        let span: &mut Span = span;
-                        span.end = start;
-                    }
-                }
-                in_prompts = key_of(trimmed).is_some_and(|(k, _)| k == "prompts");
-                continue;
-            }
-            if !in_prompts {
-                continue;
-            }
-            let indent = *indent.get_or_insert(spaces);
-            if spaces != indent {
-                continue;
-            }
-            if let Some(name) = current.take() {
-                if let Some(span) = by_name.get_mut(&name) {
-                    let span: &mut Span = span;
-                    span.end = start;
-                }
-            }
-            if let Some((key, _)) = key_of(trimmed) {
-                by_name.entry(key.clone()).or_insert(Span {
-                    line: index as u64 + 1,
-                    column: spaces as u64 + 1,
-                    start,
-                    end: text.len(),
-                });
-                current = Some(key);
-            }
-        }
-        Entries { by_name }
-    }
-
-    fn get(&self, name: &str) -> Option<&Span> {
-        self.by_name.get(name)
-    }
-
-    /// The position of `env`'s version in `name`'s entry (the entry's line when the pointer
-    /// cannot be found, e.g. in flow style).
-    fn pointer(&self, text: &str, name: &str, env: &str) -> Option<Position> {
-        let span = self.by_name.get(name)?;
-        let block = &text[span.start..span.end];
-        for (index, line) in block.split_inclusive('\n').enumerate() {
-            let content = line.trim_end_matches(['\n', '\r']);
-            if index == 0 {
-                // Flow style on the key's line: `name: {dev: 1.0.0}`.
-                let Some((_, rest_at)) = key_of(content.trim_start()) else {
-                    continue;
-                };
-                let rest_at = content.len() - content.trim_start().len() + rest_at;
-                if let Some(found) = content[rest_at..].find(&format!("{env}:")) {
-                    let value_at = rest_at + found + env.len() + 1;
-                    let skipped =
-                        content[value_at..].len() - content[value_at..].trim_start().len();
-                    return Some((span.line, (value_at + skipped) as u64 + 1));
-                }
-                continue;
-            }
-            let trimmed = content.trim_start_matches(' ');
-            if let Some((key, value_at)) = key_of(trimmed) {
-                if key == env {
-                    let spaces = content.len() - trimmed.len();
-                    let rest = &trimmed[value_at..];
-                    let skipped = rest.len() - rest.trim_start().len();
-                    let column = (spaces + value_at + skipped) as u64 + 1;
-                    return Some((span.line + index as u64, column));
-                }
-            }
-        }
-        Some((span.line, span.column))
-    }
-}
-
-/// The key of a `key: value` line (plain or quoted) and the byte offset just after its colon.
-fn key_of(line: &str) -> Option<(String, usize)> {
-    let (key, after) = match line.chars().next()? {
-        quote @ ('"' | '\'') => {
-            let end = line[1..].find(quote)? + 1;
-            (line[1..end].to_owned(), end + 1)
-        }
-        _ => {
-            let colon = line
-                .match_indices(':')
-                .map(|(i, _)| i)
-                .find(|&i| matches!(line.as_bytes().get(i + 1), None | Some(b' ' | b'\t')))?;
-            (line[..colon].trim_end().to_owned(), colon)
-        }
-    };
-    if line.as_bytes().get(after) != Some(&b':') {
-        return None;
-    }
-    Some((key, after + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TEXT: &str = "format: 1\nprompts:\n  a:\n    dev: 1.0.0   # note\n    production: 2.0.0\n  # comment\n  'b/c':\n    staging: 1.0.0\n  d: {dev: 3.0.0, staging: 3.0.0}\naccess: {}\n";
-
-    #[test]
-    fn pointer_positions() {
-        let entries = Entries::of(TEXT);
-        assert_eq!(entries.pointer(TEXT, "a", "dev"), Some((4, 10)));
-        assert_eq!(entries.pointer(TEXT, "a", "production"), Some((5, 17)));
-        assert_eq!(entries.pointer(TEXT, "b/c", "staging"), Some((8, 14)));
-        assert_eq!(entries.pointer(TEXT, "d", "staging"), Some((9, 28)));
-        assert_eq!(entries.pointer(TEXT, "a", "qa"), Some((3, 3)));
-        assert_eq!(entries.pointer(TEXT, "zz", "dev"), None);
-    }
-
     #[test]
     fn registry_codes() {
-        assert_eq!(
-            classify("`a` has a pointer for `qa`, which is not in environments [dev]").0,
-            "unknown-environment"
-        );
-        assert_eq!(classify("invalid version `1.0`: x").0, "bad-version");
-        assert_eq!(
-            classify("unsupported format 2; this promptreg reads format 1").0,
-            "registry-invalid"
-        );
-        assert_eq!(
-            classify("environment `dev` is listed twice").0,
-            "registry-invalid"
-        );
-        assert_eq!(
-            classify("unknown key `promts` (did you mean `prompts`?)").0,
-            "unknown-key"
-        );
-        assert_eq!(
-            classify("while parsing a block mapping, did not find expected key").0,
-            "yaml-syntax"
-        );
+        let code = |text: &str| match Registry::parse(text.as_bytes(), Path::new(REGISTRY_FILE)) {
+            Err(e) => e.finding_code(),
+            Ok(_) => panic!("{text:?} parsed"),
+        };
+        for (text, expected) in [
+            (
+                "format: 1\nprompts:\n  a:\n    qa: 1.0.0\n",
+                "unknown-environment",
+            ),
+            ("format: 1\nprompts:\n  a:\n    dev: '1.0'\n", "bad-version"),
+            ("format: 2\n", "registry-invalid"),
+            ("format: 1\nenvironments: [dev, dev]\n", "registry-invalid"),
+            (
+                "format: 1\naccess:\n  environments:\n    qa: [a@b.c]\n",
+                "registry-invalid",
+            ),
+            ("format: 1\npolicy:\n  qa: {}\n", "registry-invalid"),
+            ("format: 1\npromts: {}\n", "unknown-key"),
+            ("format: 1\nprompts:\n  Bad: {}\n", "bad-name"),
+            ("format: 1\nprompts: 'open\n", "yaml-syntax"),
+        ] {
+            assert_eq!(code(text), Some(expected), "{text:?}");
+        }
     }
 }

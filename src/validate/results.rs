@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::files::{Content, Files, Kind};
 use super::finding::Finding;
-use super::prompt::classify_yaml;
 use super::tags::Released;
 use crate::model::results::{Results, RESULTS_DIR};
 use crate::{Error, PromptName, Result};
@@ -51,10 +50,7 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
                     &path,
                     None,
                     "too-large",
-                    format!(
-                        "{size} bytes is larger than the {}-byte limit",
-                        crate::model::yaml::MAX_DOCUMENT_BYTES
-                    ),
+                    crate::error::too_large(size, crate::model::yaml::MAX_DOCUMENT_BYTES),
                 ));
                 continue;
             }
@@ -69,7 +65,6 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
             }) => {
                 // One code for every way a results file breaks its format, worded as for
                 // prompt.yaml (unknown keys with suggestions, types in words).
-                let (_, message) = classify_yaml(&message);
                 out.push(Finding::error(
                     &path,
                     Some((line, column)),

@@ -313,15 +313,22 @@ fn describe(file: &str, error: Error) -> Result<String> {
             column,
             message,
             ..
-        } => format!(
-            "its {file} does not parse: line {line}, column {column}: {}",
-            super::prompt::classify_yaml(&message).1
-        ),
+        } => format!("its {file} does not parse: line {line}, column {column}: {message}"),
         Error::Invalid {
             file: shown,
             message,
         } if shown.as_os_str() == file => {
             format!("its {file} breaks a rule: {message}")
+        }
+        Error::TooLarge {
+            file: shown,
+            size,
+            limit,
+        } if shown.as_os_str() == file => {
+            format!(
+                "its {file} breaks a rule: {}",
+                crate::error::too_large(size, limit)
+            )
         }
         e @ (Error::Git { .. } | Error::Io { .. }) => return Err(e),
         other => format!("a file its {file} names cannot be read: {other}"),

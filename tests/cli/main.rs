@@ -11,6 +11,7 @@ mod concurrency;
 mod create;
 mod diff;
 mod doctor;
+mod exit_status;
 mod export;
 mod fetch;
 mod gates;

@@ -7,7 +7,7 @@ use promptreg::PromptName;
 
 use crate::cli::context::Format;
 use crate::cli::report::Usage;
-use crate::cli::{output, Context};
+use crate::cli::{output, CliError, Context};
 
 /// Show what differs between two versions of a prompt, or between two environments
 ///
@@ -85,7 +85,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     };
     if !equal {
         // Differences are the answer, not an error: no `error:` line, but exit status 1.
-        std::process::exit(1);
+        return Err(CliError::Status { code: 1 }.into());
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use comfy_table::Cell;
 use promptreg::ops::doctor::{doctor, Finding};
 
 use crate::cli::context::Format;
-use crate::cli::{output, Context};
+use crate::cli::{output, CliError, Context};
 
 /// Find (and with --fix, clear) stale locks and other leftovers of killed processes
 ///
@@ -86,7 +86,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     }
     if !remaining.is_empty() {
         // Problems remain: not an error of doctor's, so no `error:` line, but exit status 1.
-        std::process::exit(1);
+        return Err(CliError::Status { code: 1 }.into());
     }
     Ok(())
 }

@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use crate::model::registry::{block_end, first_content_indent, key_line_start, Registry};
+use super::scan::{block_end, find_key, first_content_indent, line_end, prompts_block};
+use super::Registry;
 use crate::{Error, PromptName, Result, Version};
 
 /// Sets `environment`'s pointer for `name` to `version` in the index text, whose parsed form
@@ -63,25 +64,30 @@ fn edit(
         text.push('\n');
     }
     // `prompts:` is optional; add an empty block at the end when it is absent.
-    if !line_starts(&text).any(|at| text[at..].starts_with("prompts:")) {
+    if prompts_block(text.as_bytes()).is_none() {
         text.push_str("prompts:\n");
     }
-    let bytes = text.as_bytes();
-    let key_at = line_starts(&text).find(|&at| text[at..].starts_with("prompts:"))?;
-    let key_end = line_end(bytes, key_at);
-    let after_key = text[key_at + "prompts:".len()..key_end].trim_end_matches('\n');
+    let block = prompts_block(text.as_bytes())?;
+    let after_key = std::str::from_utf8(block.rest_of_key_line(text.as_bytes()))
+        .ok()?
+        .trim_end_matches('\n');
     let (inline, comment) = split_comment(after_key);
+    let key_at = block.key_at;
     let mut text = match inline.trim() {
         "" => text.clone(),
-        "{}" => format!("{}prompts:{comment}\n{}", &text[..key_at], &text[key_end..]),
+        "{}" => format!(
+            "{}prompts:{comment}\n{}",
+            &text[..key_at],
+            &text[block.body.start..]
+        ),
         _ => return None,
     };
+    let block = prompts_block(text.as_bytes())?;
+    let (body_start, body_end) = (block.body.start, block.body.end);
+    let indent = block.indent.unwrap_or(2);
     let bytes = text.as_bytes();
-    let body_start = line_end_of_key(&text, key_at);
-    let body_end = block_end(bytes, body_start, 0);
-    let indent = first_content_indent(&text[body_start..body_end]).unwrap_or(2);
     let pad = " ".repeat(indent);
-    let entry = find_key(&text, body_start, body_end, indent, name.as_str())?;
+    let entry = find_key(bytes, body_start, body_end, indent, name.as_str())?;
     let line = format!("{environment}: {version}");
     match entry {
         None => {
@@ -108,10 +114,10 @@ fn edit(
             let children_start = line_end(bytes, entry_at);
             let children_end = block_end(bytes, children_start, indent);
             let child_indent =
-                first_content_indent(&text[children_start..children_end]).unwrap_or(indent * 2);
+                first_content_indent(&bytes[children_start..children_end]).unwrap_or(indent * 2);
             let child_pad = " ".repeat(child_indent);
             match find_key(
-                &text,
+                bytes,
                 children_start,
                 children_end,
                 child_indent,
@@ -136,7 +142,7 @@ fn edit(
                     let mut insert_at = children_start;
                     for env in earlier {
                         if let Some(Some(at)) =
-                            find_key(&text, children_start, children_end, child_indent, env)
+                            find_key(bytes, children_start, children_end, child_indent, env)
                         {
                             insert_at = insert_at.max(line_end(bytes, at));
                         }
@@ -157,42 +163,6 @@ fn split_comment(rest: &str) -> (&str, &str) {
         None => rest.trim_end(),
     };
     (&rest[..value.len()], &rest[value.len()..])
-}
-
-fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .filter(move |&i| i < text.len())
-}
-
-fn line_end(bytes: &[u8], from: usize) -> usize {
-    memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i + 1)
-}
-
-fn line_end_of_key(text: &str, key_at: usize) -> usize {
-    line_end(text.as_bytes(), key_at)
-}
-
-/// The line in `[start, end)` holding key `key` at exactly `indent` spaces: `Some(None)` when
-/// absent, `None` when it appears more than once.
-fn find_key(
-    text: &str,
-    start: usize,
-    end: usize,
-    indent: usize,
-    key: &str,
-) -> Option<Option<usize>> {
-    let bytes = text.as_bytes();
-    let mut found = None;
-    for at in memchr::memmem::find_iter(&bytes[start..end], key.as_bytes()) {
-        if let Some(line_start) = key_line_start(bytes, start + at, key.len(), indent) {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(line_start);
-        }
-    }
-    Some(found)
 }
 
 #[cfg(test)]

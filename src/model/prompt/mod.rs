@@ -1,4 +1,4 @@
-//! The prompt model: `prompt.yaml` as written ([`PromptFile`]), its rules, and the resolved
+//! The prompt model: `prompt.yaml` as written ([`PromptFile`]), its rules ([`rules`]), and the resolved
 //! [`Prompt`] with file components (`system_prompt_file`, `examples_file`) read in.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::yaml;
+
+pub mod rules;
+
 use crate::{Error, Result};
+pub use rules::{check_component_path, is_identifier, Violation};
 
 /// Default sampling temperature.
 pub const DEFAULT_TEMPERATURE: f64 = 0.7;
@@ -44,10 +48,10 @@ pub struct PromptFile {
     /// The model the prompt is written for, e.g. `gpt-4o`.
     pub model: Option<String>,
     /// Sampling temperature, between 0 and 2 inclusive (default 0.7).
-    #[schemars(range(min = 0.0, max = 2.0), extend("default" = DEFAULT_TEMPERATURE))]
+    #[schemars(range(min = rules::MIN_TEMPERATURE, max = rules::MAX_TEMPERATURE), extend("default" = DEFAULT_TEMPERATURE))]
     pub temperature: Option<f64>,
     /// The token budget, greater than 0 (default 4096).
-    #[schemars(range(min = 1), extend("default" = DEFAULT_TOKEN_BUDGET))]
+    #[schemars(range(min = rules::MIN_TOKEN_BUDGET), extend("default" = DEFAULT_TOKEN_BUDGET))]
     pub token_budget: Option<u64>,
     /// The template variables, by name (letters, digits and `_`, not starting with a digit).
     #[serde(default)]
@@ -123,76 +127,27 @@ pub trait Components {
     fn display(&self, relative: &str) -> PathBuf;
 }
 
-fn too_big(file: PathBuf, len: u64) -> Error {
-    Error::Invalid {
-        file,
-        message: format!("{len} bytes is larger than the {MAX_COMPONENT_BYTES}-byte limit"),
-    }
-}
-
 impl PromptFile {
     /// Parses and checks `prompt.yaml` content; `file` names it in errors.
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
         let parsed: PromptFile = yaml::parse(bytes, file)?;
-        parsed.check(file)?;
-        Ok(parsed)
+        match rules::violations(&parsed).into_iter().next() {
+            None => Ok(parsed),
+            Some(first) => Err(Error::Invalid {
+                file: file.to_owned(),
+                message: first.message,
+            }),
+        }
     }
 
-    /// The rules the schema alone cannot express.
-    fn check(&self, file: &Path) -> Result<()> {
-        let invalid = |message: String| {
-            Err(Error::Invalid {
-                file: file.to_owned(),
-                message,
-            })
-        };
-        if self.system_prompt.is_some() && self.system_prompt_file.is_some() {
-            return invalid("give `system_prompt` or `system_prompt_file`, not both".into());
-        }
-        if self.system_prompt.is_none()
-            && self.system_prompt_file.is_none()
-            && self.messages.is_empty()
-        {
-            return invalid(
-                "a prompt needs `system_prompt`, `system_prompt_file` or `messages`".into(),
-            );
-        }
-        if self.examples.is_some() && self.examples_file.is_some() {
-            return invalid("give `examples` or `examples_file`, not both".into());
-        }
-        if let Some(t) = self.temperature {
-            if !(0.0..=2.0).contains(&t) {
-                return invalid(format!("`temperature` is {t}; it must be between 0 and 2"));
-            }
-        }
-        if self.token_budget == Some(0) {
-            return invalid("`token_budget` must be greater than 0".into());
-        }
-        for (key, component) in [
-            ("system_prompt_file", &self.system_prompt_file),
-            ("examples_file", &self.examples_file),
-        ] {
-            if let Some(path) = component {
-                if let Err(reason) = check_component_path(path) {
-                    return invalid(format!("`{key}: {path}` {reason}"));
-                }
-            }
-        }
-        for name in self.variables.keys() {
-            if !is_identifier(name) {
-                return invalid(format!(
-                    "variable `{name}` is not a valid name (letters, digits and `_`, not starting with a digit)"
-                ));
-            }
-        }
-        for (name, variable) in &self.variables {
-            if matches!(variable.default, Some(Value::Array(_) | Value::Object(_))) {
-                return invalid(format!(
-                    "the default of variable `{name}` must be a string, number or boolean"
-                ));
-            }
-        }
-        Ok(())
+    /// The component keys given, with their paths.
+    pub(crate) fn component_keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("system_prompt_file", self.system_prompt_file.as_deref()),
+            ("examples_file", self.examples_file.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, path)| path.map(|p| (key, p)))
     }
 
     /// The component files this prompt names, relative to its directory.
@@ -242,33 +197,13 @@ fn read_component(components: &dyn Components, path: &str) -> Result<Vec<u8>> {
         message: "not found (referenced from prompt.yaml)".into(),
     })?;
     if bytes.len() > MAX_COMPONENT_BYTES {
-        return Err(too_big(components.display(path), bytes.len() as u64));
+        return Err(Error::TooLarge {
+            file: components.display(path),
+            size: bytes.len() as u64,
+            limit: MAX_COMPONENT_BYTES,
+        });
     }
     Ok(bytes)
-}
-
-/// A component path must stay inside the prompt directory: relative, no `.`/`..`, no empty parts.
-pub(crate) fn check_component_path(path: &str) -> std::result::Result<(), &'static str> {
-    if path.starts_with('/') || path.contains('\\') {
-        return Err("must be a relative path inside the prompt directory");
-    }
-    if path
-        .split('/')
-        .any(|part| part.is_empty() || part == "." || part == "..")
-    {
-        return Err("must stay inside the prompt directory (no `..`, `.` or empty parts)");
-    }
-    if path.rsplit('/').next() == Some(crate::PROMPT_FILE) {
-        return Err("cannot be prompt.yaml itself");
-    }
-    Ok(())
-}
-
-/// Whether `name` can name a variable: letters, digits and `_`, not starting with a digit.
-pub(crate) fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

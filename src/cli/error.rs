@@ -1,0 +1,47 @@
+//! How a command that does not succeed ends: [`CliError`] says which exit status it ends with
+//! and whether an `error:` line is printed. Library errors (`promptreg::Error`) and everything
+//! else a command can fail with end with status 1 and an `error:` line; `main` alone turns an
+//! outcome into the process's exit status.
+
+/// A command's own way of not succeeding.
+#[derive(Debug)]
+pub enum CliError {
+    /// A usage error found after argument parsing: `error: …`, exit status 2.
+    Usage(String),
+    /// A check ran and found problems it has already printed: `error: <summary>`, status 1.
+    Failed(String),
+    /// The command printed its whole answer and the answer is "no" — `diff` found differences
+    /// (as `diff(1)` and `git diff --exit-code` do), `doctor` left problems: no `error:` line,
+    /// exit status `code`.
+    Status { code: u8 },
+}
+
+impl CliError {
+    /// The exit status this ends the process with.
+    pub fn code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+            CliError::Status { code } => *code,
+        }
+    }
+
+    /// Whether the reporter prints an `error:` line for it.
+    pub fn prints_error(&self) -> bool {
+        match self {
+            CliError::Usage(_) | CliError::Failed(_) => true,
+            CliError::Status { .. } => false,
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Usage(message) | CliError::Failed(message) => f.write_str(message),
+            CliError::Status { code } => write!(f, "exit status {code}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}

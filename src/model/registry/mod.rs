@@ -1,0 +1,332 @@
+//! The registry index, `registry.yaml`: the promotion pipeline and, per prompt, which version each
+//! environment holds. A version's status is derived from it (see [`Registry::status`]).
+//!
+//! Reading one prompt's entry must stay close to the speed of `git cat-file`, and a 10,000-prompt
+//! index takes tens of milliseconds to parse whole. [`Registry::parse_for`] therefore cuts the
+//! document down to the one entry asked for when the `prompts:` block is plain block-style YAML,
+//! and falls back to the full parse whenever it is not sure.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub mod cache;
+pub mod edit;
+pub(crate) mod scan;
+
+pub use cache::{cache_key, CACHE_HEAD_LINES};
+
+use crate::model::access::Access;
+use crate::model::policy::Policy;
+use crate::model::yaml;
+use crate::{Error, PromptName, Result, Version, YamlProblem};
+
+/// The format number this version of promptreg reads and writes.
+pub const FORMAT: u32 = 1;
+/// The pipeline a new registry gets.
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
+/// The status of a version no environment holds.
+pub const DRAFT: &str = "draft";
+/// Words that cannot name an environment because selectors and statuses use them.
+const RESERVED: [&str; 3] = [DRAFT, "latest", "worktree"];
+
+/// Environment → version, for one prompt.
+pub type Pointers = BTreeMap<String, Version>;
+
+/// The parsed index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registry {
+    pub format: u32,
+    /// The promotion pipeline, first to last.
+    pub environments: Vec<String>,
+    pub prompts: BTreeMap<PromptName, Pointers>,
+    /// Who may move which pointers (`None`: everyone may).
+    pub access: Option<Access>,
+    /// What a version needs before it may enter each environment (empty: nothing).
+    pub policy: Policy,
+}
+
+/// Environment → version as written, with positions for error messages.
+type RawPointers = BTreeMap<String, Spanned<String>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistry {
+    format: Spanned<u32>,
+    environments: Option<Spanned<Vec<String>>>,
+    prompts: Option<BTreeMap<String, Option<RawPointers>>>,
+    access: Option<Spanned<Access>>,
+    policy: Option<Spanned<Option<Policy>>>,
+}
+
+/// The text `init` writes.
+pub fn initial_text() -> String {
+    format!(
+        "# promptreg registry index: which version of each prompt every environment serves.\n\
+         # Change it with `promptreg promote` or through a reviewed pull request.\n\
+         format: {FORMAT}\n\
+         environments: [{}]   # ordered promotion pipeline\n\
+         prompts: {{}}\n",
+        DEFAULT_ENVIRONMENTS.join(", ")
+    )
+}
+
+impl Registry {
+    /// Parses and checks the whole index.
+    pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
+        Self::from_raw(yaml::parse(bytes, file)?, file)
+    }
+
+    /// Parses the index keeping only `name`'s entry (all other entries are skipped unread).
+    /// Errors are the same as [`Registry::parse`] would report for the parts it reads.
+    pub fn parse_for(bytes: &[u8], file: &Path, name: &PromptName) -> Result<Self> {
+        let reduced = scan::reduce_to_entry(bytes, name.as_str());
+        if let Some(reduced) = reduced.as_deref().and_then(|r| std::str::from_utf8(r).ok()) {
+            if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(reduced) {
+                if let Ok(registry) = Self::from_raw(raw, file) {
+                    return Ok(registry);
+                }
+            }
+        }
+        // Unusual layout or an error: the full parse decides, with exact positions.
+        let mut registry = Self::parse(bytes, file)?;
+        registry.prompts.retain(|n, _| n == name);
+        Ok(registry)
+    }
+
+    fn from_raw(raw: RawRegistry, file: &Path) -> Result<Self> {
+        let at = |problem: YamlProblem| {
+            move |(line, column): (u64, u64), message: String| Error::Yaml {
+                file: file.to_owned(),
+                line,
+                column,
+                message,
+                problem,
+            }
+        };
+        let rule = at(YamlProblem::RegistryRule);
+        if raw.format.value != FORMAT {
+            let l = raw.format.referenced;
+            return Err(rule(
+                (l.line(), l.column()),
+                format!(
+                    "unsupported format {}; this promptreg reads format {FORMAT}",
+                    raw.format.value
+                ),
+            ));
+        }
+        let environments = match raw.environments {
+            None => DEFAULT_ENVIRONMENTS.iter().map(|e| e.to_string()).collect(),
+            Some(list) => {
+                let l = list.referenced;
+                check_environments(&list.value).map_err(|m| rule((l.line(), l.column()), m))?;
+                list.value
+            }
+        };
+        let mut prompts = BTreeMap::new();
+        for (name, pointers) in raw.prompts.unwrap_or_default() {
+            let name = PromptName::parse(&name).map_err(|e| match e {
+                Error::InvalidName { name, reason } => Error::RegistryName {
+                    file: file.to_owned(),
+                    name,
+                    reason,
+                },
+                other => other,
+            })?;
+            let mut parsed = Pointers::new();
+            for (env, version) in pointers.unwrap_or_default() {
+                let l = version.referenced;
+                let place = (l.line(), l.column());
+                if !environments.contains(&env) {
+                    return Err(at(YamlProblem::UnknownEnvironment)(
+                        place,
+                        format!(
+                            "`{name}` has a pointer for `{env}`, which is not in environments [{}]",
+                            environments.join(", ")
+                        ),
+                    ));
+                }
+                let v = Version::parse(&version.value)
+                    .map_err(|e| at(YamlProblem::BadVersion)(place, e.to_string()))?;
+                parsed.insert(env, v);
+            }
+            prompts.insert(name, parsed);
+        }
+        let access = match raw.access {
+            Some(access) => {
+                let l = access.referenced;
+                access
+                    .value
+                    .check(&environments)
+                    .map_err(|m| rule((l.line(), l.column()), m))?;
+                Some(access.value)
+            }
+            None => None,
+        };
+        let policy = match raw.policy {
+            Some(policy) => {
+                let l = policy.referenced;
+                let policy = policy.value.unwrap_or_default();
+                crate::model::policy::check(&policy, &environments)
+                    .map_err(|m| rule((l.line(), l.column()), m))?;
+                policy
+            }
+            None => Policy::new(),
+        };
+        Ok(Registry {
+            format: raw.format.value,
+            environments,
+            prompts,
+            access,
+            policy,
+        })
+    }
+
+    /// The pointers of one prompt (empty when it has none).
+    pub fn pointers(&self, name: &PromptName) -> Pointers {
+        self.prompts.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The last environment of the pipeline: what a bare selector fetches.
+    pub fn last_environment(&self) -> &str {
+        self.environments
+            .last()
+            .map_or("production", String::as_str)
+    }
+
+    /// Refuses environments outside the pipeline, listing the pipeline.
+    pub fn check_environment(&self, environment: &str) -> Result<()> {
+        if self.environments.iter().any(|e| e == environment) {
+            Ok(())
+        } else {
+            Err(Error::UnknownEnvironment {
+                environment: environment.to_owned(),
+                known: self.environments.clone(),
+            })
+        }
+    }
+
+    /// The environments holding `version` of `name`, in pipeline order.
+    pub fn holders(&self, name: &PromptName, version: &Version) -> Vec<String> {
+        let Some(pointers) = self.prompts.get(name) else {
+            return Vec::new();
+        };
+        self.environments
+            .iter()
+            .filter(|env| pointers.get(*env) == Some(version))
+            .cloned()
+            .collect()
+    }
+
+    /// The gate of `environment` (`None`: it has none).
+    pub fn gate(&self, environment: &str) -> Option<&crate::model::policy::Gate> {
+        self.policy.get(environment)
+    }
+
+    /// A version's status: the last environment (in pipeline order) holding it, else `draft`.
+    pub fn status(&self, name: &PromptName, version: &Version) -> String {
+        self.holders(name, version)
+            .pop()
+            .unwrap_or_else(|| DRAFT.to_owned())
+    }
+}
+
+fn check_environments(list: &[String]) -> std::result::Result<(), String> {
+    if list.is_empty() {
+        return Err(
+            "`environments` is empty; list at least one, e.g. [dev, staging, production]".into(),
+        );
+    }
+    for (i, env) in list.iter().enumerate() {
+        let mut chars = env.chars();
+        let well_formed = matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !well_formed {
+            return Err(format!("environment `{env}` must match [a-z][a-z0-9_-]*"));
+        }
+        if RESERVED.contains(&env.as_str()) {
+            return Err(format!(
+                "`{env}` is reserved and cannot name an environment"
+            ));
+        }
+        if list[..i].contains(env) {
+            return Err(format!("environment `{env}` is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) const TEXT: &str = "# index\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  # a comment\n  'support/refund':\n    dev: 1.0.0\n  other: {dev: 0.1.0}\n  empty:\n";
+
+    pub(crate) fn name(s: &str) -> PromptName {
+        PromptName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn full_parse_reads_every_entry() {
+        let r = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
+        assert_eq!(r.prompts.len(), 4);
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("2.0.0").unwrap()),
+            "production"
+        );
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("2.1.0").unwrap()),
+            "staging"
+        );
+        assert_eq!(
+            r.status(&name("customer-support"), &Version::parse("1.0.0").unwrap()),
+            DRAFT
+        );
+    }
+
+    #[test]
+    fn parse_for_agrees_with_full_parse() {
+        let full = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
+        for n in [
+            "customer-support",
+            "support/refund",
+            "other",
+            "empty",
+            "absent",
+            "customer",
+        ] {
+            let one =
+                Registry::parse_for(TEXT.as_bytes(), Path::new("registry.yaml"), &name(n)).unwrap();
+            assert_eq!(one.pointers(&name(n)), full.pointers(&name(n)), "{n}");
+            assert!(one.prompts.len() <= 1);
+            assert_eq!(one.environments, full.environments);
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let bad = "format: 1\nprompts:\n  a:\n    dev: 1.0\n";
+        let err = Registry::parse_for(bad.as_bytes(), Path::new("registry.yaml"), &name("a"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Yaml { line: 4, .. }), "{err:?}");
+        let unknown_env = "format: 1\nprompts:\n  a:\n    qa: 1.0.0\n";
+        let err = Registry::parse(unknown_env.as_bytes(), Path::new("registry.yaml")).unwrap_err();
+        assert!(err.to_string().contains("not in environments"), "{err}");
+        let dup = "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n  a:\n    dev: 1.0.0\n";
+        assert!(Registry::parse_for(dup.as_bytes(), Path::new("r"), &name("a")).is_err());
+        assert!(Registry::parse(b"format: 2\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nenvironments: [dev, dev]\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nenvironments: [latest]\n", Path::new("r")).is_err());
+        assert!(Registry::parse(b"format: 1\nextra: 1\n", Path::new("r")).is_err());
+    }
+
+    #[test]
+    fn initial_text_parses_to_default_pipeline() {
+        let r = Registry::parse(initial_text().as_bytes(), Path::new("r")).unwrap();
+        assert_eq!(r.environments, DEFAULT_ENVIRONMENTS);
+        assert!(r.prompts.is_empty());
+        assert_eq!(r.last_environment(), "production");
+    }
+}
