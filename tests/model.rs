@@ -820,7 +820,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 let agrees = match (&got, &expect) {
                     (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(Promoted::AlreadyThere), Expect::Nothing) => true,
-                    (Ok(Promoted::Moved { from, commit }), Expect::Moved(mv)) => {
+                    (Ok(Promoted::Moved { from, commit, .. }), Expect::Moved(mv)) => {
                         *from == mv.from && *commit == repo.head()
                     }
                     _ => false,

@@ -8,6 +8,8 @@
 pub enum CliError {
     /// A usage error found after argument parsing: `error: …`, exit status 2.
     Usage(String),
+    /// A usage error with what to do instead: `error: message`, `hint: hint`, exit status 2.
+    UsageHint { message: String, hint: String },
     /// A check ran and found problems it has already printed: `error: <summary>`, status 1.
     Failed(String),
     /// The command printed its whole answer and the answer is "no" — `diff` found differences
@@ -20,7 +22,7 @@ impl CliError {
     /// The exit status this ends the process with.
     pub fn code(&self) -> u8 {
         match self {
-            CliError::Usage(_) => 2,
+            CliError::Usage(_) | CliError::UsageHint { .. } => 2,
             CliError::Failed(_) => 1,
             CliError::Status { code } => *code,
         }
@@ -29,7 +31,7 @@ impl CliError {
     /// Whether the reporter prints an `error:` line for it.
     pub fn prints_error(&self) -> bool {
         match self {
-            CliError::Usage(_) | CliError::Failed(_) => true,
+            CliError::Usage(_) | CliError::UsageHint { .. } | CliError::Failed(_) => true,
             CliError::Status { .. } => false,
         }
     }
@@ -38,10 +40,30 @@ impl CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Usage(message) | CliError::Failed(message) => f.write_str(message),
+            CliError::Usage(message)
+            | CliError::UsageHint { message, .. }
+            | CliError::Failed(message) => f.write_str(message),
             CliError::Status { code } => write!(f, "exit status {code}"),
         }
     }
 }
 
 impl std::error::Error for CliError {}
+
+impl CliError {
+    /// A usage error with a hint.
+    pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        CliError::UsageHint {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// The hint this error carries, if any.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            CliError::UsageHint { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod output;
 mod report;
+mod written;
 
 use std::io::Write;
 use std::process::ExitCode;

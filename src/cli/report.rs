@@ -27,7 +27,13 @@ pub fn report(context: &Context, error: &anyhow::Error) {
     for cause in error.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
+    let hint = error.downcast_ref::<Error>().and_then(hint).or_else(|| {
+        error
+            .downcast_ref::<CliError>()
+            .and_then(CliError::hint)
+            .map(str::to_owned)
+    });
+    if let Some(hint) = hint {
         eprintln!("{yellow}hint{reset}: {hint}");
     }
 }
@@ -115,7 +121,7 @@ fn hint(error: &Error) -> Option<String> {
             format!("{}; try `promptreg fetch {name}@{env}`", held.join(", "))
         }
         Error::PipelineSkipped { name, previous, version, .. } => {
-            format!("promote it to {previous} first (`promptreg promote {name} {version} --to {previous}`), or pass --force with a --reason")
+            format!("promote it to {previous} first (`promptreg promote {name} {version} --env {previous}`), or pass --force with a --reason")
         }
         Error::AccessDenied { allowed, environment, .. } => format!(
             "the access rules in registry.yaml let these move {environment}: {}; ask one of them, or change the rules in a reviewed commit",

@@ -24,6 +24,10 @@ pub enum Promoted {
     Moved {
         from: Option<Version>,
         commit: ObjectId,
+        /// `promoted`, or `reverted` for a move to a lower version.
+        change: Change,
+        /// Whether a rule was overridden with `force` (recorded in the commit).
+        forced: bool,
     },
     AlreadyThere,
 }
@@ -121,6 +125,7 @@ pub fn promote(
     }
     let change =
         Change::classify(from.as_ref(), Some(&request.version)).unwrap_or(Change::Promoted);
+    let forced = skips_stage || !gate_unmet.is_empty();
     let commit = commit_move(
         store,
         &loaded,
@@ -133,10 +138,15 @@ pub fn promote(
             subject: format!("promote {name} {} to {env}", request.version),
             reason: &request.reason,
             // Recorded only when a rule was actually overridden.
-            forced: skips_stage || !gate_unmet.is_empty(),
+            forced,
             gate_unmet,
         },
         signatures,
     )?;
-    Ok(Promoted::Moved { from, commit })
+    Ok(Promoted::Moved {
+        from,
+        commit,
+        change,
+        forced,
+    })
 }

@@ -3,7 +3,9 @@
 //! the configuration, so promptreg does this itself. The caller supplies the environment lookup,
 //! keeping the library free of process-global state.
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
+
+pub use crate::model::date::parse_date;
 
 use crate::{Error, Result};
 
@@ -78,58 +80,6 @@ pub fn resolve(
     })
 }
 
-/// Parses the date formats git accepts in `GIT_*_DATE`: `@<seconds> <±hhmm>`, `<seconds> <±hhmm>`,
-/// RFC 2822, and ISO 8601 / RFC 3339 (with `T` or a space, offset optional, UTC assumed).
-pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
-    let text = text.trim();
-    let raw = text.strip_prefix('@').unwrap_or(text);
-    let mut parts = raw.split_whitespace();
-    if let (Some(secs), offset, None) = (parts.next(), parts.next(), parts.next()) {
-        if let Ok(secs) = secs.parse::<i64>() {
-            let offset = match offset {
-                None => FixedOffset::east_opt(0)?,
-                Some(o) => parse_offset(o)?,
-            };
-            return offset.timestamp_opt(secs, 0).single();
-        }
-    }
-    if let Ok(t) = DateTime::parse_from_rfc2822(text) {
-        return Some(t);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t);
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%z",
-        "%Y-%m-%d %H:%M:%S %z",
-        "%Y-%m-%d %H:%M:%S%z",
-    ] {
-        if let Ok(t) = DateTime::parse_from_str(text, format) {
-            return Some(t);
-        }
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t.and_utc().fixed_offset());
-        }
-    }
-    None
-}
-
-fn parse_offset(text: &str) -> Option<FixedOffset> {
-    let (sign, digits) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits[2..].parse().ok()?;
-    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
-}
-
 /// A git time as a chrono time with its offset.
 pub(super) fn from_git_time(time: git2::Time) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(time.offset_minutes() * 60)
@@ -143,31 +93,6 @@ pub(super) fn from_git_time(time: git2::Time) -> DateTime<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_git_date_formats() {
-        let expect = "2005-04-07T22:13:13+02:00";
-        for input in [
-            "@1112904793 +0200",
-            "1112904793 +0200",
-            "Thu, 07 Apr 2005 22:13:13 +0200",
-            "2005-04-07T22:13:13+02:00",
-            "2005-04-07 22:13:13 +0200",
-        ] {
-            assert_eq!(
-                parse_date(input).map(|d| d.to_rfc3339()),
-                Some(expect.to_owned()),
-                "{input}"
-            );
-        }
-        assert_eq!(
-            parse_date("2005-04-07T20:13:13").unwrap().timestamp(),
-            1112904793
-        );
-        for bad in ["", "yesterday", "123 +99", "123 0200", "2005-13-40"] {
-            assert!(parse_date(bad).is_none(), "{bad}");
-        }
-    }
 
     #[test]
     fn environment_wins_over_config() {

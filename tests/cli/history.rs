@@ -291,7 +291,7 @@ fn since_keeps_events_on_or_after_the_date() {
 fn bad_since_or_format_is_a_usage_error() {
     let repo = three_versions();
     for args in [
-        &["history", "--since", "yesterday"][..],
+        &["history", "--since", "tomorrow"][..],
         &["history", "x", "--since", "2026-13-45"],
         &["history", "x", "--since", ""],
         &["history", "x", "--format", "yaml"],
@@ -301,8 +301,8 @@ fn bad_since_or_format_is_a_usage_error() {
         out.usage();
         assert!(!out.stderr.is_empty(), "{args:?}");
     }
-    repo.run(&["history", "--since", "yesterday"])
-        .stderr_has(&["--since `yesterday` is not a date"]);
+    repo.run(&["history", "--since", "tomorrow"])
+        .stderr_has(&["--since `tomorrow` is not a date"]);
 }
 
 #[test]

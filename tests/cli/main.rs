@@ -35,3 +35,4 @@ mod symlinks;
 mod test_files;
 mod validate;
 mod versions;
+mod writes_cli;

@@ -8,12 +8,15 @@ use promptreg::model::version::Bump;
 use promptreg::ops::create::{create, CreateRequest, PromptSource, VersionChoice};
 use promptreg::{PromptName, Version};
 
+use crate::cli::context::Format;
+use crate::cli::written::{self, Written};
 use crate::cli::Context;
 
 /// Release the working-tree content of prompts/NAME/ as a new immutable version
 ///
 /// Commits exactly prompts/NAME/ (your other staged and unstaged changes stay as they are) and
-/// creates the annotated tag NAME/vVERSION. Prints the new version.
+/// creates the annotated tag NAME/vVERSION. Prints the new version (with --format json|yaml:
+/// what it did, docs/FORMAT.md §8.1).
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  promptreg create support/refund-agent --version 1.0.0 -m \"First release\"\n  promptreg create summarize --bump minor -m \"Shorter answers\" --file draft.yaml\n  promptreg create summarize --bump auto -m \"Ask for the order number\""
@@ -59,6 +62,8 @@ enum BumpArg {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&[Format::Text, Format::Json, Format::Yaml], Format::Text)?;
+    context.refuse_ref("create")?;
     let name = PromptName::parse(&args.name)?;
     let version = match (&args.version, args.bump) {
         (Some(v), _) => VersionChoice::Exact(Version::parse(v)?),
@@ -101,5 +106,23 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             ", already committed"
         }
     ));
-    crate::cli::output::print(&format!("{}\n", created.version))
+    if format == Format::Text {
+        return crate::cli::output::print(&format!("{}\n", created.version));
+    }
+    written::print(
+        format,
+        &Written {
+            command: "create",
+            name: Some(created.name.to_string()),
+            version: Some(created.version.to_string()),
+            tag: Some(created.tag.clone()),
+            commit: Some(created.commit.to_string()),
+            new_commit: created.new_commit,
+            bump: created.auto.as_ref().map(|auto| written::Bump {
+                bump: auto.bump.as_str(),
+                reason: auto.reason.clone(),
+            }),
+            ..Written::default()
+        },
+    )
 }

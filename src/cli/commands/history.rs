@@ -1,7 +1,6 @@
 //! `promptreg history`
 
 use anyhow::Result;
-use chrono::{NaiveDate, TimeZone, Utc};
 use comfy_table::Cell;
 use promptreg::model::history::{Change, Event};
 use promptreg::ops::history::{history, Query};
@@ -26,7 +25,13 @@ pub struct Args {
     /// Only moves of this environment's pointer
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// Only events on or after this date (YYYY-MM-DD, or a date git accepts)
+    /// Only events on or after this date
+    ///
+    /// YYYY-MM-DD (midnight UTC), an ISO date and time (`2026-01-31T10:00:00+01:00`, no offset:
+    /// UTC), `@SECONDS`, an RFC 2822 date, or relative to now in local time: `now`, `today`,
+    /// `yesterday` (the start of the day), `last monday` or `monday` (the start of the most
+    /// recent one before today), `N UNIT ago` with spaces, dots or underscores (`2.weeks.ago`,
+    /// `3 days ago`; UNIT second, minute, hour, day, week, month or year), `last week|month|year`
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
 }
@@ -36,8 +41,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let since = match &args.since {
         None => None,
         Some(text) => Some(
-            parse_since(text)
-                .ok_or_else(|| Usage(format!("--since `{text}` is not a date (try 2026-01-31)")))?,
+            promptreg::model::date::parse_since(text, chrono::Local::now().fixed_offset())
+                .ok_or_else(|| {
+                    Usage(format!(
+                        "--since `{text}` is not a date (try 2026-01-31, yesterday or 2.weeks.ago)"
+                    ))
+                })?,
         ),
     };
     let query = Query {
@@ -95,14 +104,4 @@ fn movement(event: &Event) -> String {
             event.to.as_deref().unwrap_or("none")
         ),
     }
-}
-
-fn parse_since(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(
-            Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0)?)
-                .fixed_offset(),
-        );
-    }
-    promptreg::store::identity::parse_date(text)
 }

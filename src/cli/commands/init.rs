@@ -6,9 +6,12 @@ use anyhow::Result;
 use promptreg::ops::example::{init_example, ExampleEvent};
 use promptreg::ops::init::init;
 
+use crate::cli::written::{self, Written};
 use crate::cli::Context;
 
 /// Make the current Git repository a prompt registry (commits registry.yaml and prompts/)
+///
+/// With --format json|yaml, prints what it did (docs/FORMAT.md §8.1).
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  git init && promptreg init\n  promptreg init --example /tmp/demo   # a throwaway registry with example prompts"
@@ -21,6 +24,8 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
+    let format = context.format(&written::FORMATS, crate::cli::context::Format::Text)?;
+    context.refuse_ref("init")?;
     if let Some(dir) = &args.example {
         // A throwaway demo must work on a machine with no git identity configured, and so
         // must the commands run in it afterwards (the README's walk-through).
@@ -51,7 +56,15 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             dir.display(),
             dir.display()
         ));
-        return Ok(());
+        return written::print(
+            format,
+            &Written {
+                command: "init",
+                directory: Some(dir.display().to_string()),
+                events: Some(events.iter().map(example_event).collect()),
+                ..Written::default()
+            },
+        );
     }
     let store = context.store()?;
     let signatures = context.signatures(Some(&store))?;
@@ -61,7 +74,39 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         done.branch,
         short(&done.commit.to_string())
     ));
-    Ok(())
+    written::print(
+        format,
+        &Written {
+            command: "init",
+            commit: Some(done.commit.to_string()),
+            new_commit: true,
+            branch: Some(done.branch.clone()),
+            ..Written::default()
+        },
+    )
+}
+
+fn example_event(event: &ExampleEvent) -> written::ExampleEvent {
+    let (kind, name, version, environment, test) = match event {
+        ExampleEvent::Created { name, version } => ("created", name, version, None, None),
+        ExampleEvent::Tested {
+            name,
+            version,
+            test,
+        } => ("tested", name, version, None, Some(test.clone())),
+        ExampleEvent::Promoted {
+            name,
+            version,
+            environment,
+        } => ("promoted", name, version, Some(environment.clone()), None),
+    };
+    written::ExampleEvent {
+        event: kind,
+        name: name.clone(),
+        version: version.clone(),
+        environment,
+        test,
+    }
 }
 
 fn demo_signatures() -> Result<promptreg::store::identity::Signatures> {

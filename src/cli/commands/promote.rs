@@ -4,25 +4,33 @@ use anyhow::Result;
 use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
 use promptreg::{PromptName, Version};
 
-use crate::cli::Context;
+use crate::cli::written::{self, Written};
+use crate::cli::{CliError, Context};
 
 /// Point an environment at a version (a commit of registry.yaml alone)
 ///
 /// The first environment of the pipeline accepts any released version; each later one only the
 /// version the environment before it holds now. An environment with a gate (`policy:` in
-/// registry.yaml) also needs the version's recorded test results to meet it.
+/// registry.yaml) also needs the version's recorded test results to meet it. With --format
+/// json|yaml, prints what it did (docs/FORMAT.md §8.1).
 #[derive(clap::Args, Debug)]
+// `--env` and the version are checked in `run` (so that rollback's spelling, `--env ENV --to
+// VERSION`, gets a hint instead of clap's error); the usage line says they are required.
 #[command(
-    after_help = "Example:\n  promptreg promote support/refund-agent 1.1.0 --to staging --reason \"QA passed\""
+    override_usage = "promptreg promote [OPTIONS] <NAME> <VERSION> --env <ENV> --reason <TEXT>",
+    after_help = "Example:\n  promptreg promote support/refund-agent 1.1.0 --env staging --reason \"QA passed\""
 )]
 pub struct Args {
     /// The prompt
     name: String,
-    /// The version to promote
-    version: String,
-    /// The environment to point at it
+    /// The version to promote (required)
+    version: Option<String>,
+    /// The environment to point at it (required)
     #[arg(long, value_name = "ENV")]
-    to: String,
+    env: Option<String>,
+    /// The older spelling of --env
+    #[arg(long, value_name = "ENV")]
+    to: Option<String>,
     /// Why (recorded in the commit message)
     #[arg(long, value_name = "TEXT")]
     reason: String,
@@ -31,29 +39,99 @@ pub struct Args {
     force: bool,
 }
 
+/// The version and the environment from the arguments, or a usage error saying which flag.
+fn version_and_env(args: &Args) -> Result<(&str, &str), CliError> {
+    let example = |version: &str, env: &str| {
+        format!(
+            "`promptreg promote {} {version} --env {env} --reason \"…\"`",
+            args.name
+        )
+    };
+    let env = match (args.env.as_deref(), args.to.as_deref()) {
+        (Some(env), None) | (None, Some(env)) => env,
+        // Rollback's spelling: `--env ENV --to VERSION`.
+        (Some(env), Some(to)) if args.version.is_none() => {
+            return Err(CliError::usage_hint(
+                format!("promote takes the version as its second argument, not --to (`--to {to}`)"),
+                example(to, env),
+            ))
+        }
+        (Some(env), Some(to)) => {
+            return Err(CliError::usage_hint(
+                format!("--env `{env}` and --to `{to}` both name the environment; give one"),
+                example(args.version.as_deref().unwrap_or("VERSION"), env),
+            ))
+        }
+        (None, None) => {
+            return Err(CliError::usage_hint(
+                "promote needs --env ENV: the environment to point at the version",
+                example(args.version.as_deref().unwrap_or("VERSION"), "dev"),
+            ))
+        }
+    };
+    let Some(version) = args.version.as_deref() else {
+        return Err(CliError::usage_hint(
+            "promote needs the VERSION to promote, after the prompt's name",
+            example("1.0.0", env),
+        ));
+    };
+    Ok((version, env))
+}
+
 pub fn run(context: &Context, args: &Args) -> Result<()> {
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
+    let format = context.format(&written::FORMATS, crate::cli::context::Format::Text)?;
+    context.refuse_ref("promote")?;
+    let (version, env) = version_and_env(args)?;
+    super::rollback::check_reason(&args.reason)?;
     let request = PromoteRequest {
         name: PromptName::parse(&args.name)?,
-        version: Version::parse(&args.version)?,
-        environment: args.to.clone(),
+        version: Version::parse(version)?,
+        environment: env.to_owned(),
         reason: args.reason.clone(),
         force: args.force,
     };
-    match promote(&store, &request, &signatures)? {
+    let store = context.store()?;
+    let signatures = context.signatures(Some(&store))?;
+    let promoted = promote(&store, &request, &signatures)?;
+    let mut result = Written {
+        command: "promote",
+        name: Some(request.name.to_string()),
+        version: Some(request.version.to_string()),
+        tag: Some(request.version.tag_name(&request.name)),
+        ..Written::default()
+    };
+    match promoted {
         Promoted::AlreadyThere => context.status(&format!(
             "{} {} is already in {}; nothing to do",
             request.name, request.version, request.environment
         )),
-        Promoted::Moved { from, commit } => context.status(&format!(
-            "promoted {} {} to {}{} (commit {})",
-            request.name,
-            request.version,
-            request.environment,
-            from.map(|v| format!(" (was {v})")).unwrap_or_default(),
-            super::init::short(&commit.to_string())
-        )),
+        Promoted::Moved {
+            from,
+            commit,
+            change,
+            forced,
+        } => {
+            context.status(&format!(
+                "promoted {} {} to {}{} (commit {})",
+                request.name,
+                request.version,
+                request.environment,
+                from.as_ref()
+                    .map(|v| format!(" (was {v})"))
+                    .unwrap_or_default(),
+                super::init::short(&commit.to_string())
+            ));
+            result.commit = Some(commit.to_string());
+            result.new_commit = true;
+            result.movement = Some(written::Move {
+                environment: request.environment.clone(),
+                change: change.as_str(),
+                from: from.map(|v| v.to_string()),
+                to: request.version.to_string(),
+                forced,
+                reason: request.reason.clone(),
+            });
+        }
     }
-    Ok(())
+    written::print(format, &result)
 }

@@ -10,6 +10,7 @@ use promptreg::ops::results::{record, show, tested_version, NewRun, RecordReques
 
 use crate::cli::context::Format;
 use crate::cli::report::Usage;
+use crate::cli::written::{self, Written};
 use crate::cli::{output, Context};
 
 /// Record, import and show test results per version (kept in results/NAME.yaml)
@@ -105,6 +106,8 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
 }
 
 fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
+    let format = context.format(&written::FORMATS, Format::Text)?;
+    context.refuse_ref("results record")?;
     let at = match &args.at {
         None => None,
         Some(text) => Some(promptreg::store::identity::parse_date(text).ok_or_else(|| {
@@ -123,10 +126,12 @@ fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
         source: "manual".into(),
         url: args.url.clone(),
     };
-    commit_run(context, &args.selector, run)
+    commit_run(context, "results record", format, &args.selector, run)
 }
 
 fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
+    let output_format = context.format(&written::FORMATS, Format::Text)?;
+    context.refuse_ref("results import")?;
     let format = match args.from {
         ImportFormat::Promptfoo => ReportFormat::Promptfoo,
         ImportFormat::Junit => ReportFormat::Junit,
@@ -166,10 +171,22 @@ fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
         source: format.as_str().into(),
         url: args.url.clone().or(report.url),
     };
-    commit_run(context, &args.selector, run)
+    commit_run(
+        context,
+        "results import",
+        output_format,
+        &args.selector,
+        run,
+    )
 }
 
-fn commit_run(context: &Context, selector: &str, run: NewRun) -> Result<()> {
+fn commit_run(
+    context: &Context,
+    command: &'static str,
+    format: Format,
+    selector: &str,
+    run: NewRun,
+) -> Result<()> {
     let selector = Selector::parse(selector)?;
     let store = context.store()?;
     let signatures = context.signatures(Some(&store))?;
@@ -188,7 +205,19 @@ fn commit_run(context: &Context, selector: &str, run: NewRun) -> Result<()> {
         promptreg::model::results::describe(&summary),
         super::init::short(&recorded.commit.to_string())
     ));
-    Ok(())
+    written::print(
+        format,
+        &Written {
+            command,
+            name: Some(request.name.to_string()),
+            version: Some(request.version.to_string()),
+            tag: Some(request.version.tag_name(&request.name)),
+            commit: Some(recorded.commit.to_string()),
+            new_commit: true,
+            test: Some(summary),
+            ..Written::default()
+        },
+    )
 }
 
 fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
