@@ -9,6 +9,7 @@ mod broken_releases;
 mod cache;
 mod concurrency;
 mod create;
+mod demo_identity;
 mod diff;
 mod doctor;
 mod exit_status;
