@@ -21,6 +21,7 @@ mod init;
 mod integrity;
 mod invalid;
 mod limits;
+mod man_pages;
 mod list;
 mod promote;
 mod render;
