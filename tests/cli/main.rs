@@ -24,6 +24,7 @@ mod invalid;
 mod limits;
 mod list;
 mod man_pages;
+mod pre_commit;
 mod promote;
 mod render;
 mod results;
