@@ -16,9 +16,12 @@ use crate::cli::{output, Cli, Context};
 #[command(
     after_help = "Examples:\n  promptreg completions bash > ~/.local/share/bash-completion/completions/promptreg\n  promptreg completions zsh > ~/.zfunc/_promptreg\n  promptreg completions fish > ~/.config/fish/completions/promptreg.fish\n  promptreg completions --man --dir ~/.local/share/man/man1   # promptreg.1 and promptreg-init.1, …\n  promptreg completions --man > promptreg.1                    # the main page alone"
 )]
+#[command(group(
+    clap::ArgGroup::new("what").required(true).multiple(false).args(["shell", "man"])
+))]
 pub struct Args {
     /// The shell to complete for
-    #[arg(value_enum, required_unless_present = "man", conflicts_with = "man")]
+    #[arg(value_enum)]
     shell: Option<Shell>,
     /// Print the man page (roff) instead
     #[arg(long)]
