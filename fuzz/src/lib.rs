@@ -287,7 +287,7 @@ mod http_server {
                 author: who.clone(),
                 committer: who,
             };
-            promptreg::ops::example::init_example(&repo, &signatures, false)
+            promptreg::ops::example::init_example(&repo, &signatures)
                 .expect("the example registry");
             let router = promptreg::server::read_only_router(repo, "refs/heads/main".into());
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -76,14 +76,9 @@ pub enum ExampleEvent {
 }
 
 /// Creates a repository at `dir` (which must be absent or empty) holding the example registry.
-/// With `keep_identity`, the signatures' author becomes the repository's own `user.name` /
-/// `user.email`, so that later commands in the throwaway registry work on a machine with no
-/// Git identity configured.
-pub fn init_example(
-    dir: &Path,
-    signatures: &Signatures,
-    keep_identity: bool,
-) -> Result<Vec<ExampleEvent>> {
+/// `signatures` sign only the demo's own commits and tags: nothing is written to the new
+/// repository's configuration, so what a user does in the demo afterwards is theirs.
+pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEvent>> {
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(Error::Invalid {
             file: dir.to_owned(),
@@ -92,10 +87,6 @@ pub fn init_example(
     }
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let store = Store::init(dir, "main")?;
-    if keep_identity {
-        store.set_local_config("user.name", &signatures.author.name)?;
-        store.set_local_config("user.email", &signatures.author.email)?;
-    }
     let mut paths = Vec::new();
     let mut script = None;
     for (relative, content) in EXAMPLE_FILES {

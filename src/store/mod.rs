@@ -110,17 +110,6 @@ impl Store {
         self.repo.config().ok()?.get_string(key).ok()
     }
 
-    /// Sets `key` in the repository's own configuration (`.git/config`).
-    pub fn set_local_config(&self, key: &str, value: &str) -> Result<()> {
-        self.repo
-            .config()
-            .and_then(|c| c.open_level(git2::ConfigLevel::Local))
-            .and_then(|mut c| c.set_str(key, value))
-            .map_err(Error::git(format!(
-                "cannot set `{key}` in the repository's config"
-            )))
-    }
-
     /// The branch HEAD points at (`refs/heads/main`) and its tip, `None` when unborn.
     /// Refuses a detached HEAD.
     pub fn head_branch(&self) -> Result<(String, Option<ObjectId>)> {

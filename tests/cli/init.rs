@@ -157,7 +157,9 @@ fn init_example_works_without_a_git_identity() {
         "text",
     ])
     .ok();
-    // Writes in the demo work too (the README's worked example): it keeps the demo identity.
+    // The demo identity signs only the demo's own commits: a later write needs the user's own
+    // identity and is refused, changing nothing, without one (tests/cli/demo_identity.rs).
+    let head = dir.git_in(&demo, &["rev-parse", "HEAD"]).stdout;
     dir.run_with(
         &[
             "--repo",
@@ -175,7 +177,9 @@ fn init_example_works_without_a_git_identity() {
         &[],
         &crate::support::IDENTITY_VARS,
     )
-    .ok();
+    .refused()
+    .stderr_has(&["hint:"]);
+    assert_eq!(dir.git_in(&demo, &["rev-parse", "HEAD"]).stdout, head);
     let author = dir.git_in(&demo, &["log", "-1", "--format=%an <%ae>"]);
     assert_eq!(
         author.stdout.trim(),

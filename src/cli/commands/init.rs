@@ -27,13 +27,15 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&written::FORMATS, crate::cli::context::Format::Text)?;
     context.refuse_ref("init")?;
     if let Some(dir) = &args.example {
-        // A throwaway demo must work on a machine with no git identity configured, and so
-        // must the commands run in it afterwards (the README's walk-through).
-        let (signatures, keep_identity) = match context.signatures(None) {
-            Ok(signatures) => (signatures, false),
-            Err(_) => (demo_signatures()?, true),
+        // A throwaway demo must build on a machine with no git identity configured: its own
+        // commits are then the demo's. Nothing is written to the demo's configuration, so what
+        // the user does in it afterwards is signed as everywhere else (or refused for want of an
+        // identity, with the usual hint).
+        let signatures = match context.signatures(None) {
+            Ok(signatures) => signatures,
+            Err(_) => demo_signatures()?,
         };
-        let events = init_example(dir, &signatures, keep_identity)?;
+        let events = init_example(dir, &signatures)?;
         for event in &events {
             match event {
                 ExampleEvent::Created { name, version } => {
