@@ -1,0 +1,113 @@
+//! Issue 12, the reads that gave quiet wrong answers: templates that compile but can never
+//! render, `fetch --format text` of a messages-only prompt, history's reason of a hand edit,
+//! versions' pass rate against the gates, and JSON consistency.
+
+use serde_json::Value;
+
+use crate::support::{prompt_file, TestRepo};
+
+fn prompt_with(system_prompt: &str) -> String {
+    format!("summary: s\nmodel: m\nsystem_prompt: \"{system_prompt}\"\nvariables:\n  v: {{}}\n")
+}
+
+/// Each template that compiles but could never render: `validate` reports it at the name, with
+/// its code; `create` refuses it and releases nothing.
+#[test]
+fn templates_using_what_the_renderer_lacks_are_refused() {
+    for (template, code, column, words) in [
+        (
+            "{{ v | nosuchfilter }}",
+            "unknown-filter",
+            24,
+            "the filter `nosuchfilter`",
+        ),
+        (
+            "{{ v }}{% if v is nosuchtest %}x{% endif %}",
+            "unknown-test",
+            35,
+            "`is nosuchtest`",
+        ),
+        (
+            "{{ v }}{{ nosuchfn() }}",
+            "unknown-function",
+            27,
+            "`nosuchfn()`",
+        ),
+        (
+            "{{ v }}{% include 'footer.md' %}",
+            "template-include",
+            27,
+            "`{% include %}`",
+        ),
+        (
+            "{{ v }}{% import 'm.j2' as m %}",
+            "template-include",
+            27,
+            "`{% import %}`",
+        ),
+        (
+            "{% extends 'base.j2' %}{{ v }}",
+            "template-include",
+            20,
+            "`{% extends %}`",
+        ),
+        ("{{ v | tojson }}", "unknown-filter", 24, "`tojson`"),
+    ] {
+        let repo = TestRepo::init();
+        repo.write(&prompt_file("x"), &prompt_with(template));
+        let out = repo.run(&["validate", "--format", "json"]);
+        out.code(1);
+        let report = out.json();
+        let findings = report.as_array().expect("findings");
+        assert_eq!(findings.len(), 1, "{template}: {report}");
+        let finding = &findings[0];
+        assert_eq!(finding["code"], code, "{template}: {finding}");
+        assert_eq!(finding["severity"], "error");
+        assert_eq!(finding["file"], "prompts/x/prompt.yaml");
+        assert_eq!(finding["line"], 3, "{template}: {finding}");
+        assert_eq!(finding["column"], column, "{template}: {finding}");
+        let message = finding["message"].as_str().unwrap();
+        assert!(message.contains(words), "{template}: {message}");
+
+        let refused = repo.refuses_unchanged(&["create", "x", "--version", "1.0.0", "-m", "m"]);
+        refused.stderr_has(&[code, words]);
+        assert!(
+            repo.git(&["tag", "-l"]).trim().is_empty(),
+            "{template}: a tag was made"
+        );
+    }
+}
+
+/// What the renderer has passes: built-in filters, tests, functions, macros, `set`, messages.
+#[test]
+fn templates_using_what_the_renderer_has_pass() {
+    let repo = TestRepo::init();
+    repo.write(
+        &prompt_file("x"),
+        "summary: s\nmodel: m\nsystem_prompt: |\n  {% macro m(a) %}{{ a | upper }}{% endmacro %}{% set f = m %}\n  {{ f(v) }}{% for i in range(2) %}{{ loop.index }}{% endfor %}{% if v is defined and v is string %}{{ v | default('x') | trim }}{% endif %}\n  {% filter lower %}X{% endfilter %}{{ dict(a=1) | length }}\nmessages:\n  - role: user\n    content: \"{{ v | title }}\"\nvariables:\n  v: {}\n",
+    );
+    repo.run(&["validate"]).ok();
+    repo.run(&["create", "x", "--version", "1.0.0", "-m", "m"])
+        .ok();
+    repo.run(&["render", "x@latest", "--var", "v=Ada"]).ok();
+}
+
+/// A system prompt file is checked too, at its own position.
+#[test]
+fn a_system_prompt_file_is_checked_at_its_line() {
+    let repo = TestRepo::init();
+    repo.write(
+        &prompt_file("x"),
+        "summary: s\nmodel: m\nsystem_prompt_file: system.md\nvariables:\n  v: {}\n",
+    );
+    repo.write("prompts/x/system.md", "Hello {{ v }}\n\n{{ v | nosuch }}\n");
+    let out = repo.run(&["validate", "--format", "json"]);
+    out.code(1);
+    let finding = out.json()[0].clone();
+    assert_eq!(finding["file"], "prompts/x/system.md", "{finding}");
+    assert_eq!(
+        (finding["line"].clone(), finding["column"].clone()),
+        (Value::from(3), Value::from(8))
+    );
+    assert_eq!(finding["code"], "unknown-filter");
+}
