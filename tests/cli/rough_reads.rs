@@ -111,3 +111,41 @@ fn a_system_prompt_file_is_checked_at_its_line() {
     );
     assert_eq!(finding["code"], "unknown-filter");
 }
+
+/// A hand edit whose message is a subject alone shows that subject as its reason; promptreg's
+/// own commits (generated subjects) show their body, or nothing.
+#[test]
+fn history_reason_of_a_subject_only_hand_edit_is_its_subject() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.promote("x", "1.0.0", "dev");
+    repo.record_run("x@1.0.0", "golden", 9, 1);
+    let registry = repo.read("registry.yaml");
+    let edited: String = registry
+        .lines()
+        .filter(|line| !line.contains("1.0.0"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(edited, registry, "no pointer line in:\n{registry}");
+    repo.commit_by_hand("registry.yaml", &edited, "drop x from dev");
+
+    let out = repo.run(&["history", "x", "--format", "json"]);
+    out.ok();
+    let events = out.json();
+    let reason_of = |event: &str| -> Vec<String> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == event)
+            .map(|e| e["reason"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(reason_of("demoted"), ["drop x from dev"], "{events}");
+    assert_eq!(reason_of("promoted"), ["test"], "{events}");
+    assert_eq!(reason_of("tested"), [""], "{events}");
+
+    let table = repo.run(&["history", "x"]);
+    table.ok();
+    assert!(table.stdout.contains("drop x from dev"), "{}", table.stdout);
+}
