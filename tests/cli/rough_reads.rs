@@ -149,3 +149,37 @@ fn history_reason_of_a_subject_only_hand_edit_is_its_subject() {
     table.ok();
     assert!(table.stdout.contains("drop x from dev"), "{}", table.stdout);
 }
+
+/// `fetch --format text` of a prompt with messages prints them, one `[role]` block each, after
+/// the system prompt (as `render` lays them out); a system prompt alone is printed as it is.
+#[test]
+fn fetch_text_prints_messages_with_their_roles() {
+    let repo = TestRepo::init();
+    repo.write(
+        &prompt_file("chat"),
+        "summary: s\nmodel: m\nmessages:\n  - role: user\n    content: \"Hi {{ v }}\"\n  - role: assistant\n    content: |\n      Hello.\n      How can I help?\nvariables:\n  v: {}\n",
+    );
+    repo.run(&["create", "chat", "--version", "1.0.0", "-m", "m"])
+        .ok();
+    let out = repo.run(&["fetch", "chat@1.0.0", "--format", "text"]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "[user]\nHi {{ v }}\n\n[assistant]\nHello.\nHow can I help?\n"
+    );
+
+    repo.write(
+        &prompt_file("both"),
+        "summary: s\nmodel: m\nsystem_prompt: \"Be brief.\"\nmessages:\n  - role: user\n    content: Hi\n",
+    );
+    repo.run(&["create", "both", "--version", "1.0.0", "-m", "m"])
+        .ok();
+    let out = repo.run(&["fetch", "both@1.0.0", "--format", "text"]);
+    out.ok();
+    assert_eq!(out.stdout, "Be brief.\n\n[user]\nHi\n");
+
+    repo.release("plain", "1.0.0", "Just text.");
+    let out = repo.run(&["fetch", "plain@1.0.0", "--format", "text"]);
+    out.ok();
+    assert_eq!(out.stdout, "Just text.\n");
+}
