@@ -183,3 +183,122 @@ fn fetch_text_prints_messages_with_their_roles() {
     out.ok();
     assert_eq!(out.stdout, "Just text.\n");
 }
+
+/// `versions` shows what a gate judges: the worst test's pass rate, not all cases pooled (one
+/// test at 66.7% fails a 90% gate whatever the others do). The JSON keeps the pooled
+/// `pass_rate` and adds the worst.
+#[test]
+fn versions_pass_rate_is_the_worst_test_as_gates_judge() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.release("x", "2.0.0", "two");
+    repo.record_run("x@1.0.0", "golden", 100, 0);
+    repo.record_run("x@1.0.0", "edge", 2, 1);
+    repo.record_run("x@1.0.0", "smoke", 40, 0);
+    repo.record_run("x@2.0.0", "golden", 9, 1);
+
+    let table = repo.run(&["versions", "x"]);
+    table.ok();
+    let row = |version: &str| {
+        table
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(version))
+            .unwrap_or_else(|| panic!("no {version} row in\n{}", table.stdout))
+            .to_owned()
+    };
+    assert!(
+        row("1.0.0").contains("66.7% (worst of 3)"),
+        "{}",
+        table.stdout
+    );
+    assert!(row("2.0.0").contains("90.0% (1 test)"), "{}", table.stdout);
+
+    let out = repo.run(&["versions", "x", "--format", "json"]);
+    out.ok();
+    let rows = out.json();
+    let first = &rows[0];
+    assert_eq!(first["tests"], 3, "a count, as documented");
+    assert_eq!(
+        first["pass_rate"],
+        Value::from(142.0 / 143.0),
+        "pooled, unchanged"
+    );
+    assert_eq!(first["worst_test"], "edge");
+    assert_eq!(first["worst_pass_rate"], Value::from(2.0 / 3.0));
+    assert_eq!(rows[1]["worst_test"], "golden");
+
+    // The gate agrees: with min_pass_rate 0.9, 1.0.0 is held back by `edge`.
+    let registry = repo.read("registry.yaml");
+    assert!(!registry.contains("policy"), "{registry}");
+    repo.commit_by_hand(
+        "registry.yaml",
+        &format!("{registry}policy:\n  dev:\n    min_pass_rate: 0.9\n"),
+        "gate dev",
+    );
+    repo.refuses_unchanged(&["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"])
+        .stderr_has(&["`edge` pass rate 66.6"]);
+}
+
+/// A version never tested has no worst test.
+#[test]
+fn versions_never_tested_has_no_worst() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    let rows = repo.run(&["versions", "x", "--format", "json"]).json();
+    assert_eq!(rows[0]["worst_pass_rate"], Value::Null);
+    assert_eq!(rows[0]["worst_test"], Value::Null);
+    assert_eq!(rows[0]["tests"], 0);
+}
+
+/// A run recorded at the clock's time has `tested_at` in whole seconds, the commit's own time,
+/// like `created_at` (it had the clock's nanoseconds); a time given with `--at` is kept as
+/// given.
+#[test]
+fn tested_at_from_the_clock_has_whole_seconds() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    let clock = ["GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"];
+    repo.run_with(
+        &[
+            "results", "record", "x@1.0.0", "--test", "t", "--passed", "1", "--failed", "0",
+        ],
+        &[],
+        &clock,
+    )
+    .ok();
+    let record = repo.run(&["fetch", "x@1.0.0", "--format", "json"]).json();
+    let tested_at = record["tests"][0]["tested_at"].as_str().unwrap().to_owned();
+    let committed = repo.git(&["log", "-1", "--format=%at", "--", "results"]);
+    let at = chrono::DateTime::parse_from_rfc3339(&tested_at).expect("RFC 3339");
+    assert_eq!(
+        at.timestamp().to_string(),
+        committed.trim(),
+        "tested_at is the commit's time"
+    );
+    assert!(!tested_at.contains('.'), "{tested_at}");
+
+    repo.run(&[
+        "results",
+        "record",
+        "x@1.0.0",
+        "--test",
+        "u",
+        "--passed",
+        "1",
+        "--failed",
+        "0",
+        "--at",
+        "2026-11-24T10:00:00.250Z",
+    ])
+    .ok();
+    let record = repo.run(&["fetch", "x@1.0.0", "--format", "json"]).json();
+    let given = record["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["test"] == "u")
+        .unwrap()["tested_at"]
+        .clone();
+    assert_eq!(given, "2026-11-24T10:00:00.250+00:00");
+}
