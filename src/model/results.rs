@@ -318,6 +318,19 @@ pub fn overall_pass_rate(latest: &[TestSummary]) -> Option<f64> {
     (total > 0).then(|| passed as f64 / total as f64)
 }
 
+/// The test whose latest run has the lowest pass rate (the first by name on a tie: `latest` is
+/// sorted by name), `None` when there is none. Gates judge each test alone (§3.2), so this,
+/// not [`overall_pass_rate`], is what a `min_pass_rate` is held against.
+pub fn worst_pass_rate(latest: &[TestSummary]) -> Option<&TestSummary> {
+    latest.iter().reduce(|worst, s| {
+        if s.pass_rate < worst.pass_rate {
+            s
+        } else {
+            worst
+        }
+    })
+}
+
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
@@ -400,6 +413,16 @@ mod tests {
         assert_eq!(latest[1].pass_rate, 0.5);
         assert_eq!(overall_pass_rate(&latest), Some(0.75));
         assert_eq!(overall_pass_rate(&[]), None);
+        let worst = worst_pass_rate(&latest).unwrap();
+        assert_eq!((worst.test.as_str(), worst.pass_rate), ("b", 0.5));
+        assert!(worst_pass_rate(&[]).is_none());
+        // A tie goes to the first by name.
+        let tied = [latest[1].clone(), {
+            let mut c = latest[1].clone();
+            c.test = "c".into();
+            c
+        }];
+        assert_eq!(worst_pass_rate(&tied).unwrap().test, "b");
     }
 
     #[test]

@@ -140,6 +140,130 @@ pub fn variables(source: &str) -> Result<BTreeSet<String>, TemplateError> {
         .collect())
 }
 
+/// What a template uses that promptreg's renderer does not provide: it compiles, but the
+/// render reaching it can only fail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unknown {
+    pub kind: UnknownKind,
+    /// The filter, test or function name; the tag (`include`, `import`, `from`, `extends`).
+    pub name: String,
+    /// Byte offset in the template where it is used.
+    pub offset: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownKind {
+    /// `x | name`, `{% filter name %}`: no such filter.
+    Filter,
+    /// `x is name`: no such test.
+    Test,
+    /// `name()`: neither a function of the renderer nor anything the template defines (a macro,
+    /// a `set`), nor a variable.
+    Function,
+    /// `{% include %}`, `{% import %}`, `{% from … import %}`, `{% extends %}`: the renderer
+    /// holds no other template, so there is nothing to load (even `ignore missing` loads nothing).
+    Load,
+}
+
+/// Every filter, test and function `source` uses that the renderer lacks, and every
+/// include/import/extends, in source order; or why it does not compile. A function counts only
+/// when the template neither defines it nor reads it as a variable: calls of names in
+/// `variables(source)` are returned too, for the caller (who knows the declared variables) to
+/// judge. Read from MiniJinja's compiled instructions, so only what the engine will really look
+/// up is checked; method calls (`x.items()`) depend on the value and are not checked.
+pub fn unknowns(source: &str) -> Result<Vec<Unknown>, TemplateError> {
+    use minijinja::machinery::{get_compiled_template, Instruction, Instructions};
+
+    let env = environment();
+    let template = env.template_from_str(source).map_err(|e| error(e, false))?;
+    let free: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
+    let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
+    let compiled = get_compiled_template(&template);
+    let mut found = Vec::new();
+    let mut scan = |instructions: &Instructions<'_>| {
+        for idx in 0..instructions.len() as u32 {
+            let Some(instruction) = instructions.get(idx) else {
+                break;
+            };
+            let span = instructions.get_span(idx);
+            let (start, end) =
+                span.map_or((0, 0), |s| (s.start_offset as usize, s.end_offset as usize));
+            let (kind, name) = match instruction {
+                Instruction::ApplyFilter(name, ..) if !provides(&env, "{{ none | ", name) => {
+                    (UnknownKind::Filter, name.to_string())
+                }
+                Instruction::PerformTest(name, ..) if !provides(&env, "{{ none is ", name) => {
+                    (UnknownKind::Test, name.to_string())
+                }
+                Instruction::CallFunction(name, _)
+                    if free.contains(*name) && !globals.contains(name) =>
+                {
+                    (UnknownKind::Function, name.to_string())
+                }
+                Instruction::Include(_) | Instruction::LoadBlocks => {
+                    let tag = first_word(source.get(start..end).unwrap_or(""));
+                    let tag = match (instruction, tag) {
+                        (Instruction::LoadBlocks, _) => "extends",
+                        (_, "import" | "from") => tag,
+                        _ => "include",
+                    };
+                    found.push(Unknown {
+                        kind: UnknownKind::Load,
+                        name: tag.to_owned(),
+                        offset: source
+                            .get(start..end)
+                            .map_or(start, |text| text.find(tag).map_or(start, |i| start + i)),
+                    });
+                    continue;
+                }
+                _ => continue,
+            };
+            let offset = source
+                .get(start..end)
+                .and_then(|text| last_word(text, &name))
+                .map_or(start, |i| start + i);
+            found.push(Unknown { kind, name, offset });
+        }
+    };
+    scan(&compiled.instructions);
+    for block in compiled.blocks.values() {
+        scan(block);
+    }
+    found.sort_by_key(|u| u.offset);
+    found.dedup();
+    Ok(found)
+}
+
+/// Whether the renderer has the filter or test `name`: probed by rendering `prefix name }}`,
+/// which fails with "unknown filter/test" exactly when it lacks one (any other failure, a
+/// missing argument, means it exists). `name` is an identifier MiniJinja parsed.
+fn provides(env: &Environment<'_>, prefix: &str, name: &str) -> bool {
+    let probe = format!("{prefix}{name} }}}}");
+    match env.render_str(&probe, ()) {
+        Ok(_) => true,
+        Err(e) => !matches!(e.kind(), ErrorKind::UnknownFilter | ErrorKind::UnknownTest),
+    }
+}
+
+/// The first identifier-like word of `text` (a tag's span may start with `{%`, `-` or spaces).
+fn first_word(text: &str) -> &str {
+    let text = text.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The byte offset of the last whole-word `name` in `text` (a filter's span starts at the value
+/// it filters, which may contain the same word).
+fn last_word(text: &str, name: &str) -> Option<usize> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.rmatch_indices(name).map(|(i, _)| i).find(|&at| {
+        !text[..at].chars().next_back().is_some_and(is_word)
+            && !text[at + name.len()..].chars().next().is_some_and(is_word)
+    })
+}
+
 /// Output that refuses to grow past [`MAX_OUTPUT_BYTES`]: the render stops at the write that
 /// would cross it, so memory never holds more.
 struct Bounded {
@@ -217,6 +341,67 @@ mod tests {
         assert!(variables("{% set a = 1 %}{{ a }}").unwrap().is_empty());
         let globals = "{% for i in range(3) %}{{ i }}{% endfor %}{% set ns = namespace(a=1) %}{{ dict(a=1) }}";
         assert!(variables(globals).unwrap().is_empty());
+    }
+
+    fn unknown(source: &str) -> Vec<(UnknownKind, String, &str)> {
+        unknowns(source)
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.kind, u.name.clone(), &source[u.offset..]))
+            .collect()
+    }
+
+    #[test]
+    fn finds_what_the_renderer_lacks() {
+        use UnknownKind::*;
+        // Everything here exists: built-in filters, tests, functions, macros, `set`, loops.
+        let fine = "{{ a | upper | default('x') | trim }}{% filter lower %}X{% endfilter %}\
+            {% if a is defined and a is not none and 3 is divisibleby(3) %}{% endif %}\
+            {% for i in range(3) %}{{ loop.index }}{% endfor %}{{ dict(a=1) }}{{ namespace() }}\
+            {% macro m(x) %}{{ x }}{% endmacro %}{{ m(1) }}{% set f = m %}{{ f(2) }}\
+            {% call m(1) %}c{% endcall %}{{ a.items() }}";
+        assert_eq!(unknown(fine), []);
+        let source = "{{ v | nosuchfilter }}\n{% if x is nosuchtest %}{% endif %}{{ nosuchfn() }}\
+            {% filter nofilter %}x{% endfilter %}{{ v | upper | nosuchfilter }}";
+        let found = unknown(source);
+        assert_eq!(
+            found
+                .iter()
+                .map(|(k, n, _)| (*k, n.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (Filter, "nosuchfilter"),
+                (Test, "nosuchtest"),
+                (Function, "nosuchfn"),
+                (Filter, "nofilter"),
+                (Filter, "nosuchfilter"),
+            ]
+        );
+        // Each points at the name itself.
+        for (_, name, at) in &found {
+            assert!(at.starts_with(name.as_str()), "{name} at {at:?}");
+        }
+        for (source, tag) in [
+            ("x {% include \"footer.md\" %}", "include"),
+            ("{% include 'a' ignore missing %}", "include"),
+            ("{% import 'm.j2' as m %}{{ m.x() }}", "import"),
+            ("{% from 'm.j2' import x %}", "from"),
+            (
+                "{% extends 'base' %}{% block b %}{{ v | nosuch }}{% endblock %}",
+                "extends",
+            ),
+        ] {
+            let found = unknown(source);
+            assert_eq!((found[0].0, found[0].1.as_str()), (Load, tag), "{source}");
+            assert!(found[0].2.starts_with(tag), "{source}: {:?}", found[0].2);
+        }
+        // Inside a block, too.
+        let found = unknown("{% extends 'base' %}{% block b %}{{ v | nosuch }}{% endblock %}");
+        assert_eq!(found[1].1, "nosuch");
+        assert!(unknowns("{{ broken").is_err());
+        // Checked against this renderer, not Jinja2's list: MiniJinja has `tojson` only with its
+        // `json` feature, which promptreg does not enable.
+        assert_eq!(unknown("{{ a | tojson }}")[0].1, "tojson");
     }
 
     #[test]

@@ -106,6 +106,23 @@ pub fn reason_of(message: &str) -> String {
         .to_owned()
 }
 
+/// The reason `history` shows for a commit: its body ([`reason_of`]); for a commit promptreg
+/// did not write (no `Prompt: …` trailer block, e.g. a hand edit of registry.yaml) whose message
+/// is a subject line alone, that subject. promptreg's own commits keep an empty reason when
+/// none was given: their subject is generated ("promote x 1.0.0 to dev") and says nothing the
+/// event does not.
+pub fn shown_reason(message: &str) -> String {
+    let body = reason_of(message);
+    let has_trailers = message
+        .trim_end()
+        .rsplit_once("\n\n")
+        .is_some_and(|(_, last)| is_trailer_block(last));
+    if !body.is_empty() || has_trailers {
+        return body;
+    }
+    message.lines().next().unwrap_or_default().trim().to_owned()
+}
+
 /// The trailer block of a commit that records `run` against `name`@`version`: the whole run,
 /// so `history` can read it from the message alone (see [`parse_tested`]).
 pub fn render_tested(name: &PromptName, version: &Version, run: &TestRun) -> String {
@@ -218,13 +235,25 @@ mod tests {
             "promote support/refund 1.2.0 to production\n\nQA passed\nand signed off\n\n{}",
             trailers.render()
         );
-        assert_eq!(Trailers::parse(&message), Some(trailers));
+        assert_eq!(Trailers::parse(&message), Some(trailers.clone()));
         assert_eq!(reason_of(&message), "QA passed\nand signed off");
         assert_eq!(Trailers::parse("edit registry.yaml\n\nby hand\n"), None);
         assert_eq!(reason_of("edit registry.yaml\n\nby hand\n"), "by hand");
         assert_eq!(reason_of("subject only"), "");
         let tested = "results: a 1.0.0 golden 9/10 passed\n\nPrompt: a\nVersion: 1.0.0\nTest: golden\nChange: tested\n";
         assert_eq!(reason_of(tested), "");
+        // What history shows: a hand edit's subject when it has no body; promptreg's own
+        // commits never show their generated subject.
+        assert_eq!(shown_reason("edit registry.yaml\n"), "edit registry.yaml");
+        assert_eq!(shown_reason("edit registry.yaml\n\nby hand\n"), "by hand");
+        assert_eq!(shown_reason("  "), "");
+        assert_eq!(shown_reason(tested), "");
+        let promoted = format!(
+            "promote support/refund 1.2.0 to production\n\n{}",
+            trailers.render()
+        );
+        assert_eq!(shown_reason(&promoted), "");
+        assert_eq!(shown_reason(&message), "QA passed\nand signed off");
     }
 
     #[test]

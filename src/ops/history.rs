@@ -14,7 +14,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::model::history::{pointer_moves, Change, Event};
 use crate::model::registry::{Pointers, Registry};
-use crate::model::trailers::{reason_of, Trailers};
+use crate::model::trailers::{shown_reason, Trailers};
 use crate::store::{CommitView, ObjectId, Release, Store};
 use crate::{Error, PromptName, Result};
 
@@ -111,7 +111,7 @@ pub fn commit_events(
             by: author.email(),
             by_name: author.name(),
             at: author.when().to_rfc3339(),
-            reason: reason_of(&message),
+            reason: shown_reason(&message),
             commit: commit.id().to_string(),
             forced,
             gate_unmet,

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::model::history::{Change, Event};
 use crate::model::results::{Results, TestRun, RESULTS_DIR};
-use crate::model::trailers::reason_of;
+use crate::model::trailers::shown_reason;
 use crate::store::{CommitView, ObjectId, Store, TreeView};
 use crate::{Error, PromptName, Result, Version};
 
@@ -215,7 +215,7 @@ fn event(commit: &CommitView<'_>, name: &PromptName, version: &Version, run: &Te
         by: author.email(),
         by_name: author.name(),
         at: author.when().to_rfc3339(),
-        reason: reason_of(&String::from_utf8_lossy(commit.message_bytes())),
+        reason: shown_reason(&String::from_utf8_lossy(commit.message_bytes())),
         commit: commit.id().to_string(),
         forced: false,
         gate_unmet: Vec::new(),

@@ -79,6 +79,7 @@ pub fn versions_checked(
         .map(|(t, version)| {
             let environments = registry.holders(name, version);
             let tests = results.summaries(version);
+            let worst = crate::model::results::worst_pass_rate(&tests);
             VersionRecord {
                 version: t.version,
                 status: environments
@@ -93,6 +94,8 @@ pub fn versions_checked(
                 tag: t.tag,
                 pass_rate: crate::model::results::overall_pass_rate(&tests),
                 tests: tests.len(),
+                worst_pass_rate: worst.map(|s| s.pass_rate),
+                worst_test: worst.map(|s| s.test.clone()),
             }
         })
         .collect();

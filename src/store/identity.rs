@@ -3,7 +3,7 @@
 //! the configuration, so promptreg does this itself. The caller supplies the environment lookup,
 //! keeping the library free of process-global state.
 
-use chrono::{DateTime, FixedOffset, Local, TimeZone};
+use chrono::{DateTime, FixedOffset, Local, SubsecRound, TimeZone};
 
 pub use crate::model::date::parse_date;
 
@@ -70,7 +70,10 @@ pub fn resolve(
                 },
                 value: text,
             })?,
-            None => Local::now().fixed_offset(),
+            // Whole seconds: git records no more, and the same instant is written beside the
+            // commit (a recorded run's `tested_at`), where nanoseconds of the clock would be
+            // noise that the commit contradicts.
+            None => Local::now().fixed_offset().trunc_subsecs(0),
         };
         Ok(Identity { name, email, when })
     };

@@ -29,6 +29,7 @@ mod promote;
 mod render;
 mod results;
 mod rollback;
+mod rough_reads;
 mod safety;
 mod schema;
 mod serve;

@@ -89,7 +89,9 @@ fn versions_json_shape() {
                 "commit",
                 "tag",
                 "pass_rate",
-                "tests"
+                "tests",
+                "worst_pass_rate",
+                "worst_test"
             ]
         );
         assert_eq!(row["created_by"], COMMITTER_EMAIL);

@@ -64,6 +64,13 @@ pub struct VersionRecord {
     pub pass_rate: Option<f64>,
     /// How many tests have a result.
     pub tests: usize,
+    /// The lowest pass rate of the latest run of any test (`null`: never tested): what a gate's
+    /// `min_pass_rate`, which judges each test alone, is held against.
+    #[serde(default)]
+    pub worst_pass_rate: Option<f64>,
+    /// The test with that rate (the first by name on a tie).
+    #[serde(default)]
+    pub worst_test: Option<String>,
 }
 
 /// One row of `list`.

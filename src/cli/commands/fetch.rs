@@ -12,7 +12,7 @@ use crate::cli::{output, Context};
 /// Print one version of a prompt (default: what the last environment, production, serves)
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Selectors:\n  NAME              what the last environment (production) serves\n  NAME@2.1.0        an exact version\n  NAME@staging      what an environment serves\n  NAME@latest       the highest release\n\nFormats: yaml (default), json (the HTTP API's shape), text (the system prompt alone)"
+    after_help = "Selectors:\n  NAME              what the last environment (production) serves\n  NAME@2.1.0        an exact version\n  NAME@staging      what an environment serves\n  NAME@latest       the highest release\n\nFormats: yaml (default), json (the HTTP API's shape), text (the system prompt; with messages, then each message as a [role] block, as render prints them)"
 )]
 pub struct Args {
     /// NAME, NAME@VERSION, NAME@ENVIRONMENT or NAME@latest
@@ -67,7 +67,19 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         context.status(&crate::cli::report::skipped_tag(skipped));
     }
     match format {
-        Format::Text => output::print(&fetched.prompt.system_prompt),
+        // The system prompt alone, byte for byte, as before; a prompt with messages is laid out
+        // as `render` prints it: the system prompt, then a `[role]` block per message.
+        Format::Text if fetched.prompt.messages.is_empty() => {
+            output::print(&fetched.prompt.system_prompt)
+        }
+        Format::Text => output::print(&promptreg::model::render::layout(
+            &fetched.prompt.system_prompt,
+            fetched
+                .prompt
+                .messages
+                .iter()
+                .map(|m| (m.role, m.content.as_str())),
+        )),
         _ => {
             let full = prompt_record(&store, &fetched, revision)?;
             if let Some(e) = &full.results_error {

@@ -46,23 +46,26 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         table.add_row(vec![
             Cell::new(&row.version),
             output::status_cell(&row.status, &pipeline),
-            Cell::new(match row.pass_rate {
-                None => "-".to_owned(),
-                Some(rate) => {
-                    let tests = if row.tests == 1 { "test" } else { "tests" };
-                    format!(
-                        "{} ({} {tests})",
-                        promptreg::model::results::percent(rate),
-                        row.tests
-                    )
-                }
-            }),
+            Cell::new(pass_rate_cell(row)),
             Cell::new(&row.created_by),
             Cell::new(output::short_time(&row.created_at)),
             Cell::new(output::first_line(&row.description)),
         ]);
     }
     output::print_table(&table)
+}
+
+/// What a gate's `min_pass_rate` is held against: the worst test's pass rate (gates judge each
+/// test alone), `66.7% (worst of 3)`; `-` when never tested.
+fn pass_rate_cell(row: &promptreg_wire::VersionRecord) -> String {
+    match (row.worst_pass_rate, row.tests) {
+        (None, _) | (_, 0) => "-".to_owned(),
+        (Some(rate), 1) => format!("{} (1 test)", promptreg::model::results::percent(rate)),
+        (Some(rate), n) => format!(
+            "{} (worst of {n})",
+            promptreg::model::results::percent(rate)
+        ),
+    }
 }
 
 /// The environments seen, for colouring: anything but `draft`, last one greenest.

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::parse_error;
 use crate::model::prompt::PromptFile;
+use crate::model::template::{Unknown, UnknownKind};
 use crate::model::{template, yaml};
 use crate::validate::files::{Entry, Files};
 use crate::validate::finding::{Finding, Severity};
@@ -92,6 +93,7 @@ impl Contents<'_, '_> {
         let mut used = BTreeSet::new();
         let mut compiled = complete;
         let mut undeclared = false;
+        let mut unusable = false;
         for template in &templates {
             match template::variables(&template.source) {
                 Err(e) => {
@@ -109,7 +111,31 @@ impl Contents<'_, '_> {
                     ));
                 }
                 Ok(variables) => {
+                    // Calls of names neither the renderer nor the template defines: reported as
+                    // unknown functions (a declared variable called is a value's business).
+                    let mut functions = BTreeSet::new();
+                    for unknown in template::unknowns(&template.source).unwrap_or_default() {
+                        if unknown.kind == UnknownKind::Function
+                            && (declared.contains_key(&unknown.name)
+                                || !functions.insert(unknown.name.clone()))
+                        {
+                            continue;
+                        }
+                        unusable = true;
+                        let (file, at) =
+                            self.place(template, line_column(&template.source, unknown.offset));
+                        let (code, message) = unusable_message(&unknown);
+                        out.push(Finding::error(
+                            file,
+                            Some(at),
+                            code,
+                            format!("{} {message}", describe(&template.origin)),
+                        ));
+                    }
                     for name in variables {
+                        if functions.contains(&name) {
+                            continue;
+                        }
                         if !declared.contains_key(&name) {
                             undeclared = true;
                             let offset = first_use(&template.source, &name).unwrap_or(0);
@@ -151,7 +177,7 @@ impl Contents<'_, '_> {
         // Rendered with defaults: a template that runs into a render limit is an error here,
         // before any release (and `create` runs these checks under its lock, so they are
         // bounded too).
-        if compiled && !undeclared {
+        if compiled && !undeclared && !unusable {
             if let Some(rendered) = self.render_all(&templates, out) {
                 if self.rules_ok {
                     self.budget(&rendered, out);
@@ -223,6 +249,29 @@ fn locate(scalar: Option<Scalar>, at: Position, key: Option<Position>) -> Positi
     match scalar {
         Some(scalar) => scalar.at(at.0, at.1),
         None => key.unwrap_or((1, 1)),
+    }
+}
+
+/// The code and the message (after the template's description) for what the renderer lacks.
+fn unusable_message(unknown: &Unknown) -> (&'static str, String) {
+    let name = &unknown.name;
+    match unknown.kind {
+        UnknownKind::Filter => (
+            "unknown-filter",
+            format!("uses the filter `{name}`, which promptreg's renderer does not have (docs/FORMAT.md §4 says what templates can use)"),
+        ),
+        UnknownKind::Test => (
+            "unknown-test",
+            format!("uses the test `is {name}`, which promptreg's renderer does not have (docs/FORMAT.md §4 says what templates can use)"),
+        ),
+        UnknownKind::Function => (
+            "unknown-function",
+            format!("calls `{name}()`, which is neither a function of promptreg's renderer nor a macro or variable the template defines"),
+        ),
+        UnknownKind::Load => (
+            "template-include",
+            format!("uses `{{% {name} %}}`, but promptreg renders each template alone: there is no other template to load (put the text in the template itself)"),
+        ),
     }
 }
 
