@@ -369,7 +369,7 @@ impl Error {
             Error::VersionNotFound { .. } => (404, "version-not-found"),
             Error::UnknownEnvironment { .. } => (404, "unknown-environment"),
             Error::UnknownDomain { .. } => (404, "unknown-domain"),
-            Error::TagMissing { .. } => (500, "tag-missing"),
+            Error::TagMissing { .. } => (503, "tag-missing"),
             Error::NotInEnvironment { .. } => (404, "not-in-environment"),
             Error::NeverInEnvironment { .. } => (404, "never-in-environment"),
             Error::PromptFileMissing { .. } => (404, "prompt-file-missing"),

@@ -344,3 +344,22 @@ fn list_at_a_revision_reads_that_revisions_files_not_the_working_tree() {
         .json();
     assert_eq!(at_head[0]["summary"], "The drafts/new prompt");
 }
+
+#[test]
+fn the_http_api_answers_the_same_errors() {
+    use crate::serve::{get, Server};
+    let repo = moved_then_edited();
+    let server = Server::start(&repo, &[]);
+    let unknown = get(&server.url("/api/prompts/x/history?environment=prod"));
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(unknown.json()["error"], "unknown-environment");
+    let known = get(&server.url("/api/prompts/x/history?environment=staging"));
+    assert_eq!(known.status, 200, "{}", known.body);
+    drop(server);
+
+    let clone = clone(&repo, &["--no-tags"], "no-tags");
+    let server = Server::start(&repo, &["--repo", clone.to_str().expect("utf-8 path")]);
+    let missing = get(&server.url("/api/prompts/x/latest?environment=dev"));
+    assert_eq!(missing.status, 503, "{}", missing.body);
+    assert_eq!(missing.json()["error"], "tag-missing");
+}
