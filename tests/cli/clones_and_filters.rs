@@ -63,6 +63,10 @@ fn fetch_in_a_clone_without_tags_names_the_missing_tag_and_the_fix() {
             out.stderr
         );
     }
+    // `versions` says the same rather than "no prompt has a version yet".
+    repo.run_in(&clone, &["versions", "x"])
+        .refused()
+        .stderr_has(&["tag `x/v1.0.0` is not in this clone", "git fetch --tags"]);
     // A prompt that is not in the index at all is still "not found".
     repo.run_in(&clone, &["fetch", "y"])
         .refused()
