@@ -159,6 +159,24 @@ pub enum Error {
         known: Vec<String>,
     },
 
+    /// A `--domain` no prompt has.
+    #[error("unknown domain `{domain}`")]
+    UnknownDomain { domain: String, known: Vec<String> },
+
+    /// The index points at a version whose tag is not in this repository: a clone made
+    /// without tags (`git clone --no-tags`, a shallow CI checkout).
+    #[error(
+        "{environment} of `{name}` points at {version}, but its tag `{tag}` is not in this clone"
+    )]
+    TagMissing {
+        name: String,
+        version: String,
+        environment: String,
+        tag: String,
+        /// The clone is shallow too.
+        shallow: bool,
+    },
+
     /// The environment holds no version of the prompt.
     #[error("`{name}` has no version in {environment}")]
     NotInEnvironment {
@@ -350,6 +368,8 @@ impl Error {
             Error::NoVersions { .. } => (404, "no-versions"),
             Error::VersionNotFound { .. } => (404, "version-not-found"),
             Error::UnknownEnvironment { .. } => (404, "unknown-environment"),
+            Error::UnknownDomain { .. } => (404, "unknown-domain"),
+            Error::TagMissing { .. } => (503, "tag-missing"),
             Error::NotInEnvironment { .. } => (404, "not-in-environment"),
             Error::NeverInEnvironment { .. } => (404, "never-in-environment"),
             Error::PromptFileMissing { .. } => (404, "prompt-file-missing"),
@@ -420,6 +440,8 @@ impl Error {
             | Error::UnservableRelease { .. }
             | Error::TemplateLimit { .. }
             | Error::UnknownEnvironment { .. }
+            | Error::UnknownDomain { .. }
+            | Error::TagMissing { .. }
             | Error::NotInEnvironment { .. }
             | Error::PipelineSkipped { .. }
             | Error::AccessDenied { .. }

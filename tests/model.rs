@@ -968,8 +968,9 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 environment: Some((*env_name).to_owned()),
                 ..Query::default()
             };
-            let events =
-                history(&repo.store, &query).map_err(|e| fail(&trace, format!("history: {e}")))?;
+            let events = history(&repo.store, &query)
+                .map_err(|e| fail(&trace, format!("history: {e}")))?
+                .events;
             let got: Vec<Move> = events.iter().map(move_of).collect();
             let mut expected = model.moves.get(&(prompt, env)).cloned().unwrap_or_default();
             expected.reverse();
@@ -991,7 +992,8 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 ..Query::default()
             },
         )
-        .map_err(|e| fail(&trace, format!("history: {e}")))?;
+        .map_err(|e| fail(&trace, format!("history: {e}")))?
+        .events;
         let got: Vec<Ev> = all.iter().map(ev_of).collect();
         let mut expected = model.trail[prompt].clone();
         expected.reverse();

@@ -111,7 +111,22 @@ fn hint(error: &Error) -> Option<String> {
             promptreg::model::template::MAX_OUTPUT_BYTES,
             promptreg::model::template::MAX_DEPTH
         ),
-        Error::UnknownEnvironment { known, .. } => format!("the pipeline is: {}", list(known)),
+        Error::UnknownEnvironment { environment, known } => {
+            match promptreg::read::nearby_environments(environment, known).first() {
+                Some(near) => format!("did you mean `{near}`? the pipeline is: {}", list(known)),
+                None => format!("the pipeline is: {}", list(known)),
+            }
+        }
+        Error::UnknownDomain { known, .. } if known.is_empty() => {
+            "no prompt has a domain yet: a domain is the first segment of a nested name such as `support/refund-agent`".into()
+        }
+        Error::UnknownDomain { known, .. } => format!("the domains are: {}", list(known)),
+        Error::TagMissing { shallow: false, .. } => {
+            "the clone was made without its tags (`git clone --no-tags`, a CI checkout); fetch them with `git fetch --tags`".into()
+        }
+        Error::TagMissing { shallow: true, .. } => {
+            "this shallow clone lacks the tag; fetch the tags with `git fetch --tags` (and the whole history with `git fetch --unshallow`)".into()
+        }
         Error::NotInEnvironment { name, elsewhere, .. } if elsewhere.is_empty() => {
             format!("no environment holds a version of it; try `promptreg fetch {name}@latest`")
         }
@@ -166,4 +181,26 @@ pub fn skipped_tag(error: &Error) -> String {
         }
         other => format!("warning: {other}"),
     }
+}
+
+/// The warnings for what this clone lacks (missing version tags, shallow history), each with
+/// the git command that fetches it; `history` says whether its walk was cut short.
+pub fn gap_warnings(gaps: &promptreg::read::Gaps, history_cut: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(first) = gaps.missing_tags.first() {
+        let more = match gaps.missing_tags.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        out.push(format!(
+            "warning: registry.yaml points at versions whose tags are not in this clone ({} of `{}` holds {}{more}); fetch them with `git fetch --tags`",
+            first.environment, first.name, first.version
+        ));
+    }
+    if let Some(root) = history_cut {
+        out.push(format!(
+            "warning: this is a shallow clone: history up to commit {root} (its own changes included) is not available; fetch it with `git fetch --unshallow`"
+        ));
+    }
+    out
 }

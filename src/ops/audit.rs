@@ -166,6 +166,7 @@ fn held_before(
     };
     let wanted = version.to_string();
     Ok(super::history::history(store, &query)?
+        .events
         .iter()
         .any(|e| e.to.as_deref() == Some(wanted.as_str())))
 }

@@ -33,9 +33,26 @@ pub struct Query {
     pub revision: Option<String>,
 }
 
-/// The events matching `query`, newest first.
-pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
+/// What `history` found.
+pub struct History {
+    /// The events matching the query, newest first.
+    pub events: Vec<Event>,
+    /// In a shallow clone, the commit (abbreviated) where the walk met the clone's boundary:
+    /// what happened there and before it is not known, so no event is reported for it.
+    pub cut_at: Option<String>,
+    /// Pointers of the index at the walk's start naming versions whose tag is not here: their
+    /// `created` events are missing.
+    pub missing_tags: Vec<crate::read::MissingTag>,
+}
+
+/// The events matching `query`, newest first, and what the clone lacks to tell them all.
+pub fn history(store: &Store, query: &Query) -> Result<History> {
     let head = store.commit(query.revision.as_deref())?;
+    // The index at the walk's start, for the pipeline and the pointers whose tags are missing;
+    // one that cannot be read leaves both unknown (`audit` and `validate` report it).
+    let registry = registry_blob(store, &head).and_then(|id| registry_of_blob(store, id).ok());
+    let shallow_roots = store.shallow_roots()?;
+    let mut cut_at = None;
     // Position in the walk, newest first: orders events that share a timestamp.
     let mut position: HashMap<ObjectId, usize> = HashMap::new();
     let mut events: Vec<(usize, Event)> = Vec::new();
@@ -43,6 +60,13 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
     let mut parsed = super::tested::Parsed::default();
     for (index, id) in store.walk(head.id(), None, false)?.into_iter().enumerate() {
         position.insert(id, index);
+        if shallow_roots.contains(&id) {
+            // Its parents are not in the clone: diffing it against nothing would invent
+            // every pointer and run it holds as made here.
+            let text = id.to_string();
+            cut_at.get_or_insert_with(|| text[..10].to_owned());
+            continue;
+        }
         let commit = store
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
@@ -58,10 +82,27 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
         let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
         events.push((index, created_event(&release)));
     }
-    if let (Some(name), true) = (&query.name, events.is_empty()) {
+    if let (Some(name), true, None) = (&query.name, events.is_empty(), &cut_at) {
         // Nothing ever happened to it: most likely a typo.
         return Err(crate::read::not_found(store, name));
     }
+    if let (Some(env), Some(registry)) = (&query.environment, &registry) {
+        let ever_moved = events
+            .iter()
+            .any(|(_, e)| e.environment.as_ref() == Some(env));
+        if !ever_moved {
+            // Not in the pipeline and never moved (an environment since removed still is).
+            registry.check_environment(env)?;
+        }
+    }
+    let missing_tags = match &registry {
+        Some(registry) => {
+            let mut missing = crate::read::gaps::missing_tags(registry, &store.all_versions()?);
+            missing.retain(|m| query.name.as_ref().is_none_or(|n| *n == m.name));
+            missing
+        }
+        None => Vec::new(),
+    };
     events.retain(|(_, e)| {
         query
             .environment
@@ -77,7 +118,11 @@ pub fn history(store: &Store, query: &Query) -> Result<Vec<Event>> {
             .unwrap_or(0);
         (Reverse(at), *index, e.event == Change::Created)
     });
-    Ok(events.into_iter().map(|(_, e)| e).collect())
+    Ok(History {
+        events: events.into_iter().map(|(_, e)| e).collect(),
+        cut_at,
+        missing_tags,
+    })
 }
 
 /// The pointer moves one commit made (relative to its first parent).

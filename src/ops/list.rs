@@ -1,4 +1,5 @@
-//! `list`: one row per prompt with its latest version and what each environment serves.
+//! `list`: one row per prompt with its latest version and what each environment serves, and
+//! the prompts that have files but no release yet.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,7 +12,10 @@ use crate::store::Store;
 use crate::{Error, PromptName, Result};
 use promptreg_wire::record::ListRecord;
 
-use crate::read::{registry_at, revision_label};
+use crate::read::files::{prompt_files, read_prompt_file, FilesOf};
+use crate::read::gaps::missing_tags;
+use crate::read::{registry_at, revision_label, Gaps};
+use serde_json::Value;
 
 /// Which prompts to show.
 #[derive(Clone, Debug, Default)]
@@ -28,19 +32,46 @@ struct SummaryOnly {
     summary: Option<String>,
 }
 
-/// Every prompt that has a version tag or an entry in the index at `revision`.
-pub fn list(
-    store: &Store,
-    filter: &Filter,
-    revision: Option<&str>,
-) -> Result<(Vec<String>, Vec<ListRecord>)> {
+/// What `list` found: the pipeline, one row per prompt, and what the clone lacks.
+pub struct Listing {
+    /// The pipeline of the revision's index, in order.
+    pub environments: Vec<String>,
+    pub rows: Vec<ListRecord>,
+    /// Tags the index's pointers name that are not here, and whether the clone is shallow.
+    pub gaps: Gaps,
+}
+
+/// Every prompt that has a version tag, an entry in the index, or a `prompt.yaml` at `revision`
+/// (the working tree when no revision is given): released prompts first by name, those with
+/// files only as `unreleased`.
+pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Listing> {
     let commit = store.commit(revision)?;
     let registry = registry_at(store, &commit, revision_label(revision), None)?;
     if let Some(env) = &filter.environment {
         registry.check_environment(env)?;
     }
     let all = store.all_versions()?;
-    let names: BTreeSet<&PromptName> = all.keys().chain(registry.prompts.keys()).collect();
+    let files = prompt_files(
+        store,
+        match revision {
+            Some(_) => FilesOf::Commit(&commit),
+            None => FilesOf::WorkTree(&commit),
+        },
+    )?;
+    let names: BTreeSet<&PromptName> = all
+        .keys()
+        .chain(registry.prompts.keys())
+        .chain(files.keys())
+        .collect();
+    if let Some(domain) = &filter.domain {
+        if !names.iter().any(|n| n.domain() == Some(domain.as_str())) {
+            let known: BTreeSet<&str> = names.iter().filter_map(|n| n.domain()).collect();
+            return Err(Error::UnknownDomain {
+                domain: domain.clone(),
+                known: known.into_iter().map(str::to_owned).collect(),
+            });
+        }
+    }
     let mut trees = store.release_trees()?;
     let mut rows = Vec::new();
     for name in names {
@@ -60,37 +91,60 @@ pub fn list(
             continue;
         }
         let versions = all.get(name).map(Vec::as_slice).unwrap_or_default();
+        let released = !versions.is_empty() || !pointers.is_empty();
         let newest = latest(versions);
-        let summary = match newest {
-            Some(version) => match summary_of(store, &mut trees, name, version) {
+        let summary = match (newest, files.get(name)) {
+            (Some(version), _) => match summary_of(store, &mut trees, name, version) {
                 Ok(summary) => summary,
                 // A tag shaped like a version but not a release (a lightweight `docs/v1.0.0`)
-                // does not make a prompt; one the index names is still listed.
-                Err(Error::BadTag { .. }) if !registry.prompts.contains_key(name) => continue,
+                // does not make a prompt; one the index names or with files is still listed.
+                Err(Error::BadTag { .. })
+                    if !registry.prompts.contains_key(name) && !files.contains_key(name) =>
+                {
+                    continue
+                }
                 Err(Error::BadTag { .. }) => None,
                 Err(e) => return Err(e),
             },
-            None => None,
+            (None, Some(file)) if !released => {
+                read_prompt_file(store, file)?.and_then(|bytes| summary_in(&bytes, name))
+            }
+            (None, _) => None,
         };
         let environments = registry
             .environments
             .iter()
-            .filter_map(|env| {
-                pointers
-                    .get(env)
-                    .map(|v| (env.clone(), v.to_string().into()))
+            .map(|env| {
+                let held = pointers.get(env).map(|v| Value::String(v.to_string()));
+                (env.clone(), held.unwrap_or(Value::Null))
             })
             .collect();
         rows.push(ListRecord {
             name: name.to_string(),
             domain: name.domain().map(str::to_owned),
+            status: if released { "released" } else { "unreleased" }.to_owned(),
             latest: newest.map(ToString::to_string),
             versions: versions.len(),
             environments,
             summary,
         });
     }
-    Ok((registry.environments.clone(), rows))
+    Ok(Listing {
+        gaps: Gaps {
+            missing_tags: missing_tags(&registry, &all),
+            shallow: store.is_shallow(),
+        },
+        environments: registry.environments.clone(),
+        rows,
+    })
+}
+
+/// The summary of a `prompt.yaml`'s bytes; `None` when it has none or does not parse (a
+/// malformed file should not hide the rest of the list; `validate` reports it).
+fn summary_in(bytes: &[u8], name: &PromptName) -> Option<String> {
+    crate::model::yaml::parse::<SummaryOnly>(bytes, Path::new(&name.file()))
+        .ok()
+        .and_then(|s| s.summary)
 }
 
 /// The summary of a release, read through `trees` so that each release commit's `prompts/` tree
@@ -109,10 +163,5 @@ fn summary_of(
         return Ok(None);
     };
     let bytes = store.blob(file)?;
-    // A malformed release should not hide the rest of the list; `validate` reports it.
-    Ok(
-        crate::model::yaml::parse::<SummaryOnly>(&bytes, Path::new(&name.file()))
-            .ok()
-            .and_then(|s| s.summary),
-    )
+    Ok(summary_in(&bytes, name))
 }

@@ -53,7 +53,7 @@ pub fn rollback(
         environment: Some(env.to_owned()),
         ..Query::default()
     };
-    let events = history(store, &query)?;
+    let events = history(store, &query)?.events;
     let target = match &request.to {
         Some(wanted) => {
             let held: Vec<String> = held_versions(&events);

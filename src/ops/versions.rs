@@ -59,7 +59,9 @@ pub fn versions_checked(
     let tags = store.versions(name)?;
     let lightweight = store.lightweight_version_tags(name)?;
     if tags.is_empty() {
-        return Err(not_found(store, name));
+        // The index points at versions none of which has a tag here: the clone lacks them.
+        return Err(crate::read::tag_missing(store, &registry, name, None)
+            .unwrap_or_else(|| not_found(store, name)));
     }
     let mut skipped: Vec<(Version, Error)> = lightweight;
     let mut good = Vec::with_capacity(tags.len());

@@ -31,6 +31,22 @@ pub fn nearby_names(store: &Store, name: &PromptName) -> Vec<String> {
     names
 }
 
+/// The environments of `known` (a pipeline) that look like `wanted`, closest first (for
+/// "did you mean" on an unknown environment): a small edit away, or one containing the other.
+pub fn nearby_environments(wanted: &str, known: &[String]) -> Vec<String> {
+    let mut scored: Vec<(usize, &String)> = known
+        .iter()
+        .filter_map(|env| {
+            let distance = strsim::levenshtein(env, wanted);
+            let related =
+                !wanted.is_empty() && (env.contains(wanted) || wanted.contains(env.as_str()));
+            (distance <= 2.max(wanted.len() / 3) || related).then_some((distance, env))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().map(|(_, env)| env.clone()).collect()
+}
+
 /// The error for a prompt with no versions.
 pub fn not_found(store: &Store, name: &PromptName) -> Error {
     Error::PromptNotFound {
@@ -48,5 +64,29 @@ pub fn missing_version(store: &Store, name: &PromptName, version: &Version) -> E
             existing: versions.into_iter().map(|(v, _)| v.to_string()).collect(),
         },
         _ => not_found(store, name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearby_environments;
+
+    fn pipeline() -> Vec<String> {
+        ["dev", "staging", "production", "qa-eu"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn close_names_are_suggested_closest_first() {
+        assert_eq!(nearby_environments("prod", &pipeline()), ["production"]);
+        assert_eq!(nearby_environments("stagng", &pipeline()), ["staging"]);
+        assert_eq!(nearby_environments("qa", &pipeline()), ["qa-eu"]);
+        assert_eq!(nearby_environments("devv", &pipeline())[0], "dev");
+    }
+
+    #[test]
+    fn unrelated_names_are_not() {
+        assert!(nearby_environments("canary", &pipeline()).is_empty());
     }
 }

@@ -5,13 +5,16 @@
 //! Everything here only reads; operations ([`crate::ops`]) and the server build on it, and none
 //! of them reads `registry.yaml`, a release or a results file any other way.
 
+pub mod files;
+pub mod gaps;
 pub mod missing;
 pub mod record;
 mod registry;
 pub mod release;
 pub mod results;
 
-pub use missing::{missing_version, nearby_names, not_found};
+pub use gaps::{gaps, tag_missing, Gaps, MissingTag};
+pub use missing::{missing_version, nearby_environments, nearby_names, not_found};
 pub use registry::{
     pointers_of_blob, registry_at, registry_blob, registry_of_blob, remember_registry,
 };

@@ -9,6 +9,7 @@ use crate::model::version::latest;
 use crate::store::{Release, Store};
 use crate::{Error, PromptName, Result, Version};
 
+use super::gaps::tag_missing;
 use super::missing::{missing_version, not_found};
 use super::{registry_at, revision_label};
 
@@ -33,10 +34,18 @@ pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Resu
     )?;
     let name = &selector.name;
     let (version, skipped) =
-        resolve_version_checked(store, &registry, name, selector.target.as_ref())?;
-    let release = store
-        .release(name, &version)?
-        .ok_or_else(|| missing_version(store, name, &version))?;
+        match resolve_version_checked(store, &registry, name, selector.target.as_ref()) {
+            Ok(found) => found,
+            // No tag at all although the index points at versions: the clone lacks its tags.
+            Err(e @ Error::PromptNotFound { .. }) => {
+                return Err(tag_missing(store, &registry, name, None).unwrap_or(e))
+            }
+            Err(e) => return Err(e),
+        };
+    let release = store.release(name, &version)?.ok_or_else(|| {
+        tag_missing(store, &registry, name, Some(&version))
+            .unwrap_or_else(|| missing_version(store, name, &version))
+    })?;
     let prompt = read_prompt(store, &release)?;
     Ok(Fetched {
         release,
@@ -77,7 +86,8 @@ pub fn resolve_version_checked(
     if let Some(version) = pointers.get(environment) {
         return Ok((version.clone(), Vec::new()));
     }
-    if store.versions(name)?.is_empty() {
+    // A prompt the index points at elsewhere is known even when its tags are not here.
+    if pointers.is_empty() && store.versions(name)?.is_empty() {
         return Err(not_found(store, name));
     }
     let elsewhere = registry

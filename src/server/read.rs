@@ -188,7 +188,11 @@ fn cached_read(
                 since: None,
                 revision: revision.map(str::to_owned),
             };
-            pretty(&crate::ops::history::history(store, &query).map_err(served)?)?
+            pretty(
+                &crate::ops::history::history(store, &query)
+                    .map_err(served)?
+                    .events,
+            )?
         }
         Kind::Tests => {
             let version = match (&params.version, &params.environment) {

@@ -137,6 +137,27 @@ impl Store {
         }
     }
 
+    /// Whether this is a shallow clone (`.git/shallow` exists): history stops at the commits
+    /// it lists, whose parents are not here.
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    /// The commits a shallow clone's history stops at (their parents were not fetched), as
+    /// `.git/shallow` lists them; empty for a complete clone.
+    pub fn shallow_roots(&self) -> Result<Vec<ObjectId>> {
+        let path = self.common_dir().join("shallow");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(path)(e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| ObjectId::from_str(line.trim()).ok())
+            .collect())
+    }
+
     /// Whether `.gitignore` rules ignore `path` (repository-relative); `false` when that
     /// cannot be told.
     pub fn is_ignored(&self, path: &str) -> bool {

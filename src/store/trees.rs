@@ -165,6 +165,28 @@ impl Store {
         Ok(found)
     }
 
+    /// The directories below `prompts/` in the tree `root` that hold a regular `prompt.yaml`,
+    /// as their paths below `prompts/` (`support/refund-agent`), with the file's blob id:
+    /// the prompts a revision has files for, released or not.
+    pub fn prompt_files(&self, root: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        let Some(id) = self.path_id(root, crate::PROMPTS_DIR)? else {
+            return Ok(Vec::new());
+        };
+        let Ok(tree) = self.repo.find_tree(id) else {
+            return Ok(Vec::new()); // `prompts` is a file: `validate` reports it.
+        };
+        let mut found = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            if !parent.is_empty() && regular && entry.name().ok() == Some(crate::PROMPT_FILE) {
+                found.push((parent.trim_end_matches('/').to_owned(), entry.id()));
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(Error::git("cannot read the prompts tree"))?;
+        Ok(found)
+    }
+
     /// The tree at `path` in `tree`.
     pub fn subtree<'r>(&'r self, tree: &TreeView<'_>, path: &str) -> Option<TreeView<'r>> {
         let entry = tree.tree.get_path(Path::new(path)).ok()?;

@@ -97,7 +97,10 @@ fn a_release_tag_on_a_commit_without_the_prompt_is_refused_by_fetch_only() {
     assert_eq!(record["version"], "1.0.0");
     let rows = list_rows(&repo);
     let x = row(&rows, "x").unwrap_or_else(|| panic!("x is not listed: {rows:?}"));
-    assert_eq!(x["environments"], serde_json::json!({"dev": "1.0.0"}));
+    assert_eq!(
+        x["environments"],
+        serde_json::json!({"dev": "1.0.0", "staging": null, "production": null})
+    );
     let table = repo.run(&["list"]);
     table.ok();
     assert!(table.stdout.contains("1.0.0"), "{}", table.stdout);

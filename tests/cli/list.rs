@@ -58,7 +58,8 @@ fn list_json_shape() {
                 "latest",
                 "versions",
                 "environments",
-                "summary"
+                "summary",
+                "status"
             ]
         );
     }
@@ -71,28 +72,31 @@ fn list_json_shape() {
                 "latest": "1.0.0",
                 "versions": 1,
                 "environments": {"dev": "1.0.0", "staging": "1.0.0", "production": "1.0.0"},
-                "summary": "The summarize prompt"
+                "summary": "The summarize prompt",
+                "status": "released"
             },
             {
                 "name": "support/refund-agent",
                 "domain": "support",
                 "latest": "1.1.0",
                 "versions": 2,
-                "environments": {"dev": "1.1.0"},
-                "summary": "The support/refund-agent prompt"
+                "environments": {"dev": "1.1.0", "staging": null, "production": null},
+                "summary": "The support/refund-agent prompt",
+                "status": "released"
             },
             {
                 "name": "support/triage",
                 "domain": "support",
                 "latest": "0.1.0",
                 "versions": 1,
-                "environments": {},
-                "summary": "The support/triage prompt"
+                "environments": {"dev": null, "staging": null, "production": null},
+                "summary": "The support/triage prompt",
+                "status": "released"
             }
         ])
     );
-    // Environments are in pipeline order, not alphabetical.
-    let envs: Vec<&str> = rows[0]["environments"]
+    // Every environment of the pipeline, in pipeline order (not alphabetical), even empty ones.
+    let envs: Vec<&str> = rows[2]["environments"]
         .as_object()
         .expect("object")
         .keys()
@@ -117,7 +121,7 @@ fn list_filters_by_environment_and_domain() {
         names(&repo, &["--domain", "support", "--env", "dev"]),
         ["support/refund-agent"]
     );
-    assert!(names(&repo, &["--domain", "marketing"]).is_empty());
+    // A domain no prompt has is refused (tests/cli/clones_and_filters.rs).
 
     let out = repo.run(&["list", "--env", "staging"]);
     out.ok();

@@ -7,6 +7,7 @@ mod atomic;
 mod audit;
 mod broken_releases;
 mod cache;
+mod clones_and_filters;
 mod concurrency;
 mod create;
 mod demo_identity;

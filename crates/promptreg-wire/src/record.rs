@@ -78,13 +78,20 @@ pub struct VersionRecord {
 pub struct ListRecord {
     pub name: String,
     pub domain: Option<String>,
-    /// The `@latest` version, `null` when none is released.
+    /// The `@latest` version, `null` when none is released (or its tags are not in the clone).
     pub latest: Option<String>,
     /// How many versions exist.
     pub versions: usize,
-    /// Environment → version, in pipeline order; environments holding nothing are left out.
+    /// Every environment of the pipeline, in order → the version it holds, `null` for none.
     pub environments: serde_json::Map<String, Value>,
     pub summary: Option<String>,
+    /// `released` (a version tag or a pointer in the index), or `unreleased` (files only).
+    #[serde(default = "released")]
+    pub status: String,
+}
+
+fn released() -> String {
+    "released".to_owned()
 }
 
 /// One chat message of a record, its template unrendered.

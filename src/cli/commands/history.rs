@@ -7,7 +7,7 @@ use promptreg::ops::history::{history, Query};
 use promptreg::PromptName;
 
 use crate::cli::context::Format;
-use crate::cli::report::Usage;
+use crate::cli::report::{self, Usage};
 use crate::cli::{output, Context};
 
 /// The audit trail, newest first: releases, promotions, rollbacks, demotions and recorded test
@@ -56,7 +56,15 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         revision: context.revision.clone(),
     };
     let store = context.store()?;
-    let events = history(&store, &query)?;
+    let found = history(&store, &query)?;
+    let gaps = promptreg::read::Gaps {
+        missing_tags: found.missing_tags,
+        shallow: found.cut_at.is_some(),
+    };
+    for warning in report::gap_warnings(&gaps, found.cut_at.as_deref()) {
+        context.status(&warning);
+    }
+    let events = found.events;
     if format == Format::Json {
         return output::json(&events);
     }

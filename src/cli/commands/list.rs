@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use comfy_table::Cell;
-use promptreg::ops::list::{list, Filter};
+use promptreg::ops::list::{list, Filter, Listing};
 
 use crate::cli::context::Format;
-use crate::cli::{output, Context};
+use crate::cli::{output, report, Context};
 
 /// List prompts: latest version, what each environment serves, and the summary
 #[derive(clap::Args, Debug)]
@@ -25,7 +25,14 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         environment: args.env.clone(),
         domain: args.domain.clone(),
     };
-    let (environments, rows) = list(&store, &filter, context.revision.as_deref())?;
+    let Listing {
+        environments,
+        rows,
+        gaps,
+    } = list(&store, &filter, context.revision.as_deref())?;
+    for warning in report::gap_warnings(&gaps, None) {
+        context.status(&warning);
+    }
     if format == Format::Json {
         return output::json(&rows);
     }
@@ -51,7 +58,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 .unwrap_or("-");
             cells.push(Cell::new(version));
         }
-        cells.push(Cell::new(row.summary.as_deref().unwrap_or("")));
+        let summary = row.summary.as_deref().unwrap_or("");
+        cells.push(Cell::new(if row.status == "unreleased" {
+            format!("(unreleased) {summary}").trim_end().to_owned()
+        } else {
+            summary.to_owned()
+        }));
         table.add_row(cells);
     }
     if rows.is_empty() {

@@ -1,0 +1,89 @@
+//! What a clone may lack: version tags (`git clone --no-tags`, a CI checkout) and history
+//! (`git clone --depth N`). Reads that would otherwise answer wrongly — "no version yet", a
+//! latest of `-`, moves invented at the shallow root — ask here and say so instead.
+
+use std::collections::BTreeMap;
+
+use crate::model::registry::Registry;
+use crate::store::Store;
+use crate::{Error, PromptName, Result, Version};
+
+/// A pointer of the index naming a version that has no tag here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingTag {
+    pub name: PromptName,
+    pub environment: String,
+    pub version: Version,
+}
+
+/// What this clone lacks.
+#[derive(Clone, Debug, Default)]
+pub struct Gaps {
+    /// Pointers naming versions with no tag, in name then pipeline order.
+    pub missing_tags: Vec<MissingTag>,
+    /// The clone is shallow (`.git/shallow` exists).
+    pub shallow: bool,
+}
+
+impl Gaps {
+    /// Whether nothing is missing.
+    pub fn is_empty(&self) -> bool {
+        self.missing_tags.is_empty() && !self.shallow
+    }
+}
+
+/// The pointers of `registry` whose version has no tag in `tags` (as
+/// [`Store::all_versions`] gives them).
+pub fn missing_tags(
+    registry: &Registry,
+    tags: &BTreeMap<PromptName, Vec<Version>>,
+) -> Vec<MissingTag> {
+    let mut out = Vec::new();
+    for (name, pointers) in &registry.prompts {
+        let released = tags.get(name).map(Vec::as_slice).unwrap_or_default();
+        for environment in &registry.environments {
+            if let Some(version) = pointers.get(environment) {
+                if !released.contains(version) {
+                    out.push(MissingTag {
+                        name: name.clone(),
+                        environment: environment.clone(),
+                        version: version.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What this clone lacks for `registry` (a revision's index).
+pub fn gaps(store: &Store, registry: &Registry) -> Result<Gaps> {
+    Ok(Gaps {
+        missing_tags: missing_tags(registry, &store.all_versions()?),
+        shallow: store.is_shallow(),
+    })
+}
+
+/// The error for a read of `name` that found no release although the index points at one
+/// (`version`, or any version when `None`) whose tag is not here: [`Error::TagMissing`].
+pub fn tag_missing(
+    store: &Store,
+    registry: &Registry,
+    name: &PromptName,
+    version: Option<&Version>,
+) -> Option<Error> {
+    let pointers = registry.pointers(name);
+    registry
+        .environments
+        .iter()
+        .rev()
+        .filter_map(|env| pointers.get(env).map(|v| (env, v)))
+        .find(|(_, v)| version.is_none_or(|wanted| wanted == *v) && !store.version_exists(name, v))
+        .map(|(environment, v)| Error::TagMissing {
+            name: name.to_string(),
+            version: v.to_string(),
+            environment: environment.clone(),
+            tag: v.tag_name(name),
+            shallow: store.is_shallow(),
+        })
+}
