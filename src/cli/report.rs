@@ -3,6 +3,7 @@
 use promptreg::model::template::Limit;
 use promptreg::Error;
 
+use super::context::{Paint, Stream};
 use super::Context;
 
 use super::error::CliError;
@@ -18,17 +19,18 @@ pub fn report(context: &Context, error: &anyhow::Error) {
     {
         return;
     }
-    let (red, yellow, reset) = if context.color_stderr {
-        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
-    } else {
-        ("", "", "")
-    };
-    eprintln!("{red}error{reset}: {error}");
+    eprintln!(
+        "{}: {error}",
+        context.paint(Stream::Stderr, Paint::Error, "error")
+    );
     for cause in error.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
     if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
-        eprintln!("{yellow}hint{reset}: {hint}");
+        eprintln!(
+            "{}: {hint}",
+            context.paint(Stream::Stderr, Paint::Hint, "hint")
+        );
     }
 }
 
@@ -152,12 +154,12 @@ fn hint(error: &Error) -> Option<String> {
     })
 }
 
-/// The warning for a version tag a read passed over because it is not a valid release.
+/// The warning (after `warning: `) for a version tag a read passed over because it is not a valid release.
 pub fn skipped_tag(error: &Error) -> String {
     match error {
         Error::BadTag { tag, reason } => {
-            format!("warning: skipped tag `{tag}` ({reason}); `promptreg validate` reports it")
+            format!("skipped tag `{tag}` ({reason}); `promptreg validate` reports it")
         }
-        other => format!("warning: {other}"),
+        other => other.to_string(),
     }
 }

@@ -21,6 +21,7 @@ mod integrity;
 mod invalid;
 mod limits;
 mod list;
+mod output_and_hints;
 mod promote;
 mod render;
 mod results;

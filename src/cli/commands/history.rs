@@ -55,12 +55,18 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         context.status("no events");
         return Ok(());
     }
-    let mut header = vec!["WHEN", "EVENT"];
+    let mut columns = vec![output::id("WHEN"), output::id("EVENT")];
     if query.name.is_none() {
-        header.push("PROMPT");
+        columns.push(output::id("PROMPT"));
     }
-    header.extend(["ENV", "VERSION", "BY", "REASON", "COMMIT"]);
-    let mut table = output::table(context, &header);
+    columns.extend([
+        output::id("ENV"),
+        output::id("VERSION"),
+        output::id("BY"),
+        output::text("REASON"),
+        output::id("COMMIT"),
+    ]);
+    let mut table = output::table(context, &columns);
     for event in &events {
         let mut row = vec![
             Cell::new(output::short_time(&event.at)),
@@ -81,7 +87,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         ]);
         table.add_row(row);
     }
-    output::print_table(&table)
+    output::print_table(table)
 }
 
 /// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version.

@@ -222,16 +222,16 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
     let mut table = output::table(
         context,
         &[
-            "VERSION",
-            "TEST",
-            "PASSED",
-            "FAILED",
-            "ERRORED",
-            "PASS RATE",
-            "SCORE",
-            "TESTED",
-            "BY",
-            "SOURCE",
+            output::id("VERSION"),
+            output::id("TEST"),
+            output::id("PASSED"),
+            output::id("FAILED"),
+            output::id("ERRORED"),
+            output::id("PASS RATE"),
+            output::id("SCORE"),
+            output::id("TESTED"),
+            output::id("BY"),
+            output::text("SOURCE"),
         ],
     );
     for row in &rows {
@@ -253,5 +253,5 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
             Cell::new(&run.source),
         ]);
     }
-    output::print_table(&table)
+    output::print_table(table)
 }
