@@ -163,6 +163,15 @@ impl Context {
         Ok(Store::discover(&path)?)
     }
 
+    /// Opens the registry for a write: a bare repository is refused first (a missing identity
+    /// is the second thing to fix, not the first), then the author and committer are resolved.
+    pub fn writer(&self, operation: &'static str) -> Result<(Store, Signatures)> {
+        let store = self.store()?;
+        store.workdir(operation)?;
+        let signatures = self.signatures(Some(&store))?;
+        Ok((store, signatures))
+    }
+
     /// Author and committer, from the environment and git configuration, as git resolves them.
     pub fn signatures(&self, store: Option<&Store>) -> Result<Signatures> {
         let env = |key: &str| std::env::var(key).ok();
@@ -178,15 +187,21 @@ impl Context {
         match self.format {
             None => Ok(default),
             Some(f) if supported.contains(&f) => Ok(f),
-            Some(f) => Err(crate::cli::report::Usage(format!(
-                "--format {} is not available here; choose one of: {}",
-                name(f),
-                supported
-                    .iter()
-                    .map(|f| name(*f))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Some(f) => Err(crate::cli::report::Usage(
+                format!(
+                    "--format {} is not available here; choose one of: {}",
+                    name(f),
+                    supported
+                        .iter()
+                        .map(|f| name(*f))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!(
+                    "drop --format (the default is {}) or choose one of the formats listed",
+                    name(default)
+                ),
+            )
             .into()),
         }
     }

@@ -1,7 +1,10 @@
 //! Errors for people: `error: …`, the causes, then a `hint:` with what to do next.
 
 use promptreg::model::template::Limit;
+use std::path::Path;
+
 use promptreg::Error;
+use promptreg::YamlProblem;
 
 use super::context::{Paint, Stream};
 use super::Context;
@@ -26,11 +29,43 @@ pub fn report(context: &Context, error: &anyhow::Error) {
     for cause in error.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    if let Some(hint) = error.downcast_ref::<Error>().and_then(hint) {
-        eprintln!(
-            "{}: {hint}",
-            context.paint(Stream::Stderr, Paint::Hint, "hint")
-        );
+    eprintln!(
+        "{}: {}",
+        context.paint(Stream::Stderr, Paint::Hint, "hint"),
+        hint_for(error)
+    );
+}
+
+/// The hint every error ends with: the library error's, the command's own, else one from the
+/// system error underneath (a file that cannot be read, an address in use).
+pub fn hint_for(error: &anyhow::Error) -> String {
+    if let Some(hint) = error.downcast_ref::<CliError>().and_then(CliError::hint) {
+        return hint.to_owned();
+    }
+    // A library error, possibly wrapped with context.
+    if let Some(error) = error.chain().find_map(|e| e.downcast_ref::<Error>()) {
+        return hint(error);
+    }
+    match error
+        .chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+    {
+        Some(io) => io_hint(io).into(),
+        None => "run the command again with --help to check its arguments; if it keeps failing, report the message above".into(),
+    }
+}
+
+/// What to do about a system error, by its kind.
+fn io_hint(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match error.kind() {
+        NotFound => "check the path: it must name an existing file (relative paths start at the current directory)",
+        PermissionDenied => "check the file's permissions (`ls -l`): promptreg must be able to read it",
+        AddrInUse => "another process listens on that address; stop it or choose another with --addr",
+        AddrNotAvailable => "listen on an address of this machine, e.g. --addr 127.0.0.1:8000",
+        IsADirectory => "name a file, not a directory",
+        InvalidData => "the file must be UTF-8 text",
+        _ => "check the file or device named above; the system's own words are after `caused by:`",
     }
 }
 
@@ -47,9 +82,10 @@ fn list(items: &[String]) -> String {
     items.join(", ")
 }
 
-/// What to do about a library error, when there is something useful to say.
-fn hint(error: &Error) -> Option<String> {
-    Some(match error {
+/// What to do about a library error: every variant has one (the match is exhaustive, so a new
+/// variant cannot be added without its hint).
+pub fn hint(error: &Error) -> String {
+    match error {
         Error::NotARepository { .. } => "run `git init` first, or point at a registry with --repo PATH".into(),
         Error::ReftableUnsupported { .. } => "convert it with `git refs migrate --ref-format=files`".into(),
         Error::BareRepository { .. } => "run it in a clone that has a working tree".into(),
@@ -144,14 +180,30 @@ fn hint(error: &Error) -> Option<String> {
         Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
-        // The message says it all (a file and its problem, or the system's error).
-        Error::Yaml { .. }
-        | Error::Invalid { .. }
-        | Error::TooLarge { .. }
-        | Error::RegistryName { .. }
-        | Error::Io { .. }
-        | Error::Git { .. } => return None,
-    })
+        Error::Yaml { problem: YamlProblem::Syntax, file, .. } => format!(
+            "fix the YAML at that line and column (quote values that hold `: `, `#` or start with `{{`); `promptreg validate {}` lists every problem",
+            file.display()
+        ),
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file == Path::new(promptreg::REGISTRY_FILE) => {
+            "edit registry.yaml by hand in a reviewed commit (block style: one `NAME:` with an `ENV: VERSION` line each; its format is docs/FORMAT.md), then run the command again; `promptreg validate` lists every problem".into()
+        }
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } => format!(
+            "its format is in docs/FORMAT.md; `promptreg validate {}` lists every problem",
+            file.display()
+        ),
+        Error::Variables { id, file, .. } if id.ends_with("@worktree") => format!(
+            "see the `variables:` {} declares, with their descriptions and defaults",
+            file.display()
+        ),
+        Error::Variables { id, .. } => format!(
+            "see the variables it declares, with their descriptions and defaults: `promptreg fetch {id} --format json`"
+        ),
+        Error::TooLarge { limit, .. } => format!("promptreg reads files of at most {limit} bytes here; make it smaller or split it"),
+        Error::RegistryName { .. } => "names look like `summarize` or `support/refund-agent`: lower-case letters, digits and `-`, in `/`-separated parts".into(),
+        Error::Io { source, .. } => io_hint(source).into(),
+        Error::Git { .. } if error.to_string().contains(".lock") => "a killed process may have left the lock file; if no Git command runs, `promptreg doctor --fix` clears it".into(),
+        Error::Git { .. } => "check the repository with `git fsck` and `git status`; if they are clean, report the message above".into(),
+    }
 }
 
 /// The warning (after `warning: `) for a version tag a read passed over because it is not a valid release.

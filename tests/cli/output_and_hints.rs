@@ -283,3 +283,191 @@ fn colour_follows_one_rule_flag_then_no_color_then_the_terminal() {
         assert!(!out.stdout.contains('\x1b'), "{args:?}: {:?}", out.stdout);
     }
 }
+
+/// Asserts a refusal (or usage error) that ends with a `hint:` line and changed nothing.
+#[track_caller]
+fn ends_with_hint(out: &Output, hint_has: &str) {
+    assert!(out.code == 1 || out.code == 2, "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    let last = out.stderr.trim_end().lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("hint: "),
+        "no hint: line last:\n{}",
+        out.stderr
+    );
+    assert!(
+        last.contains(hint_has),
+        "hint lacks {hint_has:?}:\n{}",
+        out.stderr
+    );
+}
+
+fn released() -> TestRepo {
+    let repo = TestRepo::init();
+    repo.write(
+        "prompts/p/prompt.yaml",
+        "summary: s\nmodel: m\nsystem_prompt: \"hi {{ who }}\"\nvariables:\n  who:\n    description: who\n",
+    );
+    repo.run(&["create", "p", "--version", "1.0.0", "-m", "first"])
+        .ok();
+    repo.run(&["promote", "p", "1.0.0", "--to", "dev", "--reason", "try"])
+        .ok();
+    repo
+}
+
+#[test]
+fn every_error_kind_ends_with_a_hint() {
+    let repo = released();
+    // Unreadable input files.
+    let out = repo.run(&["render", "p@1.0.0", "--vars-file", "no-such.yaml"]);
+    ends_with_hint(&out, "check the path");
+    let out = repo.run(&[
+        "results",
+        "import",
+        "p@1.0.0",
+        "--from",
+        "junit",
+        "no-such.xml",
+    ]);
+    ends_with_hint(&out, "check the path");
+    // render: a missing variable, an extra one.
+    let out = repo.run(&["render", "p@1.0.0"]);
+    ends_with_hint(&out, "promptreg fetch p@1.0.0 --format json");
+    let out = repo.run(&["render", "p@1.0.0", "--var", "who=x", "--var", "extra=y"]);
+    ends_with_hint(&out, "promptreg fetch p@1.0.0");
+    let out = repo.run(&[
+        "render",
+        "p",
+        "--worktree",
+        "--var",
+        "extra=y",
+        "--var",
+        "who=x",
+    ]);
+    ends_with_hint(&out, "prompts/p/prompt.yaml");
+    // --format X is not available here.
+    let out = repo.run(&["list", "--format", "github"]);
+    out.usage();
+    ends_with_hint(&out, "drop --format");
+    // A YAML syntax error in create.
+    repo.write("prompts/q/prompt.yaml", "summary: \"never closed\n");
+    let before = repo.commit_count();
+    let out = repo.run(&["create", "q", "--version", "1.0.0", "-m", "x"]);
+    ends_with_hint(&out, "fix the YAML at that line and column");
+    assert_eq!(repo.commit_count(), before);
+    // init --example into a non-empty directory.
+    let out = repo.run(&["init", "--example", repo.root.to_str().unwrap()]);
+    ends_with_hint(&out, "choose a directory that does not exist yet");
+    // serve usage errors, and serve on a detached HEAD.
+    for args in [
+        &["serve", "--cache-size", "lots"][..],
+        &["serve", "--sync", "origin", "--interval", "soon"][..],
+        &["serve", "--allow-local-writes", "--addr", "0.0.0.0:0"][..],
+    ] {
+        let out = repo.run(args);
+        out.usage();
+        ends_with_hint(&out, "");
+    }
+    repo.git(&["checkout", "-q", "--detach"]);
+    let out = repo.run(&["serve", "--addr", "127.0.0.1:0"]);
+    ends_with_hint(&out, "git switch main");
+    repo.git(&["checkout", "-q", "main"]);
+    // The flow-style refusal.
+    let registry = repo.read("registry.yaml");
+    let flow = registry.replace(
+        "prompts:\n  p:\n    dev: 1.0.0",
+        "prompts: {p: {dev: 1.0.0}}",
+    );
+    assert_ne!(flow, registry, "{registry}");
+    repo.commit_by_hand("registry.yaml", &flow, "flow style");
+    let before = repo.commit_count();
+    let out = repo.run(&["promote", "p", "1.0.0", "--to", "staging", "--reason", "x"]);
+    ends_with_hint(&out, "block style");
+    assert_eq!(repo.commit_count(), before);
+}
+
+#[test]
+fn rollback_of_an_empty_environment_says_which_environments_hold_versions() {
+    let repo = released();
+    let out = repo.run(&["rollback", "p", "--env", "production", "--reason", "x"]);
+    ends_with_hint(&out, "dev holds 1.0.0");
+    assert!(
+        !out.stderr.contains("no environment holds"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A bare clone of [`released`], and the repo it came from.
+fn bare_clone() -> (TestRepo, std::path::PathBuf) {
+    let repo = released();
+    let bare = repo.tmp().join("bare.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    (repo, bare)
+}
+
+#[test]
+fn in_a_bare_repository_the_bareness_is_reported_first() {
+    let (repo, bare) = bare_clone();
+    let repo_arg = bare.to_str().unwrap();
+    let out = repo.run(&["--repo", repo_arg, "validate", "--staged"]);
+    out.refused();
+    assert!(out.stderr.contains("bare"), "{}", out.stderr);
+    assert!(!out.stderr.contains("no registry.yaml"), "{}", out.stderr);
+    ends_with_hint(&out, "working tree");
+    // No identity either: the bare repository is still the first thing said.
+    let no_identity = [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ];
+    for args in [
+        &["promote", "p", "1.0.0", "--to", "staging", "--reason", "x"][..],
+        &["rollback", "p", "--env", "dev", "--reason", "x"][..],
+        &["create", "p", "--bump", "patch", "-m", "x"][..],
+        &[
+            "results", "record", "p@1.0.0", "--test", "t", "--passed", "1", "--failed", "0",
+        ][..],
+    ] {
+        let mut all = vec!["--repo", repo_arg];
+        all.extend_from_slice(args);
+        let out = repo.run_with(&all, &[], &no_identity);
+        out.refused();
+        assert!(out.stderr.contains("bare"), "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("identity"), "{args:?}: {}", out.stderr);
+        ends_with_hint(&out, "working tree");
+    }
+}
+
+#[test]
+fn the_missing_identity_is_named_author_or_committer() {
+    let repo = released();
+    let out = repo.run_with(
+        &["promote", "p", "1.0.0", "--to", "staging", "--reason", "x"],
+        &[],
+        &["GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"],
+    );
+    out.refused();
+    assert!(
+        out.stderr.contains("the committer's name and e-mail"),
+        "{}",
+        out.stderr
+    );
+    ends_with_hint(&out, "git config");
+    let out = repo.run_with(
+        &["promote", "p", "1.0.0", "--to", "staging", "--reason", "x"],
+        &[],
+        &["GIT_AUTHOR_EMAIL"],
+    );
+    assert!(out.stderr.contains("the author's e-mail"), "{}", out.stderr);
+}
+
+#[test]
+fn a_left_behind_branch_lock_points_at_doctor_fix() {
+    let repo = released();
+    repo.write(".git/refs/heads/main.lock", "");
+    let out = repo.run(&["promote", "p", "1.0.0", "--to", "staging", "--reason", "x"]);
+    ends_with_hint(&out, "promptreg doctor --fix");
+    assert!(!out.stderr.contains("rm "), "{}", out.stderr);
+}

@@ -55,7 +55,11 @@ pub struct Args {
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Text, Format::Json], Format::Text)?;
     if args.text && args.env.is_none() {
-        return Err(Usage("--text goes with --env A B".into()).into());
+        return Err(Usage(
+            "--text goes with --env A B".into(),
+            "compare environments with `promptreg diff --env staging production --text`".into(),
+        )
+        .into());
     }
     let equal = match (&args.env, &args.name, &args.a) {
         (Some(envs), _, _) => environments(context, args, format, &envs[0], &envs[1])?,
@@ -81,7 +85,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             }
             result.equal
         }
-        _ => return Err(Usage("give NAME and A (or --env A B)".into()).into()),
+        _ => return Err(Usage(
+            "give NAME and A (or --env A B)".into(),
+            "e.g. `promptreg diff NAME 1.0.0 1.1.0`, `promptreg diff NAME staging production` or `promptreg diff --env staging production`".into(),
+        ).into()),
     };
     if !equal {
         // Differences are the answer, not an error: no `error:` line, but exit status 1.

@@ -39,10 +39,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     };
     if let Some(flag) = flag {
         if selector.target.is_some() {
-            return Err(Usage(format!(
-                "`{}` already names a version; drop --version/--env/--latest",
-                args.selector
-            ))
+            return Err(Usage(
+                format!("`{}` already names a version", args.selector),
+                "drop --version/--env/--latest, or give a bare NAME with one of them".into(),
+            )
             .into());
         }
         selector.target = Some(flag);

@@ -35,10 +35,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
     let since = match &args.since {
         None => None,
-        Some(text) => Some(
-            parse_since(text)
-                .ok_or_else(|| Usage(format!("--since `{text}` is not a date (try 2026-01-31)")))?,
-        ),
+        Some(text) => Some(parse_since(text).ok_or_else(|| {
+            Usage(
+                format!("--since `{text}` is not a date"),
+                "give a day or a time: 2026-01-31, 2026-01-31T12:00:00Z".into(),
+            )
+        })?),
     };
     let query = Query {
         name: args.name.as_deref().map(PromptName::parse).transpose()?,

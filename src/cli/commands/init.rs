@@ -22,6 +22,13 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     if let Some(dir) = &args.example {
+        if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(crate::cli::report::Failed(
+                format!("{}: exists and is not empty", dir.display()),
+                "choose a directory that does not exist yet, e.g. `promptreg init --example /tmp/promptreg-demo`; nothing was written".into(),
+            )
+            .into());
+        }
         // A throwaway demo must work on a machine with no git identity configured, and so
         // must the commands run in it afterwards (the README's walk-through).
         let (signatures, keep_identity) = match context.signatures(None) {

@@ -32,8 +32,7 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
+    let (store, signatures) = context.writer("promote")?;
     let request = PromoteRequest {
         name: PromptName::parse(&args.name)?,
         version: Version::parse(&args.version)?,

@@ -29,8 +29,7 @@ pub struct Args {
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
+    let (store, signatures) = context.writer("rollback")?;
     let request = RollbackRequest {
         name: PromptName::parse(&args.name)?,
         environment: args.env.clone(),
