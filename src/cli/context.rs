@@ -187,7 +187,7 @@ impl Context {
         match self.format {
             None => Ok(default),
             Some(f) if supported.contains(&f) => Ok(f),
-            Some(f) => Err(crate::cli::report::Usage(
+            Some(f) => Err(crate::cli::error::CliError::Usage(
                 format!(
                     "--format {} is not available here; choose one of: {}",
                     name(f),

@@ -215,3 +215,27 @@ pub fn skipped_tag(error: &Error) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_error_gets_a_hint() {
+        let usage: anyhow::Error = Usage("bad".into(), "do this".into()).into();
+        assert_eq!(hint_for(&usage), "do this");
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let read = anyhow::Error::from(missing).context("cannot read `x`");
+        assert!(hint_for(&read).starts_with("check the path"));
+        let library = anyhow::Error::from(Error::DetachedHead).context("while serving");
+        assert!(hint_for(&library).contains("git switch"));
+        let anything = anyhow::anyhow!("something else");
+        assert!(!hint_for(&anything).is_empty());
+        let variables = Error::Variables {
+            file: "prompts/p/prompt.yaml".into(),
+            id: "p@1.0.0".into(),
+            message: "needs a value".into(),
+        };
+        assert!(hint(&variables).contains("promptreg fetch p@1.0.0"));
+    }
+}
