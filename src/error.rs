@@ -73,6 +73,15 @@ pub enum Error {
     #[error("{}: {message}", file.display())]
     Invalid { file: PathBuf, message: String },
 
+    /// The values given to a render do not fit the variables the prompt declares (a required
+    /// one without a value, or one it does not declare). `id` is what was rendered (`NAME@1.0.0`).
+    #[error("{}: {message}", file.display())]
+    Variables {
+        file: PathBuf,
+        id: String,
+        message: String,
+    },
+
     /// A file is larger than promptreg reads (a YAML document, a component file).
     #[error("{}: {}", file.display(), too_large(*size, *limit))]
     TooLarge {
@@ -258,7 +267,7 @@ pub enum Error {
     Unchanged { name: String, version: String },
 
     /// No author identity is configured.
-    #[error("no Git identity: {missing} is not set")]
+    #[error("no Git identity: {missing}")]
     NoIdentity { missing: &'static str },
 
     /// An identity or date from the environment is malformed.
@@ -392,6 +401,7 @@ impl Error {
             Error::Contended { .. } => (409, "contended"),
             Error::Yaml { .. }
             | Error::Invalid { .. }
+            | Error::Variables { .. }
             | Error::TooLarge { .. }
             | Error::RegistryName { .. }
             | Error::NotRegular { .. } => (422, "invalid-prompt"),
@@ -430,6 +440,7 @@ impl Error {
             | Error::InvalidVersion { .. }
             | Error::InvalidSelector { .. }
             | Error::Invalid { .. }
+            | Error::Variables { .. }
             | Error::NotRegular { .. }
             | Error::PromptNotFound { .. }
             | Error::PromptFileMissing { .. }

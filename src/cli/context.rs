@@ -50,28 +50,108 @@ pub struct Context {
     pub repo: Option<PathBuf>,
     pub format: Option<Format>,
     pub revision: Option<String>,
+    /// Whether stdout (tables, diffs) is coloured: see [`colour`].
     pub color: bool,
+    /// Whether stderr (`error:`, `hint:`, `warning:`) is coloured: see [`colour`].
     pub color_stderr: bool,
+    /// How wide tables may be, in columns: see [`width`]. `None`: no limit.
+    pub width: Option<u16>,
     pub quiet: bool,
+}
+
+/// Where a piece of output goes, for the colour decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What a coloured piece of output is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paint {
+    Error,
+    Hint,
+    Warning,
+    Removed,
+    Added,
+}
+
+/// The one colour rule. An explicit `--color always|never` wins; otherwise (`auto`) a non-empty
+/// `NO_COLOR` (no-color.org) or `TERM=dumb` turns colour off, and else the stream is coloured
+/// when it is a terminal.
+pub fn colour(
+    choice: ColorChoice,
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&str>,
+    terminal: bool,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            no_color.is_none_or(|v| v.is_empty()) && term != Some("dumb") && terminal
+        }
+    }
+}
+
+/// The width rule, separate from colour: the terminal's width when stdout is a terminal that
+/// reports one, else a positive `COLUMNS`, else no limit.
+pub fn width(terminal: Option<u16>, columns: Option<&str>) -> Option<u16> {
+    terminal.filter(|w| *w > 0).or_else(|| {
+        columns
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|w| *w > 0)
+    })
+}
+
+/// The width stdout's terminal reports (0 when it reports none), `None` when it is no terminal.
+fn terminal_width() -> Option<u16> {
+    let stdout = std::io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&stdout)
+        .ok()
+        .map(|size| size.ws_col)
 }
 
 impl Context {
     pub fn new(args: &GlobalArgs) -> Self {
-        let allowed = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::env::var("TERM").map_or(true, |t| t != "dumb");
-        let decide = |terminal: bool| match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => allowed && terminal,
-        };
+        let no_color = std::env::var_os("NO_COLOR");
+        let term = std::env::var("TERM").ok();
+        let decide =
+            |terminal: bool| colour(args.color, no_color.as_deref(), term.as_deref(), terminal);
+        let color = decide(std::io::stdout().is_terminal());
+        // comfy-table styles through crossterm, which reads NO_COLOR on its own: tell it the
+        // decision made here, so that `--color always` colours every cell, not just bold ones.
+        crossterm::style::Colored::set_ansi_color_disabled(!color);
         Context {
             repo: args.repo.clone(),
             format: args.format,
             revision: args.revision.clone(),
-            color: decide(std::io::stdout().is_terminal()),
+            color,
             color_stderr: decide(std::io::stderr().is_terminal()),
+            width: width(terminal_width(), std::env::var("COLUMNS").ok().as_deref()),
             quiet: args.quiet,
         }
+    }
+
+    /// `text` in the colour of `paint` when `stream` is coloured, else `text` as it is.
+    pub fn paint(&self, stream: Stream, paint: Paint, text: &str) -> String {
+        let on = match stream {
+            Stream::Stdout => self.color,
+            Stream::Stderr => self.color_stderr,
+        };
+        if !on {
+            return text.to_owned();
+        }
+        let code = match paint {
+            Paint::Error => "1;31",
+            Paint::Hint | Paint::Warning => "1;33",
+            Paint::Removed => "31",
+            Paint::Added => "32",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
     }
 
     /// Opens the registry repository.
@@ -81,6 +161,15 @@ impl Context {
             None => std::env::current_dir()?,
         };
         Ok(Store::discover(&path)?)
+    }
+
+    /// Opens the registry for a write: a bare repository is refused first (a missing identity
+    /// is the second thing to fix, not the first), then the author and committer are resolved.
+    pub fn writer(&self, operation: &'static str) -> Result<(Store, Signatures)> {
+        let store = self.store()?;
+        store.workdir(operation)?;
+        let signatures = self.signatures(Some(&store))?;
+        Ok((store, signatures))
     }
 
     /// Author and committer, from the environment and git configuration, as git resolves them.
@@ -98,15 +187,21 @@ impl Context {
         match self.format {
             None => Ok(default),
             Some(f) if supported.contains(&f) => Ok(f),
-            Some(f) => Err(crate::cli::report::Usage(format!(
-                "--format {} is not available here; choose one of: {}",
-                name(f),
-                supported
-                    .iter()
-                    .map(|f| name(*f))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+            Some(f) => Err(crate::cli::error::CliError::Usage(
+                format!(
+                    "--format {} is not available here; choose one of: {}",
+                    name(f),
+                    supported
+                        .iter()
+                        .map(|f| name(*f))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!(
+                    "drop --format (the default is {}) or choose one of the formats listed",
+                    name(default)
+                ),
+            )
             .into()),
         }
     }
@@ -115,6 +210,16 @@ impl Context {
     pub fn status(&self, message: &str) {
         if !self.quiet {
             eprintln!("{message}");
+        }
+    }
+
+    /// `warning: message` on stderr, unless `--quiet`.
+    pub fn warning(&self, message: &str) {
+        if !self.quiet {
+            eprintln!(
+                "{}: {message}",
+                self.paint(Stream::Stderr, Paint::Warning, "warning")
+            );
         }
     }
 }

@@ -6,12 +6,12 @@
 /// A command's own way of not succeeding.
 #[derive(Debug)]
 pub enum CliError {
-    /// A usage error found after argument parsing: `error: …`, exit status 2.
-    Usage(String),
-    /// A usage error with what to do instead: `error: message`, `hint: hint`, exit status 2.
-    UsageHint { message: String, hint: String },
-    /// A check ran and found problems it has already printed: `error: <summary>`, status 1.
-    Failed(String),
+    /// A usage error found after argument parsing: `error: <message>`, `hint: <hint>`, exit
+    /// status 2.
+    Usage(String, String),
+    /// A command refused, or a check ran and found problems it has already printed:
+    /// `error: <message>`, `hint: <hint>`, status 1.
+    Failed(String, String),
     /// The command printed its whole answer and the answer is "no" — `diff` found differences
     /// (as `diff(1)` and `git diff --exit-code` do), `doctor` left problems: no `error:` line,
     /// exit status `code`.
@@ -19,11 +19,16 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// A usage error with a hint.
+    pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        CliError::Usage(message.into(), hint.into())
+    }
+
     /// The exit status this ends the process with.
     pub fn code(&self) -> u8 {
         match self {
-            CliError::Usage(_) | CliError::UsageHint { .. } => 2,
-            CliError::Failed(_) => 1,
+            CliError::Usage(..) => 2,
+            CliError::Failed(..) => 1,
             CliError::Status { code } => *code,
         }
     }
@@ -31,7 +36,7 @@ impl CliError {
     /// Whether the reporter prints an `error:` line for it.
     pub fn prints_error(&self) -> bool {
         match self {
-            CliError::Usage(_) | CliError::UsageHint { .. } | CliError::Failed(_) => true,
+            CliError::Usage(..) | CliError::Failed(..) => true,
             CliError::Status { .. } => false,
         }
     }
@@ -40,9 +45,7 @@ impl CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Usage(message)
-            | CliError::UsageHint { message, .. }
-            | CliError::Failed(message) => f.write_str(message),
+            CliError::Usage(message, _) | CliError::Failed(message, _) => f.write_str(message),
             CliError::Status { code } => write!(f, "exit status {code}"),
         }
     }
@@ -51,19 +54,11 @@ impl std::fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 impl CliError {
-    /// A usage error with a hint.
-    pub fn usage_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        CliError::UsageHint {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
-    /// The hint this error carries, if any.
+    /// What to do about it, for the `hint:` line (`None`: nothing is printed).
     pub fn hint(&self) -> Option<&str> {
         match self {
-            CliError::UsageHint { hint, .. } => Some(hint),
-            _ => None,
+            CliError::Usage(_, hint) | CliError::Failed(_, hint) => Some(hint),
+            CliError::Status { .. } => None,
         }
     }
 }

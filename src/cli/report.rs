@@ -1,8 +1,12 @@
 //! Errors for people: `error: …`, the causes, then a `hint:` with what to do next.
 
 use promptreg::model::template::Limit;
-use promptreg::Error;
+use std::path::Path;
 
+use promptreg::Error;
+use promptreg::YamlProblem;
+
+use super::context::{Paint, Stream};
 use super::Context;
 
 use super::error::CliError;
@@ -18,23 +22,50 @@ pub fn report(context: &Context, error: &anyhow::Error) {
     {
         return;
     }
-    let (red, yellow, reset) = if context.color_stderr {
-        ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
-    } else {
-        ("", "", "")
-    };
-    eprintln!("{red}error{reset}: {error}");
+    eprintln!(
+        "{}: {error}",
+        context.paint(Stream::Stderr, Paint::Error, "error")
+    );
     for cause in error.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    let hint = error.downcast_ref::<Error>().and_then(hint).or_else(|| {
-        error
-            .downcast_ref::<CliError>()
-            .and_then(CliError::hint)
-            .map(str::to_owned)
-    });
-    if let Some(hint) = hint {
-        eprintln!("{yellow}hint{reset}: {hint}");
+    eprintln!(
+        "{}: {}",
+        context.paint(Stream::Stderr, Paint::Hint, "hint"),
+        hint_for(error)
+    );
+}
+
+/// The hint every error ends with: the library error's, the command's own, else one from the
+/// system error underneath (a file that cannot be read, an address in use).
+pub fn hint_for(error: &anyhow::Error) -> String {
+    if let Some(hint) = error.downcast_ref::<CliError>().and_then(CliError::hint) {
+        return hint.to_owned();
+    }
+    // A library error, possibly wrapped with context.
+    if let Some(error) = error.chain().find_map(|e| e.downcast_ref::<Error>()) {
+        return hint(error);
+    }
+    match error
+        .chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+    {
+        Some(io) => io_hint(io).into(),
+        None => "run the command again with --help to check its arguments; if it keeps failing, report the message above".into(),
+    }
+}
+
+/// What to do about a system error, by its kind.
+fn io_hint(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match error.kind() {
+        NotFound => "check the path: it must name an existing file (relative paths start at the current directory)",
+        PermissionDenied => "check the file's permissions (`ls -l`): promptreg must be able to read it",
+        AddrInUse => "another process listens on that address; stop it or choose another with --addr",
+        AddrNotAvailable => "listen on an address of this machine, e.g. --addr 127.0.0.1:8000",
+        IsADirectory => "name a file, not a directory",
+        InvalidData => "the file must be UTF-8 text",
+        _ => "check the file or device named above; the system's own words are after `caused by:`",
     }
 }
 
@@ -51,9 +82,10 @@ fn list(items: &[String]) -> String {
     items.join(", ")
 }
 
-/// What to do about a library error, when there is something useful to say.
-fn hint(error: &Error) -> Option<String> {
-    Some(match error {
+/// What to do about a library error: every variant has one (the match is exhaustive, so a new
+/// variant cannot be added without its hint).
+pub fn hint(error: &Error) -> String {
+    match error {
         Error::NotARepository { .. } => "run `git init` first, or point at a registry with --repo PATH".into(),
         Error::ReftableUnsupported { .. } => "convert it with `git refs migrate --ref-format=files`".into(),
         Error::BareRepository { .. } => "run it in a clone that has a working tree".into(),
@@ -163,23 +195,39 @@ fn hint(error: &Error) -> Option<String> {
         Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
-        // The message says it all (a file and its problem, or the system's error).
-        Error::Yaml { .. }
-        | Error::Invalid { .. }
-        | Error::TooLarge { .. }
-        | Error::RegistryName { .. }
-        | Error::Io { .. }
-        | Error::Git { .. } => return None,
-    })
+        Error::Yaml { problem: YamlProblem::Syntax, file, .. } => format!(
+            "fix the YAML at that line and column (quote values that hold `: `, `#` or start with `{{`); `promptreg validate {}` lists every problem",
+            file.display()
+        ),
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } if file == Path::new(promptreg::REGISTRY_FILE) => {
+            "edit registry.yaml by hand in a reviewed commit (block style: one `NAME:` with an `ENV: VERSION` line each; its format is docs/FORMAT.md), then run the command again; `promptreg validate` lists every problem".into()
+        }
+        Error::Yaml { file, .. } | Error::Invalid { file, .. } => format!(
+            "its format is in docs/FORMAT.md; `promptreg validate {}` lists every problem",
+            file.display()
+        ),
+        Error::Variables { id, file, .. } if id.ends_with("@worktree") => format!(
+            "see the `variables:` {} declares, with their descriptions and defaults",
+            file.display()
+        ),
+        Error::Variables { id, .. } => format!(
+            "see the variables it declares, with their descriptions and defaults: `promptreg fetch {id} --format json`"
+        ),
+        Error::TooLarge { limit, .. } => format!("promptreg reads files of at most {limit} bytes here; make it smaller or split it"),
+        Error::RegistryName { .. } => "names look like `summarize` or `support/refund-agent`: lower-case letters, digits and `-`, in `/`-separated parts".into(),
+        Error::Io { source, .. } => io_hint(source).into(),
+        Error::Git { .. } if error.to_string().contains(".lock") => "a killed process may have left the lock file; if no Git command runs, `promptreg doctor --fix` clears it".into(),
+        Error::Git { .. } => "check the repository with `git fsck` and `git status`; if they are clean, report the message above".into(),
+    }
 }
 
-/// The warning for a version tag a read passed over because it is not a valid release.
+/// The warning (after `warning: `) for a version tag a read passed over because it is not a valid release.
 pub fn skipped_tag(error: &Error) -> String {
     match error {
         Error::BadTag { tag, reason } => {
-            format!("warning: skipped tag `{tag}` ({reason}); `promptreg validate` reports it")
+            format!("skipped tag `{tag}` ({reason}); `promptreg validate` reports it")
         }
-        other => format!("warning: {other}"),
+        other => other.to_string(),
     }
 }
 
@@ -193,14 +241,38 @@ pub fn gap_warnings(gaps: &promptreg::read::Gaps, history_cut: Option<&str>) -> 
             n => format!(" and {} more", n - 1),
         };
         out.push(format!(
-            "warning: registry.yaml points at versions whose tags are not in this clone ({} of `{}` holds {}{more}); fetch them with `git fetch --tags`",
+            "registry.yaml points at versions whose tags are not in this clone ({} of `{}` holds {}{more}); fetch them with `git fetch --tags`",
             first.environment, first.name, first.version
         ));
     }
     if let Some(root) = history_cut {
         out.push(format!(
-            "warning: this is a shallow clone: history up to commit {root} (its own changes included) is not available; fetch it with `git fetch --unshallow`"
+            "this is a shallow clone: history up to commit {root} (its own changes included) is not available; fetch it with `git fetch --unshallow`"
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_error_gets_a_hint() {
+        let usage: anyhow::Error = Usage("bad".into(), "do this".into()).into();
+        assert_eq!(hint_for(&usage), "do this");
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let read = anyhow::Error::from(missing).context("cannot read `x`");
+        assert!(hint_for(&read).starts_with("check the path"));
+        let library = anyhow::Error::from(Error::DetachedHead).context("while serving");
+        assert!(hint_for(&library).contains("git switch"));
+        let anything = anyhow::anyhow!("something else");
+        assert!(!hint_for(&anything).is_empty());
+        let variables = Error::Variables {
+            file: "prompts/p/prompt.yaml".into(),
+            id: "p@1.0.0".into(),
+            message: "needs a value".into(),
+        };
+        assert!(hint(&variables).contains("promptreg fetch p@1.0.0"));
+    }
 }

@@ -154,8 +154,9 @@ pub fn values(
     id: &str,
     inputs: &[Input],
 ) -> Result<Map<String, Value>> {
-    let invalid = |message: String| Error::Invalid {
+    let invalid = |message: String| Error::Variables {
         file: file.to_owned(),
+        id: id.to_owned(),
         message,
     };
     let mut given = Map::new();

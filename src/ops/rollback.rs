@@ -38,16 +38,19 @@ pub fn rollback(
     let name = &request.name;
     let env = request.environment.as_str();
     registry.check_environment(env)?;
-    let current =
-        registry
-            .pointers(name)
-            .get(env)
-            .cloned()
-            .ok_or_else(|| Error::NotInEnvironment {
-                name: name.to_string(),
-                environment: env.to_owned(),
-                elsewhere: Vec::new(),
-            })?;
+    let pointers = registry.pointers(name);
+    let current = pointers
+        .get(env)
+        .cloned()
+        .ok_or_else(|| Error::NotInEnvironment {
+            name: name.to_string(),
+            environment: env.to_owned(),
+            elsewhere: registry
+                .environments
+                .iter()
+                .filter_map(|e| pointers.get(e).map(|v| (e.clone(), v.to_string())))
+                .collect(),
+        })?;
     let query = Query {
         name: Some(name.clone()),
         environment: Some(env.to_owned()),

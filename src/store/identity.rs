@@ -56,9 +56,10 @@ pub fn resolve(
             .or_else(|| config("user.email"))
             .or_else(|| env("EMAIL"))
             .filter(|v| !v.trim().is_empty());
+        let (no_name, no_email) = (name.is_none(), email.is_none());
         let (Some(name), Some(email)) = (name, email) else {
             return Err(Error::NoIdentity {
-                missing: "user.name / user.email",
+                missing: missing(role == "AUTHOR", no_name, no_email),
             });
         };
         let when = match var("DATE") {
@@ -81,6 +82,19 @@ pub fn resolve(
         author: one("AUTHOR")?,
         committer: one("COMMITTER")?,
     })
+}
+
+/// What [`Error::NoIdentity`] says is missing: whose (author or committer) and which part, with
+/// the variables and keys that would give it.
+fn missing(author: bool, name: bool, email: bool) -> &'static str {
+    match (author, name, email) {
+        (true, true, true) => "the author's name and e-mail are not set (GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, or user.name / user.email)",
+        (true, true, false) => "the author's name is not set (GIT_AUTHOR_NAME, or user.name)",
+        (true, false, _) => "the author's e-mail is not set (GIT_AUTHOR_EMAIL, user.email or EMAIL)",
+        (false, true, true) => "the committer's name and e-mail are not set (GIT_COMMITTER_NAME / GIT_COMMITTER_EMAIL, or user.name / user.email)",
+        (false, true, false) => "the committer's name is not set (GIT_COMMITTER_NAME, or user.name)",
+        (false, false, _) => "the committer's e-mail is not set (GIT_COMMITTER_EMAIL, user.email or EMAIL)",
+    }
 }
 
 /// A git time as a chrono time with its offset.
@@ -114,6 +128,27 @@ mod tests {
         assert_eq!(sigs.author.email, "config@example.com");
         assert_eq!(sigs.author.when.timestamp(), 0);
         assert_eq!(sigs.committer.name, "Config Name");
+    }
+
+    #[test]
+    fn the_missing_identity_says_whose_and_which_part() {
+        let author_only = |k: &str| match k {
+            "GIT_AUTHOR_NAME" => Some("A".to_owned()),
+            "GIT_AUTHOR_EMAIL" => Some("a@example.com".to_owned()),
+            _ => None,
+        };
+        let Err(Error::NoIdentity { missing }) = resolve(&author_only, &|_| None) else {
+            panic!("a committer is missing");
+        };
+        assert!(
+            missing.starts_with("the committer's name and e-mail"),
+            "{missing}"
+        );
+        let no_email = |k: &str| (k == "user.name").then(|| "N".to_owned());
+        let Err(Error::NoIdentity { missing }) = resolve(&|_| None, &no_email) else {
+            panic!("an e-mail is missing");
+        };
+        assert!(missing.starts_with("the author's e-mail"), "{missing}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod invalid;
 mod limits;
 mod list;
 mod man_pages;
+mod output_and_hints;
 mod pre_commit;
 mod promote;
 mod render;

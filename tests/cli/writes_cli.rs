@@ -391,7 +391,8 @@ fn since_accepts_git_relative_dates() {
     assert_eq!(versions("2026-01-01").len(), 2 + 1);
     let out = repo.unchanged_by(|| repo.run(&["history", "--since", "tomorrow"]));
     out.usage().stderr_has(&[
-        "--since `tomorrow` is not a date (try 2026-01-31, yesterday or 2.weeks.ago)",
+        "error: --since `tomorrow` is not a date",
+        "hint: give a day, a time or a relative date: 2026-01-31, 2026-01-31T12:00:00Z, yesterday, 2.weeks.ago",
     ]);
 }
 

@@ -65,7 +65,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             result.violations.len(),
             result.commits_checked,
             args.base
-        ))
+        ),
+            "each violation above names its commit; review them, and keep changes to registry.yaml going through `promptreg promote`".into(),
+        )
         .into())
     }
 }

@@ -74,12 +74,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     };
     if args.message.trim().is_empty() {
         return Err(crate::cli::report::Usage(
-            "the changelog (-m) is empty; say what changed".into(),
+            "the changelog (-m) is empty".into(),
+            "say what changed: -m \"Shorter answers for refunds\"".into(),
         )
         .into());
     }
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
+    let (store, signatures) = context.writer("create")?;
     let request = CreateRequest {
         name,
         version,

@@ -5,7 +5,7 @@ use comfy_table::Cell;
 use promptreg::ops::diff::{diff, diff_environments, PromptDiff, Side};
 use promptreg::PromptName;
 
-use crate::cli::context::Format;
+use crate::cli::context::{Format, Paint, Stream};
 use crate::cli::report::Usage;
 use crate::cli::{output, CliError, Context};
 
@@ -55,7 +55,11 @@ pub struct Args {
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Text, Format::Json], Format::Text)?;
     if args.text && args.env.is_none() {
-        return Err(Usage("--text goes with --env A B".into()).into());
+        return Err(Usage(
+            "--text goes with --env A B".into(),
+            "compare environments with `promptreg diff --env staging production --text`".into(),
+        )
+        .into());
     }
     let equal = match (&args.env, &args.name, &args.a) {
         (Some(envs), _, _) => environments(context, args, format, &envs[0], &envs[1])?,
@@ -81,7 +85,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             }
             result.equal
         }
-        _ => return Err(Usage("give NAME and A (or --env A B)".into()).into()),
+        _ => return Err(Usage(
+            "give NAME and A (or --env A B)".into(),
+            "e.g. `promptreg diff NAME 1.0.0 1.1.0`, `promptreg diff NAME staging production` or `promptreg diff --env staging production`".into(),
+        ).into()),
     };
     if !equal {
         // Differences are the answer, not an error: no `error:` line, but exit status 1.
@@ -97,7 +104,15 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
         output::json(&result)?;
     } else if !result.prompts.is_empty() {
         let (head_a, head_b) = (a.to_uppercase(), b.to_uppercase());
-        let mut table = output::table(context, &["NAME", &head_a, &head_b, "CHANGE"]);
+        let mut table = output::table(
+            context,
+            &[
+                output::id("NAME"),
+                output::id(&head_a),
+                output::id(&head_b),
+                output::text("CHANGE"),
+            ],
+        );
         for prompt in &result.prompts {
             table.add_row(vec![
                 Cell::new(&prompt.name),
@@ -106,7 +121,7 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
                 Cell::new(&prompt.change),
             ]);
         }
-        output::print_table(&table)?;
+        output::print_table(table)?;
         if args.text {
             for diff in result.prompts.iter().filter_map(|p| p.diff.as_ref()) {
                 if !diff.equal {
@@ -130,16 +145,16 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
 fn show(context: &Context, diff: &PromptDiff) -> String {
     let mut text = String::new();
     for line in diff.text_diff.split_inclusive('\n') {
-        let colour = match line.as_bytes().first() {
-            _ if !context.color || line.starts_with("--- ") || line.starts_with("+++ ") => None,
-            Some(b'-') => Some("\x1b[31m"),
-            Some(b'+') => Some("\x1b[32m"),
+        let paint = match line.as_bytes().first() {
+            _ if line.starts_with("--- ") || line.starts_with("+++ ") => None,
+            Some(b'-') => Some(Paint::Removed),
+            Some(b'+') => Some(Paint::Added),
             _ => None,
         };
-        match colour {
-            Some(colour) => {
+        match paint {
+            Some(paint) => {
                 let body = line.strip_suffix('\n').unwrap_or(line);
-                text.push_str(&format!("{colour}{body}\x1b[0m"));
+                text.push_str(&context.paint(Stream::Stdout, paint, body));
                 if line.ends_with('\n') {
                     text.push('\n');
                 }

@@ -50,7 +50,15 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     if format == Format::Json {
         output::json(&findings)?;
     } else if !findings.is_empty() {
-        let mut table = output::table(context, &["KIND", "PATH", "DETAIL", "FIXED"]);
+        let mut table = output::table(
+            context,
+            &[
+                output::id("KIND"),
+                output::id("PATH"),
+                output::text("DETAIL"),
+                output::id("FIXED"),
+            ],
+        );
         for finding in &findings {
             table.add_row(vec![
                 Cell::new(finding.kind),
@@ -59,7 +67,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 Cell::new(if finding.fixed { "yes" } else { "no" }),
             ]);
         }
-        output::print_table(&table)?;
+        output::print_table(table)?;
     }
     let remaining: Vec<&Finding> = findings.iter().filter(|f| !f.fixed).collect();
     let clearable = remaining.iter().filter(|f| f.fixable).count();

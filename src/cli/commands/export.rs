@@ -28,7 +28,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let exported = export(&store, args.env.as_deref(), context.revision.as_deref())?;
     for e in &exported.results_errors {
         // The prompt is still worth shipping; the results file is reported, not fatal.
-        context.status(&format!("warning: test results not exported: {e}"));
+        context.warning(&format!("test results not exported: {e}"));
     }
     let bundle = exported.bundle;
     let Some(path) = &args.out else {

@@ -39,10 +39,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     };
     if let Some(flag) = flag {
         if selector.target.is_some() {
-            return Err(Usage(format!(
-                "`{}` already names a version; drop --version/--env/--latest",
-                args.selector
-            ))
+            return Err(Usage(
+                format!("`{}` already names a version", args.selector),
+                "drop --version/--env/--latest, or give a bare NAME with one of them".into(),
+            )
             .into());
         }
         selector.target = Some(flag);
@@ -64,7 +64,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     }
     let fetched = fetched?;
     for skipped in &fetched.skipped {
-        context.status(&crate::cli::report::skipped_tag(skipped));
+        context.warning(&crate::cli::report::skipped_tag(skipped));
     }
     match format {
         // The system prompt alone, byte for byte, as before; a prompt with messages is laid out
@@ -84,7 +84,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             let full = prompt_record(&store, &fetched, revision)?;
             if let Some(e) = &full.results_error {
                 // The prompt is still worth printing; the results file is reported, not fatal.
-                context.status(&format!("warning: test results not shown: {e}"));
+                context.warning(&format!("test results not shown: {e}"));
             }
             let record = full.record;
             if format == Format::Json {
@@ -129,8 +129,8 @@ fn audit(
         duration_ms: (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0,
     };
     if let Err(e) = append(path, &line) {
-        context.status(&format!(
-            "warning: cannot write the audit log `{}`: {e}",
+        context.warning(&format!(
+            "cannot write the audit log `{}`: {e}",
             path.display()
         ));
     }

@@ -43,9 +43,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         Some(text) => Some(
             promptreg::model::date::parse_since(text, chrono::Local::now().fixed_offset())
                 .ok_or_else(|| {
-                    Usage(format!(
-                        "--since `{text}` is not a date (try 2026-01-31, yesterday or 2.weeks.ago)"
-                    ))
+                    Usage(
+                        format!("--since `{text}` is not a date"),
+                        "give a day, a time or a relative date: 2026-01-31, 2026-01-31T12:00:00Z, yesterday, 2.weeks.ago (`promptreg history --help` lists every form)".into(),
+                    )
                 })?,
         ),
     };
@@ -62,7 +63,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         shallow: found.cut_at.is_some(),
     };
     for warning in report::gap_warnings(&gaps, found.cut_at.as_deref()) {
-        context.status(&warning);
+        context.warning(&warning);
     }
     let events = found.events;
     if format == Format::Json {
@@ -72,12 +73,18 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         context.status("no events");
         return Ok(());
     }
-    let mut header = vec!["WHEN", "EVENT"];
+    let mut columns = vec![output::id("WHEN"), output::id("EVENT")];
     if query.name.is_none() {
-        header.push("PROMPT");
+        columns.push(output::id("PROMPT"));
     }
-    header.extend(["ENV", "VERSION", "BY", "REASON", "COMMIT"]);
-    let mut table = output::table(context, &header);
+    columns.extend([
+        output::id("ENV"),
+        output::id("VERSION"),
+        output::id("BY"),
+        output::text("REASON"),
+        output::id("COMMIT"),
+    ]);
+    let mut table = output::table(context, &columns);
     for event in &events {
         let mut row = vec![
             Cell::new(output::short_time(&event.at)),
@@ -98,7 +105,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         ]);
         table.add_row(row);
     }
-    output::print_table(&table)
+    output::print_table(table)
 }
 
 /// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version.

@@ -27,6 +27,13 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&written::FORMATS, crate::cli::context::Format::Text)?;
     context.refuse_ref("init")?;
     if let Some(dir) = &args.example {
+        if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(crate::cli::report::Failed(
+                format!("{}: exists and is not empty", dir.display()),
+                "choose a directory that does not exist yet, e.g. `promptreg init --example /tmp/promptreg-demo`; nothing was written".into(),
+            )
+            .into());
+        }
         // A throwaway demo must build on a machine with no git identity configured: its own
         // commits are then the demo's. Nothing is written to the demo's configuration, so what
         // the user does in it afterwards is signed as everywhere else (or refused for want of an

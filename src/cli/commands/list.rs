@@ -31,7 +31,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         gaps,
     } = list(&store, &filter, context.revision.as_deref())?;
     for warning in report::gap_warnings(&gaps, None) {
-        context.status(&warning);
+        context.warning(&warning);
     }
     if format == Format::Json {
         return output::json(&rows);
@@ -40,11 +40,11 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         .iter()
         .filter(|e| args.env.as_ref().is_none_or(|only| only == *e))
         .collect();
-    let mut header = vec!["NAME".to_owned(), "LATEST".to_owned()];
-    header.extend(shown.iter().map(|e| e.to_uppercase()));
-    header.push("SUMMARY".to_owned());
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mut table = output::table(context, &header);
+    let env_headers: Vec<String> = shown.iter().map(|e| e.to_uppercase()).collect();
+    let mut columns = vec![output::id("NAME"), output::id("LATEST")];
+    columns.extend(env_headers.iter().map(|h| output::id(h)));
+    columns.push(output::text("SUMMARY"));
+    let mut table = output::table(context, &columns);
     for row in &rows {
         let mut cells = vec![
             Cell::new(&row.name),
@@ -74,5 +74,5 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         }
         return Ok(());
     }
-    output::print_table(&table)
+    output::print_table(table)
 }

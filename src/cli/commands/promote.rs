@@ -83,6 +83,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     context.refuse_ref("promote")?;
     let (version, env) = version_and_env(args)?;
     super::rollback::check_reason(&args.reason)?;
+    let (store, signatures) = context.writer("promote")?;
     let request = PromoteRequest {
         name: PromptName::parse(&args.name)?,
         version: Version::parse(version)?,
@@ -90,8 +91,6 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         reason: args.reason.clone(),
         force: args.force,
     };
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
     let promoted = promote(&store, &request, &signatures)?;
     let mut result = Written {
         command: "promote",

@@ -40,10 +40,13 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Text, Format::Json], Format::Text)?;
     let source = if args.worktree {
         if args.selector.contains('@') {
-            return Err(Usage(format!(
-                "--worktree renders prompts/NAME/ as it is on disk; give a bare NAME, not `{}`",
+            return Err(Usage(
+                format!(
+                "--worktree renders prompts/NAME/ as it is on disk; it takes a bare NAME, not `{}`",
                 args.selector
-            ))
+            ),
+                "drop the @… part, or drop --worktree to render a release".into(),
+            )
             .into());
         }
         Source::Worktree(PromptName::parse(&args.selector)?)
@@ -56,7 +59,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         let (name, value) = var
             .split_once('=')
             .filter(|(name, _)| !name.is_empty())
-            .ok_or_else(|| Usage(format!("--var `{var}` is not NAME=VALUE")))?;
+            .ok_or_else(|| {
+                Usage(
+                    format!("--var `{var}` is not NAME=VALUE"),
+                    "write --var company_name=Acme; put richer values in a --vars-file".into(),
+                )
+            })?;
         flags.push(Input {
             name: name.to_owned(),
             value: value.into(),

@@ -111,9 +111,10 @@ fn run_record(context: &Context, args: &RecordArgs) -> Result<()> {
     let at = match &args.at {
         None => None,
         Some(text) => Some(promptreg::store::identity::parse_date(text).ok_or_else(|| {
-            Usage(format!(
-                "--at `{text}` is not a time (try 2026-11-24T10:00:00Z)"
-            ))
+            Usage(
+                format!("--at `{text}` is not a time"),
+                "give an RFC 3339 time: 2026-11-24T10:00:00Z".into(),
+            )
         })?),
     };
     let run = NewRun {
@@ -156,10 +157,10 @@ fn run_import(context: &Context, args: &ImportArgs) -> Result<()> {
         .clone()
         .or(report.suggested_name.clone())
         .ok_or_else(|| {
-            Usage(format!(
-                "`{}` does not name its test; pass --test NAME",
-                shown.display()
-            ))
+            Usage(
+                format!("`{}` does not name its test", shown.display()),
+                "name it with --test NAME (e.g. --test golden-set)".into(),
+            )
         })?;
     let run = NewRun {
         test,
@@ -188,8 +189,7 @@ fn commit_run(
     run: NewRun,
 ) -> Result<()> {
     let selector = Selector::parse(selector)?;
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
+    let (store, signatures) = context.writer("results")?;
     let version = tested_version(&store, &selector, None)?;
     let request = RecordRequest {
         name: selector.name.clone(),
@@ -226,13 +226,12 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
     let version = match &selector.target {
         None => None,
         Some(Target::Version(v)) => Some(v.clone()),
-        Some(_) => {
-            return Err(Usage(format!(
-                "`{}`: show takes NAME or NAME@VERSION",
-                args.selector
-            ))
-            .into())
-        }
+        Some(_) => return Err(Usage(
+            format!("`{}`: show takes NAME or NAME@VERSION", args.selector),
+            "see which version an environment holds with `promptreg list`, then show NAME@VERSION"
+                .into(),
+        )
+        .into()),
     };
     let store = context.store()?;
     let rows = show(
@@ -251,16 +250,16 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
     let mut table = output::table(
         context,
         &[
-            "VERSION",
-            "TEST",
-            "PASSED",
-            "FAILED",
-            "ERRORED",
-            "PASS RATE",
-            "SCORE",
-            "TESTED",
-            "BY",
-            "SOURCE",
+            output::id("VERSION"),
+            output::id("TEST"),
+            output::id("PASSED"),
+            output::id("FAILED"),
+            output::id("ERRORED"),
+            output::id("PASS RATE"),
+            output::id("SCORE"),
+            output::id("TESTED"),
+            output::id("BY"),
+            output::text("SOURCE"),
         ],
     );
     for row in &rows {
@@ -282,5 +281,5 @@ fn run_show(context: &Context, args: &ShowArgs) -> Result<()> {
             Cell::new(&run.source),
         ]);
     }
-    output::print_table(&table)
+    output::print_table(table)
 }

@@ -92,14 +92,13 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         }
         Some(text) => Some(Version::parse(text)?),
     };
+    let (store, signatures) = context.writer("rollback")?;
     let request = RollbackRequest {
         name: PromptName::parse(&args.name)?,
         environment: env.clone(),
         to,
         reason: args.reason.clone(),
     };
-    let store = context.store()?;
-    let signatures = context.signatures(Some(&store))?;
     let done = rollback(&store, &request, &signatures)?;
     context.status(&format!(
         "rolled back {} in {} from {} to {} (commit {})",

@@ -53,36 +53,48 @@ pub struct Args {
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     if args.allow_local_writes && !args.addr.ip().is_loopback() {
-        return Err(Usage(format!(
-            "--allow-local-writes needs a loopback address, not {}; use --tokens FILE",
-            args.addr
-        ))
+        return Err(Usage(
+            format!(
+                "--allow-local-writes needs a loopback address, not {}",
+                args.addr
+            ),
+            "listen on 127.0.0.1 or ::1, or give writers tokens with --tokens FILE (docs/SERVE.md)"
+                .into(),
+        )
         .into());
     }
     let interval = parse_duration(&args.interval).ok_or_else(|| {
-        Usage(format!(
-            "--interval `{}` is not a duration (try 60s, 5m, 1h)",
-            args.interval
-        ))
+        Usage(
+            format!("--interval `{}` is not a duration", args.interval),
+            "give a positive number of ms, s, m or h: 60s, 5m, 1h".into(),
+        )
     })?;
     let cache_budget = parse_size(&args.cache_size).ok_or_else(|| {
-        Usage(format!(
-            "--cache-size `{}` is not a size (try 64MiB, 512KiB, 0)",
-            args.cache_size
-        ))
+        Usage(
+            format!("--cache-size `{}` is not a size", args.cache_size),
+            "give bytes or KiB, MiB, GiB: 64MiB, 512KiB, or 0 to turn the cache off".into(),
+        )
     })?;
     let store = context.store()?;
     let repo = match &context.repo {
         Some(path) => path.clone(),
         None => std::env::current_dir()?,
     };
+    if context.revision.is_none() && store.head_branch().is_err() {
+        return Err(crate::cli::report::Failed(
+            "HEAD is detached: serve follows a branch".into(),
+            "switch to a branch (`git switch main`), or serve one by name with --ref BRANCH".into(),
+        )
+        .into());
+    }
     let (refname, is_head) = server::resolve_ref(&store, context.revision.as_deref())?;
     let writes = args.tokens.is_some() || args.allow_local_writes;
     if writes && !is_head {
         return Err(Usage(format!(
-            "writes go to the checked-out branch, but --ref serves `{refname}`; serve HEAD's \
-             branch or drop --tokens / --allow-local-writes"
-        ))
+            "writes go to the checked-out branch, but --ref serves `{refname}`"
+        ),
+            "serve HEAD's branch (drop --ref), or serve read-only (drop --tokens / --allow-local-writes)".into(),
+        )
         .into());
     }
     if writes {

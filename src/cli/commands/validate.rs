@@ -38,10 +38,15 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         return Err(Usage(
             "validate checks the working tree, or the index with --staged; --ref does not apply"
                 .into(),
+            "drop --ref; to check a committed revision, check it out (`git worktree add`)".into(),
         )
         .into());
     }
     let store = context.store()?;
+    if args.staged {
+        // A bare repository has no index to check (and no registry.yaml in a working tree).
+        store.workdir("validate --staged")?;
+    }
     let paths = if args.paths.is_empty() {
         None
     } else {
@@ -82,7 +87,11 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         } else {
             ""
         };
-        return Err(Failed(format!("{summary}{why}")).into());
+        return Err(Failed(
+            format!("{summary}{why}"),
+            "fix each problem listed above (docs/VALIDATE.md explains every code), then run `promptreg validate` again".into(),
+        )
+        .into());
     }
     context.status(&summary);
     Ok(())
@@ -111,9 +120,11 @@ fn relative_to_root(root: Option<&Path>, cwd: &Path, path: &Path) -> Result<Stri
         .map_err(|_| {
             Usage(format!(
                 "`{}` is outside the repository `{}`",
-                path.display(),
-                root.display()
-            ))
+                    path.display(),
+                    root.display()
+                ),
+                "name files inside the registry's working tree, or point at another registry with --repo PATH".into(),
+            )
         })?;
     Ok(slashes(&relative))
 }

@@ -21,10 +21,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let store = context.store()?;
     let listing = versions_checked(&store, &name, context.revision.as_deref())?;
     for skipped in &listing.skipped {
-        context.status(&crate::cli::report::skipped_tag(skipped));
+        context.warning(&crate::cli::report::skipped_tag(skipped));
     }
     if let Some(e) = &listing.results_error {
-        context.status(&format!("warning: test results not shown: {e}"));
+        context.warning(&format!("test results not shown: {e}"));
     }
     let rows = listing.rows;
     if format == Format::Json {
@@ -34,12 +34,12 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let mut table = output::table(
         context,
         &[
-            "VERSION",
-            "STATUS",
-            "PASS RATE",
-            "CREATED BY",
-            "CREATED",
-            "DESCRIPTION",
+            output::id("VERSION"),
+            output::id("STATUS"),
+            output::id("PASS RATE"),
+            output::id("CREATED BY"),
+            output::id("CREATED"),
+            output::text("DESCRIPTION"),
         ],
     );
     for row in &rows {
@@ -52,7 +52,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             Cell::new(output::first_line(&row.description)),
         ]);
     }
-    output::print_table(&table)
+    output::print_table(table)
 }
 
 /// What a gate's `min_pass_rate` is held against: the worst test's pass rate (gates judge each
