@@ -63,8 +63,7 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         if shallow_roots.contains(&id) {
             // Its parents are not in the clone: diffing it against nothing would invent
             // every pointer and run it holds as made here.
-            let text = id.to_string();
-            cut_at.get_or_insert_with(|| text[..10].to_owned());
+            cut_at.get_or_insert_with(|| crate::store::short_id(id));
             continue;
         }
         let commit = store

@@ -67,7 +67,7 @@ pub(super) fn health(shared: &Shared, store: &Store) -> Result<ObjectId, ApiErro
             return verdict.map(|()| tip);
         }
     }
-    let short = &tip.to_string()[..12];
+    let short = &crate::store::short_id(tip);
     let verdict = (|| {
         let commit = store
             .commit(Some(&tip.to_string()))

@@ -232,6 +232,14 @@ impl Store {
     }
 }
 
+/// How promptreg abbreviates a commit id wherever it shows one: its first 10 hex digits
+/// (enough to be unique in very large repositories, and what `git rev-parse --short=10` gives).
+pub fn short_id(id: ObjectId) -> String {
+    let mut text = id.to_string();
+    text.truncate(10);
+    text
+}
+
 /// `main` from `refs/heads/main`.
 pub fn short_branch(refname: &str) -> &str {
     refname.strip_prefix("refs/heads/").unwrap_or(refname)

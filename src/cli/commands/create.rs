@@ -99,7 +99,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         created.name,
         created.version,
         created.tag,
-        super::init::short(&created.commit.to_string()),
+        promptreg::store::short_id(created.commit),
         if created.new_commit {
             ""
         } else {

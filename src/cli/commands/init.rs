@@ -81,7 +81,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     context.status(&format!(
         "initialized a prompt registry on branch {} (commit {})\nnext: add prompts/NAME/prompt.yaml and run `promptreg create NAME --version 1.0.0 -m \"…\"`",
         done.branch,
-        short(&done.commit.to_string())
+        promptreg::store::short_id(done.commit)
     ));
     written::print(
         format,
@@ -126,9 +126,4 @@ fn demo_signatures() -> Result<promptreg::store::identity::Signatures> {
         _ => None,
     };
     Ok(promptreg::store::identity::resolve(&env, &config)?)
-}
-
-/// An abbreviated commit id.
-pub fn short(id: &str) -> &str {
-    &id[..id.len().min(10)]
 }

@@ -118,7 +118,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 from.as_ref()
                     .map(|v| format!(" (was {v})"))
                     .unwrap_or_default(),
-                super::init::short(&commit.to_string())
+                promptreg::store::short_id(commit)
             ));
             result.commit = Some(commit.to_string());
             result.new_commit = true;

@@ -203,7 +203,7 @@ fn commit_run(
         request.name,
         request.version,
         promptreg::model::results::describe(&summary),
-        super::init::short(&recorded.commit.to_string())
+        promptreg::store::short_id(recorded.commit)
     ));
     written::print(
         format,

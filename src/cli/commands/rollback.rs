@@ -106,7 +106,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         request.environment,
         done.from,
         done.to,
-        super::init::short(&done.commit.to_string())
+        promptreg::store::short_id(done.commit)
     ));
     written::print(
         format,

@@ -25,7 +25,7 @@ pub(super) fn behind_items(store: &Store, found: Vec<Behind>) -> Vec<BehindItem>
     found
         .into_iter()
         .map(|b| {
-            let short = b.commit.to_string()[..10].to_owned();
+            let short = crate::store::short_id(b.commit);
             let (holders, them) = if b.rewrite {
                 ("the index and the working file still hold", "them")
             } else {

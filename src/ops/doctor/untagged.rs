@@ -34,7 +34,7 @@ pub(super) fn untagged_creates(store: &Store) -> Result<Vec<Untagged>> {
             // more likely deleted on purpose, and not brought back.
             let newest = store.versions(&name)?.last().map(|(v, _)| v.clone());
             if !store.version_exists(&name, &version) && newest.is_none_or(|n| version > n) {
-                let short = commit.id().to_string()[..10].to_owned();
+                let short = crate::store::short_id(commit.id());
                 let tag = version.tag_name(&name);
                 out.push(Untagged {
                     finding: Finding {
