@@ -50,7 +50,17 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     let head = store.commit(query.revision.as_deref())?;
     // The index at the walk's start, for the pipeline and the pointers whose tags are missing;
     // one that cannot be read leaves both unknown (`audit` and `validate` report it).
-    let registry = registry_blob(store, &head).and_then(|id| registry_of_blob(store, id).ok());
+    // For one prompt, only its entry (a cached lookup, not the whole 40,000-line index).
+    let registry = match &query.name {
+        Some(name) => crate::read::registry_at(
+            store,
+            &head,
+            crate::read::revision_label(query.revision.as_deref()),
+            Some(name),
+        )
+        .ok(),
+        None => registry_blob(store, &head).and_then(|id| registry_of_blob(store, id).ok()),
+    };
     let shallow_roots = store.shallow_roots()?;
     let mut cut_at = None;
     // Position in the walk, newest first: orders events that share a timestamp.
@@ -96,7 +106,15 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     }
     let missing_tags = match &registry {
         Some(registry) => {
-            let mut missing = crate::read::gaps::missing_tags(registry, &store.all_versions()?);
+            // One prompt's tags are a prefix-bounded lookup; every prompt's, a full listing.
+            let tags = match &query.name {
+                Some(name) => std::collections::BTreeMap::from([(
+                    name.clone(),
+                    store.versions(name)?.into_iter().map(|(v, _)| v).collect(),
+                )]),
+                None => store.all_versions()?,
+            };
+            let mut missing = crate::read::gaps::missing_tags(registry, &tags);
             missing.retain(|m| query.name.as_ref().is_none_or(|n| *n == m.name));
             missing
         }
