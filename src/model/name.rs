@@ -67,37 +67,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_valid_names() {
-        for ok in ["a", "support/refund-agent", "a/b/c/d", "x_1-2", "0abc"] {
-            assert!(PromptName::parse(ok).is_ok(), "{ok}");
-        }
-        let long = "a".repeat(MAX_SEGMENT_LEN);
-        assert!(PromptName::parse(&long).is_ok());
-    }
-
-    #[test]
-    fn rejects_invalid_names() {
-        let long = "a".repeat(MAX_SEGMENT_LEN + 1);
-        for bad in [
-            "",
-            "/a",
-            "a/",
-            "a//b",
-            "A",
-            "-a",
-            "_a",
-            "a b",
-            "a/b/c/d/e",
-            "é",
-            "a/../b",
-            "..",
-            &long,
-        ] {
-            assert!(
-                PromptName::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
-        }
+    fn parse_applies_the_wire_grammar_and_names_the_input() {
+        // The grammar's cases are tested where it lives (promptreg_wire::name).
+        assert!(PromptName::parse("support/refund-agent").is_ok());
+        let Err(Error::InvalidName { name, reason }) = PromptName::parse("a//b") else {
+            panic!("a//b is not a name");
+        };
+        assert_eq!(name, "a//b");
+        assert!(reason.contains("empty segment"), "{reason}");
     }
 
     #[test]
