@@ -197,27 +197,10 @@ pub fn parse_created(message: &str) -> Option<(PromptName, Version)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::results::tests::{name, run};
 
     fn v(s: &str) -> Version {
         Version::parse(s).unwrap()
-    }
-
-    fn name() -> PromptName {
-        PromptName::parse("support/refund").unwrap()
-    }
-
-    fn run(test: &str, passed: u64, failed: u64, at: &str) -> TestRun {
-        TestRun {
-            test: test.into(),
-            passed,
-            failed,
-            errored: 0,
-            avg_score: Some(0.875),
-            tested_at: at.into(),
-            tested_by: "ci@example.com".into(),
-            source: "manual".into(),
-            url: None,
-        }
     }
 
     #[test]
