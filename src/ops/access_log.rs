@@ -1,43 +1,15 @@
-//! The access log: one JSON line per read or write of a prompt — who asked for what, when, and
-//! what they got. `serve` writes one for every request; `fetch` writes the same kind of line
-//! when `PROMPTREG_AUDIT_LOG` names a file, so CLI reads are on the record too.
+//! Writing the access log: one JSON line ([`AccessLine`], the wire shape) per read or write of a
+//! prompt. `serve` appends one for every request; `fetch` appends the same kind of line when
+//! `PROMPTREG_AUDIT_LOG` names a file, so CLI reads are on the record too.
 
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+pub use promptreg_wire::AccessLine;
 
-/// One line of the access log.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct AccessLine {
-    /// RFC 3339, UTC, milliseconds.
-    pub time: String,
-    /// The HTTP method, or `FETCH` for the CLI.
-    pub method: String,
-    /// The request path, or the selector the CLI was given.
-    pub path: String,
-    pub prompt: Option<String>,
-    pub version: Option<String>,
-    pub environment: Option<String>,
-    /// The token's name (server) or the git identity's e-mail (CLI), when known.
-    pub identity: Option<String>,
-    /// The client's address, or `cli`.
-    pub client: Option<String>,
-    /// The HTTP status; for the CLI, the status the same read would get over HTTP.
-    pub status: u16,
-    pub duration_ms: f64,
-}
-
-impl AccessLine {
-    /// The current time in the log's format.
-    pub fn now() -> String {
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    }
-
-    /// The line, without its newline.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
+/// The current time in the log's format (RFC 3339, UTC, milliseconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Appends one line to `path` with a single write, so lines from concurrent processes do not

@@ -45,7 +45,7 @@ pub(super) async fn access_log(
         .cloned()
         .unwrap_or_default();
     let line = crate::ops::access_log::AccessLine {
-        time: crate::ops::access_log::AccessLine::now(),
+        time: crate::ops::access_log::now(),
         method,
         path,
         prompt: info.prompt,

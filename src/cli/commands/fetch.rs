@@ -107,7 +107,7 @@ fn audit(
     started: std::time::Instant,
     path: &std::path::Path,
 ) {
-    use promptreg::ops::access_log::{append, AccessLine};
+    use promptreg::ops::access_log::{append, now, AccessLine};
     let (version, status) = match fetched {
         Ok(f) => (Some(f.release.version.to_string()), 200),
         Err(e) => (None, e.status_and_code().0),
@@ -117,7 +117,7 @@ fn audit(
         _ => None,
     };
     let line = AccessLine {
-        time: AccessLine::now(),
+        time: now(),
         method: "FETCH".into(),
         path: given.to_owned(),
         prompt: Some(selector.name.to_string()),
