@@ -233,10 +233,13 @@ pub fn skipped_tag(error: &Error) -> String {
 
 /// The warnings for what this clone lacks (missing version tags, shallow history), each with
 /// the git command that fetches it; `history` says whether its walk was cut short.
-pub fn gap_warnings(gaps: &promptreg::read::Gaps, history_cut: Option<&str>) -> Vec<String> {
+pub fn gap_warnings(
+    missing_tags: &[promptreg::read::MissingTag],
+    history_cut: Option<&str>,
+) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(first) = gaps.missing_tags.first() {
-        let more = match gaps.missing_tags.len() {
+    if let Some(first) = missing_tags.first() {
+        let more = match missing_tags.len() {
             1 => String::new(),
             n => format!(" and {} more", n - 1),
         };

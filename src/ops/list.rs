@@ -14,7 +14,7 @@ use promptreg_wire::record::ListRecord;
 
 use crate::read::files::{prompt_files, read_prompt_file, FilesOf};
 use crate::read::gaps::missing_tags;
-use crate::read::{registry_at, revision_label, Gaps};
+use crate::read::{registry_at, revision_label, MissingTag};
 use serde_json::Value;
 
 /// Which prompts to show.
@@ -37,8 +37,8 @@ pub struct Listing {
     /// The pipeline of the revision's index, in order.
     pub environments: Vec<String>,
     pub rows: Vec<ListRecord>,
-    /// Tags the index's pointers name that are not here, and whether the clone is shallow.
-    pub gaps: Gaps,
+    /// Pointers of the index naming versions whose tags are not in this clone.
+    pub missing_tags: Vec<MissingTag>,
 }
 
 /// Every prompt that has a version tag, an entry in the index, or a `prompt.yaml` at `revision`
@@ -130,10 +130,7 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
         });
     }
     Ok(Listing {
-        gaps: Gaps {
-            missing_tags: missing_tags(&registry, &all),
-            shallow: store.is_shallow(),
-        },
+        missing_tags: missing_tags(&registry, &all),
         environments: registry.environments.clone(),
         rows,
     })

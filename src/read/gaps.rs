@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::model::registry::Registry;
 use crate::store::Store;
-use crate::{Error, PromptName, Result, Version};
+use crate::{Error, PromptName, Version};
 
 /// A pointer of the index naming a version that has no tag here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,22 +14,6 @@ pub struct MissingTag {
     pub name: PromptName,
     pub environment: String,
     pub version: Version,
-}
-
-/// What this clone lacks.
-#[derive(Clone, Debug, Default)]
-pub struct Gaps {
-    /// Pointers naming versions with no tag, in name then pipeline order.
-    pub missing_tags: Vec<MissingTag>,
-    /// The clone is shallow (`.git/shallow` exists).
-    pub shallow: bool,
-}
-
-impl Gaps {
-    /// Whether nothing is missing.
-    pub fn is_empty(&self) -> bool {
-        self.missing_tags.is_empty() && !self.shallow
-    }
 }
 
 /// The pointers of `registry` whose version has no tag in `tags` (as
@@ -54,14 +38,6 @@ pub fn missing_tags(
         }
     }
     out
-}
-
-/// What this clone lacks for `registry` (a revision's index).
-pub fn gaps(store: &Store, registry: &Registry) -> Result<Gaps> {
-    Ok(Gaps {
-        missing_tags: missing_tags(registry, &store.all_versions()?),
-        shallow: store.is_shallow(),
-    })
 }
 
 /// The error for a read of `name` that found no release although the index points at one

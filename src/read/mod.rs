@@ -13,7 +13,7 @@ mod registry;
 pub mod release;
 pub mod results;
 
-pub use gaps::{gaps, tag_missing, Gaps, MissingTag};
+pub use gaps::{tag_missing, MissingTag};
 pub use missing::{missing_version, nearby_environments, nearby_names, not_found};
 pub use registry::{
     pointers_of_blob, registry_at, registry_blob, registry_of_blob, remember_registry,

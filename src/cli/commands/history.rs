@@ -58,11 +58,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     };
     let store = context.store()?;
     let found = history(&store, &query)?;
-    let gaps = promptreg::read::Gaps {
-        missing_tags: found.missing_tags,
-        shallow: found.cut_at.is_some(),
-    };
-    for warning in report::gap_warnings(&gaps, found.cut_at.as_deref()) {
+    for warning in report::gap_warnings(&found.missing_tags, found.cut_at.as_deref()) {
         context.warning(&warning);
     }
     let events = found.events;

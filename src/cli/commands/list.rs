@@ -28,9 +28,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let Listing {
         environments,
         rows,
-        gaps,
+        missing_tags,
     } = list(&store, &filter, context.revision.as_deref())?;
-    for warning in report::gap_warnings(&gaps, None) {
+    for warning in report::gap_warnings(&missing_tags, None) {
         context.warning(&warning);
     }
     if format == Format::Json {
