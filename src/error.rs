@@ -194,6 +194,30 @@ pub enum Error {
         elsewhere: Vec<(String, String)>,
     },
 
+    /// A traffic split given on the command line or over HTTP breaks the split rules.
+    #[error("invalid split: {message}")]
+    InvalidSplit { message: String },
+
+    /// A split key that cannot be hashed by the rule (empty, or with a line break).
+    #[error("invalid split key: {reason}")]
+    InvalidKey { reason: String },
+
+    /// A canary needs a stable version in the environment to split traffic with.
+    #[error("cannot start a canary of `{name}` {version} in {environment}: it holds no version to keep as the stable one")]
+    NoStableVersion {
+        name: String,
+        version: String,
+        environment: String,
+    },
+
+    /// The canary version is the one the environment already serves as stable.
+    #[error("{version} is the stable version of `{name}` in {environment}; a canary is a different version")]
+    CanaryOfStable {
+        name: String,
+        version: String,
+        environment: String,
+    },
+
     /// A promotion that skips a stage of the pipeline.
     #[error("cannot promote `{name}` {version} to {environment}: {previous} holds {held}, not {version}")]
     PipelineSkipped {
@@ -345,6 +369,8 @@ pub enum YamlProblem {
     UnknownEnvironment,
     /// `registry.yaml` has a pointer to something that is not a version.
     BadVersion,
+    /// `registry.yaml` has a split that breaks the split rules (shares, sum, duplicates).
+    BadSplit,
 }
 
 impl YamlProblem {
@@ -361,6 +387,7 @@ impl YamlProblem {
             YamlProblem::RegistryRule => "registry-invalid",
             YamlProblem::UnknownEnvironment => "unknown-environment",
             YamlProblem::BadVersion => "bad-version",
+            YamlProblem::BadSplit => "bad-split",
         }
     }
 }
@@ -385,6 +412,10 @@ impl Error {
             Error::AccessDenied { .. } => (403, "access-denied"),
             Error::VersionExists { .. } => (409, "version-exists"),
             Error::PipelineSkipped { .. } => (409, "pipeline-skipped"),
+            Error::InvalidSplit { .. } => (400, "invalid-split"),
+            Error::InvalidKey { .. } => (400, "invalid-key"),
+            Error::NoStableVersion { .. } => (409, "no-stable-version"),
+            Error::CanaryOfStable { .. } => (409, "canary-of-stable"),
             Error::GateNotMet { .. } => (409, "gate-not-met"),
             Error::InvalidResult { .. } | Error::Import { .. } => (422, "invalid-result"),
             Error::RegistryDirty => (409, "registry-dirty"),
@@ -455,6 +486,10 @@ impl Error {
             | Error::TagMissing { .. }
             | Error::NotInEnvironment { .. }
             | Error::PipelineSkipped { .. }
+            | Error::InvalidSplit { .. }
+            | Error::InvalidKey { .. }
+            | Error::NoStableVersion { .. }
+            | Error::CanaryOfStable { .. }
             | Error::AccessDenied { .. }
             | Error::NothingToRollBack { .. }
             | Error::NeverInEnvironment { .. }

@@ -815,13 +815,16 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     environment: ENVS[*env].to_owned(),
                     reason: format!("step {step}"),
                     force: *force,
+                    canary: None,
                 };
                 let got = promote(&repo.store, &request, &signatures);
                 let agrees = match (&got, &expect) {
                     (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(Promoted::AlreadyThere), Expect::Nothing) => true,
                     (Ok(Promoted::Moved { from, commit, .. }), Expect::Moved(mv)) => {
-                        *from == mv.from && *commit == repo.head()
+                        from.as_ref().map(|p| p.first()) == mv.from.as_ref()
+                            && from.as_ref().is_none_or(|p| p.split().is_none())
+                            && *commit == repo.head()
                     }
                     _ => false,
                 };
@@ -857,7 +860,9 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 let agrees = match (&got, &expect) {
                     (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(done), Expect::Moved(mv)) => {
-                        Some(&done.from) == mv.from.as_ref() && Some(&done.to) == mv.to.as_ref()
+                        Some(done.from.first()) == mv.from.as_ref()
+                            && done.from.split().is_none()
+                            && Some(&done.to) == mv.to.as_ref()
                     }
                     _ => false,
                 };

@@ -213,6 +213,14 @@ impl Context {
         }
     }
 
+    /// `note: message` on stderr, unless `--quiet`: something worth knowing about the answer
+    /// that is not wrong (a split environment served without a key).
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("note: {message}");
+        }
+    }
+
     /// `warning: message` on stderr, unless `--quiet`.
     pub fn warning(&self, message: &str) {
         if !self.quiet {

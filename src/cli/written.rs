@@ -45,9 +45,11 @@ pub struct Written {
 #[derive(Debug, Serialize)]
 pub struct Move {
     pub environment: String,
-    /// `promoted` or `reverted` (as in the audit trail).
+    /// `promoted`, `reverted` or `split` (as in the audit trail).
     pub change: &'static str,
+    /// What the environment held: a version, or a split as `1.1.0=90 1.2.0=10`.
     pub from: Option<String>,
+    /// What it holds now, in the same form.
     pub to: String,
     /// Whether the pipeline rule or a gate was overridden with `--force`.
     pub forced: bool,

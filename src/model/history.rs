@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use crate::model::registry::Pointers;
-use crate::Version;
+use crate::model::registry::{Pointer, Pointers};
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -18,6 +17,8 @@ pub enum Change {
     Reverted,
     /// An environment's pointer was removed.
     Demoted,
+    /// An environment's traffic was split (a canary started or re-weighted, an A/B test set).
+    Split,
     /// A test run was recorded against a version.
     Tested,
 }
@@ -30,6 +31,7 @@ impl Change {
             Change::Promoted => "promoted",
             Change::Reverted => "reverted",
             Change::Demoted => "demoted",
+            Change::Split => "split",
             Change::Tested => "tested",
         }
     }
@@ -40,17 +42,24 @@ impl Change {
             "promoted" => Change::Promoted,
             "reverted" => Change::Reverted,
             "demoted" => Change::Demoted,
+            "split" => Change::Split,
             "tested" => Change::Tested,
             _ => return None,
         })
     }
 
     /// How an environment moving from `from` to `to` is recorded; `None` when nothing moved.
-    pub fn classify(from: Option<&Version>, to: Option<&Version>) -> Option<Change> {
+    /// Into a split is `split`; out of one, back to its first (stable) entry or to anything
+    /// lower, is `reverted`; to a higher version (a completed canary) is `promoted`.
+    pub fn classify(from: Option<&Pointer>, to: Option<&Pointer>) -> Option<Change> {
         match (from, to) {
             (a, b) if a == b => None,
             (_, None) => Some(Change::Demoted),
-            (Some(a), Some(b)) if b < a => Some(Change::Reverted),
+            (_, Some(Pointer::Split(_))) => Some(Change::Split),
+            (Some(Pointer::Split(s)), Some(Pointer::Version(b))) if b == s.first() => {
+                Some(Change::Reverted)
+            }
+            (Some(a), Some(Pointer::Version(b))) if b < a.first() => Some(Change::Reverted),
             _ => Some(Change::Promoted),
         }
     }
@@ -63,10 +72,16 @@ pub struct Event {
     pub prompt: String,
     /// `null` for `created`.
     pub environment: Option<String>,
-    /// The version the environment held before (`null`: none, or `created`).
+    /// The version the environment held before (`null`: none, or `created`); of a split, its
+    /// first entry (`from_split` has the whole split).
     pub from: Option<String>,
-    /// The version it holds after (the released version for `created`; `null` when demoted).
+    /// The version it holds after (the released version for `created`; `null` when demoted);
+    /// of a split, its first entry (`to_split` has the whole split).
     pub to: Option<String>,
+    /// The split the environment held before, when it was split.
+    pub from_split: Option<Vec<promptreg_wire::SplitEntry>>,
+    /// The split it holds after, when it is split: the weights before and after a ramp.
+    pub to_split: Option<Vec<promptreg_wire::SplitEntry>>,
     /// E-mail address of the commit author (or tagger).
     pub by: String,
     pub by_name: String,
@@ -84,12 +99,15 @@ pub struct Event {
     pub test: Option<promptreg_wire::TestSummary>,
 }
 
+/// One environment's change between two states of a prompt's entry.
+pub type PointerMove = (String, Option<Pointer>, Option<Pointer>, Change);
+
 /// The pointer moves between two states of one prompt's entry, in pipeline order.
 pub fn pointer_moves(
     environments: &[String],
     before: &Pointers,
     after: &Pointers,
-) -> Vec<(String, Option<Version>, Option<Version>, Change)> {
+) -> Vec<PointerMove> {
     let mut envs: Vec<&String> = environments.iter().collect();
     for env in before.keys().chain(after.keys()) {
         if !envs.contains(&env) {
@@ -109,8 +127,20 @@ pub fn pointer_moves(
 mod tests {
     use super::*;
 
-    fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
+    fn v(s: &str) -> Pointer {
+        Pointer::parse(s).unwrap()
+    }
+
+    #[test]
+    fn classifies_split_moves() {
+        let canary = v("1.1.0=90 1.2.0=10");
+        let c = |a: &Pointer, b: &Pointer| Change::classify(Some(a), Some(b));
+        assert_eq!(c(&v("1.1.0"), &canary), Some(Change::Split));
+        assert_eq!(c(&canary, &v("1.1.0=50 1.2.0=50")), Some(Change::Split));
+        assert_eq!(c(&canary, &v("1.2.0")), Some(Change::Promoted));
+        assert_eq!(c(&canary, &v("1.1.0")), Some(Change::Reverted));
+        assert_eq!(c(&canary, &v("1.0.0")), Some(Change::Reverted));
+        assert_eq!(c(&canary, &canary), None);
     }
 
     #[test]

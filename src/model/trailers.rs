@@ -3,6 +3,7 @@
 //! `Previous:`, `Change:` …) and a recorded test run's (`Change: tested` with the whole run).
 
 use crate::model::history::Change;
+use crate::model::registry::{Pointer, Split};
 use crate::model::results::TestRun;
 use crate::{PromptName, Version};
 
@@ -11,9 +12,9 @@ use crate::{PromptName, Version};
 pub struct Trailers {
     pub prompt: String,
     pub environment: String,
-    /// The version the environment holds afterwards (`None` when demoted).
-    pub version: Option<Version>,
-    pub previous: Option<Version>,
+    /// What the environment holds afterwards (`None` when demoted).
+    pub version: Option<Pointer>,
+    pub previous: Option<Pointer>,
     pub change: Change,
     pub forced: bool,
     /// Gate conditions overridden with `--force`, one `Gate-Unmet:` line each.
@@ -21,10 +22,14 @@ pub struct Trailers {
 }
 
 impl Trailers {
-    /// The trailer block, one `Key: value` per line.
+    /// The trailer block, one `Key: value` per line. `Version:` and `Previous:` name what a
+    /// reader without a key is served (a split's first entry); a split is recorded whole in
+    /// `Split:` (after) and `Previous-Split:` (before), as `1.1.0=90 1.2.0=10`.
     pub fn render(&self) -> String {
-        let version =
-            |v: &Option<Version>| v.as_ref().map_or("none".to_owned(), ToString::to_string);
+        let version = |v: &Option<Pointer>| {
+            v.as_ref()
+                .map_or("none".to_owned(), |p| p.first().to_string())
+        };
         let mut out = format!(
             "Prompt: {}\nEnvironment: {}\nVersion: {}\nPrevious: {}\nChange: {}\n",
             self.prompt,
@@ -33,6 +38,11 @@ impl Trailers {
             version(&self.previous),
             self.change.as_str()
         );
+        for (key, pointer) in [("Split", &self.version), ("Previous-Split", &self.previous)] {
+            if let Some(split) = pointer.as_ref().and_then(Pointer::split) {
+                out.push_str(&format!("{key}: {split}\n"));
+            }
+        }
         if self.forced {
             out.push_str("Forced: true\n");
         }
@@ -47,18 +57,22 @@ impl Trailers {
     pub fn parse(message: &str) -> Option<Trailers> {
         let last = trailer_block(message);
         let get = |key: &'static str| trailer_values(last, key).next().map(str::trim);
-        let version = |text: &str| -> Option<Option<Version>> {
+        let pointer = |text: &str, split: Option<&str>| -> Option<Option<Pointer>> {
+            if let Some(split) = split {
+                let split = Split::parse(split).ok()?;
+                return (split.first().to_string() == text).then_some(Some(Pointer::Split(split)));
+            }
             if text == "none" {
                 Some(None)
             } else {
-                Version::parse(text).ok().map(Some)
+                Version::parse(text).ok().map(|v| Some(Pointer::Version(v)))
             }
         };
         Some(Trailers {
             prompt: get("Prompt")?.to_owned(),
             environment: get("Environment")?.to_owned(),
-            version: version(get("Version")?)?,
-            previous: version(get("Previous")?)?,
+            version: pointer(get("Version")?, get("Split"))?,
+            previous: pointer(get("Previous")?, get("Previous-Split"))?,
             change: Change::parse(get("Change")?)?,
             forced: get("Forced") == Some("true"),
             gate_unmet: trailer_values(last, "Gate-Unmet")
@@ -208,7 +222,7 @@ mod tests {
         let trailers = Trailers {
             prompt: "support/refund".into(),
             environment: "production".into(),
-            version: Some(v("1.2.0")),
+            version: Some(v("1.2.0").into()),
             previous: None,
             change: Change::Promoted,
             forced: true,
@@ -220,6 +234,35 @@ mod tests {
         );
         assert_eq!(Trailers::parse(&message), Some(trailers.clone()));
         assert_eq!(reason_of(&message), "QA passed\nand signed off");
+        // A canary: both sides of the move kept whole.
+        let split = Pointer::parse("1.1.0=90 1.2.0=10").unwrap();
+        let canary = Trailers {
+            version: Some(split.clone()),
+            previous: Some(v("1.1.0").into()),
+            change: Change::Split,
+            ..trailers.clone()
+        };
+        let rendered = canary.render();
+        assert!(
+            rendered.contains(
+                "Version: 1.1.0\nPrevious: 1.1.0\nChange: split\nSplit: 1.1.0=90 1.2.0=10\n"
+            ),
+            "{rendered}"
+        );
+        assert_eq!(
+            Trailers::parse(&format!("s\n\n{rendered}")),
+            Some(canary.clone())
+        );
+        let ended = Trailers {
+            version: Some(v("1.1.0").into()),
+            previous: Some(split),
+            change: Change::Reverted,
+            ..canary
+        };
+        assert_eq!(
+            Trailers::parse(&format!("s\n\n{}", ended.render())),
+            Some(ended)
+        );
         assert_eq!(Trailers::parse("edit registry.yaml\n\nby hand\n"), None);
         assert_eq!(reason_of("edit registry.yaml\n\nby hand\n"), "by hand");
         assert_eq!(reason_of("subject only"), "");

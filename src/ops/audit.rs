@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::model::history::{pointer_moves, Change};
-use crate::model::registry::Registry;
+use crate::model::registry::{Pointer, Pointers, Registry};
 use crate::model::trailers::Trailers;
 use crate::store::{CommitView, ObjectId, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -168,7 +168,13 @@ fn held_before(
     Ok(super::history::history(store, &query)?
         .events
         .iter()
-        .any(|e| e.to.as_deref() == Some(wanted.as_str())))
+        .any(|e| {
+            e.to.as_deref() == Some(wanted.as_str())
+                || e.to_split
+                    .iter()
+                    .flatten()
+                    .any(|entry| entry.version == wanted)
+        }))
 }
 
 fn check_commit(
@@ -183,8 +189,8 @@ fn check_commit(
     let violation = |problem,
                      prompt: Option<&PromptName>,
                      env: Option<&str>,
-                     from: Option<&Version>,
-                     to: Option<&Version>,
+                     from: Option<&Pointer>,
+                     to: Option<&Pointer>,
                      message: String| Violation {
         problem,
         commit: commit.id().to_string(),
@@ -270,55 +276,82 @@ fn check_commit(
                     ));
                 }
             }
-            let Some(version) = &to else { continue };
-            if !matches!(store.release(name, version), Ok(Some(_))) {
-                out.push(say(
-                    Problem::MissingVersion,
-                    format!("{name} {version} is not a released version"),
-                ));
-                continue;
+            let Some(pointer) = &to else { continue };
+            // Every version entering the environment is checked; one it served already (a
+            // canary re-weighted, or completed) entered it when the split began.
+            let entering = pointer
+                .versions()
+                .into_iter()
+                .filter(|v| !from.as_ref().is_some_and(|f| f.serves(v)));
+            for version in entering {
+                check_entering(
+                    store,
+                    commit,
+                    rules,
+                    trailers.as_ref(),
+                    (name, &env, version),
+                    (&old, &new, &after.environments),
+                    &mut |problem, message| out.push(say(problem, message)),
+                )?;
             }
-            // A rollback returns the environment to a version it held before; that is allowed
-            // whatever the stage before it holds now (and checked against the history here).
-            let rollback = trailers.as_ref().is_some_and(|t| {
-                t.change == Change::Reverted && t.prompt == name.as_str() && t.environment == env
-            }) && held_before(store, commit, name, &env, version)?;
-            if let (Some(gate), false) = (rules.policy.get(&env), rollback) {
-                let unmet = gate_unmet(store, commit, name, version, gate)?;
-                if !unmet.is_empty() {
-                    let forced = if trailers.as_ref().is_some_and(|t| !t.gate_unmet.is_empty()) {
-                        " (forced, recorded in the commit)"
-                    } else {
-                        ""
-                    };
-                    out.push(say(
-                        Problem::GateNotMet,
-                        format!(
-                            "{version} did not meet the {env} gate{forced}: {}",
-                            unmet.join("; ")
-                        ),
-                    ));
-                }
-            }
-            let stage = after
-                .environments
-                .iter()
-                .position(|e| *e == env)
-                .unwrap_or(0);
-            if stage > 0 && !rollback {
-                let previous = &after.environments[stage - 1];
-                if old.get(previous) != Some(version) && new.get(previous) != Some(version) {
-                    let forced = if trailers.as_ref().is_some_and(|t| t.forced) {
-                        " (marked Forced)"
-                    } else {
-                        ""
-                    };
-                    out.push(say(
-                        Problem::SkippedStage,
-                        format!("{previous} did not hold {version}{forced}"),
-                    ));
-                }
-            }
+        }
+    }
+    Ok(())
+}
+
+/// The checks of one version entering an environment: released, the gate, the pipeline stage.
+fn check_entering(
+    store: &Store,
+    commit: &CommitView<'_>,
+    rules: &Rules,
+    trailers: Option<&Trailers>,
+    (name, env, version): (&PromptName, &str, &Version),
+    (old, new, environments): (&Pointers, &Pointers, &[String]),
+    report: &mut dyn FnMut(Problem, String),
+) -> Result<()> {
+    if !matches!(store.release(name, version), Ok(Some(_))) {
+        report(
+            Problem::MissingVersion,
+            format!("{name} {version} is not a released version"),
+        );
+        return Ok(());
+    }
+    // A rollback returns the environment to a version it held before; that is allowed
+    // whatever the stage before it holds now (and checked against the history here).
+    let rollback = trailers.is_some_and(|t| {
+        t.change == Change::Reverted && t.prompt == name.as_str() && t.environment == env
+    }) && held_before(store, commit, name, env, version)?;
+    if let (Some(gate), false) = (rules.policy.get(env), rollback) {
+        let unmet = gate_unmet(store, commit, name, version, gate)?;
+        if !unmet.is_empty() {
+            let forced = if trailers.is_some_and(|t| !t.gate_unmet.is_empty()) {
+                " (forced, recorded in the commit)"
+            } else {
+                ""
+            };
+            report(
+                Problem::GateNotMet,
+                format!(
+                    "{version} did not meet the {env} gate{forced}: {}",
+                    unmet.join("; ")
+                ),
+            );
+        }
+    }
+    let stage = environments.iter().position(|e| e == env).unwrap_or(0);
+    if stage > 0 && !rollback {
+        let previous = &environments[stage - 1];
+        let serves = |p: &Pointers| p.get(previous).is_some_and(|p| p.serves(version));
+        if !serves(old) && !serves(new) {
+            let forced = if trailers.is_some_and(|t| t.forced) {
+                " (marked Forced)"
+            } else {
+                ""
+            };
+            report(
+                Problem::SkippedStage,
+                format!("{previous} did not hold {version}{forced}"),
+            );
         }
     }
     Ok(())

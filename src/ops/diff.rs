@@ -108,7 +108,8 @@ fn released(store: &Store, name: &PromptName, version: &Version) -> Result<Promp
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EnvironmentChange {
     pub name: String,
-    /// The version the first environment serves, if any.
+    /// What the first environment serves, if anything: a version, or a split as
+    /// `1.1.0=90 1.2.0=10` (compared by its first entry).
     pub a: Option<String>,
     pub b: Option<String>,
     /// `only in staging`, `same content`, or what differs (`text, model`).
@@ -145,18 +146,26 @@ pub fn diff_environments(
             continue;
         }
         let (change, diff) = match (x, y) {
-            (Some(x), Some(y)) => {
+            (Some(px), Some(py)) => {
+                // A split is compared by what it serves without a key (its first entry); the
+                // change says how each side splits.
+                let (x, y) = (px.first(), py.first());
                 let diff = compare(
                     &format!("{name}@{x}"),
                     &released(store, name, x)?,
                     &format!("{name}@{y}"),
                     &released(store, name, y)?,
                 );
-                let change = if diff.equal {
+                let mut change = if diff.equal {
                     "same content".to_owned()
                 } else {
                     diff.changed().join(", ")
                 };
+                for (env, pointer) in [(a, px), (b, py)] {
+                    if pointer.split().is_some() {
+                        change.push_str(&format!("; {env} splits {}", pointer.describe()));
+                    }
+                }
                 (change, Some(diff))
             }
             (Some(_), None) => (format!("only in {a}"), None),

@@ -170,6 +170,7 @@ pub fn init_example(dir: &Path, signatures: &Signatures) -> Result<Vec<ExampleEv
                 environment: environment.clone(),
                 reason: format!("Demo: {}", step.message),
                 force: false,
+                canary: None,
             };
             promote(&store, &request, signatures)?;
             events.push(ExampleEvent::Promoted {

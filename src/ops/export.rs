@@ -4,7 +4,9 @@
 //!
 //! Each prompt is the exact record `fetch --format json` prints for `NAME@ENVIRONMENT`, including
 //! `updated_by` / `updated_at` (computed, not null), all resolved against one commit so the bundle
-//! is a consistent snapshot even while promotions land.
+//! is a consistent snapshot even while promotions land. An environment that splits exports its
+//! first entry there (with the `split`) and every other entry under `variants`, so a reader
+//! assigns keys offline exactly as the server does.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,7 @@ pub fn export(
     // Read everything from this one commit, whatever HEAD does meanwhile.
     let pinned = commit.id().to_string();
     let mut prompts = BTreeMap::new();
+    let mut variants = BTreeMap::new();
     let mut results_errors = Vec::new();
     for (name, pointers) in &registry.prompts {
         if !pointers.contains_key(&environment) {
@@ -49,15 +52,27 @@ pub fn export(
             name: name.clone(),
             target: Some(Target::Environment(environment.clone())),
         };
-        let fetched = fetch(store, &selector, Some(&pinned))?;
+        let fetched = fetch(store, &selector, Some(&pinned), None)?;
+        let split = fetched.split.clone();
         // The same record the HTTP API serves, results included.
         let full = prompt_record(store, &fetched, Some(&pinned))?;
         results_errors.extend(full.results_error);
-        let value = serde_json::to_value(full.record).map_err(|e| Error::Invalid {
-            file: crate::PROMPTS_DIR.into(),
-            message: format!("cannot serialize the record of `{name}`: {e}"),
-        })?;
-        prompts.insert(name.to_string(), value);
+        prompts.insert(name.to_string(), to_value(name, full.record)?);
+        let Some(split) = split else { continue };
+        let mut others = BTreeMap::new();
+        for share in &split.shares()[1..] {
+            let selector = Selector {
+                name: name.clone(),
+                target: Some(Target::Version(share.version.clone())),
+            };
+            let fetched = fetch(store, &selector, Some(&pinned), None)?;
+            let mut full = prompt_record(store, &fetched, Some(&pinned))?;
+            results_errors.extend(full.results_error);
+            // Each variant names the split it is part of, as the server's answer would.
+            full.record.split = Some(split.to_wire());
+            others.insert(share.version.to_string(), to_value(name, full.record)?);
+        }
+        variants.insert(name.to_string(), others);
     }
     let bundle = Bundle {
         format: BUNDLE_FORMAT,
@@ -65,9 +80,20 @@ pub fn export(
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         commit: pinned,
         prompts,
+        variants,
     };
     Ok(Exported {
         bundle,
         results_errors,
+    })
+}
+
+fn to_value(
+    name: &crate::PromptName,
+    record: promptreg_wire::PromptRecord,
+) -> Result<serde_json::Value> {
+    serde_json::to_value(record).map_err(|e| Error::Invalid {
+        file: crate::PROMPTS_DIR.into(),
+        message: format!("cannot serialize the record of `{name}`: {e}"),
     })
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset};
 
 use crate::model::history::{pointer_moves, Change, Event};
-use crate::model::registry::{Pointers, Registry};
+use crate::model::registry::{Pointer, Pointers, Registry};
 use crate::model::trailers::{shown_reason, Trailers};
 use crate::store::{CommitView, ObjectId, Release, Store};
 use crate::{Error, PromptName, Result};
@@ -159,17 +159,21 @@ pub fn commit_events(
     let author = commit.author();
     let event = |prompt: String,
                  env: String,
-                 from: Option<String>,
-                 to: Option<String>,
+                 from: Option<Pointer>,
+                 to: Option<Pointer>,
                  change,
                  forced: bool,
                  gate_unmet: Vec<String>| {
+        let first = |p: &Option<Pointer>| p.as_ref().map(|p| p.first().to_string());
+        let split = |p: &Option<Pointer>| p.as_ref().and_then(Pointer::split).map(|s| s.to_wire());
         Event {
             event: change,
             prompt,
             environment: Some(env),
-            from,
-            to,
+            from: first(&from),
+            to: first(&to),
+            from_split: split(&from),
+            to_split: split(&to),
             by: author.email(),
             by_name: author.name(),
             at: author.when().to_rfc3339(),
@@ -185,12 +189,11 @@ pub fn commit_events(
             if only.is_some_and(|name| name.as_str() != t.prompt) {
                 return Ok(Vec::new());
             }
-            let to_text = |v: &Option<crate::Version>| v.as_ref().map(ToString::to_string);
             return Ok(vec![event(
                 t.prompt.clone(),
                 t.environment.clone(),
-                to_text(&t.previous),
-                to_text(&t.version),
+                t.previous,
+                t.version,
                 t.change,
                 t.forced,
                 t.gate_unmet,
@@ -253,12 +256,11 @@ pub fn commit_events(
             {
                 continue;
             }
-            let text = |v: Option<crate::Version>| v.map(|v| v.to_string());
             out.push(event(
                 name.to_string(),
                 env,
-                text(from),
-                text(to),
+                from,
+                to,
                 change,
                 false,
                 Vec::new(),
@@ -340,6 +342,8 @@ fn created_event(release: &Release) -> Event {
         environment: None,
         from: None,
         to: Some(release.version.to_string()),
+        from_split: None,
+        to_split: None,
         by: release.created_by.clone(),
         by_name: release.created_by_name.clone(),
         at: release.created_at.to_rfc3339(),

@@ -17,6 +17,7 @@ pub mod promote;
 pub mod render;
 pub mod results;
 pub mod rollback;
+pub mod split;
 mod tested;
 pub mod versions;
 mod write_start;

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use crate::model::history::Change;
 use crate::model::registry::edit as registry_edit;
-use crate::model::registry::Registry;
+use crate::model::registry::{Pointer, Registry};
 use crate::model::trailers::Trailers;
 use crate::store::identity::Signatures;
 use crate::store::{short_branch, ObjectId, PathUpdate, Store};
-use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
+use crate::{Error, PromptName, Result, REGISTRY_FILE};
 
 use super::write_start::{begin, WriteStart};
 use crate::read::{registry_of_blob, remember_registry};
@@ -26,8 +26,9 @@ pub struct Loaded<'r> {
 pub struct Move<'a> {
     pub name: &'a PromptName,
     pub environment: &'a str,
-    pub version: &'a Version,
-    pub previous: Option<&'a Version>,
+    /// What the environment holds afterwards: a version or a split.
+    pub version: &'a Pointer,
+    pub previous: Option<&'a Pointer>,
     pub change: Change,
     pub subject: String,
     pub reason: &'a str,

@@ -1,6 +1,8 @@
-//! `promote`: move an environment's pointer to a version, as a commit of `registry.yaml` alone.
+//! `promote`: move an environment's pointer to a version, or start, re-weight or complete a
+//! canary, as a commit of `registry.yaml` alone.
 
 use crate::model::history::Change;
+use crate::model::registry::{Percent, Pointer, Share, Split};
 use crate::store::identity::Signatures;
 use crate::store::{ObjectId, Release, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -16,15 +18,20 @@ pub struct PromoteRequest {
     pub reason: String,
     /// Override the pipeline rule and the environment's gate (recorded in the commit).
     pub force: bool,
+    /// Start or re-weight a canary: the environment splits between its stable version and
+    /// this one, which gets this share (above 0, below 100).
+    pub canary: Option<Percent>,
 }
 
 /// What `promote` did.
 #[derive(Clone, Debug)]
 pub enum Promoted {
     Moved {
-        from: Option<Version>,
+        from: Option<Pointer>,
+        /// What the environment holds now: the version, or the canary's split.
+        to: Pointer,
         commit: ObjectId,
-        /// `promoted`, or `reverted` for a move to a lower version.
+        /// `promoted`; `reverted` for a move to a lower version; `split` for a canary.
         change: Change,
         /// Whether a rule was overridden with `force` (recorded in the commit).
         forced: bool,
@@ -75,10 +82,90 @@ pub(super) fn servable_release(
     }
 }
 
-/// Moves the pointer; the pipeline rule: the first environment takes any released version,
-/// every later one only the version the environment before it holds now. Then the access
-/// rules, then the environment's gate (`policy:`); `force` overrides the pipeline rule and the
-/// gate, never the access rules.
+/// Whether `version` may enter `environment` of `name`: the first environment takes any released
+/// version; every later one a version the environment before it serves now (in whole or as part
+/// of a split), or one `environment` serves already (a canary being re-weighted or completed).
+/// Returns whether the pipeline rule was overridden with `force`.
+fn admit_stage(
+    registry: &crate::model::registry::Registry,
+    name: &PromptName,
+    version: &Version,
+    environment: &str,
+    force: bool,
+) -> Result<bool> {
+    let stage = registry
+        .environments
+        .iter()
+        .position(|e| e == environment)
+        .unwrap_or(0);
+    let Some(previous) = stage.checked_sub(1).map(|k| &registry.environments[k]) else {
+        return Ok(false);
+    };
+    let serves = |env: &str| {
+        registry
+            .pointer(name, env)
+            .is_some_and(|p| p.serves(version))
+    };
+    if serves(previous) || serves(environment) {
+        return Ok(false);
+    }
+    if force {
+        return Ok(true);
+    }
+    Err(Error::PipelineSkipped {
+        name: name.to_string(),
+        version: version.to_string(),
+        environment: environment.to_owned(),
+        previous: previous.clone(),
+        held: registry
+            .pointer(name, previous)
+            .map_or("nothing".to_owned(), Pointer::describe),
+    })
+}
+
+/// What a move into `environment` needs of each version entering it — the pipeline rule, then
+/// the access rules, then the gate — and what `force` overrode: `(forced, gate_unmet)`. Gate
+/// conditions are prefixed with their version when more than one version enters.
+pub(super) fn admit(
+    store: &Store,
+    loaded: &Loaded<'_>,
+    name: &PromptName,
+    environment: &str,
+    entering: &[(&Version, &Release)],
+    force: bool,
+    email: &str,
+) -> Result<(bool, Vec<String>)> {
+    let registry = &loaded.registry;
+    let mut forced = false;
+    for (version, _) in entering {
+        forced |= admit_stage(registry, name, version, environment, force)?;
+    }
+    check_access(registry, email, name, environment)?;
+    let mut gate_unmet = Vec::new();
+    for (version, release) in entering {
+        let unmet = unmet_gate(store, loaded, name, version, release, environment)?;
+        if !unmet.is_empty() && !force {
+            return Err(Error::GateNotMet {
+                name: name.to_string(),
+                version: version.to_string(),
+                environment: environment.to_owned(),
+                unmet,
+            });
+        }
+        match entering.len() {
+            1 => gate_unmet.extend(unmet),
+            _ => gate_unmet.extend(unmet.into_iter().map(|u| format!("{version}: {u}"))),
+        }
+    }
+    forced |= !gate_unmet.is_empty();
+    Ok((forced, gate_unmet))
+}
+
+/// Moves the pointer: to `version` alone (a promotion, or the completion of a split that serves
+/// it), or, with `canary`, to a split of the environment's stable version (its current version,
+/// or its split's first entry) and `version` with that share. `version` must pass the pipeline
+/// rule, the access rules and the environment's gate (`policy:`); `force` overrides the
+/// pipeline rule and the gate, never the access rules.
 pub fn promote(
     store: &Store,
     request: &PromoteRequest,
@@ -89,53 +176,39 @@ pub fn promote(
     let name = &request.name;
     let env = request.environment.as_str();
     registry.check_environment(env)?;
+    let from = registry.pointer(name, env).cloned();
+    let to = match request.canary {
+        None => Pointer::Version(request.version.clone()),
+        Some(percent) => canary_split(name, env, from.as_ref(), &request.version, percent)?,
+    };
     let release = servable_release(store, name, &request.version, env)?;
-    let pointers = registry.pointers(name);
-    let from = pointers.get(env).cloned();
-    if from.as_ref() == Some(&request.version) {
+    if from.as_ref() == Some(&to) {
         return Ok(Promoted::AlreadyThere);
     }
-    let stage = registry
-        .environments
-        .iter()
-        .position(|e| e == env)
-        .unwrap_or(0);
-    let previous = stage.checked_sub(1).map(|k| &registry.environments[k]);
-    let skips_stage = previous.is_some_and(|p| pointers.get(p) != Some(&request.version));
-    if let (true, false, Some(previous)) = (skips_stage, request.force, previous) {
-        return Err(Error::PipelineSkipped {
-            name: name.to_string(),
-            version: request.version.to_string(),
-            environment: env.to_owned(),
-            previous: previous.clone(),
-            held: pointers
-                .get(previous)
-                .map_or("nothing".to_owned(), |v| v.to_string()),
-        });
-    }
-    check_access(registry, &signatures.author.email, name, env)?;
-    let gate_unmet = unmet_gate(store, &loaded, name, &request.version, &release, env)?;
-    if !gate_unmet.is_empty() && !request.force {
-        return Err(Error::GateNotMet {
-            name: name.to_string(),
-            version: request.version.to_string(),
-            environment: env.to_owned(),
-            unmet: gate_unmet,
-        });
-    }
-    let change =
-        Change::classify(from.as_ref(), Some(&request.version)).unwrap_or(Change::Promoted);
-    let forced = skips_stage || !gate_unmet.is_empty();
+    let (forced, gate_unmet) = admit(
+        store,
+        &loaded,
+        name,
+        env,
+        &[(&request.version, &release)],
+        request.force,
+        &signatures.author.email,
+    )?;
+    let change = Change::classify(from.as_ref(), Some(&to)).unwrap_or(Change::Promoted);
+    let subject = match request.canary {
+        Some(percent) => format!("canary {name} {} at {percent}% in {env}", request.version),
+        None => format!("promote {name} {} to {env}", request.version),
+    };
     let commit = commit_move(
         store,
         &loaded,
         &Move {
             name,
             environment: env,
-            version: &request.version,
+            version: &to,
             previous: from.as_ref(),
             change,
-            subject: format!("promote {name} {} to {env}", request.version),
+            subject,
             reason: &request.reason,
             // Recorded only when a rule was actually overridden.
             forced,
@@ -145,8 +218,57 @@ pub fn promote(
     )?;
     Ok(Promoted::Moved {
         from,
+        to,
         commit,
         change,
         forced,
     })
+}
+
+/// The split a canary of `version` at `percent` makes of what `environment` holds: its stable
+/// version (the current one, or a split's first entry) keeps the rest, written first, so that
+/// ramping the canary up only ever adds keys to it.
+fn canary_split(
+    name: &PromptName,
+    environment: &str,
+    current: Option<&Pointer>,
+    version: &Version,
+    percent: Percent,
+) -> Result<Pointer> {
+    if percent.hundredths() == 0 || percent == Percent::WHOLE {
+        return Err(Error::InvalidSplit {
+            message: format!(
+                "a canary takes a share above 0 and below 100, not {percent}; promote without --canary to serve it to everyone"
+            ),
+        });
+    }
+    let Some(stable) = current.map(Pointer::first) else {
+        return Err(Error::NoStableVersion {
+            name: name.to_string(),
+            version: version.to_string(),
+            environment: environment.to_owned(),
+        });
+    };
+    if stable == version {
+        return Err(Error::CanaryOfStable {
+            name: name.to_string(),
+            version: version.to_string(),
+            environment: environment.to_owned(),
+        });
+    }
+    let rest = Percent::from_hundredths(Percent::WHOLE.hundredths() - percent.hundredths())
+        .expect("below 100%");
+    let shares = vec![
+        Share {
+            version: stable.clone(),
+            percent: rest,
+        },
+        Share {
+            version: version.clone(),
+            percent,
+        },
+    ];
+    Split::new(shares)
+        .map(Pointer::Split)
+        .map_err(|message| Error::InvalidSplit { message })
 }

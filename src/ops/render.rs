@@ -33,7 +33,7 @@ pub fn render(
 ) -> Result<Rendered> {
     let (name, version, prompt) = match source {
         Source::Release(selector) => {
-            let fetched = crate::read::fetch(store, selector, revision)?;
+            let fetched = crate::read::fetch(store, selector, revision, None)?;
             let release = fetched.release;
             (release.name, Some(release.version), fetched.prompt)
         }

@@ -1,7 +1,9 @@
 //! `rollback`: move an environment back to the version it held before the current one (read
-//! from the audit trail), or to a named version it held at some point. Recorded as `reverted`.
+//! from the audit trail), or to a named version it held at some point; an environment that
+//! splits goes back to the split's first (stable) entry. Recorded as `reverted`.
 
 use crate::model::history::Change;
+use crate::model::registry::Pointer;
 use crate::store::identity::Signatures;
 use crate::store::{ObjectId, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -22,7 +24,7 @@ pub struct RollbackRequest {
 /// What `rollback` did.
 #[derive(Clone, Debug)]
 pub struct RolledBack {
-    pub from: Version,
+    pub from: Pointer,
     pub to: Version,
     pub commit: ObjectId,
 }
@@ -48,9 +50,50 @@ pub fn rollback(
             elsewhere: registry
                 .environments
                 .iter()
-                .filter_map(|e| pointers.get(e).map(|v| (e.clone(), v.to_string())))
+                .filter_map(|e| pointers.get(e).map(|p| (e.clone(), p.describe())))
                 .collect(),
         })?;
+    let target = match (&current, &request.to) {
+        // Ending a split: everyone back on the stable version.
+        (Pointer::Split(split), None) => split.first().clone(),
+        _ => rollback_target(store, request, &current)?,
+    };
+    if Pointer::Version(target.clone()) == current {
+        return Err(Error::NothingToRollBack {
+            name: name.to_string(),
+            environment: env.to_owned(),
+            current: current.describe(),
+        });
+    }
+    super::promote::servable_release(store, name, &target, env)?;
+    check_access(registry, &signatures.author.email, name, env)?;
+    let to = Pointer::Version(target.clone());
+    let commit = commit_move(
+        store,
+        &loaded,
+        &Move {
+            name,
+            environment: env,
+            version: &to,
+            previous: Some(&current),
+            change: Change::Reverted,
+            subject: format!("rollback {name} {env} to {target}"),
+            reason: &request.reason,
+            forced: false,
+            gate_unmet: Vec::new(),
+        },
+        signatures,
+    )?;
+    Ok(RolledBack {
+        from: current,
+        to: target,
+        commit,
+    })
+}
+
+/// The version a rollback of a plain pointer (or `--to`) goes to, from the audit trail.
+fn rollback_target(store: &Store, request: &RollbackRequest, current: &Pointer) -> Result<Version> {
+    let (name, env) = (&request.name, request.environment.as_str());
     let query = Query {
         name: Some(name.clone()),
         environment: Some(env.to_owned()),
@@ -70,45 +113,16 @@ pub fn rollback(
             }
             wanted.clone()
         }
-        None => previous_good(&events, &current.to_string())
+        None => previous_good(&events, &current.first().to_string())
             .map(|v| Version::parse(&v))
             .transpose()?
             .ok_or_else(|| Error::NothingToRollBack {
                 name: name.to_string(),
                 environment: env.to_owned(),
-                current: current.to_string(),
+                current: current.describe(),
             })?,
     };
-    if target == current {
-        return Err(Error::NothingToRollBack {
-            name: name.to_string(),
-            environment: env.to_owned(),
-            current: current.to_string(),
-        });
-    }
-    super::promote::servable_release(store, name, &target, env)?;
-    check_access(registry, &signatures.author.email, name, env)?;
-    let commit = commit_move(
-        store,
-        &loaded,
-        &Move {
-            name,
-            environment: env,
-            version: &target,
-            previous: Some(&current),
-            change: Change::Reverted,
-            subject: format!("rollback {name} {env} to {target}"),
-            reason: &request.reason,
-            forced: false,
-            gate_unmet: Vec::new(),
-        },
-        signatures,
-    )?;
-    Ok(RolledBack {
-        from: current,
-        to: target,
-        commit,
-    })
+    Ok(target)
 }
 
 /// The version to roll back to: the most recent one the environment held before, other than the
@@ -136,11 +150,22 @@ fn previous_good(events: &[crate::model::history::Event], current: &str) -> Opti
 /// Every version the environment's pointer ever named, newest first, without repeats.
 fn held_versions(events: &[crate::model::history::Event]) -> Vec<String> {
     let mut held: Vec<String> = Vec::new();
-    for version in events
-        .iter()
-        .flat_map(|e| [e.to.clone(), e.from.clone()])
-        .flatten()
-    {
+    let split_versions = |split: &Option<Vec<promptreg_wire::SplitEntry>>| {
+        split
+            .iter()
+            .flatten()
+            .map(|entry| entry.version.clone())
+            .collect::<Vec<_>>()
+    };
+    for version in events.iter().flat_map(|e| {
+        let mut all: Vec<String> = [e.to.clone(), e.from.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        all.extend(split_versions(&e.to_split));
+        all.extend(split_versions(&e.from_split));
+        all
+    }) {
         if !held.contains(&version) {
             held.push(version);
         }
@@ -160,6 +185,8 @@ mod tests {
             environment: Some("production".into()),
             from: from.map(str::to_owned),
             to: Some(to.to_owned()),
+            from_split: None,
+            to_split: None,
             by: String::new(),
             by_name: String::new(),
             at: String::new(),

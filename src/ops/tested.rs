@@ -212,6 +212,8 @@ fn event(commit: &CommitView<'_>, name: &PromptName, version: &Version, run: &Te
         environment: None,
         from: None,
         to: Some(version.to_string()),
+        from_split: None,
+        to_split: None,
         by: author.email(),
         by_name: author.name(),
         at: author.when().to_rfc3339(),

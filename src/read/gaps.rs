@@ -26,7 +26,8 @@ pub fn missing_tags(
     for (name, pointers) in &registry.prompts {
         let released = tags.get(name).map(Vec::as_slice).unwrap_or_default();
         for environment in &registry.environments {
-            if let Some(version) = pointers.get(environment) {
+            let versions = pointers.get(environment).map(|p| p.versions());
+            for version in versions.unwrap_or_default() {
                 if !released.contains(version) {
                     out.push(MissingTag {
                         name: name.clone(),
@@ -53,7 +54,10 @@ pub fn tag_missing(
         .environments
         .iter()
         .rev()
-        .filter_map(|env| pointers.get(env).map(|v| (env, v)))
+        .flat_map(|env| {
+            let versions = pointers.get(env).map(|p| p.versions()).unwrap_or_default();
+            versions.into_iter().map(move |v| (env, v))
+        })
         .find(|(_, v)| version.is_none_or(|wanted| wanted == *v) && !store.version_exists(name, v))
         .map(|(environment, v)| Error::TagMissing {
             name: name.to_string(),

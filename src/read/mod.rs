@@ -18,7 +18,9 @@ pub use missing::{missing_version, nearby_environments, nearby_names, not_found}
 pub use registry::{
     pointers_of_blob, registry_at, registry_blob, registry_of_blob, remember_registry,
 };
-pub use release::{fetch, read_prompt, resolve_version, resolve_version_checked, Fetched};
+pub use release::{
+    fetch, read_prompt, resolve, resolve_version, resolve_version_checked, Fetched, Resolved,
+};
 pub use results::{results_at, results_in};
 
 /// How a revision is named in messages.

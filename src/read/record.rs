@@ -83,6 +83,8 @@ fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) ->
             .unwrap_or_else(|| crate::model::registry::DRAFT.to_owned()),
         environment,
         environments,
+        split: fetched.split.as_ref().map(|s| s.to_wire()),
+        bucket: fetched.bucket,
         domain: release.name.domain().map(str::to_owned),
         model: prompt.model.clone(),
         messages: prompt.messages.iter().map(wire_message).collect(),
@@ -174,7 +176,7 @@ fn holders_before(
         .environments
         .iter()
         .filter(|env| match **env == moved.environment {
-            true => moved.previous.as_ref() == Some(version),
+            true => moved.previous.as_ref().is_some_and(|p| p.serves(version)),
             false => after.contains(env),
         })
         .cloned()

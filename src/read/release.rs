@@ -3,7 +3,7 @@
 //! resolved prompt of a release (cached by tag object id: a release never changes).
 
 use crate::model::prompt::{Prompt, PromptFile};
-use crate::model::registry::Registry;
+use crate::model::registry::{Registry, Split};
 use crate::model::selector::{Selector, Target};
 use crate::model::version::latest;
 use crate::store::{Release, Store};
@@ -21,10 +21,22 @@ pub struct Fetched {
     /// Version tags passed over while resolving `@latest` because they are not valid releases
     /// ([`Error::BadTag`]): the caller warns about them, `validate` reports them.
     pub skipped: Vec<Error>,
+    /// The split of the environment asked for, when it splits (`release` is the entry the key
+    /// was assigned, or the first without a key).
+    pub split: Option<Split>,
+    /// The key's bucket in that split.
+    pub bucket: Option<u32>,
 }
 
 /// Resolves `selector` against the index at `revision` (HEAD by default) and reads the version.
-pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Result<Fetched> {
+/// `key` picks the entry of a split environment (docs/FORMAT.md §3.3); without one, a split
+/// serves its first entry.
+pub fn fetch(
+    store: &Store,
+    selector: &Selector,
+    revision: Option<&str>,
+    key: Option<&str>,
+) -> Result<Fetched> {
     let commit = store.commit(revision)?;
     let registry = registry_at(
         store,
@@ -33,15 +45,20 @@ pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Resu
         Some(&selector.name),
     )?;
     let name = &selector.name;
-    let (version, skipped) =
-        match resolve_version_checked(store, &registry, name, selector.target.as_ref()) {
-            Ok(found) => found,
-            // No tag at all although the index points at versions: the clone lacks its tags.
-            Err(e @ Error::PromptNotFound { .. }) => {
-                return Err(tag_missing(store, &registry, name, None).unwrap_or(e))
-            }
-            Err(e) => return Err(e),
-        };
+    let resolved = resolve(store, &registry, name, selector.target.as_ref(), key);
+    let Resolved {
+        version,
+        skipped,
+        split,
+        bucket,
+    } = match resolved {
+        Ok(found) => found,
+        // No tag at all although the index points at versions: the clone lacks its tags.
+        Err(e @ Error::PromptNotFound { .. }) => {
+            return Err(tag_missing(store, &registry, name, None).unwrap_or(e))
+        }
+        Err(e) => return Err(e),
+    };
     let release = store.release(name, &version)?.ok_or_else(|| {
         tag_missing(store, &registry, name, Some(&version))
             .unwrap_or_else(|| missing_version(store, name, &version))
@@ -52,6 +69,68 @@ pub fn fetch(store: &Store, selector: &Selector, revision: Option<&str>) -> Resu
         prompt,
         registry,
         skipped,
+        split,
+        bucket,
+    })
+}
+
+/// Which version a target means, and how it was chosen.
+pub struct Resolved {
+    pub version: Version,
+    /// Version tags `@latest` passed over (see [`resolve_version_checked`]).
+    pub skipped: Vec<Error>,
+    /// The environment's split, when the target is a split environment.
+    pub split: Option<Split>,
+    /// The key's bucket in that split.
+    pub bucket: Option<u32>,
+}
+
+/// Which version a target means for `name`, assigning `key` when the environment splits.
+pub fn resolve(
+    store: &Store,
+    registry: &Registry,
+    name: &PromptName,
+    target: Option<&Target>,
+    key: Option<&str>,
+) -> Result<Resolved> {
+    if let Some(key) = key {
+        promptreg_wire::split::check_key(key).map_err(|reason| Error::InvalidKey {
+            reason: reason.to_owned(),
+        })?;
+    }
+    let (version, skipped) = resolve_version_checked(store, registry, name, target)?;
+    let environment = match target {
+        Some(Target::Environment(env)) => env.as_str(),
+        None => registry.last_environment(),
+        Some(Target::Version(_) | Target::Latest) => {
+            return Ok(Resolved {
+                version,
+                skipped,
+                split: None,
+                bucket: None,
+            })
+        }
+    };
+    let Some(split) = registry.pointer(name, environment).and_then(|p| p.split()) else {
+        return Ok(Resolved {
+            version,
+            skipped,
+            split: None,
+            bucket: None,
+        });
+    };
+    let (version, bucket) = match key {
+        Some(key) => {
+            let bucket = promptreg_wire::split::bucket(name.as_str(), environment, key);
+            (split.entry_for(bucket).clone(), Some(bucket))
+        }
+        None => (version, None),
+    };
+    Ok(Resolved {
+        version,
+        skipped,
+        split: Some(split.clone()),
+        bucket,
     })
 }
 
@@ -66,9 +145,10 @@ pub fn resolve_version(
     resolve_version_checked(store, registry, name, target).map(|(version, _)| version)
 }
 
-/// Which version a target means for `name`, and the version tags `@latest` passed over because
-/// they are not valid releases (one bad tag must not take the whole prompt offline). An exact
-/// version or an environment's pointer is never replaced: asking for a bad tag by name fails.
+/// Which version a target means for `name` (a split environment's first entry), and the version
+/// tags `@latest` passed over because they are not valid releases (one bad tag must not take
+/// the whole prompt offline). An exact version or an environment's pointer is never replaced:
+/// asking for a bad tag by name fails.
 pub fn resolve_version_checked(
     store: &Store,
     registry: &Registry,
@@ -83,8 +163,8 @@ pub fn resolve_version_checked(
     };
     registry.check_environment(environment)?;
     let pointers = registry.pointers(name);
-    if let Some(version) = pointers.get(environment) {
-        return Ok((version.clone(), Vec::new()));
+    if let Some(pointer) = pointers.get(environment) {
+        return Ok((pointer.first().clone(), Vec::new()));
     }
     // A prompt the index points at elsewhere is known even when its tags are not here.
     if pointers.is_empty() && store.versions(name)?.is_empty() {
@@ -93,7 +173,7 @@ pub fn resolve_version_checked(
     let elsewhere = registry
         .environments
         .iter()
-        .filter_map(|env| pointers.get(env).map(|v| (env.clone(), v.to_string())))
+        .filter_map(|env| pointers.get(env).map(|p| (env.clone(), p.describe())))
         .collect();
     Err(Error::NotInEnvironment {
         name: name.to_string(),

@@ -16,6 +16,8 @@ pub(super) struct LogInfo {
     pub(super) prompt: Option<String>,
     pub(super) version: Option<String>,
     pub(super) environment: Option<String>,
+    /// A keyed read of a split: the key's bucket (the key itself is never logged).
+    pub(super) bucket: Option<u32>,
     pub(super) identity: Option<String>,
 }
 
@@ -51,6 +53,7 @@ pub(super) async fn access_log(
         prompt: info.prompt,
         version: info.version,
         environment: info.environment,
+        bucket: info.bucket,
         identity: info.identity,
         client,
         status: response.status().as_u16(),

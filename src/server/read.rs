@@ -172,7 +172,7 @@ fn cached_read(
                 name: name.clone(),
                 target,
             };
-            let fetched = fetch(store, &selector, revision).map_err(served)?;
+            let fetched = fetch(store, &selector, revision, None).map_err(served)?;
             // A results file that does not parse does not take prompts offline: the record
             // comes without results (`validate` and `promote` report the file).
             let full = prompt_record(store, &fetched, revision).map_err(served)?;
@@ -271,7 +271,7 @@ pub(super) fn record_json(
         name: name.clone(),
         target: Some(Target::Version(version.clone())),
     };
-    let fetched = fetch(store, &selector, Some(&tip))?;
+    let fetched = fetch(store, &selector, Some(&tip), None)?;
     let full = prompt_record(store, &fetched, Some(&tip))?;
     Ok(Bytes::from(pretty(&full.record)?))
 }

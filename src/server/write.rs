@@ -187,6 +187,7 @@ pub(super) async fn promote(
                 environment: body.environment,
                 reason: body.reason,
                 force: body.force,
+                canary: None,
             };
             crate::ops::promote::promote(&store, &request, &signatures)?;
             record_json(&shared, &store, &name, &version)

@@ -66,10 +66,13 @@ pub(crate) fn check(
     let mut entries: Option<Entries> = None;
     let text = String::from_utf8_lossy(&bytes);
     for (name, pointers) in &registry.prompts {
-        for env in &registry.environments {
-            let Some(version) = pointers.get(env) else {
-                continue;
-            };
+        let served_by = registry
+            .environments
+            .iter()
+            .filter_map(|env| pointers.get(env).map(|p| (env, p)));
+        for (env, version) in
+            served_by.flat_map(|(env, p)| p.versions().into_iter().map(move |v| (env, v)))
+        {
             let versions = released.versions(name.as_str());
             let problem = match versions.and_then(|v| v.get(version)) {
                 Some(true) => {
@@ -128,6 +131,14 @@ mod tests {
                 "unknown-environment",
             ),
             ("format: 1\nprompts:\n  a:\n    dev: '1.0'\n", "bad-version"),
+            ("format: 1\nprompts:\n  a:\n    dev: 1.0\n", "bad-version"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, percent: 20}\n", "bad-split"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 100}\n", "bad-split"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 87.655}\n        - {version: 1.1.0, percent: 12.345}\n", "bad-split"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 50}\n        - {version: 1.0.0, percent: 50}\n", "bad-split"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0, percent: 50}\n        - {version: 1.1.0, percent: 50}\n", "bad-version"),
+            ("format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, weight: 50}\n", "unknown-key"),
+            ("format: 1\nprompts:\n  a:\n    dev: {splits: []}\n", "unknown-key"),
             ("format: 2\n", "registry-invalid"),
             ("format: 1\nenvironments: [dev, dev]\n", "registry-invalid"),
             (

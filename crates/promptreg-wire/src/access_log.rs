@@ -16,6 +16,10 @@ pub struct AccessLine {
     pub prompt: Option<String>,
     pub version: Option<String>,
     pub environment: Option<String>,
+    /// For a read of a split environment with a key: the key's bucket (0–9999). The key itself
+    /// is never logged (keys are often user ids); the bucket and `version` say what was served.
+    #[serde(default)]
+    pub bucket: Option<u32>,
     /// The token's name (server) or the git identity's e-mail (CLI), when known.
     pub identity: Option<String>,
     /// The client's address, or `cli`.

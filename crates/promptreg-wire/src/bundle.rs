@@ -24,11 +24,25 @@ pub struct Bundle {
     /// Prompt name → its record (the `fetch --format json` shape), sorted by name. Kept as JSON
     /// values so a reader passes on fields newer than itself untouched.
     pub prompts: BTreeMap<String, Value>,
+    /// For each prompt the environment splits: the records of its other entries, name →
+    /// version → record (the record in `prompts` is the first entry and carries the `split`).
+    /// A reader assigns keys with the split rule and finds every variant here, offline.
+    #[serde(default)]
+    pub variants: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 impl Bundle {
     /// The record of `name`, if the bundle holds it.
     pub fn prompt(&self, name: &str) -> Option<&Value> {
         self.prompts.get(name)
+    }
+
+    /// The record of `name` at `version` if the bundle holds it: the first entry or a variant.
+    pub fn prompt_version(&self, name: &str, version: &str) -> Option<&Value> {
+        let first = self
+            .prompts
+            .get(name)
+            .filter(|r| r.get("version").and_then(Value::as_str) == Some(version));
+        first.or_else(|| self.variants.get(name)?.get(version))
     }
 }

@@ -10,9 +10,11 @@ pub mod access_log;
 pub mod bundle;
 pub mod name;
 pub mod record;
+pub mod split;
 pub mod tests;
 
 pub use access_log::AccessLine;
 pub use bundle::{Bundle, BUNDLE_FORMAT};
 pub use record::{ListRecord, Message, PromptRecord, Role, Variable, VersionRecord};
+pub use split::{Percent, SplitEntry};
 pub use tests::TestSummary;

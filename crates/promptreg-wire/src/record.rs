@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::TestSummary;
+use crate::{SplitEntry, TestSummary};
 
 /// One version of a prompt with its content resolved: what `fetch --format json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,8 +31,16 @@ pub struct PromptRecord {
     pub status: String,
     /// Same as `status` but `null` for drafts.
     pub environment: Option<String>,
-    /// Every environment holding it, in pipeline order.
+    /// Every environment holding it, in whole or as part of a split, in pipeline order.
     pub environments: Vec<String>,
+    /// The split of the environment that was asked for (`null`: it serves one version, or a
+    /// version was asked for by number). The record is the entry the key was assigned, or the
+    /// first entry without a key.
+    #[serde(default)]
+    pub split: Option<Vec<SplitEntry>>,
+    /// With a key: the bucket (0–9999) it falls into in that split (docs/FORMAT.md §3.3).
+    #[serde(default)]
+    pub bucket: Option<u32>,
     pub domain: Option<String>,
     pub model: Option<String>,
     pub messages: Vec<Message>,

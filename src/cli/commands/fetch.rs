@@ -26,6 +26,11 @@ pub struct Args {
     /// The highest release (instead of @latest)
     #[arg(long)]
     latest: bool,
+    /// Who is asking (a user, session or tenant id): in an environment that splits traffic,
+    /// the version this key is assigned (docs/FORMAT.md §3.3). Without it, a split serves its
+    /// first entry
+    #[arg(long, value_name = "KEY")]
+    key: Option<String>,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -50,7 +55,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let store = context.store()?;
     let revision = context.revision.as_deref();
     let started = std::time::Instant::now();
-    let fetched = fetch(&store, &selector, revision);
+    let fetched = fetch(&store, &selector, revision, args.key.as_deref());
     if let Some(log) = std::env::var_os("PROMPTREG_AUDIT_LOG").filter(|v| !v.is_empty()) {
         audit(
             context,
@@ -65,6 +70,18 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let fetched = fetched?;
     for skipped in &fetched.skipped {
         context.warning(&crate::cli::report::skipped_tag(skipped));
+    }
+    if let (Some(split), None) = (&fetched.split, &args.key) {
+        let environment = match &selector.target {
+            Some(Target::Environment(env)) => env.as_str(),
+            _ => fetched.registry.last_environment(),
+        };
+        context.note(&format!(
+            "{environment} of `{}` splits traffic ({}); without --key this is its first entry, {}",
+            selector.name,
+            promptreg::model::registry::Pointer::Split(split.clone()).describe(),
+            fetched.release.version
+        ));
     }
     match format {
         // The system prompt alone, byte for byte, as before; a prompt with messages is laid out
@@ -108,9 +125,9 @@ fn audit(
     path: &std::path::Path,
 ) {
     use promptreg::ops::access_log::{append, now, AccessLine};
-    let (version, status) = match fetched {
-        Ok(f) => (Some(f.release.version.to_string()), 200),
-        Err(e) => (None, e.status_and_code().0),
+    let (version, bucket, status) = match fetched {
+        Ok(f) => (Some(f.release.version.to_string()), f.bucket, 200),
+        Err(e) => (None, None, e.status_and_code().0),
     };
     let environment = match &selector.target {
         Some(Target::Environment(env)) => Some(env.clone()),
@@ -123,6 +140,7 @@ fn audit(
         prompt: Some(selector.name.to_string()),
         version,
         environment,
+        bucket,
         identity: context.signatures(Some(store)).ok().map(|s| s.author.email),
         client: Some("cli".into()),
         status,

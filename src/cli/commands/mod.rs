@@ -17,6 +17,7 @@ pub mod results;
 pub mod rollback;
 pub mod schema;
 pub mod serve;
+pub mod split;
 pub mod template_worker;
 pub mod validate;
 pub mod versions;

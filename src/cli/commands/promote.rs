@@ -1,6 +1,7 @@
 //! `promptreg promote`
 
 use anyhow::Result;
+use promptreg::model::registry::{Percent, Pointer};
 use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
 use promptreg::{PromptName, Version};
 
@@ -37,6 +38,11 @@ pub struct Args {
     /// Override the pipeline rule and the environment's gate (recorded in the commit)
     #[arg(long)]
     force: bool,
+    /// Start or re-weight a canary: ENV keeps serving its stable version to the rest and
+    /// serves VERSION to this share of keys (0.01 to 99.99; see `fetch --key`). Without it, a
+    /// promotion of a version ENV already serves in a split completes the split
+    #[arg(long, value_name = "PERCENT")]
+    canary: Option<String>,
 }
 
 /// The version and the environment from the arguments, or a usage error saying which flag.
@@ -83,6 +89,17 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     context.refuse_ref("promote")?;
     let (version, env) = version_and_env(args)?;
     super::rollback::check_reason(&args.reason)?;
+    let canary = match args.canary.as_deref() {
+        Some(text) => Some(
+            Percent::parse(text.trim_end_matches('%')).map_err(|message| {
+                CliError::usage_hint(
+                    format!("--canary {text}: {message}"),
+                    "give the canary's share, e.g. `--canary 10` or `--canary 2.5`",
+                )
+            })?,
+        ),
+        None => None,
+    };
     let (store, signatures) = context.writer("promote")?;
     let request = PromoteRequest {
         name: PromptName::parse(&args.name)?,
@@ -90,6 +107,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         environment: env.to_owned(),
         reason: args.reason.clone(),
         force: args.force,
+        canary,
     };
     let promoted = promote(&store, &request, &signatures)?;
     let mut result = Written {
@@ -106,18 +124,33 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         )),
         Promoted::Moved {
             from,
+            to,
             commit,
             change,
             forced,
         } => {
+            let was = from
+                .as_ref()
+                .map(|p| format!(" (was {})", p.describe()))
+                .unwrap_or_default();
+            let what = match (&to, request.canary) {
+                (Pointer::Split(_), _) => format!(
+                    "{} of {} now splits {}{was}",
+                    request.environment,
+                    request.name,
+                    to.describe()
+                ),
+                _ if from.as_ref().is_some_and(|p| p.split().is_some()) => format!(
+                    "completed the split: {} {} serves {} to everyone{was}",
+                    request.name, request.environment, request.version
+                ),
+                _ => format!(
+                    "promoted {} {} to {}{was}",
+                    request.name, request.version, request.environment
+                ),
+            };
             context.status(&format!(
-                "promoted {} {} to {}{} (commit {})",
-                request.name,
-                request.version,
-                request.environment,
-                from.as_ref()
-                    .map(|v| format!(" (was {v})"))
-                    .unwrap_or_default(),
+                "{what} (commit {})",
                 promptreg::store::short_id(commit)
             ));
             result.commit = Some(commit.to_string());
@@ -125,8 +158,8 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             result.movement = Some(written::Move {
                 environment: request.environment.clone(),
                 change: change.as_str(),
-                from: from.map(|v| v.to_string()),
-                to: request.version.to_string(),
+                from: from.map(|p| p.to_string()),
+                to: to.to_string(),
                 forced,
                 reason: request.reason.clone(),
             });

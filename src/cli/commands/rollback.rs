@@ -104,7 +104,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         "rolled back {} in {} from {} to {} (commit {})",
         request.name,
         request.environment,
-        done.from,
+        done.from.describe(),
         done.to,
         promptreg::store::short_id(done.commit)
     ));

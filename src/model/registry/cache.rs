@@ -1,18 +1,19 @@
 //! The read cache's line form of a parsed index: a head (format, pipeline, access rules and
-//! policy), one line per prompt, `name<TAB>env=version…`, sorted by name, and an end line, so a
+//! policy), one line per prompt, `name<TAB>env=pointer…` (a version, or a split as
+//! `1.1.0=90 1.2.0=10`), sorted by name, and an end line, so a
 //! one-prompt read needs only the head, the last line and the prompt's own line.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Pointers, Registry};
+use super::{Pointer, Pointers, Registry};
 use crate::model::access::Access;
 use crate::model::policy::Policy;
-use crate::{PromptName, Version};
+use crate::PromptName;
 
 /// First line of the cache form; bump when the form changes.
-const CACHE_HEADER: &str = "promptreg-index-cache 3";
+const CACHE_HEADER: &str = "promptreg-index-cache 4";
 /// Lines before the entries: the header, format and pipeline, access rules and policy as JSON.
 pub const CACHE_HEAD_LINES: usize = 3;
 /// Last line of the cache form: a truncated entry lacks it and is not used.
@@ -110,7 +111,7 @@ fn cache_entry(line: &str) -> Option<(PromptName, Pointers)> {
     let mut pointers = Pointers::new();
     for field in fields {
         let (env, version) = field.split_once('=')?;
-        pointers.insert(env.to_owned(), Version::parse(version).ok()?);
+        pointers.insert(env.to_owned(), Pointer::parse(version).ok()?);
     }
     Some((name, pointers))
 }

@@ -7,11 +7,19 @@
 use std::path::Path;
 
 use super::scan::{block_end, find_key, first_content_indent, line_end, prompts_block};
-use super::Registry;
-use crate::{Error, PromptName, Result, Version};
+use super::{Pointer, Registry};
+use crate::{Error, PromptName, Result};
 
-/// Sets `environment`'s pointer for `name` to `version` in the index text, whose parsed form
-/// is `before`. Returns the new text and its parsed form.
+/// Sets `environment`'s pointer for `name` to `version` (a version or a split) in the index
+/// text, whose parsed form is `before`. Returns the new text and its parsed form. A split is
+/// written in block style, one flow-style entry per line:
+///
+/// ```yaml
+///     production:
+///       split:
+///         - {version: 1.1.0, percent: 90}
+///         - {version: 1.2.0, percent: 10}
+/// ```
 ///
 /// The edit touches only the prompt's entry (or appends one), so checking that entry — cut out
 /// and parsed — against the intended pointers verifies it without re-parsing the whole index
@@ -21,7 +29,7 @@ pub fn set_pointer(
     before: &Registry,
     name: &PromptName,
     environment: &str,
-    version: &Version,
+    version: &Pointer,
 ) -> Result<(String, Registry)> {
     let file = Path::new(crate::REGISTRY_FILE);
     let edited = edit(text, before, name, environment, version).ok_or_else(unsupported)?;
@@ -57,7 +65,7 @@ fn edit(
     registry: &Registry,
     name: &PromptName,
     environment: &str,
-    version: &Version,
+    version: &Pointer,
 ) -> Option<String> {
     let mut text = text.to_owned();
     if !text.is_empty() && !text.ends_with('\n') {
@@ -88,10 +96,10 @@ fn edit(
     let bytes = text.as_bytes();
     let pad = " ".repeat(indent);
     let entry = find_key(bytes, body_start, body_end, indent, name.as_str())?;
-    let line = format!("{environment}: {version}");
     match entry {
         None => {
-            let insert = format!("{pad}{name}:\n{pad}{pad}{line}\n");
+            let value = pointer_lines(environment, version, indent * 2, indent, "");
+            let insert = format!("{pad}{name}:\n{value}");
             text.insert_str(body_end, &insert);
         }
         Some(entry_at) => {
@@ -115,7 +123,7 @@ fn edit(
             let children_end = block_end(bytes, children_start, indent);
             let child_indent =
                 first_content_indent(&bytes[children_start..children_end]).unwrap_or(indent * 2);
-            let child_pad = " ".repeat(child_indent);
+            let step = child_indent.saturating_sub(indent).max(1);
             match find_key(
                 bytes,
                 children_start,
@@ -125,12 +133,25 @@ fn edit(
             )? {
                 Some(child_at) => {
                     let child_end = line_end(bytes, child_at);
+                    // A split below the key goes with it.
+                    let nested_end = nested_end(bytes, child_end, child_indent);
                     let (key, rest) = text[child_at..child_end].split_once(':')?;
                     let (value, comment) = split_comment(rest.trim_end_matches('\n'));
-                    let spacing = &value[..value.len() - value.trim_start().len()];
-                    let spacing = if spacing.is_empty() { " " } else { spacing };
-                    let replacement = format!("{key}:{spacing}{version}{comment}\n");
-                    text.replace_range(child_at..child_end, &replacement);
+                    let replacement = match version {
+                        Pointer::Version(v) => {
+                            let spacing = &value[..value.len() - value.trim_start().len()];
+                            let spacing = if spacing.is_empty() || value.trim().is_empty() {
+                                " "
+                            } else {
+                                spacing
+                            };
+                            format!("{key}:{spacing}{v}{comment}\n")
+                        }
+                        Pointer::Split(_) => {
+                            pointer_lines(environment, version, child_indent, step, comment)
+                        }
+                    };
+                    text.replace_range(child_at..nested_end, &replacement);
                 }
                 None => {
                     // Keep pipeline order: after the last pointer of an earlier environment.
@@ -144,15 +165,63 @@ fn edit(
                         if let Some(Some(at)) =
                             find_key(bytes, children_start, children_end, child_indent, env)
                         {
-                            insert_at = insert_at.max(line_end(bytes, at));
+                            let at_end = line_end(bytes, at);
+                            insert_at = insert_at.max(nested_end(bytes, at_end, child_indent));
                         }
                     }
-                    text.insert_str(insert_at, &format!("{child_pad}{line}\n"));
+                    let lines = pointer_lines(environment, version, child_indent, step, "");
+                    text.insert_str(insert_at, &lines);
                 }
             }
         }
     }
     Some(text)
+}
+
+/// The lines of `environment: pointer` at `indent` spaces, a split's entries `step` deeper
+/// each level; `comment` (with its leading spaces) stays on the key's line.
+fn pointer_lines(
+    environment: &str,
+    pointer: &Pointer,
+    indent: usize,
+    step: usize,
+    comment: &str,
+) -> String {
+    let pad = " ".repeat(indent);
+    match pointer {
+        Pointer::Version(v) => format!("{pad}{environment}: {v}{comment}\n"),
+        Pointer::Split(split) => {
+            let inner = " ".repeat(indent + step);
+            let item = " ".repeat(indent + 2 * step);
+            let mut out = format!("{pad}{environment}:{comment}\n{inner}split:\n");
+            for share in split.shares() {
+                out.push_str(&format!(
+                    "{item}- {{version: {}, percent: {}}}\n",
+                    share.version, share.percent
+                ));
+            }
+            out
+        }
+    }
+}
+
+/// Where the lines nested below a key line end: after the last content line indented more
+/// than `indent` before the first one that is not (comments after it stay where they are).
+fn nested_end(bytes: &[u8], from: usize, indent: usize) -> usize {
+    let mut end = from;
+    let mut at = from;
+    while at < bytes.len() {
+        let next = line_end(bytes, at);
+        let line = &bytes[at..next];
+        let spaces = line.iter().take_while(|&&b| b == b' ').count();
+        match line.get(spaces) {
+            None | Some(b'\n' | b'\r' | b'#') => {}
+            Some(_) if spaces > indent => end = next,
+            Some(_) => break,
+        }
+        at = next;
+    }
+    end
 }
 
 /// Splits `value   # comment` into the value (with any leading spaces) and the rest: the spaces
@@ -173,7 +242,7 @@ mod tests {
         let name = PromptName::parse(name).unwrap();
         let before = Registry::parse(text.as_bytes(), Path::new("registry.yaml"))?;
         let (edited, after) =
-            set_pointer(text, &before, &name, env, &Version::parse(version).unwrap())?;
+            set_pointer(text, &before, &name, env, &Pointer::parse(version).unwrap())?;
         assert_eq!(after.pointers(&name)[env].to_string(), version);
         // The shortcut verification agrees with a full parse of the result.
         assert_eq!(
@@ -231,6 +300,39 @@ mod tests {
         );
         let out = set("format: 1\nprompts:\n  a: {}\n", "a", "dev", "1.0.0").unwrap();
         assert_eq!(out, "format: 1\nprompts:\n  a:\n    dev: 1.0.0\n");
+    }
+
+    #[test]
+    fn writes_and_replaces_splits() {
+        let out = set(BASE, "customer-support", "production", "2.0.0=90 2.1.0=10").unwrap();
+        assert!(
+            out.contains("    staging: 2.1.0   # candidate\n    production:\n      split:\n        - {version: 2.0.0, percent: 90}\n        - {version: 2.1.0, percent: 10}\n  other:\n"),
+            "{out}"
+        );
+        // Re-weighted in place, then back to one version: the diff is the split's lines only.
+        let ramped = set(&out, "customer-support", "production", "2.0.0=50 2.1.0=50").unwrap();
+        assert_eq!(
+            ramped,
+            out.replace("percent: 90", "percent: 50")
+                .replace("percent: 10", "percent: 50")
+        );
+        let done = set(&ramped, "customer-support", "production", "2.1.0").unwrap();
+        assert_eq!(done, BASE.replace("production: 2.0.0", "production: 2.1.0"));
+        // A new environment after a split keeps pipeline order; a new prompt with a split.
+        let text = "format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 50}\n        - {version: 1.1.0, percent: 50}\n    # kept\n    production: 1.0.0\n";
+        let out = set(text, "a", "staging", "1.0.0").unwrap();
+        assert!(
+            out.contains("percent: 50}\n    staging: 1.0.0\n    # kept\n    production: 1.0.0\n"),
+            "{out}"
+        );
+        let out = set(
+            "format: 1\nprompts: {}\n",
+            "b",
+            "dev",
+            "1.0.0=12.5 2.0.0=87.5",
+        )
+        .unwrap();
+        assert_eq!(out, "format: 1\nprompts:\n  b:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 12.5}\n        - {version: 2.0.0, percent: 87.5}\n");
     }
 
     #[test]

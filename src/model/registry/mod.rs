@@ -14,9 +14,11 @@ use serde_saphyr::Spanned;
 
 pub mod cache;
 pub mod edit;
+pub mod pointer;
 pub(crate) mod scan;
 
 pub use cache::{cache_key, CACHE_HEAD_LINES};
+pub use pointer::{Percent, Pointer, Share, Split};
 
 use crate::model::access::Access;
 use crate::model::policy::Policy;
@@ -32,8 +34,8 @@ pub const DRAFT: &str = "draft";
 /// Words that cannot name an environment because selectors and statuses use them.
 const RESERVED: [&str; 3] = [DRAFT, "latest", "worktree"];
 
-/// Environment → version, for one prompt.
-pub type Pointers = BTreeMap<String, Version>;
+/// Environment → what it holds (a version or a split), for one prompt.
+pub type Pointers = BTreeMap<String, Pointer>;
 
 /// The parsed index.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,8 +50,96 @@ pub struct Registry {
     pub policy: Policy,
 }
 
-/// Environment → version as written, with positions for error messages.
-type RawPointers = BTreeMap<String, Spanned<String>>;
+/// Environment → pointer as written, with positions for error messages.
+type RawPointers = BTreeMap<String, Spanned<RawPointer>>;
+
+/// A pointer as written: a version, a `{split: [...]}` map, or a number (`1.0`, refused with a
+/// hint: YAML reads it as a number, and its digits as written are gone).
+enum RawPointer {
+    Version(String),
+    Split(Vec<RawShare>),
+    Number(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSplit {
+    split: Vec<RawShare>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShare {
+    version: String,
+    percent: f64,
+}
+
+impl<'de> Deserialize<'de> for RawPointer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawPointer;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a version (X.Y.Z) or a split ({split: [{version, percent}, ...]})")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<RawPointer, E> {
+                Ok(RawPointer::Version(v.to_owned()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<RawPointer, E> {
+                Ok(RawPointer::Number(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<RawPointer, E> {
+                Ok(RawPointer::Number(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<RawPointer, E> {
+                Ok(RawPointer::Number(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<RawPointer, A::Error> {
+                let raw = RawSplit::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawPointer::Split(raw.split))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl RawPointer {
+    /// The checked pointer, or what is wrong with it in one sentence.
+    fn check(self) -> std::result::Result<Pointer, (YamlProblem, String)> {
+        let version =
+            |text: &str| Version::parse(text).map_err(|e| (YamlProblem::BadVersion, e.to_string()));
+        match self {
+            RawPointer::Version(text) => version(&text).map(Pointer::Version),
+            RawPointer::Number(number) => Err((
+                YamlProblem::BadVersion,
+                format!("`{number}` reads as a number, not a version; write X.Y.Z, e.g. 1.0.0"),
+            )),
+            RawPointer::Split(raw) => {
+                let mut shares = Vec::with_capacity(raw.len());
+                for share in raw {
+                    let percent = Percent::from_number(share.percent).map_err(|m| {
+                        (
+                            YamlProblem::BadSplit,
+                            format!("version {}: {m}", share.version),
+                        )
+                    })?;
+                    shares.push(Share {
+                        version: version(&share.version)?,
+                        percent,
+                    });
+                }
+                Split::new(shares)
+                    .map(Pointer::Split)
+                    .map_err(|m| (YamlProblem::BadSplit, m))
+            }
+        }
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,8 +226,8 @@ impl Registry {
                 other => other,
             })?;
             let mut parsed = Pointers::new();
-            for (env, version) in pointers.unwrap_or_default() {
-                let l = version.referenced;
+            for (env, pointer) in pointers.unwrap_or_default() {
+                let l = pointer.referenced;
                 let place = (l.line(), l.column());
                 if !environments.contains(&env) {
                     return Err(at(YamlProblem::UnknownEnvironment)(
@@ -148,9 +238,11 @@ impl Registry {
                         ),
                     ));
                 }
-                let v = Version::parse(&version.value)
-                    .map_err(|e| at(YamlProblem::BadVersion)(place, e.to_string()))?;
-                parsed.insert(env, v);
+                let pointer = pointer
+                    .value
+                    .check()
+                    .map_err(|(problem, message)| at(problem)(place, message))?;
+                parsed.insert(env, pointer);
             }
             prompts.insert(name, parsed);
         }
@@ -208,16 +300,21 @@ impl Registry {
         }
     }
 
-    /// The environments holding `version` of `name`, in pipeline order.
+    /// The environments serving `version` of `name`, in whole or in part, in pipeline order.
     pub fn holders(&self, name: &PromptName, version: &Version) -> Vec<String> {
         let Some(pointers) = self.prompts.get(name) else {
             return Vec::new();
         };
         self.environments
             .iter()
-            .filter(|env| pointers.get(*env) == Some(version))
+            .filter(|env| pointers.get(*env).is_some_and(|p| p.serves(version)))
             .cloned()
             .collect()
+    }
+
+    /// What `environment` holds for `name`, if anything.
+    pub fn pointer(&self, name: &PromptName, environment: &str) -> Option<&Pointer> {
+        self.prompts.get(name)?.get(environment)
     }
 
     /// The gate of `environment` (`None`: it has none).
@@ -225,11 +322,21 @@ impl Registry {
         self.policy.get(environment)
     }
 
-    /// A version's status: the last environment (in pipeline order) holding it, else `draft`.
+    /// A version's status: the last environment (in pipeline order) serving it, else `draft`.
+    /// A share of a split counts (see [`Registry::status_share`] for how much).
     pub fn status(&self, name: &PromptName, version: &Version) -> String {
         self.holders(name, version)
             .pop()
             .unwrap_or_else(|| DRAFT.to_owned())
+    }
+
+    /// The share of its status environment's traffic `version` gets, when that environment
+    /// splits (`None`: it serves the version alone, or nothing does).
+    pub fn status_share(&self, name: &PromptName, version: &Version) -> Option<Percent> {
+        let env = self.holders(name, version).pop()?;
+        self.pointer(name, &env)?
+            .share_of(version)
+            .filter(|p| *p != Percent::WHOLE)
     }
 }
 
@@ -262,7 +369,7 @@ fn check_environments(list: &[String]) -> std::result::Result<(), String> {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const TEXT: &str = "# index\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  # a comment\n  'support/refund':\n    dev: 1.0.0\n  other: {dev: 0.1.0}\n  empty:\n";
+    pub(crate) const TEXT: &str = "# index\nformat: 1\nenvironments: [dev, staging, production]\nprompts:\n  customer-support:\n    staging: 2.1.0   # candidate\n    production: 2.0.0\n  # a comment\n  'support/refund':\n    dev: 1.0.0\n  other: {dev: 0.1.0}\n  empty:\n  canary:\n    staging: 1.1.0\n    production:\n      split:\n        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, percent: 10}\n";
 
     pub(crate) fn name(s: &str) -> PromptName {
         PromptName::parse(s).unwrap()
@@ -271,7 +378,14 @@ pub(crate) mod tests {
     #[test]
     fn full_parse_reads_every_entry() {
         let r = Registry::parse(TEXT.as_bytes(), Path::new("registry.yaml")).unwrap();
-        assert_eq!(r.prompts.len(), 4);
+        assert_eq!(r.prompts.len(), 5);
+        let canary = name("canary");
+        let v = |s: &str| Version::parse(s).unwrap();
+        assert_eq!(r.status(&canary, &v("1.1.0")), "production");
+        assert_eq!(r.status_share(&canary, &v("1.1.0")).unwrap().to_string(), "10");
+        assert_eq!(r.holders(&canary, &v("1.0.0")), ["production"]);
+        assert_eq!(r.status_share(&canary, &v("2.0.0")), None);
+        assert_eq!(r.pointer(&canary, "production").unwrap().first(), &v("1.0.0"));
         assert_eq!(
             r.status(&name("customer-support"), &Version::parse("2.0.0").unwrap()),
             "production"
@@ -294,6 +408,7 @@ pub(crate) mod tests {
             "support/refund",
             "other",
             "empty",
+            "canary",
             "absent",
             "customer",
         ] {

@@ -1,0 +1,95 @@
+//! `split`: set an environment to an arbitrary traffic split of released versions (an A/B/n
+//! test), as a commit of `registry.yaml` alone. Every version entering the environment passes
+//! the pipeline rule, the access rules and the gate exactly as `promote` would ask of it.
+
+use crate::model::history::Change;
+use crate::model::registry::{Pointer, Share, Split};
+use crate::store::identity::Signatures;
+use crate::store::{ObjectId, Store};
+use crate::{Error, PromptName, Result};
+
+use super::pointer::{commit_move, load, Move};
+use super::promote::{admit, servable_release};
+
+/// A split to set.
+#[derive(Clone, Debug)]
+pub struct SplitRequest {
+    pub name: PromptName,
+    pub environment: String,
+    /// The entries in the order to write them (keys are assigned along it).
+    pub shares: Vec<Share>,
+    pub reason: String,
+    /// Override the pipeline rule and the gate (recorded in the commit).
+    pub force: bool,
+}
+
+/// What `split` did.
+#[derive(Clone, Debug)]
+pub enum SplitSet {
+    Moved {
+        from: Option<Pointer>,
+        to: Split,
+        commit: ObjectId,
+        forced: bool,
+    },
+    AlreadyThere,
+}
+
+/// Sets the split; see the [module docs](self).
+pub fn split(store: &Store, request: &SplitRequest, signatures: &Signatures) -> Result<SplitSet> {
+    let to =
+        Split::new(request.shares.clone()).map_err(|message| Error::InvalidSplit { message })?;
+    let loaded = load(store, "split")?;
+    let registry = &loaded.registry;
+    let name = &request.name;
+    let env = request.environment.as_str();
+    registry.check_environment(env)?;
+    let from = registry.pointer(name, env).cloned();
+    let mut releases = Vec::new();
+    for share in to.shares() {
+        releases.push(servable_release(store, name, &share.version, env)?);
+    }
+    let target = Pointer::Split(to.clone());
+    if from.as_ref() == Some(&target) {
+        return Ok(SplitSet::AlreadyThere);
+    }
+    // Only the versions the environment does not serve yet are entering it.
+    let entering: Vec<_> = to
+        .shares()
+        .iter()
+        .zip(&releases)
+        .filter(|(share, _)| !from.as_ref().is_some_and(|p| p.serves(&share.version)))
+        .map(|(share, release)| (&share.version, release))
+        .collect();
+    let (forced, gate_unmet) = admit(
+        store,
+        &loaded,
+        name,
+        env,
+        &entering,
+        request.force,
+        &signatures.author.email,
+    )?;
+    let commit = commit_move(
+        store,
+        &loaded,
+        &Move {
+            name,
+            environment: env,
+            version: &target,
+            previous: from.as_ref(),
+            change: Change::Split,
+            subject: format!("split {name} {env} {to}"),
+            reason: &request.reason,
+            forced,
+            gate_unmet,
+        },
+        signatures,
+    )?;
+    Ok(SplitSet::Moved {
+        from,
+        to,
+        commit,
+        forced,
+    })
+}
