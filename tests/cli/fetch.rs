@@ -23,6 +23,8 @@ struct Record {
     status: String,
     environment: Option<String>,
     environments: Vec<String>,
+    split: Option<Vec<Value>>,
+    bucket: Option<u32>,
     domain: Option<String>,
     model: Option<String>,
     messages: Vec<Value>,
@@ -36,7 +38,7 @@ struct Record {
     tests: Vec<Value>,
 }
 
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 27] = [
     "id",
     "name",
     "version",
@@ -51,6 +53,8 @@ const KEYS: [&str; 25] = [
     "status",
     "environment",
     "environments",
+    "split",
+    "bucket",
     "domain",
     "model",
     "messages",

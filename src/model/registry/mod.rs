@@ -108,17 +108,39 @@ impl<'de> Deserialize<'de> for RawPointer {
     }
 }
 
+/// The plain scalar written at (line, column), 1-based, up to a space, `#`, `,` or `}`.
+fn scalar_at(text: &[u8], (line, column): (u64, u64)) -> Option<String> {
+    let line = text.split(|&b| b == b'\n').nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let rest = line.get(usize::try_from(column).ok()?.checked_sub(1)?..)?;
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'#' | b',' | b'}' | b']'))
+        .unwrap_or(rest.len());
+    let scalar = std::str::from_utf8(&rest[..end]).ok()?;
+    (!scalar.is_empty()).then(|| scalar.to_owned())
+}
+
 impl RawPointer {
-    /// The checked pointer, or what is wrong with it in one sentence.
-    fn check(self) -> std::result::Result<Pointer, (YamlProblem, String)> {
+    /// The checked pointer, or what is wrong with it in one sentence. `text` and `at` (line,
+    /// column) locate the value in the document, to quote a number as it was written.
+    fn check(
+        self,
+        text: &[u8],
+        at: (u64, u64),
+    ) -> std::result::Result<Pointer, (YamlProblem, String)> {
         let version =
             |text: &str| Version::parse(text).map_err(|e| (YamlProblem::BadVersion, e.to_string()));
         match self {
             RawPointer::Version(text) => version(&text).map(Pointer::Version),
-            RawPointer::Number(number) => Err((
-                YamlProblem::BadVersion,
-                format!("`{number}` reads as a number, not a version; write X.Y.Z, e.g. 1.0.0"),
-            )),
+            // YAML reads `1.0` as a number; the version error quotes it as written.
+            RawPointer::Number(number) => {
+                let written = scalar_at(text, at).unwrap_or(number);
+                version(&written)?;
+                Err((
+                    YamlProblem::BadVersion,
+                    format!("`{written}` reads as a number, not a version; quote it"),
+                ))
+            }
             RawPointer::Split(raw) => {
                 let mut shares = Vec::with_capacity(raw.len());
                 for share in raw {
@@ -166,7 +188,7 @@ pub fn initial_text() -> String {
 impl Registry {
     /// Parses and checks the whole index.
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
-        Self::from_raw(yaml::parse(bytes, file)?, file)
+        Self::from_raw(yaml::parse(bytes, file)?, file, bytes)
     }
 
     /// Parses the index keeping only `name`'s entry (all other entries are skipped unread).
@@ -175,7 +197,7 @@ impl Registry {
         let reduced = scan::reduce_to_entry(bytes, name.as_str());
         if let Some(reduced) = reduced.as_deref().and_then(|r| std::str::from_utf8(r).ok()) {
             if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(reduced) {
-                if let Ok(registry) = Self::from_raw(raw, file) {
+                if let Ok(registry) = Self::from_raw(raw, file, reduced.as_bytes()) {
                     return Ok(registry);
                 }
             }
@@ -186,7 +208,8 @@ impl Registry {
         Ok(registry)
     }
 
-    fn from_raw(raw: RawRegistry, file: &Path) -> Result<Self> {
+    /// Checks the parsed document; `bytes` is its text, for quoting a value as written.
+    fn from_raw(raw: RawRegistry, file: &Path, bytes: &[u8]) -> Result<Self> {
         let at = |problem: YamlProblem| {
             move |(line, column): (u64, u64), message: String| Error::Yaml {
                 file: file.to_owned(),
@@ -240,7 +263,7 @@ impl Registry {
                 }
                 let pointer = pointer
                     .value
-                    .check()
+                    .check(bytes, place)
                     .map_err(|(problem, message)| at(problem)(place, message))?;
                 parsed.insert(env, pointer);
             }
@@ -382,10 +405,16 @@ pub(crate) mod tests {
         let canary = name("canary");
         let v = |s: &str| Version::parse(s).unwrap();
         assert_eq!(r.status(&canary, &v("1.1.0")), "production");
-        assert_eq!(r.status_share(&canary, &v("1.1.0")).unwrap().to_string(), "10");
+        assert_eq!(
+            r.status_share(&canary, &v("1.1.0")).unwrap().to_string(),
+            "10"
+        );
         assert_eq!(r.holders(&canary, &v("1.0.0")), ["production"]);
         assert_eq!(r.status_share(&canary, &v("2.0.0")), None);
-        assert_eq!(r.pointer(&canary, "production").unwrap().first(), &v("1.0.0"));
+        assert_eq!(
+            r.pointer(&canary, "production").unwrap().first(),
+            &v("1.0.0")
+        );
         assert_eq!(
             r.status(&name("customer-support"), &Version::parse("2.0.0").unwrap()),
             "production"
