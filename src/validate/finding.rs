@@ -71,6 +71,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("registry-invalid", Severity::Error, "registry.yaml breaks a rule: format, environments, access, policy"),
     ("unknown-environment", Severity::Error, "a pointer for an environment that is not in the pipeline"),
     ("bad-version", Severity::Error, "a pointer whose value is not a version"),
+    ("bad-split", Severity::Error, "a split that breaks the split rules: fewer than two entries, a share of 0 or with more than two decimals, a version twice, shares not adding up to 100"),
     ("dangling-pointer", Severity::Error, "a pointer to a version that was never released"),
     ("lightweight-tag", Severity::Error, "a version-shaped tag that is not an annotated tag (a warning when no prompt of that name exists)"),
     ("bad-tag", Severity::Error, "a version tag whose object is missing or does not point at a commit"),
@@ -297,6 +298,36 @@ mod tests {
         report.findings.retain(|f| f.severity == Severity::Warning);
         assert!(!report.fails(false));
         assert!(report.fails(true));
+    }
+
+    #[test]
+    fn every_yaml_problem_has_its_code_listed() {
+        use crate::error::YamlProblem::{self, *};
+        let all = [
+            Syntax,
+            UnknownKey,
+            DuplicateKey,
+            MissingKey,
+            WrongType,
+            BadUtf8,
+            Limits,
+            RegistryRule,
+            UnknownEnvironment,
+            BadVersion,
+            BadSplit,
+        ];
+        // Exhaustive, so a new kind does not compile until it is listed above.
+        let listed = |p: YamlProblem| match p {
+            Syntax | UnknownKey | DuplicateKey | MissingKey | WrongType | BadUtf8 | Limits
+            | RegistryRule | UnknownEnvironment | BadVersion | BadSplit => p,
+        };
+        for problem in all.map(listed) {
+            assert!(
+                CODES.iter().any(|(code, _, _)| *code == problem.code()),
+                "CODES lacks `{}`",
+                problem.code()
+            );
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod serve;
 mod serve_create;
 mod serve_safety;
 mod snapshots;
+mod split_vectors;
 mod symlinks;
 mod test_files;
 mod validate;
