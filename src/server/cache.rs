@@ -274,6 +274,12 @@ impl ResponseCache {
         inner.used += cost;
     }
 
+    /// How many entries it holds now.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)
+    }
+
     /// Bytes accounted to the entries held now.
     #[cfg(test)]
     fn used(&self) -> usize {

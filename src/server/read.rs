@@ -453,6 +453,92 @@ pub(super) fn record_json(
 mod tests {
     use super::*;
 
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    use crate::model::registry::{Percent, Share};
+    use crate::ops::split::{split, SplitRequest};
+    use crate::server::cache::ResponseCache;
+    use crate::server::error::Redact;
+    use crate::server::query::Params;
+    use crate::store::identity::{Identity, Signatures};
+
+    /// A million user ids must not make a million cache entries: keyed reads of a split keep
+    /// the environment's answer and one per entry, and the body of each carries its key's
+    /// bucket and the version the rule assigns.
+    #[tokio::test]
+    async fn keyed_reads_cache_one_answer_per_entry_not_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let who = Identity {
+            name: "T".into(),
+            email: "t@example.com".into(),
+            when: chrono::Utc::now().fixed_offset(),
+        };
+        let signatures = Signatures {
+            author: who.clone(),
+            committer: who,
+        };
+        let repo = dir.path().join("ex");
+        crate::ops::example::init_example(&repo, &signatures).unwrap();
+        let store = Store::discover(&repo).unwrap();
+        let name = PromptName::parse("support/refund-agent").unwrap();
+        let share = |version: &str, percent: &str| Share {
+            version: Version::parse(version).unwrap(),
+            percent: Percent::parse(percent).unwrap(),
+        };
+        let request = SplitRequest {
+            name: name.clone(),
+            environment: "staging".into(),
+            shares: vec![share("1.1.0", "90"), share("1.2.0", "10")],
+            reason: "canary".into(),
+            force: false,
+        };
+        split(&store, &request, &signatures).unwrap();
+        let shared = Shared {
+            repo,
+            refname: "refs/heads/main".into(),
+            tokens: BTreeMap::new(),
+            local_identity: None,
+            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
+            health: Mutex::new(None),
+            redact: Redact::default(),
+            notify: Arc::new(|_: &str| {}),
+            log: Mutex::new(None),
+        };
+        let mut served = BTreeSet::new();
+        for i in 0..1000 {
+            let key = format!("user-{i}");
+            let query = Query {
+                params: Params {
+                    version: None,
+                    environment: Some("staging".into()),
+                },
+                key: Some(key.clone()),
+            };
+            let answer = cached_read(&shared, &store, &name, Kind::Latest, &query).unwrap();
+            let bucket = promptreg_wire::split::bucket(name.as_str(), "staging", &key);
+            assert_eq!(answer.bucket, Some(bucket));
+            let expected = if bucket < 9000 { "1.1.0" } else { "1.2.0" };
+            let version = answer.cached.served.as_ref().unwrap().version.clone();
+            assert_eq!(version, expected, "{key}");
+            if i % 100 == 0 || version == "1.2.0" {
+                let body = axum::body::to_bytes(answer.cached.body_for(answer.bucket), 1 << 20)
+                    .await
+                    .unwrap();
+                let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(record["bucket"], bucket);
+                assert_eq!(record["version"], expected);
+            }
+            served.insert(version);
+        }
+        assert_eq!(served.len(), 2, "both entries were served");
+        assert_eq!(
+            shared.cache.len(),
+            3,
+            "the environment's answer and one per entry"
+        );
+    }
+
     #[test]
     fn etags() {
         assert!(etag_matches("\"x\", W/\"y\"", "\"y\""));
