@@ -716,3 +716,37 @@ fn an_exported_bundle_assigns_keys_as_the_server_does_with_the_server_down() {
         assert_eq!((exact.version(), exact.origin()), ("1.2.0", Origin::Bundle));
     }
 }
+
+#[test]
+fn split_and_rollback_writes_pass_the_browser_checks_of_every_write() {
+    let (repo, server) = writable();
+    let body = json!({"environment": "production", "reason": "r",
+                      "split": [{"version": "1.1.0", "percent": 50}, {"version": "1.2.0", "percent": 50}]});
+    let split_url = server.url(&format!("/api/prompts/{NAME}/split"));
+    let rollback_url = server.url(&format!("/api/prompts/{NAME}/rollback"));
+    let before = repo.snapshot();
+    let form = reply(
+        agent()
+            .put(&split_url)
+            .header("content-type", "text/plain")
+            .header("authorization", &format!("Bearer {TOKEN}"))
+            .send(body.to_string()),
+    );
+    assert_eq!(
+        (form.status, form.json()["error"].clone()),
+        (415, json!("unsupported-media-type"))
+    );
+    let foreign = reply(
+        agent()
+            .patch(&rollback_url)
+            .header("content-type", "application/json")
+            .header("origin", "https://evil.example")
+            .header("authorization", &format!("Bearer {TOKEN}"))
+            .send(json!({"environment": "production", "reason": "r"}).to_string()),
+    );
+    assert_eq!(
+        (foreign.status, foreign.json()["error"].clone()),
+        (403, json!("foreign-origin"))
+    );
+    assert_eq!(before, repo.snapshot());
+}
