@@ -519,3 +519,171 @@ fn threads_share_one_client() {
     }
     assert_eq!(server.requests(), 1);
 }
+
+/// `record` with the split `1.0.0=90 1.1.0=10` of production.
+fn split_record(version: &str, text: &str, canary: u32) -> Value {
+    let mut record = record(NAME, version, text);
+    record["split"] = json!([
+        {"version": "1.0.0", "percent": 100 - canary},
+        {"version": "1.1.0", "percent": canary},
+    ]);
+    record
+}
+
+const CANARY: &str = "/api/prompts/support/refund-agent?version=1.1.0";
+
+// Buckets of `support/refund-agent` in production (fixtures/split-vectors.json): user-1 6300,
+// user-2 2974, "tab\there" 9947.
+
+#[test]
+fn a_split_is_resolved_locally_with_one_request_per_version() {
+    let server = FakeServer::start();
+    server.record(PROD, &split_record("1.0.0", "stable", 10), "\"a\"");
+    server.record(CANARY, &record(NAME, "1.1.0", "canary"), "\"c\"");
+    let client = Client::builder(&server.url())
+        .ttl(Duration::from_millis(200))
+        .build();
+    let stable = client
+        .get_for(NAME, Target::Environment("production"), "user-1")
+        .unwrap();
+    assert_eq!((stable.version(), stable.bucket()), ("1.0.0", Some(6300)));
+    assert_eq!(stable.split().map(<[_]>::len), Some(2));
+    let canary = client
+        .get_for(NAME, Target::Environment("production"), "tab\there")
+        .unwrap();
+    assert_eq!(
+        (canary.version(), canary.system_prompt(), canary.bucket()),
+        ("1.1.0", "canary", Some(9947))
+    );
+    assert_eq!(canary.origin(), Origin::Server);
+    for i in 0..500 {
+        let key = format!("user-{i}");
+        client
+            .get_for(NAME, Target::Environment("production"), &key)
+            .unwrap();
+    }
+    assert_eq!(server.requests(), 2, "one per version, not per key");
+    // Without a key: the first entry, which says the environment splits.
+    let plain = client.get(NAME, Target::Environment("production")).unwrap();
+    assert_eq!((plain.version(), plain.bucket()), ("1.0.0", None));
+    assert!(plain.split().is_some());
+
+    // Ramped to 50%: seen at the next revalidation; the canary's record is not asked again.
+    server.record(PROD, &split_record("1.0.0", "stable", 50), "\"b\"");
+    std::thread::sleep(Duration::from_millis(250));
+    let moved = client
+        .get_for(NAME, Target::Environment("production"), "user-1")
+        .unwrap();
+    assert_eq!((moved.version(), moved.origin()), ("1.1.0", Origin::Cache));
+    let stays = client
+        .get_for(NAME, Target::Environment("production"), "user-2")
+        .unwrap();
+    assert_eq!(stays.version(), "1.0.0");
+    let targets: Vec<String> = server.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(targets, [PROD, CANARY, PROD]);
+}
+
+#[test]
+fn a_key_changes_nothing_without_a_split_and_a_bad_key_makes_no_request() {
+    let server = FakeServer::start();
+    server.record(PROD, &record(NAME, "1.0.0", "t"), "\"a\"");
+    let client = Client::new(&server.url());
+    let prompt = client
+        .get_for(NAME, Target::Environment("production"), "user-1")
+        .unwrap();
+    assert_eq!((prompt.version(), prompt.bucket()), ("1.0.0", None));
+    assert!(prompt.split().is_none());
+    for bad in ["", "a\nb"] {
+        let error = client
+            .get_for(NAME, Target::Environment("production"), bad)
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::InvalidRequest { .. }),
+            "{error:?}"
+        );
+    }
+    assert_eq!(server.requests(), 1);
+    // A record whose split is not one is not served as one.
+    server.record(PROD, &split_record("1.0.0", "t", 0), "\"b\"");
+    let client = Client::new(&server.url());
+    let error = client
+        .get(NAME, Target::Environment("production"))
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::Unavailable { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_split_entry_never_fetched_comes_from_the_bundle_while_the_server_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = json!({
+        "format": 1,
+        "environment": "production",
+        "exported_at": "2026-01-01T00:00:00Z",
+        "commit": "0123456789abcdef0123456789abcdef01234567",
+        "prompts": {NAME: split_record("1.0.0", "bundled stable", 10)},
+        "variants": {NAME: {"1.1.0": split_record("1.1.0", "bundled canary", 10)}},
+    });
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let server = FakeServer::start();
+    server.record(PROD, &split_record("1.0.0", "stable", 10), "\"a\"");
+    let client = Client::builder(&server.url())
+        .ttl(Duration::from_secs(60))
+        .timeout(Duration::from_millis(100))
+        .retry_after(Duration::from_secs(60))
+        .fallback_bundle(&path)
+        .unwrap()
+        .build();
+    let stable = client
+        .get_for(NAME, Target::Environment("production"), "user-1")
+        .unwrap();
+    assert_eq!(stable.system_prompt(), "stable");
+    server.hang();
+    let canary = client
+        .get_for(NAME, Target::Environment("production"), "tab\there")
+        .unwrap();
+    assert_eq!(
+        (canary.version(), canary.system_prompt(), canary.origin()),
+        ("1.1.0", "bundled canary", Origin::Bundle)
+    );
+    // Until the next retry the bundled entry answers without another timeout.
+    let requests = server.requests();
+    client
+        .get_for(NAME, Target::Environment("production"), "tab\there")
+        .unwrap();
+    assert_eq!(server.requests(), requests);
+}
+
+#[test]
+fn with_the_server_down_the_bundle_assigns_keys_by_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = json!({
+        "format": 1,
+        "environment": "production",
+        "exported_at": "2026-01-01T00:00:00Z",
+        "commit": "0123456789abcdef0123456789abcdef01234567",
+        "prompts": {NAME: split_record("1.0.0", "bundled stable", 10)},
+        "variants": {NAME: {"1.1.0": split_record("1.1.0", "bundled canary", 10)}},
+    });
+    let path = dir.path().join("bundle.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let client = Client::builder(&dead_url())
+        .fallback_bundle(&path)
+        .unwrap()
+        .build();
+    for (key, version) in [
+        ("user-1", "1.0.0"),
+        ("user-2", "1.0.0"),
+        ("tab\there", "1.1.0"),
+    ] {
+        let prompt = client
+            .get_for(NAME, Target::Environment("production"), key)
+            .unwrap();
+        assert_eq!(prompt.version(), version, "{key:?}");
+    }
+    let exact = client.get(NAME, Target::Version("1.1.0")).unwrap();
+    assert_eq!(exact.system_prompt(), "bundled canary");
+}

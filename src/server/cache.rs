@@ -38,34 +38,104 @@ const CHUNK: usize = 32 << 10;
 /// What a chunk costs beyond its bytes (its `Bytes` handle and the allocation's header).
 const CHUNK_OVERHEAD: usize = 64;
 
-/// A cached response body, in pieces, and its entity tag.
+/// A cached response body, in pieces, its entity tag, and what it served.
 pub(crate) struct Cached {
     chunks: Vec<Bytes>,
     len: usize,
+    /// Where a key's bucket goes: the body is `chunks[..hole]`, the bucket's digits, then
+    /// `chunks[hole..]` (the cached body has no `null` there). `None`: sent as it is.
+    hole: Option<usize>,
     pub etag: String,
+    /// What a record read served, for the access log and for keyed reads.
+    pub served: Option<Served>,
+}
+
+/// What a record read served.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Served {
+    pub version: String,
+    /// The environment the read resolved (named, or the last of the pipeline); `None` when a
+    /// version was asked for by number.
+    pub environment: Option<String>,
+    /// That environment's split, when it splits.
+    pub split: Option<Vec<promptreg_wire::SplitEntry>>,
 }
 
 impl Cached {
     /// Keeps `body` in pieces (the `body` allocation itself is freed).
-    pub fn new(body: &[u8], etag: String) -> Self {
+    pub fn new(body: &[u8], etag: String, served: Option<Served>) -> Self {
         Self {
             chunks: body.chunks(CHUNK).map(Bytes::copy_from_slice).collect(),
             len: body.len(),
+            hole: None,
             etag,
+            served,
         }
     }
 
-    /// The body, to send (the pieces are shared, not copied).
-    pub fn body(&self) -> axum::body::Body {
+    /// Keeps `body` with a hole at `at` in place of the `hole_len` bytes there (the `null` a
+    /// record without a bucket has): [`Cached::body_for`] writes a bucket into it.
+    pub fn with_hole(
+        body: &[u8],
+        at: usize,
+        hole_len: usize,
+        etag: String,
+        served: Option<Served>,
+    ) -> Self {
+        let (before, after) = (&body[..at], &body[at + hole_len..]);
+        let mut chunks: Vec<Bytes> = before.chunks(CHUNK).map(Bytes::copy_from_slice).collect();
+        let hole = chunks.len();
+        chunks.extend(after.chunks(CHUNK).map(Bytes::copy_from_slice));
+        Self {
+            chunks,
+            len: before.len() + after.len(),
+            hole: Some(hole),
+            etag,
+            served,
+        }
+    }
+
+    /// The body, to send, with `bucket` in its hole (`null` without one); the pieces are
+    /// shared, not copied.
+    pub fn body_for(&self, bucket: Option<u32>) -> axum::body::Body {
+        let mut rest: VecDeque<Bytes> = self.chunks.iter().cloned().collect();
+        let mut len = self.len;
+        if let Some(hole) = self.hole {
+            let digits = Bytes::from(bucket.map_or_else(|| "null".to_owned(), |b| b.to_string()));
+            len += digits.len();
+            rest.insert(hole, digits);
+        }
         axum::body::Body::new(Pieces {
-            rest: self.chunks.iter().cloned().collect(),
-            remaining: self.len as u64,
+            rest,
+            remaining: len as u64,
         })
+    }
+
+    /// The entity tag of [`Cached::body_for`]`(bucket)`: the cached body's tag (a hash of it,
+    /// which names the version, its content and the split) with the bucket appended, so two
+    /// keys in the same bucket share a tag and the tag still names exactly one body.
+    pub fn etag_for(&self, bucket: Option<u32>) -> String {
+        match (self.hole, bucket) {
+            (Some(_), Some(bucket)) => {
+                format!("\"{}-b{bucket}\"", self.etag.trim_matches('"'))
+            }
+            _ => self.etag.clone(),
+        }
     }
 
     /// Bytes held, the handles and allocation headers of the pieces included.
     fn size(&self) -> usize {
-        self.len + self.chunks.len() * CHUNK_OVERHEAD
+        let served = self.served.as_ref().map_or(0, |s| {
+            s.version.len()
+                + s.environment.as_ref().map_or(0, String::len)
+                + s.split.as_ref().map_or(0, |split| {
+                    split
+                        .iter()
+                        .map(|e| e.version.len() + std::mem::size_of_val(e))
+                        .sum()
+                })
+        });
+        self.len + self.chunks.len() * CHUNK_OVERHEAD + served
     }
 }
 
@@ -107,13 +177,17 @@ pub(crate) struct Key {
     pub kind: Kind,
     pub name: String,
     pub params: Params,
+    /// For a keyed read of a split: the entry the key was assigned (the key itself never
+    /// keys the cache, so there is at most one entry per version of the split).
+    pub entry: Option<String>,
 }
 
 impl Key {
     fn cost(&self) -> usize {
         let strings = self.name.len()
             + self.params.version.as_ref().map_or(0, String::len)
-            + self.params.environment.as_ref().map_or(0, String::len);
+            + self.params.environment.as_ref().map_or(0, String::len)
+            + self.entry.as_ref().map_or(0, String::len);
         // The key is held twice: in the map and in the order index.
         2 * (std::mem::size_of::<Key>() + strings)
     }
@@ -200,6 +274,12 @@ impl ResponseCache {
         inner.used += cost;
     }
 
+    /// How many entries it holds now.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)
+    }
+
     /// Bytes accounted to the entries held now.
     #[cfg(test)]
     fn used(&self) -> usize {
@@ -221,27 +301,57 @@ mod tests {
                 version: Some(format!("1.0.{n}")),
                 environment: None,
             },
+            entry: None,
         }
     }
 
     fn body(size: usize) -> Arc<Cached> {
-        Arc::new(Cached::new(&vec![b'x'; size], "\"e\"".into()))
+        Arc::new(Cached::new(&vec![b'x'; size], "\"e\"".into(), None))
     }
 
     #[tokio::test]
     async fn a_body_is_kept_in_pieces_and_sent_whole() {
         let text: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        let cached = Cached::new(&text, "\"e\"".into());
+        let cached = Cached::new(&text, "\"e\"".into(), None);
         assert_eq!(cached.chunks.len(), 100_000_usize.div_ceil(CHUNK));
-        let sent = axum::body::to_bytes(cached.body(), usize::MAX)
+        let sent = axum::body::to_bytes(cached.body_for(None), usize::MAX)
             .await
             .unwrap();
         assert_eq!(&sent[..], &text[..]);
-        let empty = Cached::new(b"", "\"e\"".into());
-        assert!(axum::body::to_bytes(empty.body(), 10)
+        let empty = Cached::new(b"", "\"e\"".into(), None);
+        assert!(axum::body::to_bytes(empty.body_for(None), 10)
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_hole_takes_the_bucket_and_the_tag_follows_it() {
+        let mut text = vec![b'a'; CHUNK + 10];
+        text.extend_from_slice(b"\"bucket\": null,");
+        text.extend(vec![b'z'; CHUNK]);
+        let at = CHUNK + 10 + "\"bucket\": ".len();
+        let cached = Cached::with_hole(&text, at, 4, "\"abc\"".into(), None);
+        let cached = &cached;
+        let sent = |bucket| async move {
+            let body = axum::body::to_bytes(cached.body_for(bucket), usize::MAX).await;
+            body.unwrap().to_vec()
+        };
+        assert_eq!(sent(None).await, text, "no bucket: the body as it was");
+        let mut expected = text[..at].to_vec();
+        expected.extend_from_slice(b"6300");
+        expected.extend_from_slice(&text[at + 4..]);
+        let with = sent(Some(6300)).await;
+        assert_eq!(with, expected);
+        assert_eq!(cached.etag_for(None), "\"abc\"");
+        assert_eq!(cached.etag_for(Some(6300)), "\"abc-b6300\"");
+        assert_ne!(cached.etag_for(Some(6300)), cached.etag_for(Some(63)));
+        let plain = Cached::new(b"x", "\"e\"".into(), None);
+        assert_eq!(
+            plain.etag_for(Some(5)),
+            "\"e\"",
+            "no hole: one body, one tag"
+        );
     }
 
     #[test]

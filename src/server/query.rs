@@ -19,15 +19,21 @@ pub(crate) enum Kind {
     History,
     Promote,
     Tests,
+    /// `PUT …/split` (a write; no read takes this path).
+    Split,
+    /// `PATCH …/rollback` (a write).
+    Rollback,
 }
 
 impl Kind {
     /// The query parameters the route takes.
     fn parameters(self) -> &'static [&'static str] {
         match self {
-            Kind::Record | Kind::Tests => &["version", "environment"],
-            Kind::Latest | Kind::History => &["environment"],
-            Kind::Versions | Kind::Promote => &[],
+            Kind::Record => &["version", "environment", "key"],
+            Kind::Tests => &["version", "environment"],
+            Kind::Latest => &["environment", "key"],
+            Kind::History => &["environment"],
+            Kind::Versions | Kind::Promote | Kind::Split | Kind::Rollback => &[],
         }
     }
 
@@ -40,11 +46,13 @@ impl Kind {
             Kind::History => "/api/prompts/NAME/history",
             Kind::Promote => "/api/prompts/NAME@VERSION/promote",
             Kind::Tests => "/api/prompts/NAME/tests",
+            Kind::Split => "/api/prompts/NAME/split",
+            Kind::Rollback => "/api/prompts/NAME/rollback",
         }
     }
 }
 
-/// Splits `name[/latest|/versions|/history|/promote|/tests]`.
+/// Splits `name[/latest|/versions|/history|/promote|/tests|/split|/rollback]`.
 pub(super) fn split(rest: &str) -> (&str, Kind) {
     for (suffix, kind) in [
         ("/latest", Kind::Latest),
@@ -52,6 +60,8 @@ pub(super) fn split(rest: &str) -> (&str, Kind) {
         ("/history", Kind::History),
         ("/promote", Kind::Promote),
         ("/tests", Kind::Tests),
+        ("/split", Kind::Split),
+        ("/rollback", Kind::Rollback),
     ] {
         if let Some(name) = rest.strip_suffix(suffix) {
             return (name, kind);
@@ -61,43 +71,70 @@ pub(super) fn split(rest: &str) -> (&str, Kind) {
 }
 
 /// A read's parameters, decoded and normalised (`version` is spelled as semver prints it).
+/// They key the response cache, so the split key is not one of them (see [`Query`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Params {
     pub version: Option<String>,
     pub environment: Option<String>,
 }
 
+/// A read's parameters and, apart, its split key (`key=`: a user, session or tenant id). The key
+/// picks an entry of a split environment; it never keys the cache, which holds one answer per
+/// entry and fills the key's bucket in per request, so a million users cost no more memory than
+/// one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Query {
+    pub params: Params,
+    pub key: Option<String>,
+}
+
 /// Longest parameter name echoed back in an error (the rest is cut).
 const ECHO_LIMIT: usize = 64;
 
 /// The parameters of `uri` for the route `kind`: 400 `unknown-parameter` for a parameter the
-/// route does not take, 400 `bad-request` for one given twice or empty.
-pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Params, ApiError> {
+/// route does not take, 400 `bad-request` for one given twice or empty (or `key` beside
+/// `version`: a key picks an entry of an environment's split), 400 `invalid-key` for a key the
+/// split rule cannot take (empty, or with a line break). A key is taken as sent, spaces
+/// included: they are part of what is hashed.
+pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Query, ApiError> {
     let pairs: Vec<(String, String)> = axum::extract::Query::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::bad_request(e.body_text()))?;
     let known = kind.parameters();
-    let mut params = Params::default();
-    for (key, value) in pairs {
-        let slot = match key.as_str() {
+    let mut query = Query::default();
+    for (name, value) in pairs {
+        let params = &mut query.params;
+        let slot = match name.as_str() {
             "version" if known.contains(&"version") => &mut params.version,
             "environment" if known.contains(&"environment") => &mut params.environment,
-            _ => return Err(unknown(kind, &key)),
+            "key" if known.contains(&"key") => &mut query.key,
+            _ => return Err(unknown(kind, &name)),
         };
         if slot.is_some() {
-            return Err(ApiError::bad_request(format!("`{key}` is given twice")));
+            return Err(ApiError::bad_request(format!("`{name}` is given twice")));
         }
-        if value.trim().is_empty() {
-            return Err(ApiError::bad_request(format!("`{key}` is empty")));
+        if name == "key" {
+            promptreg_wire::split::check_key(&value).map_err(|reason| {
+                ApiError::from(crate::Error::InvalidKey {
+                    reason: reason.to_owned(),
+                })
+            })?;
+        } else if value.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("`{name}` is empty")));
         }
         *slot = Some(value);
     }
-    if let Some(version) = &params.version {
+    if query.key.is_some() && query.params.version.is_some() {
+        return Err(ApiError::bad_request(
+            "`key` picks the version of an environment's split; it cannot go with `version`",
+        ));
+    }
+    if let Some(version) = &query.params.version {
         if version != "latest" {
-            params.version = Some(Version::parse(version)?.to_string());
+            query.params.version = Some(Version::parse(version)?.to_string());
         }
     }
-    Ok(params)
+    Ok(query)
 }
 
 fn unknown(kind: Kind, key: &str) -> ApiError {
@@ -109,11 +146,17 @@ fn unknown(kind: Kind, key: &str) -> ApiError {
     };
     let known = kind.parameters();
     let mut message = format!("unknown query parameter `{shown}`");
+    // A prefix (`env` of `environment`) is the nearest, before any short name within 3 edits
+    // (`env` is 3 from `key`).
     let nearest = known
         .iter()
-        .map(|candidate| (strsim::levenshtein(key, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= 3 || candidate.starts_with(key))
-        .min();
+        .map(|candidate| {
+            let distance = strsim::levenshtein(key, candidate);
+            (!candidate.starts_with(key), distance, *candidate)
+        })
+        .filter(|(not_prefix, distance, _)| *distance <= 3 || !not_prefix)
+        .min()
+        .map(|(_, distance, candidate)| (distance, candidate));
     if let Some((_, candidate)) = nearest.filter(|_| !key.is_empty()) {
         message.push_str(&format!(" (did you mean `{candidate}`?)"));
     }
@@ -142,18 +185,17 @@ mod tests {
 
     #[test]
     fn known_parameters_are_decoded_and_normalised() {
-        let params = parse(Kind::Record, &uri("/x?environment=st%61ging")).unwrap();
+        let params = parse(Kind::Record, &uri("/x?environment=st%61ging"))
+            .unwrap()
+            .params;
         assert_eq!(params.environment.as_deref(), Some("staging"));
         let a = parse(Kind::Tests, &uri("/x?version=1.0.0&environment=dev")).unwrap();
         let b = parse(Kind::Tests, &uri("/x?environment=dev&version=1.0.0")).unwrap();
         assert_eq!(a, b);
-        assert_eq!(
-            parse(Kind::Versions, &uri("/x")).unwrap(),
-            Params::default()
-        );
+        assert_eq!(parse(Kind::Versions, &uri("/x")).unwrap(), Query::default());
         assert_eq!(
             parse(Kind::Versions, &uri("/x?")).unwrap(),
-            Params::default()
+            Query::default()
         );
     }
 
@@ -181,8 +223,36 @@ mod tests {
         assert_eq!(e.code, "bad-request");
         let e = parse(Kind::Record, &uri("/x?environment=")).unwrap_err();
         assert_eq!(e.code, "bad-request");
+        let e = parse(Kind::Record, &uri("/x?kee=u")).unwrap_err();
+        assert!(e.message.contains("did you mean `key`"), "{}", e.message);
+        let e = parse(Kind::History, &uri("/x?key=u")).unwrap_err();
+        assert_eq!(e.code, "unknown-parameter");
         let long = format!("/x?{}=1", "a".repeat(500));
         let e = parse(Kind::Record, &uri(&long)).unwrap_err();
         assert!(e.message.len() < 200, "{}", e.message);
+    }
+
+    #[test]
+    fn keys_are_taken_as_sent_and_kept_out_of_the_cached_parameters() {
+        let q = parse(
+            Kind::Latest,
+            &uri("/x?environment=production&key=user%201%20"),
+        )
+        .unwrap();
+        assert_eq!(q.key.as_deref(), Some("user 1 "));
+        let plain = parse(Kind::Latest, &uri("/x?environment=production")).unwrap();
+        assert_eq!(q.params, plain.params, "the key is not a cache parameter");
+        let q = parse(Kind::Record, &uri("/x?key=tenant%2Facme")).unwrap();
+        assert_eq!(q.key.as_deref(), Some("tenant/acme"));
+        for bad in ["/x?key=", "/x?key=a%0Ab", "/x?key=a%0Db"] {
+            let e = parse(Kind::Latest, &uri(bad)).unwrap_err();
+            assert_eq!((e.status.as_u16(), e.code), (400, "invalid-key"), "{bad}");
+            assert!(!e.message.contains("a\nb"), "{}", e.message);
+        }
+        let e = parse(Kind::Record, &uri("/x?version=1.0.0&key=u")).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (400, "bad-request"));
+        let e = parse(Kind::Latest, &uri("/x?key=a&key=b")).unwrap_err();
+        assert_eq!(e.code, "bad-request");
+        assert!(parse(Kind::Tests, &uri("/x?key=u")).is_err());
     }
 }

@@ -11,9 +11,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::access_log::{with_info, LogInfo};
-use super::cache::{Cached, Key};
+use super::cache::{Cached, Key, Served};
 use super::health::{health, unavailable};
-use super::query::{self, split, Kind, Params};
+use super::query::{self, split, Kind, Query};
 use super::response::PREFIX;
 use super::{with_reader, ApiError, Shared};
 use crate::model::selector::{Selector, Target};
@@ -36,21 +36,21 @@ pub(super) async fn read(
         ..LogInfo::default()
     };
     let result = async {
-        if kind == Kind::Promote {
+        if let Some(route) = write_route(kind) {
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
-                "promote with PATCH",
+                route,
             ));
         }
         let name = PromptName::parse(name)?;
-        let params = query::parse(kind, &uri)?;
-        info.version = params.version.clone();
-        info.environment = params.environment.clone();
+        let query = query::parse(kind, &uri)?;
+        info.version = query.params.version.clone();
+        info.environment = query.params.environment.clone();
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
-                cached_read(&shared, store, &name, kind, &params)
+                cached_read(&shared, store, &name, kind, &query)
             })
         })
         .await
@@ -58,23 +58,31 @@ pub(super) async fn read(
     }
     .await;
     let response = match result {
-        Ok(cached) => {
+        Ok(Answer { cached, bucket }) => {
+            // The access log says what was served: the resolved version and the key's bucket,
+            // never the key.
+            if let Some(served) = &cached.served {
+                info.version = Some(served.version.clone());
+                info.environment = served.environment.clone().or(info.environment);
+            }
+            info.bucket = bucket;
+            let etag = cached.etag_for(bucket);
             let fresh = headers
                 .get(header::IF_NONE_MATCH)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| etag_matches(v, &cached.etag));
+                .is_some_and(|v| etag_matches(v, &etag));
             let mut response = if fresh {
                 StatusCode::NOT_MODIFIED.into_response()
             } else {
                 (
                     StatusCode::OK,
                     [(header::CONTENT_TYPE, "application/json")],
-                    cached.body(),
+                    cached.body_for(bucket),
                 )
                     .into_response()
             };
             let h = response.headers_mut();
-            if let Ok(etag) = HeaderValue::from_str(&cached.etag) {
+            if let Ok(etag) = HeaderValue::from_str(&etag) {
                 h.insert(header::ETAG, etag);
             }
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -83,6 +91,23 @@ pub(super) async fn read(
         Err(e) => e.into_response(),
     };
     with_info(response, info)
+}
+
+/// For a write's path read with GET: how to send it instead.
+fn write_route(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Promote => Some("promote with PATCH"),
+        Kind::Split => Some("set a split with PUT"),
+        Kind::Rollback => Some("roll back with PATCH"),
+        _ => None,
+    }
+}
+
+/// A read's answer: the cached body and, for a keyed read of a split, the key's bucket (which
+/// goes into the body's hole).
+pub(super) struct Answer {
+    pub cached: Arc<Cached>,
+    pub bucket: Option<u32>,
 }
 
 /// Whether an `If-None-Match` value names `etag` (weak or strong, or `*`).
@@ -110,15 +135,17 @@ fn tags_fingerprint(store: &Store, name: &PromptName) -> u64 {
     hasher.finish()
 }
 
-/// The body of a read at the served ref's tip, from the cache when the tip and the prompt's tags
-/// are unchanged.
+/// The answer to a read at the served ref's tip, from the cache when the tip and the prompt's
+/// tags are unchanged. A keyed read of a split environment takes the environment's unkeyed
+/// answer (cached as any other), assigns the key with the split rule, and serves that entry's
+/// answer, cached once per entry; a key on an environment that does not split changes nothing.
 fn cached_read(
     shared: &Shared,
     store: &Store,
     name: &PromptName,
     kind: Kind,
-    params: &Params,
-) -> Result<Arc<Cached>, ApiError> {
+    query: &Query,
+) -> Result<Answer, ApiError> {
     let tip = match store.ref_target(&shared.refname) {
         Ok(Some(tip)) => tip,
         Ok(None) => {
@@ -137,6 +164,7 @@ fn cached_read(
             ))
         }
     };
+    let params = &query.params;
     let key = Key {
         tip,
         tags: tags_fingerprint(store, name),
@@ -148,13 +176,133 @@ fn cached_read(
         },
         name: name.to_string(),
         params: params.clone(),
+        entry: None,
     };
-    if let Some(hit) = shared.cache.get(&key) {
-        return Ok(hit);
+    let unkeyed = match shared.cache.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let cached = Arc::new(uncached_read(store, shared, name, &key)?);
+            shared.cache.put(key.clone(), cached.clone());
+            cached
+        }
+    };
+    let split_key = query.key.as_deref();
+    let (Some(split_key), Some(served)) = (split_key, unkeyed.served.as_ref()) else {
+        return Ok(Answer {
+            cached: unkeyed,
+            bucket: None,
+        });
+    };
+    let (Some(split), Some(environment)) = (&served.split, &served.environment) else {
+        return Ok(Answer {
+            cached: unkeyed,
+            bucket: None,
+        });
+    };
+    let bucket = promptreg_wire::split::bucket(name.as_str(), environment, split_key);
+    let entry = promptreg_wire::split::assign(split, bucket)
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "the split of {environment} leaves bucket {bucket} unassigned"
+            ))
+        })?
+        .version
+        .clone();
+    let entry_key = Key {
+        entry: Some(entry.clone()),
+        ..key
+    };
+    if let Some(hit) = shared.cache.get(&entry_key) {
+        return Ok(Answer {
+            cached: hit,
+            bucket: Some(bucket),
+        });
     }
-    let served = |e| read_error(shared, store, e);
+    let cached = Arc::new(entry_read(
+        store,
+        shared,
+        name,
+        environment,
+        split_key,
+        &entry,
+        tip,
+    )?);
+    shared.cache.put(entry_key, cached.clone());
+    Ok(Answer {
+        cached,
+        bucket: Some(bucket),
+    })
+}
+
+/// The answer of a keyed read whose key falls in `entry` of `environment`'s split: the record
+/// `fetch NAME@ENV --key K` gives, kept with a hole where the bucket goes (its tag is the hash
+/// of the body without a bucket, which any key assigned the entry shares).
+fn entry_read(
+    store: &Store,
+    shared: &Shared,
+    name: &PromptName,
+    environment: &str,
+    split_key: &str,
+    entry: &str,
+    tip: crate::store::ObjectId,
+) -> Result<Cached, ApiError> {
     let revision = tip.to_string();
+    let selector = Selector {
+        name: name.clone(),
+        target: Some(Target::Environment(environment.to_owned())),
+    };
+    let served = |e| read_error(shared, store, e);
+    let fetched = fetch(store, &selector, Some(&revision), Some(split_key)).map_err(served)?;
+    if fetched.release.version.to_string() != entry {
+        return Err(ApiError::internal(format!(
+            "the split rule assigned {entry} but the read resolved {}",
+            fetched.release.version
+        )));
+    }
+    let mut full = prompt_record(store, &fetched, Some(&revision)).map_err(served)?;
+    full.record.bucket = None;
+    let body = pretty(&full.record)?;
+    // Pretty JSON puts every top-level key on its own line, two spaces in, and escapes line
+    // breaks inside strings: this line is the record's own `bucket`.
+    const FIELD: &str = "\n  \"bucket\": null";
+    let at = body
+        .find(FIELD)
+        .ok_or_else(|| ApiError::internal("a record without `bucket`"))?
+        + FIELD.len()
+        - "null".len();
+    let served = Served {
+        version: full.record.version.clone(),
+        environment: Some(environment.to_owned()),
+        split: full.record.split.clone(),
+    };
+    Ok(Cached::with_hole(
+        body.as_bytes(),
+        at,
+        "null".len(),
+        etag_of(&body)?,
+        Some(served),
+    ))
+}
+
+/// The entity tag of a body: its Git blob id, the same on every replica serving the commit.
+fn etag_of(body: &str) -> Result<String, ApiError> {
+    crate::store::hash_blob(body.as_bytes())
+        .map(|id| format!("\"{id}\""))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The answer to the read `key` names, made afresh (no split key).
+fn uncached_read(
+    store: &Store,
+    shared: &Shared,
+    name: &PromptName,
+    key: &Key,
+) -> Result<Cached, ApiError> {
+    let params = &key.params;
+    let served = |e| read_error(shared, store, e);
+    let revision = key.tip.to_string();
     let revision = Some(revision.as_str());
+    let mut what = None;
     let body = match key.kind {
         Kind::Record | Kind::Latest => {
             let target = match (&params.version, &params.environment) {
@@ -173,9 +321,19 @@ fn cached_read(
                 target,
             };
             let fetched = fetch(store, &selector, revision, None).map_err(served)?;
+            let environment = match &selector.target {
+                Some(Target::Environment(env)) => Some(env.clone()),
+                None => Some(fetched.registry.last_environment().to_owned()),
+                Some(_) => None,
+            };
             // A results file that does not parse does not take prompts offline: the record
             // comes without results (`validate` and `promote` report the file).
             let full = prompt_record(store, &fetched, revision).map_err(served)?;
+            what = Some(Served {
+                version: full.record.version.clone(),
+                environment,
+                split: full.record.split.clone(),
+            });
             pretty(&full.record)?
         }
         Kind::Versions => {
@@ -219,14 +377,9 @@ fn cached_read(
                     .map_err(served)?,
             )?
         }
-        Kind::Promote => unreachable!("refused before"),
+        Kind::Promote | Kind::Split | Kind::Rollback => unreachable!("refused before"),
     };
-    let etag = crate::store::hash_blob(body.as_bytes())
-        .map(|id| format!("\"{id}\""))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    let cached = Arc::new(Cached::new(body.as_bytes(), etag));
-    shared.cache.put(key, cached.clone());
-    Ok(cached)
+    Ok(Cached::new(body.as_bytes(), etag_of(&body)?, what))
 }
 
 /// An error of the served index (missing, or not parsing) is the server's problem, not the
@@ -255,30 +408,136 @@ pub(super) fn pretty<T: serde::Serialize>(value: &T) -> Result<String, ApiError>
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// The record of `name@version` at the served ref's tip, as JSON.
+/// What a write answers with.
+pub(super) enum Moved<'a> {
+    /// The record of a version, with the split of the environment named (a canary's), if it
+    /// splits now.
+    Version(&'a Version, Option<&'a str>),
+    /// The record of what an environment serves without a key (with its split).
+    Environment(&'a str),
+}
+
+/// The record a write answers with, at the served ref's tip, as JSON.
 pub(super) fn record_json(
     shared: &Shared,
     store: &Store,
     name: &PromptName,
-    version: &Version,
+    moved: &Moved<'_>,
 ) -> Result<Bytes, ApiError> {
     let tip = store
         .ref_target(&shared.refname)
         .map_err(|e| ApiError::internal(e.to_string()))?
         .ok_or_else(|| ApiError::internal(format!("`{}` does not exist", shared.refname)))?
         .to_string();
+    let (target, split_of) = match moved {
+        Moved::Version(version, environment) => (Target::Version((*version).clone()), *environment),
+        Moved::Environment(environment) => (Target::Environment((*environment).to_owned()), None),
+    };
     let selector = Selector {
         name: name.clone(),
-        target: Some(Target::Version(version.clone())),
+        target: Some(target),
     };
     let fetched = fetch(store, &selector, Some(&tip), None)?;
-    let full = prompt_record(store, &fetched, Some(&tip))?;
+    let mut full = prompt_record(store, &fetched, Some(&tip))?;
+    if let Some(environment) = split_of {
+        full.record.split = fetched
+            .registry
+            .pointer(name, environment)
+            .and_then(|pointer| pointer.split())
+            .map(|split| split.to_wire());
+    }
     Ok(Bytes::from(pretty(&full.record)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+
+    use crate::model::registry::{Percent, Share};
+    use crate::ops::split::{split, SplitRequest};
+    use crate::server::cache::ResponseCache;
+    use crate::server::error::Redact;
+    use crate::server::query::Params;
+    use crate::store::identity::{Identity, Signatures};
+
+    /// A million user ids must not make a million cache entries: keyed reads of a split keep
+    /// the environment's answer and one per entry, and the body of each carries its key's
+    /// bucket and the version the rule assigns.
+    #[tokio::test]
+    async fn keyed_reads_cache_one_answer_per_entry_not_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let who = Identity {
+            name: "T".into(),
+            email: "t@example.com".into(),
+            when: chrono::Utc::now().fixed_offset(),
+        };
+        let signatures = Signatures {
+            author: who.clone(),
+            committer: who,
+        };
+        let repo = dir.path().join("ex");
+        crate::ops::example::init_example(&repo, &signatures).unwrap();
+        let store = Store::discover(&repo).unwrap();
+        let name = PromptName::parse("support/refund-agent").unwrap();
+        let share = |version: &str, percent: &str| Share {
+            version: Version::parse(version).unwrap(),
+            percent: Percent::parse(percent).unwrap(),
+        };
+        let request = SplitRequest {
+            name: name.clone(),
+            environment: "staging".into(),
+            shares: vec![share("1.1.0", "90"), share("1.2.0", "10")],
+            reason: "canary".into(),
+            force: false,
+        };
+        split(&store, &request, &signatures).unwrap();
+        let shared = Shared {
+            repo,
+            refname: "refs/heads/main".into(),
+            tokens: BTreeMap::new(),
+            local_identity: None,
+            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
+            health: Mutex::new(None),
+            redact: Redact::default(),
+            notify: Arc::new(|_: &str| {}),
+            log: Mutex::new(None),
+        };
+        let mut served = BTreeSet::new();
+        for i in 0..1000 {
+            let key = format!("user-{i}");
+            let query = Query {
+                params: Params {
+                    version: None,
+                    environment: Some("staging".into()),
+                },
+                key: Some(key.clone()),
+            };
+            let answer = cached_read(&shared, &store, &name, Kind::Latest, &query).unwrap();
+            let bucket = promptreg_wire::split::bucket(name.as_str(), "staging", &key);
+            assert_eq!(answer.bucket, Some(bucket));
+            let expected = if bucket < 9000 { "1.1.0" } else { "1.2.0" };
+            let version = answer.cached.served.as_ref().unwrap().version.clone();
+            assert_eq!(version, expected, "{key}");
+            if i % 100 == 0 || version == "1.2.0" {
+                let body = axum::body::to_bytes(answer.cached.body_for(answer.bucket), 1 << 20)
+                    .await
+                    .unwrap();
+                let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(record["bucket"], bucket);
+                assert_eq!(record["version"], expected);
+            }
+            served.insert(version);
+        }
+        assert_eq!(served.len(), 2, "both entries were served");
+        assert_eq!(
+            shared.cache.len(),
+            3,
+            "the environment's answer and one per entry"
+        );
+    }
 
     #[test]
     fn etags() {

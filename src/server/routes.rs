@@ -10,15 +10,16 @@ use axum::Router;
 
 use super::{access_log, error, health, read, write, ApiError, Shared};
 
-/// `GET /healthz`, `POST /api/prompts`, `GET` and `PATCH` under `/api/prompts/` (the
-/// path's suffix picks the read, see [`super::query::split`]); anything else is 404.
+/// `GET /healthz`, `POST /api/prompts`, `GET`, `PATCH` and `PUT` under `/api/prompts/` (the
+/// path's suffix picks the read or the write, see [`super::query::split`]); anything else is
+/// 404.
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/api/prompts", post(write::create))
         .route(
             "/api/prompts/{*rest}",
-            get(read::read).patch(write::promote),
+            get(read::read).patch(write::patch).put(write::put_split),
         )
         .fallback(not_found)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

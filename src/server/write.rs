@@ -1,5 +1,8 @@
-//! The write routes: `POST /api/prompts` (create) and `PATCH /api/prompts/NAME@VERSION/promote`,
-//! each authorized, run through the same operation as the CLI's, answering the new record.
+//! The write routes: `POST /api/prompts` (create), `PATCH /api/prompts/NAME@VERSION/promote`
+//! (a promotion, or a canary), `PUT /api/prompts/NAME/split` and `PATCH
+//! /api/prompts/NAME/rollback`, each authorized, run through the same operation as the CLI's,
+//! answering the new record. A write moves the served ref's tip, which empties the response
+//! cache, so the next read sees it.
 
 use std::sync::Arc;
 
@@ -14,14 +17,17 @@ use super::access_log::{with_info, LogInfo};
 use super::auth::{authorize, Writer};
 use super::merge::merged_prompt;
 use super::query::{split, Kind};
-use super::read::record_json;
+use super::read::{record_json, Moved};
 use super::response::{json_response, PREFIX};
 use super::{ApiError, Shared};
+use crate::model::registry::{Percent, Share};
 use crate::model::version::Bump;
 use crate::ops::create::{CreateRequest, PromptSource, VersionChoice};
 use crate::ops::promote::PromoteRequest;
+use crate::ops::rollback::RollbackRequest;
+use crate::ops::split::SplitRequest;
 use crate::store::Store;
-use crate::{PromptName, Version};
+use crate::{Error, PromptName, Version};
 
 /// The request body as a JSON object.
 fn parse_body(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
@@ -127,7 +133,12 @@ fn create_blocking(
         allow_unchanged,
     };
     let created = crate::ops::create::create(&store, &request, &signatures)?;
-    let body = record_json(shared, &store, &name, &created.version)?;
+    let body = record_json(
+        shared,
+        &store,
+        &name,
+        &Moved::Version(&created.version, None),
+    )?;
     Ok((created.version.to_string(), body))
 }
 
@@ -138,11 +149,85 @@ struct PromoteBody {
     reason: String,
     #[serde(default)]
     force: bool,
+    /// Start or re-weight a canary with this share (a JSON number, at most two decimals).
+    #[serde(default)]
+    canary: Option<Value>,
 }
 
-/// `PATCH /api/prompts/NAME@VERSION/promote`: moves an environment to the version; 200 with its
-/// record.
-pub(super) async fn promote(
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitBody {
+    environment: String,
+    split: Vec<EntryBody>,
+    reason: String,
+    #[serde(default)]
+    force: bool,
+}
+
+/// One entry of a split as sent: `percent` is kept as JSON so a bad share is an `invalid-split`
+/// refusal naming it, as the CLI's, not a body that does not parse.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryBody {
+    version: String,
+    percent: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    environment: String,
+    reason: String,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// A share of traffic as JSON gives it: a number, 0.01 to 100 with at most two decimals
+/// (0 and 100 are left to the operation, which says why each is refused).
+fn percent(value: &Value, what: &str) -> Result<Percent, ApiError> {
+    let refuse = |message: String| ApiError::from(Error::InvalidSplit { message });
+    let number = value.as_f64().ok_or_else(|| {
+        refuse(format!(
+            "{what} must be a number (a percentage, e.g. 10 or 2.5), not {value}"
+        ))
+    })?;
+    Percent::from_number(number).map_err(|message| refuse(format!("{what}: {message}")))
+}
+
+/// The reason of a pointer move: the why of the audit trail, refused when blank as the CLI does.
+fn reason(text: String) -> Result<String, ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "`reason` is empty; say why the pointer moves (it is the why of `promptreg history`)",
+        ));
+    }
+    Ok(text)
+}
+
+/// The body of a pointer move, parsed as `T` (400 with serde's message otherwise).
+fn move_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("bad body: {e}")))
+}
+
+/// `PATCH` under `/api/prompts/`: `NAME@VERSION/promote` or `NAME/rollback`.
+pub(super) async fn patch(
+    state: State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    match split(rest).1 {
+        Kind::Rollback => rollback(state, uri, headers, body).await,
+        _ => promote(state, method, uri, headers, body).await,
+    }
+}
+
+/// `PATCH /api/prompts/NAME@VERSION/promote`: moves an environment to the version, or with
+/// `canary` starts or re-weights a canary of it; 200 with its record, whose `split` is the
+/// environment's split when it splits now.
+async fn promote(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
@@ -162,7 +247,10 @@ pub(super) async fn promote(
             return Err(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
-                format!("{method} is only for /api/prompts/NAME@VERSION/promote"),
+                format!(
+                    "{method} is only for /api/prompts/NAME@VERSION/promote and \
+                     /api/prompts/NAME/rollback"
+                ),
             ));
         }
         let writer = authorize(&shared, &headers)?;
@@ -174,23 +262,33 @@ pub(super) async fn promote(
         }
         let name = PromptName::parse(name)?;
         let version = Version::parse(version)?;
-        let body: PromoteBody = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("bad body: {e}")))?;
+        let body: PromoteBody = move_body(&body)?;
         info.environment = Some(body.environment.clone());
+        let canary = body
+            .canary
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(|v| percent(v, "`canary`"))
+            .transpose()?;
+        let request = PromoteRequest {
+            name: name.clone(),
+            version: version.clone(),
+            environment: body.environment,
+            reason: reason(body.reason)?,
+            force: body.force,
+            canary,
+        };
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             let store = Store::discover(&shared.repo)?;
             let signatures = writer.signatures(&shared, &store)?;
-            let request = PromoteRequest {
-                name: name.clone(),
-                version: version.clone(),
-                environment: body.environment,
-                reason: body.reason,
-                force: body.force,
-                canary: None,
-            };
             crate::ops::promote::promote(&store, &request, &signatures)?;
-            record_json(&shared, &store, &name, &version)
+            record_json(
+                &shared,
+                &store,
+                &name,
+                &Moved::Version(&version, Some(&request.environment)),
+            )
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
@@ -198,6 +296,126 @@ pub(super) async fn promote(
     .await;
     let response = match result {
         Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+/// `PUT /api/prompts/NAME/split`: sets an environment to a split (an A/B/n test), each version
+/// entering it admitted as `promote` admits one; 200 with the record of the split's first entry
+/// (what the environment serves without a key), carrying the split.
+pub(super) async fn put_split(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let (name, kind) = split(rest);
+    let mut info = LogInfo {
+        prompt: Some(name.to_owned()),
+        ..LogInfo::default()
+    };
+    let result = async {
+        if kind != Kind::Split {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                format!("{method} is only for /api/prompts/NAME/split"),
+            ));
+        }
+        let writer = authorize(&shared, &headers)?;
+        info.identity = Some(writer.label());
+        let name = PromptName::parse(name)?;
+        let body: SplitBody = move_body(&body)?;
+        info.environment = Some(body.environment.clone());
+        let mut shares = Vec::new();
+        for (i, entry) in body.split.iter().enumerate() {
+            shares.push(Share {
+                version: Version::parse(&entry.version)?,
+                percent: percent(&entry.percent, &format!("the percent of entry {}", i + 1))?,
+            });
+        }
+        let request = SplitRequest {
+            name: name.clone(),
+            environment: body.environment,
+            shares,
+            reason: reason(body.reason)?,
+            force: body.force,
+        };
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = Store::discover(&shared.repo)?;
+            let signatures = writer.signatures(&shared, &store)?;
+            crate::ops::split::split(&store, &request, &signatures)?;
+            record_json(
+                &shared,
+                &store,
+                &name,
+                &Moved::Environment(&request.environment),
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+    .await;
+    let response = match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+/// `PATCH /api/prompts/NAME/rollback`: moves an environment back (to `to`, or the version it
+/// held before; a split goes back to its first entry), as `promptreg rollback`; 200 with the
+/// record of the version it holds now.
+async fn rollback(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rest = uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let (name, _) = split(rest);
+    let mut info = LogInfo {
+        prompt: Some(name.to_owned()),
+        ..LogInfo::default()
+    };
+    let result = async {
+        let writer = authorize(&shared, &headers)?;
+        info.identity = Some(writer.label());
+        let name = PromptName::parse(name)?;
+        let body: RollbackBody = move_body(&body)?;
+        info.environment = Some(body.environment.clone());
+        let request = RollbackRequest {
+            name: name.clone(),
+            environment: body.environment,
+            to: body.to.as_deref().map(Version::parse).transpose()?,
+            reason: reason(body.reason)?,
+        };
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = Store::discover(&shared.repo)?;
+            let signatures = writer.signatures(&shared, &store)?;
+            let done = crate::ops::rollback::rollback(&store, &request, &signatures)?;
+            let body = record_json(
+                &shared,
+                &store,
+                &name,
+                &Moved::Environment(&request.environment),
+            )?;
+            Ok::<_, ApiError>((done.to.to_string(), body))
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+    .await;
+    let response = match result {
+        Ok((version, body)) => {
+            info.version = Some(version);
+            json_response(StatusCode::OK, body)
+        }
         Err(e) => e.into_response(),
     };
     with_info(response, info)

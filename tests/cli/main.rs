@@ -37,6 +37,7 @@ mod schema;
 mod serve;
 mod serve_create;
 mod serve_safety;
+mod serve_splits;
 mod snapshots;
 mod split_vectors;
 mod symlinks;

@@ -29,6 +29,18 @@ pub struct Client {
     bundle: Option<Bundle>,
     agent: ureq::Agent,
     cache: Mutex<HashMap<String, Entry>>,
+    /// The other entries of splits, by `name@version`: fetched from the server, kept for as
+    /// long as the client lives (a version's content never changes, and there are only as many
+    /// as splits have named); taken from the bundle, kept as a stale value is, until the next
+    /// retry.
+    variants: Mutex<HashMap<String, Variant>>,
+}
+
+/// A split's other entry, and until when to use it without asking the server (`None`: always).
+#[derive(Clone, Debug)]
+struct Variant {
+    prompt: Prompt,
+    until: Option<Instant>,
 }
 
 /// How one request ended.
@@ -56,6 +68,7 @@ impl Client {
             bundle,
             agent,
             cache: Mutex::new(HashMap::new()),
+            variants: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,9 +131,110 @@ impl Client {
         }
     }
 
+    /// The version `key` (a user, session or tenant id) is assigned in `target`: for an
+    /// environment that splits, the entry the split rule gives the key, with
+    /// [`Prompt::split`] and [`Prompt::bucket`] saying how; for one that does not, or for a
+    /// version asked for by number or `Latest`, exactly what [`Client::get`] returns.
+    ///
+    /// No request is made per key: the environment's record (its `split` included) is cached
+    /// as [`Client::get`] caches it, the split's first entry is that record, and each other
+    /// entry is fetched once by number (`GET /api/prompts/NAME?version=V`) and kept. When the
+    /// environment's record came from the cache past its TTL or the bundle because the server
+    /// could not answer, the other entry is taken from what was fetched before or the bundle's
+    /// `variants`, without asking the server again; if neither has it, the error is
+    /// [`ClientError::Unavailable`].
+    ///
+    /// A key is a non-empty string without line breaks (else [`ClientError::InvalidRequest`]).
+    pub fn get_for(
+        &self,
+        name: &str,
+        target: Target<'_>,
+        key: &str,
+    ) -> Result<Prompt, ClientError> {
+        promptreg_wire::split::check_key(key).map_err(|reason| ClientError::InvalidRequest {
+            message: format!("invalid split key: {reason}"),
+        })?;
+        let stable = self.get(name, target)?;
+        let (Target::Environment(environment), Some(split)) = (target, stable.split_arc()) else {
+            return Ok(stable);
+        };
+        let bucket = promptreg_wire::split::bucket(name, environment, key);
+        // The record's split was checked when it was read (`Prompt::from_json`): it covers
+        // every bucket.
+        let Some(entry) = promptreg_wire::split::assign(&split, bucket) else {
+            return Ok(stable);
+        };
+        if entry.version == stable.version() {
+            let origin = stable.origin();
+            return Ok(stable.assigned(split, bucket, origin));
+        }
+        let variant = self.variant(name, &entry.version, stable.origin())?;
+        let origin = variant.origin();
+        Ok(variant.assigned(split, bucket, origin))
+    }
+
+    /// Another entry of a split: kept from before, else fetched by number (unless the server
+    /// just failed, as `origin` says), else the bundle's.
+    fn variant(&self, name: &str, version: &str, origin: Origin) -> Result<Prompt, ClientError> {
+        let id = format!("{name}@{version}");
+        let kept = self.variants().get(&id).cloned();
+        if let Some(kept) = kept {
+            if kept.until.is_none_or(|until| Instant::now() < until) {
+                return Ok(kept.prompt);
+            }
+        }
+        let server_failed = matches!(origin, Origin::Stale | Origin::Bundle);
+        let failure = if server_failed {
+            "the server could not answer".to_owned()
+        } else {
+            match self.request(name, Target::Version(version), None) {
+                Answer::Fresh(record, _) => match Prompt::from_json(record) {
+                    Ok(prompt) if prompt.version() == version => {
+                        let kept = Variant {
+                            prompt: prompt.with_origin(Origin::Cache),
+                            until: None,
+                        };
+                        self.variants().insert(id, kept);
+                        return Ok(prompt);
+                    }
+                    Ok(prompt) => {
+                        format!("asked for {version}, the server sent {}", prompt.version())
+                    }
+                    Err(message) => message,
+                },
+                Answer::Refused(error) => return Err(error),
+                Answer::NotModified => "304 Not Modified to a request without If-None-Match".into(),
+                Answer::Failed(message) => message,
+            }
+        };
+        let bundled = self
+            .bundle
+            .as_ref()
+            .and_then(|b| b.prompt_version(name, version));
+        let Some(record) = bundled else {
+            return Err(ClientError::Unavailable {
+                message: format!(
+                    "{failure}; {version} of `{name}` (the split's entry for this key) was never \
+                     fetched and is not in the bundle"
+                ),
+            });
+        };
+        let prompt = Prompt::from_json(record.clone())
+            .map_err(|message| ClientError::Unavailable { message })?
+            .with_origin(Origin::Bundle);
+        // As a stale value is: served without asking again until the next retry.
+        let kept = Variant {
+            prompt: prompt.clone(),
+            until: Some(Instant::now() + self.retry_after.min(self.ttl)),
+        };
+        self.variants().insert(id, kept);
+        Ok(prompt)
+    }
+
     /// Empties the cache (the bundle stays).
     pub fn clear(&self) {
         self.lock().clear();
+        self.variants().clear();
     }
 
     /// The base URL requests go to.
@@ -131,6 +245,12 @@ impl Client {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic elsewhere cannot leave the map half-updated: every change is one call.
         self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn variants(&self) -> std::sync::MutexGuard<'_, HashMap<String, Variant>> {
+        self.variants
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -178,17 +298,15 @@ impl Client {
     /// The bundle's record for `name` if it is the version `target` means.
     fn bundled(&self, name: &str, target: Target<'_>) -> Option<&Value> {
         let bundle = self.bundle.as_ref()?;
-        let record = bundle.prompt(name)?;
-        let matches = match target {
-            Target::Environment(env) => env == bundle.environment,
+        match target {
+            Target::Environment(env) => bundle.prompt(name).filter(|_| env == bundle.environment),
+            // The first entry of a split or one of its `variants`.
             Target::Version(version) => {
-                let wanted = version.strip_prefix('v').unwrap_or(version);
-                record.get("version").and_then(Value::as_str) == Some(wanted)
+                bundle.prompt_version(name, version.strip_prefix('v').unwrap_or(version))
             }
             // The highest release may be one the environment does not serve.
-            Target::Latest => false,
-        };
-        matches.then_some(record)
+            Target::Latest => None,
+        }
     }
 
     fn request(&self, name: &str, target: Target<'_>, etag: Option<&str>) -> Answer {

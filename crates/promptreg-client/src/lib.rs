@@ -31,6 +31,25 @@
 //!   authoritative, so the cached value is dropped and the error returned
 //!   ([`ClientError::NotFound`], [`ClientError::Http`]).
 //!
+//! **Traffic splits.** [`Client::get_for`] takes a key (a user, session or tenant id) and, for
+//! an environment that splits (a canary, an A/B test), returns the version the key is assigned,
+//! sticky, by the same rule as the server, the CLI and exported bundles
+//! ([`promptreg_wire::split::bucket`]). The client resolves splits itself: the environment's
+//! record (which carries the `split`) is fetched and cached as above, and each other version of
+//! the split once, by number — versions never change — so a million users cost one request
+//! per version, not one per user. With the server down, the bundle's `variants` answer the same
+//! way.
+//!
+//! ```no_run
+//! # use promptreg_client::{Client, Target};
+//! # fn main() -> Result<(), promptreg_client::ClientError> {
+//! # let client = Client::new("http://127.0.0.1:8000");
+//! let prompt = client.get_for("support/refund-agent", Target::Environment("production"), "user-42")?;
+//! println!("{} (bucket {:?} of {:?})", prompt.version(), prompt.bucket(), prompt.split());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The client is `Send + Sync`: share one (in an `Arc` or a `static`) between threads. The cache
 //! lock is never held during a request, so two threads that miss at once may both ask the server.
 
@@ -44,7 +63,7 @@ use std::time::Duration;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use prompt::Prompt;
-pub use promptreg_wire::{Bundle, TestSummary, BUNDLE_FORMAT};
+pub use promptreg_wire::{Bundle, Percent, SplitEntry, TestSummary, BUNDLE_FORMAT};
 
 /// The default time a fetched value is served without asking the server.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
