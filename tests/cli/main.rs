@@ -38,6 +38,7 @@ mod serve;
 mod serve_create;
 mod serve_safety;
 mod snapshots;
+mod splits;
 mod symlinks;
 mod test_files;
 mod validate;

@@ -110,7 +110,9 @@ impl<'de> Deserialize<'de> for RawPointer {
 
 /// The plain scalar written at (line, column), 1-based, up to a space, `#`, `,` or `}`.
 fn scalar_at(text: &[u8], (line, column): (u64, u64)) -> Option<String> {
-    let line = text.split(|&b| b == b'\n').nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let line = text
+        .split(|&b| b == b'\n')
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
     let rest = line.get(usize::try_from(column).ok()?.checked_sub(1)?..)?;
     let end = rest
         .iter()
