@@ -165,6 +165,13 @@ pub fn split_text(entries: &[promptreg_wire::SplitEntry]) -> String {
         .join(" / ")
 }
 
+/// A pointer in its text form (`1.2.0`, or a split as `1.1.0=90 1.2.0=10`) as a person reads
+/// it: the version, or the split with its weights (`1.1.0 90% / 1.2.0 10%`).
+pub fn pointer_text(text: &str) -> String {
+    promptreg::model::registry::Pointer::parse(text)
+        .map_or_else(|_| text.to_owned(), |p| p.describe())
+}
+
 /// The first line of a text, for one-line columns.
 pub fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")

@@ -144,11 +144,7 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
 /// A side of the environments table: `-` for nothing, a split with its weights
 /// (`1.0.0 90% / 1.1.0 10%`, as `list` shows it), else the version.
 fn held(pointer: Option<&str>) -> String {
-    match pointer {
-        None => "-".to_owned(),
-        Some(text) => promptreg::model::registry::Pointer::parse(text)
-            .map_or_else(|_| text.to_owned(), |p| p.describe()),
-    }
+    pointer.map_or_else(|| "-".to_owned(), output::pointer_text)
 }
 
 /// The unified diff (coloured when stdout wants colour), then `field: a → b` lines.
