@@ -382,6 +382,8 @@ fn splits_that_break_the_rules_are_refused() {
         .stderr_has(&["cannot promote `x` 1.2.0 to production: staging holds 1.1.0, not 1.2.0"]);
     repo.refuses_unchanged(&canary_args("1.2.0", "10", &[]))
         .stderr_has(&["staging holds 1.1.0, not 1.2.0"]);
+    repo.refuses_unchanged(&canary_args("9.9.9", "10", &[]))
+        .stderr_has(&["9.9.9"]);
     // An environment outside the pipeline.
     repo.refuses_unchanged(&[
         "split", "x", "--env", "qa", "1.0.0=50", "1.1.0=50", "--reason", "r",
