@@ -1,10 +1,12 @@
 //! Model-based property test of the promotion pointers and the production gate: random
-//! sequences of `create`, `promote`, `rollback` and `results record`, run through the library
-//! against a real temporary Git repository, are compared after every step with a small
-//! in-memory model of the pipeline rule, the rollback rule, the recorded test runs and the gate
-//! `production` has (`golden` must pass at 80% or more); at the end `history` must list exactly
-//! the model's releases, moves (forced or not, with the gate conditions overridden) and
-//! recorded runs, newest first.
+//! sequences of `create`, `promote`, `promote --canary` (start and re-weight a split; a plain
+//! promotion of a version the split serves completes it), `rollback` (which ends a split) and
+//! `results record`, run through the library against a real temporary Git repository, are
+//! compared after every step with a small in-memory model of the pipeline rule, the canary
+//! rules, the rollback rule, the recorded test runs and the gate `production` has (`golden`
+//! must pass at 80% or more); at the end `history` must list exactly the model's releases,
+//! moves (with the splits before and after, forced or not, with the gate conditions
+//! overridden) and recorded runs, newest first.
 
 #[path = "cli/support/hermetic.rs"]
 mod hermetic;
@@ -16,7 +18,7 @@ use std::process::Command;
 use chrono::{DateTime, Duration, FixedOffset};
 use git2::Oid;
 use promptreg::model::history::{Change, Event};
-use promptreg::model::registry::Registry;
+use promptreg::model::registry::{Percent, Pointer, Registry, Share, Split};
 use promptreg::model::results::{Results, TestRun};
 use promptreg::ops::create::{create, CreateRequest, PromptSource, VersionChoice};
 use promptreg::ops::history::{history, Query};
@@ -47,9 +49,24 @@ const POLICY: &str =
 enum Pick {
     /// The n-th released version other than the one the environment holds (modulo).
     Other(usize),
-    /// What the environment before holds (the newest version for the first environment): a
-    /// promotion the pipeline rule allows, so sequences reach production often.
+    /// What the environment before holds (the newest version for the first environment), or
+    /// the last entry of its split (its canary): a promotion the pipeline rule allows, so
+    /// sequences reach production often, and one that completes a split the environment has
+    /// of it.
     Previous,
+}
+
+/// Which version a canary names.
+#[derive(Clone, Debug)]
+enum CanaryPick {
+    /// The environment's canary (the last entry of its split): a re-weight; when it does not
+    /// split, as [`CanaryPick::Previous`].
+    Current,
+    /// The last entry of what the environment before serves (for the first environment, the
+    /// newest version other than its stable one): a canary the pipeline rule allows.
+    Previous,
+    /// The n-th released version (modulo).
+    Nth(usize),
 }
 
 /// Which version a rollback names with `--to`.
@@ -83,6 +100,17 @@ enum Op {
         version: Pick,
         env: usize,
         force: bool,
+    },
+    /// `promote --canary PERCENT` (in hundredths: 0 and 10000 are refused).
+    Canary {
+        prompt: usize,
+        version: CanaryPick,
+        env: usize,
+        hundredths: u32,
+        force: bool,
+        /// Start the canary, instead of in `prompt` and `env`, in one of the places (chosen by
+        /// them, modulo) that hold something, if there is any: a canary needs a stable version.
+        aim: bool,
     },
     Rollback {
         prompt: usize,
@@ -134,11 +162,36 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![4 => Just(0u64), 1 => 0u64..=2],
         ),
     ];
+    // Canaries mostly at the shares people use, re-weighted by repeating them; a few out of
+    // range.
+    let hundredths = prop_oneof![
+        4 => prop_oneof![Just(1000u32), Just(2500), Just(5000)],
+        2 => 1u32..10_000,
+        1 => prop_oneof![Just(0u32), Just(10_000)],
+    ];
+    let canary_env = prop_oneof![1 => Just(0usize), 1 => Just(1), 2 => Just(2)];
+    let canary_pick = prop_oneof![
+        3 => Just(CanaryPick::Current),
+        3 => Just(CanaryPick::Previous),
+        1 => (0usize..6).prop_map(CanaryPick::Nth),
+    ];
     prop_oneof![
         2 => prompt.clone().prop_map(|prompt| Op::Create { prompt }),
-        6 => (prompt.clone(), pick, promote_env, prop::bool::weighted(0.2)).prop_map(
+        6 => (prompt.clone(), pick.clone(), promote_env, prop::bool::weighted(0.2)).prop_map(
             |(prompt, version, env, force)| Op::Promote { prompt, version, env, force }
         ),
+        4 => (
+            (prompt.clone(), canary_pick, canary_env),
+            (hundredths, prop::bool::weighted(0.15), prop::bool::weighted(0.8)),
+        )
+            .prop_map(|((prompt, version, env), (hundredths, force, aim))| Op::Canary {
+                prompt,
+                version,
+                env,
+                hundredths,
+                force,
+                aim,
+            }),
         3 => (prompt.clone(), env, prop::option::weighted(0.3, to), prop::bool::weighted(0.7))
             .prop_map(|(prompt, env, to, aim)| Op::Rollback { prompt, env, to, aim }),
         3 => (prompt, tested, prop_oneof![4 => Just(0usize), 1 => Just(1)], counts).prop_map(
@@ -184,11 +237,12 @@ fn unmet_of(conditions: &[String]) -> Option<Unmet> {
     })
 }
 
-/// One pointer move, as the model and `history` see it.
+/// One pointer move, as the model and `history` see it: what the environment held before and
+/// after (a version or a split).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Move {
-    from: Option<Version>,
-    to: Option<Version>,
+    from: Option<Pointer>,
+    to: Option<Pointer>,
     change: Change,
     /// A rule (the pipeline, the gate) was overridden: `Forced: true`.
     forced: bool,
@@ -243,6 +297,12 @@ enum Why {
     Gate(Unmet),
     NoCases,
     Rollback,
+    /// A canary's share is not above 0 and below 100.
+    Share,
+    /// A canary into an environment that holds nothing.
+    NoStable,
+    /// A canary of the version the environment serves as stable.
+    CanaryOfStable,
 }
 
 impl Why {
@@ -252,6 +312,9 @@ impl Why {
             (Why::Unreleased, Error::VersionNotFound { .. })
             | (Why::Pipeline, Error::PipelineSkipped { .. })
             | (Why::NoCases, Error::InvalidResult { .. })
+            | (Why::Share, Error::InvalidSplit { .. })
+            | (Why::NoStable, Error::NoStableVersion { .. })
+            | (Why::CanaryOfStable, Error::CanaryOfStable { .. })
             | (
                 Why::Rollback,
                 Error::NotInEnvironment { .. }
@@ -279,8 +342,8 @@ enum Expect {
 struct Model {
     /// Released versions per prompt, in release order (which is also semver order).
     versions: [Vec<Version>; PROMPTS.len()],
-    /// (prompt, environment) → version.
-    pointers: BTreeMap<(usize, usize), Version>,
+    /// (prompt, environment) → what it holds: a version, or a split.
+    pointers: BTreeMap<(usize, usize), Pointer>,
     /// (prompt, environment) → moves, oldest first.
     moves: BTreeMap<(usize, usize), Vec<Move>>,
     /// (prompt, version) → recorded runs, oldest first.
@@ -291,6 +354,26 @@ struct Model {
 
 fn v(text: &str) -> Version {
     Version::parse(text).expect("a version")
+}
+
+/// Whether `pointer` serves `version`, in whole or as an entry of its split.
+fn serves(pointer: Option<&Pointer>, version: &Version) -> bool {
+    pointer.is_some_and(|p| p.versions().contains(&version))
+}
+
+/// The canary split: `stable` keeps the rest, first; `canary` gets `hundredths`, last.
+fn canary_of(stable: &Version, canary: &Version, hundredths: u32) -> Pointer {
+    let share = |version: &Version, hundredths| Share {
+        version: version.clone(),
+        percent: Percent::from_hundredths(hundredths).expect("at most 100%"),
+    };
+    Pointer::Split(
+        Split::new(vec![
+            share(stable, 10_000 - hundredths),
+            share(canary, hundredths),
+        ])
+        .expect("a valid split"),
+    )
 }
 
 impl Model {
@@ -318,7 +401,7 @@ impl Model {
     fn pick(&self, prompt: usize, env: usize, pick: &Pick) -> Version {
         match pick {
             Pick::Other(n) => {
-                let current = self.pointers.get(&(prompt, env));
+                let current = self.pointers.get(&(prompt, env)).map(Pointer::first);
                 let others: Vec<&Version> = self.versions[prompt]
                     .iter()
                     .filter(|v| Some(*v) != current)
@@ -333,8 +416,28 @@ impl Model {
             Pick::Previous => self
                 .pointers
                 .get(&(prompt, env - 1))
-                .cloned()
+                .and_then(|p| p.versions().last().copied().cloned())
                 .unwrap_or_else(|| self.nth(prompt, 0)),
+        }
+    }
+
+    fn canary_pick(&self, prompt: usize, env: usize, pick: &CanaryPick) -> Version {
+        let current = self.pointers.get(&(prompt, env));
+        match pick {
+            CanaryPick::Current if current.is_some_and(|p| p.split().is_some()) => current
+                .and_then(|p| p.versions().last().copied().cloned())
+                .expect("a split has entries"),
+            CanaryPick::Current | CanaryPick::Previous if env == 0 => {
+                let stable = current.map(Pointer::first);
+                self.versions[prompt]
+                    .iter()
+                    .rev()
+                    .find(|v| Some(*v) != stable)
+                    .cloned()
+                    .unwrap_or_else(|| self.newest(prompt))
+            }
+            CanaryPick::Current | CanaryPick::Previous => self.pick(prompt, env, &Pick::Previous),
+            CanaryPick::Nth(n) => self.nth(prompt, *n),
         }
     }
 
@@ -343,10 +446,20 @@ impl Model {
             Tested::In(env) => self
                 .pointers
                 .get(&(prompt, *env))
-                .cloned()
+                .and_then(|p| p.versions().last().copied().cloned())
                 .unwrap_or_else(|| self.newest(prompt)),
             Tested::Nth(n) => self.nth(prompt, *n),
             Tested::Unreleased => self.next_version(prompt),
+        }
+    }
+
+    /// The prompt and environment a canary starts in (see [`Op::Canary`]).
+    fn canary_place(&self, prompt: usize, env: usize, aim: bool) -> (usize, usize) {
+        let held: Vec<(usize, usize)> = self.pointers.keys().copied().collect();
+        if aim && !held.is_empty() {
+            held[(prompt * ENVS.len() + env) % held.len()]
+        } else {
+            (prompt, env)
         }
     }
 
@@ -371,6 +484,7 @@ impl Model {
             .flatten()
             .flat_map(|m| [m.from.as_ref(), m.to.as_ref()])
             .flatten()
+            .flat_map(Pointer::versions)
             .collect();
         match to {
             To::Held(n) if !trail.is_empty() => trail[n % trail.len()].clone(),
@@ -411,18 +525,42 @@ impl Model {
     }
 
     /// The pipeline rule: the first environment takes any released version, every later one
-    /// only what the one before it holds; then the gate. `force` overrides both, and the move
-    /// records that it was forced only when it overrode something. A pipeline skip is reported
-    /// before an unmet gate.
+    /// only what the one before it serves (in whole or in part) or what it serves itself (a
+    /// split being completed); then the gate. `force` overrides both, and the move records
+    /// that it was forced only when it overrode something. A pipeline skip is reported before
+    /// an unmet gate. A promotion of a version a split serves completes the split: `promoted`,
+    /// or `reverted` when it is the split's stable entry or lower than it.
     fn promote(&self, prompt: usize, version: &Version, env: usize, force: bool) -> Expect {
         if !self.versions[prompt].contains(version) {
             return Expect::Refused(Why::Unreleased);
         }
         let current = self.pointers.get(&(prompt, env));
-        if current == Some(version) {
+        let to = Pointer::Version(version.clone());
+        if current == Some(&to) {
             return Expect::Nothing;
         }
-        let skips = env > 0 && self.pointers.get(&(prompt, env - 1)) != Some(version);
+        let change = match current {
+            Some(Pointer::Split(split)) if split.first() == version => Change::Reverted,
+            Some(held) if version < held.first() => Change::Reverted,
+            _ => Change::Promoted,
+        };
+        self.admit((prompt, env), version, force, to, change)
+    }
+
+    /// The rules a version entering `env` obeys (see [`Model::promote`]), then the move to
+    /// `to`.
+    fn admit(
+        &self,
+        (prompt, env): (usize, usize),
+        version: &Version,
+        force: bool,
+        to: Pointer,
+        change: Change,
+    ) -> Expect {
+        let current = self.pointers.get(&(prompt, env));
+        let skips = env > 0
+            && !serves(self.pointers.get(&(prompt, env - 1)), version)
+            && !serves(current, version);
         if skips && !force {
             return Expect::Refused(Why::Pipeline);
         }
@@ -430,17 +568,46 @@ impl Model {
         if let (Some(unmet), false) = (&unmet, force) {
             return Expect::Refused(Why::Gate(unmet.clone()));
         }
-        let change = match current {
-            Some(held) if version < held => Change::Reverted,
-            _ => Change::Promoted,
-        };
         Expect::Moved(Move {
             from: current.cloned(),
-            to: Some(version.clone()),
+            to: Some(to),
             change,
             forced: skips || unmet.is_some(),
             gate_unmet: unmet,
         })
+    }
+
+    /// A canary of `version` at `hundredths` in `env`: refused outside (0, 100), into an
+    /// environment holding nothing, or of its stable version (what it serves without a key);
+    /// otherwise the split of the stable version and the canary, admitted as a promotion of
+    /// the canary is (re-weighting one the environment serves needs nothing of the stage
+    /// before).
+    fn canary(
+        &self,
+        prompt: usize,
+        version: &Version,
+        env: usize,
+        hundredths: u32,
+        force: bool,
+    ) -> Expect {
+        if hundredths == 0 || hundredths >= 10_000 {
+            return Expect::Refused(Why::Share);
+        }
+        let current = self.pointers.get(&(prompt, env));
+        let Some(stable) = current.map(Pointer::first) else {
+            return Expect::Refused(Why::NoStable);
+        };
+        if stable == version {
+            return Expect::Refused(Why::CanaryOfStable);
+        }
+        if !self.versions[prompt].contains(version) {
+            return Expect::Refused(Why::Unreleased);
+        }
+        let to = canary_of(stable, version, hundredths);
+        if current == Some(&to) {
+            return Expect::Nothing;
+        }
+        self.admit((prompt, env), version, force, to, Change::Split)
     }
 
     /// The rollback rule (src/ops/rollback.rs): back to the most recent version the
@@ -449,6 +616,10 @@ impl Model {
     /// `reverted` that went down (a rollback to a higher version undoes a rollback and
     /// abandons nothing); or, with `to`, any version it
     /// ever held other than the current one. Neither the pipeline rule nor the gate applies.
+    ///
+    /// With splits: a split without `to` goes back to its first (stable) entry; the trail the
+    /// rule reads names a split by its first entry, and `to` may name any version the
+    /// environment served in part.
     fn rollback(&self, prompt: usize, env: usize, to: Option<&Version>) -> Expect {
         let Some(current) = self.pointers.get(&(prompt, env)) else {
             return Expect::Refused(Why::Rollback);
@@ -457,33 +628,36 @@ impl Model {
             .moves
             .get(&(prompt, env))
             .map_or(&[][..], Vec::as_slice);
-        let target = match to {
-            Some(wanted) => {
+        let first = |p: &Option<Pointer>| p.as_ref().map(|p| p.first().clone());
+        let target = match (to, current) {
+            (Some(wanted), _) => {
                 let held = moves
                     .iter()
-                    .any(|m| m.to.as_ref() == Some(wanted) || m.from.as_ref() == Some(wanted));
+                    .any(|m| serves(m.to.as_ref(), wanted) || serves(m.from.as_ref(), wanted));
                 if !held {
                     return Expect::Refused(Why::Rollback);
                 }
                 wanted.clone()
             }
-            None => {
-                let rolled_back_from: Vec<&Version> = moves
+            (None, Pointer::Split(split)) => split.first().clone(),
+            (None, Pointer::Version(current)) => {
+                let rolled_back_from: Vec<Version> = moves
                     .iter()
-                    .filter(|m| m.change == Change::Reverted && m.to < m.from)
-                    .filter_map(|m| m.from.as_ref())
+                    .filter(|m| m.change == Change::Reverted && first(&m.to) < first(&m.from))
+                    .filter_map(|m| first(&m.from))
                     .collect();
                 let found = moves
                     .iter()
                     .rev()
-                    .filter_map(|m| m.to.as_ref())
-                    .find(|held| *held != current && !rolled_back_from.contains(held));
+                    .filter_map(|m| first(&m.to))
+                    .find(|held| held != current && !rolled_back_from.contains(held));
                 match found {
-                    Some(version) => version.clone(),
+                    Some(version) => version,
                     None => return Expect::Refused(Why::Rollback),
                 }
             }
         };
+        let target = Pointer::Version(target);
         if &target == current {
             return Expect::Refused(Why::Rollback);
         }
@@ -533,13 +707,14 @@ impl Model {
         self.versions[prompt].push(version);
     }
 
-    /// The pointers as `registry.yaml` should hold them: name → environment → version.
+    /// The pointers as `registry.yaml` should hold them: name → environment → version, or a
+    /// split in its text form (`1.0.0=90 1.0.1=10`).
     fn registry(&self) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for ((prompt, env), version) in &self.pointers {
+        for ((prompt, env), pointer) in &self.pointers {
             out.entry(PROMPTS[*prompt].to_owned())
                 .or_default()
-                .insert(ENVS[*env].to_owned(), version.to_string());
+                .insert(ENVS[*env].to_owned(), pointer.to_string());
         }
         out
     }
@@ -699,15 +874,38 @@ fn fail(trace: &[String], what: String) -> TestCaseError {
     TestCaseError::fail(format!("{what}\nafter:\n  {}", trace.join("\n  ")))
 }
 
-/// A move as `history` lists it.
-fn move_of(event: &Event) -> Move {
-    Move {
-        from: event.from.as_deref().map(v),
-        to: event.to.as_deref().map(v),
+/// One side of a move as `history` lists it: the version, or the split (whose first entry
+/// the version must be); `Err` when they disagree.
+fn pointer_of(
+    version: Option<&str>,
+    split: Option<&Vec<promptreg_wire::SplitEntry>>,
+) -> Result<Option<Pointer>, String> {
+    let Some(split) = split else {
+        return Ok(version.map(|t| Pointer::Version(v(t))));
+    };
+    let shares = split
+        .iter()
+        .map(|e| Share {
+            version: v(&e.version),
+            percent: e.percent,
+        })
+        .collect();
+    let pointer = Pointer::Split(Split::new(shares)?);
+    if version != Some(pointer.first().to_string().as_str()) {
+        return Err(format!("{version:?} is not the first entry of {pointer}"));
+    }
+    Ok(Some(pointer))
+}
+
+/// A move as `history` lists it (`Err`: its version and its split disagree).
+fn move_of(event: &Event) -> Result<Move, String> {
+    Ok(Move {
+        from: pointer_of(event.from.as_deref(), event.from_split.as_ref())?,
+        to: pointer_of(event.to.as_deref(), event.to_split.as_ref())?,
         change: event.event,
         forced: event.forced,
         gate_unmet: unmet_of(&event.gate_unmet),
-    }
+    })
 }
 
 /// An event of a prompt's history as the model's trail holds it.
@@ -718,7 +916,12 @@ fn ev_of(event: &Event) -> Ev {
         .and_then(|e| ENVS.iter().position(|known| *known == e));
     match (event.event, env, &event.test, event.to.as_deref()) {
         (Change::Created, None, None, Some(to)) if !event.forced => Ev::Created(v(to)),
-        (Change::Promoted | Change::Reverted, Some(env), None, _) => Ev::Moved(env, move_of(event)),
+        (Change::Promoted | Change::Reverted | Change::Split, Some(env), None, _) => {
+            match move_of(event) {
+                Ok(mv) => Ev::Moved(env, mv),
+                Err(e) => Ev::Unexpected(format!("{e}: {event:?}")),
+            }
+        }
         (Change::Tested, None, Some(test), Some(to))
             if !event.forced
                 && event.gate_unmet.is_empty()
@@ -740,6 +943,32 @@ fn ev_of(event: &Event) -> Ev {
             )
         }
         _ => Ev::Unexpected(format!("{event:?}")),
+    }
+}
+
+/// Whether `promote` (with or without a canary) did what the model expects: the refusal, or
+/// nothing, or exactly the move (made as the commit at HEAD).
+fn promoted_as_expected(got: &Result<Promoted, Error>, expect: &Expect, head: Oid) -> bool {
+    match (got, expect) {
+        (Err(e), Expect::Refused(why)) => why.matches(e),
+        (Ok(Promoted::AlreadyThere), Expect::Nothing) => true,
+        (
+            Ok(Promoted::Moved {
+                from,
+                to,
+                commit,
+                change,
+                forced,
+            }),
+            Expect::Moved(mv),
+        ) => {
+            *from == mv.from
+                && Some(to) == mv.to.as_ref()
+                && *change == mv.change
+                && *forced == mv.forced
+                && *commit == head
+        }
+        _ => false,
     }
 }
 
@@ -818,18 +1047,42 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                     canary: None,
                 };
                 let got = promote(&repo.store, &request, &signatures);
-                let agrees = match (&got, &expect) {
-                    (Err(e), Expect::Refused(why)) => why.matches(e),
-                    (Ok(Promoted::AlreadyThere), Expect::Nothing) => true,
-                    (Ok(Promoted::Moved { from, commit, .. }), Expect::Moved(mv)) => {
-                        from.as_ref().map(|p| p.first()) == mv.from.as_ref()
-                            && from.as_ref().is_none_or(|p| p.split().is_none())
-                            && *commit == repo.head()
-                    }
-                    _ => false,
-                };
-                if !agrees {
+                if !promoted_as_expected(&got, &expect, repo.head()) {
                     return Err(fail(&trace, format!("model: {expect:?}\npromote: {got:?}")));
+                }
+                model.apply(*prompt, *env, &expect);
+                commits = matches!(expect, Expect::Moved(_));
+            }
+            Op::Canary {
+                prompt,
+                version,
+                env,
+                hundredths,
+                force,
+                aim,
+            } => {
+                let (prompt, env) = model.canary_place(*prompt, *env, *aim);
+                let (prompt, env) = (&prompt, &env);
+                let version = model.canary_pick(*prompt, *env, version);
+                trace.push(format!(
+                    "promote {} {version} --to {} --canary {}{}",
+                    PROMPTS[*prompt],
+                    ENVS[*env],
+                    f64::from(*hundredths) / 100.0,
+                    if *force { " --force" } else { "" }
+                ));
+                let expect = model.canary(*prompt, &version, *env, *hundredths, *force);
+                let request = PromoteRequest {
+                    name: name(*prompt),
+                    version,
+                    environment: ENVS[*env].to_owned(),
+                    reason: format!("step {step}"),
+                    force: *force,
+                    canary: Some(Percent::from_hundredths(*hundredths).expect("at most 100%")),
+                };
+                let got = promote(&repo.store, &request, &signatures);
+                if !promoted_as_expected(&got, &expect, repo.head()) {
+                    return Err(fail(&trace, format!("model: {expect:?}\ncanary: {got:?}")));
                 }
                 model.apply(*prompt, *env, &expect);
                 commits = matches!(expect, Expect::Moved(_));
@@ -860,9 +1113,9 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 let agrees = match (&got, &expect) {
                     (Err(e), Expect::Refused(why)) => why.matches(e),
                     (Ok(done), Expect::Moved(mv)) => {
-                        Some(done.from.first()) == mv.from.as_ref()
-                            && done.from.split().is_none()
-                            && Some(&done.to) == mv.to.as_ref()
+                        Some(&done.from) == mv.from.as_ref()
+                            && Some(Pointer::Version(done.to.clone())) == mv.to
+                            && done.commit == repo.head()
                     }
                     _ => false,
                 };
@@ -976,8 +1229,15 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
             let events = history(&repo.store, &query)
                 .map_err(|e| fail(&trace, format!("history: {e}")))?
                 .events;
-            let got: Vec<Move> = events.iter().map(move_of).collect();
-            let mut expected = model.moves.get(&(prompt, env)).cloned().unwrap_or_default();
+            let got: Vec<Result<Move, String>> = events.iter().map(move_of).collect();
+            let mut expected: Vec<Result<Move, String>> = model
+                .moves
+                .get(&(prompt, env))
+                .into_iter()
+                .flatten()
+                .cloned()
+                .map(Ok)
+                .collect();
             expected.reverse();
             if got != expected {
                 return Err(fail(

@@ -131,9 +131,17 @@ pub fn table(context: &Context, columns: &[Column]) -> Table {
     }
 }
 
-/// A status cell, coloured by how far along the pipeline it is.
-pub fn status_cell(status: &str, pipeline: &[String]) -> Cell {
-    let cell = Cell::new(status);
+/// A status cell, coloured by how far along the pipeline it is; with the share of the status
+/// environment's traffic when it serves the version as part of a split (`production 10%`).
+pub fn status_cell(
+    status: &str,
+    share: Option<promptreg_wire::Percent>,
+    pipeline: &[String],
+) -> Cell {
+    let cell = Cell::new(match share {
+        Some(percent) => format!("{status} {percent}%"),
+        None => status.to_owned(),
+    });
     match pipeline.iter().position(|e| e == status) {
         None => cell.fg(Color::DarkGrey),
         Some(i) if i + 1 == pipeline.len() => cell.fg(Color::Green),
@@ -145,6 +153,23 @@ pub fn status_cell(status: &str, pipeline: &[String]) -> Cell {
 /// Prints a table followed by a newline.
 pub fn print_table(table: Table) -> Result<()> {
     print(&format!("{}\n", table.render()))
+}
+
+/// A split as a person reads it in a table cell, `1.0.0 90% / 1.1.0 10%` (the form of
+/// `Pointer::describe`), from its wire entries.
+pub fn split_text(entries: &[promptreg_wire::SplitEntry]) -> String {
+    entries
+        .iter()
+        .map(|e| format!("{} {}%", e.version, e.percent))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// A pointer in its text form (`1.2.0`, or a split as `1.1.0=90 1.2.0=10`) as a person reads
+/// it: the version, or the split with its weights (`1.1.0 90% / 1.2.0 10%`).
+pub fn pointer_text(text: &str) -> String {
+    promptreg::model::registry::Pointer::parse(text)
+        .map_or_else(|_| text.to_owned(), |p| p.describe())
 }
 
 /// The first line of a text, for one-line columns.

@@ -170,7 +170,7 @@ pub fn hint(error: &Error) -> String {
         Error::PipelineSkipped { name, previous, version, .. } => {
             format!("promote it to {previous} first (`promptreg promote {name} {version} --env {previous}`), or pass --force with a --reason")
         }
-        Error::InvalidSplit { .. } => "a split is two or more distinct released versions, each VERSION=PERCENT with at most two decimals, adding up to 100, e.g. `1.1.0=90 1.2.0=10`".into(),
+        Error::InvalidSplit { .. } => "a share is above 0 and below 100 with at most two decimals (`--canary 10`, `--canary 2.5`); a split is two or more distinct released versions, VERSION=PERCENT each, adding up to 100, e.g. `1.1.0=90 1.2.0=10`".into(),
         Error::InvalidKey { .. } => "pass the id the split should stick to, e.g. `--key user-42`".into(),
         Error::NoStableVersion { name, version, environment } => format!(
             "promote a version there first (`promptreg promote {name} {version} --to {environment}` serves it to everyone), or set the shares yourself with `promptreg split`"

@@ -1,4 +1,4 @@
-//! What a write did, for scripts: the one object `create`, `promote`, `rollback`,
+//! What a write did, for scripts: the one object `create`, `promote`, `rollback`, `split`,
 //! `results record|import` and `init` print with `--format json|yaml` (docs/FORMAT.md §8.1).
 //! Every key is always present (null when it does not apply), in this order; the shape is
 //! stable and new keys may be added at the end. Without `--format` these commands print as
@@ -13,11 +13,12 @@ use super::{output, Context};
 /// What a write did.
 #[derive(Debug, Default, Serialize)]
 pub struct Written {
-    /// `create`, `promote`, `rollback`, `results record`, `results import` or `init`.
+    /// `create`, `promote`, `rollback`, `split`, `results record`, `results import` or `init`.
     pub command: &'static str,
     /// The prompt.
     pub name: Option<String>,
-    /// The version released, promoted, rolled back to or tested.
+    /// The version released, promoted (or canaried), rolled back to or tested; null for
+    /// `split`.
     pub version: Option<String>,
     /// That version's tag, `name/vversion`.
     pub tag: Option<String>,
@@ -26,7 +27,7 @@ pub struct Written {
     /// Whether this run made the commit (false: nothing to do, or `create` completing a
     /// release whose commit had landed before its tag).
     pub new_commit: bool,
-    /// The pointer move of `promote` and `rollback`.
+    /// The pointer move of `promote`, `rollback` and `split`.
     #[serde(rename = "move")]
     pub movement: Option<Move>,
     /// The run `results record|import` recorded (docs/FORMAT.md §10).

@@ -92,20 +92,15 @@ pub fn registry() -> Value {
                 "default": DEFAULT_ENVIRONMENTS,
             },
             "prompts": {
-                "description": "Prompt name → environment → version. Each environment must be in \
-                                the pipeline.",
+                "description": "Prompt name → environment → version or traffic split. Each \
+                                environment must be in the pipeline.",
                 "type": ["object", "null"],
                 "propertyNames": {"pattern": PROMPT_NAME},
                 "additionalProperties": {
-                    "description": "Environment → the version it serves.",
+                    "description": "Environment → the version it serves, or its traffic split.",
                     "type": ["object", "null"],
                     "propertyNames": {"pattern": ENVIRONMENT},
-                    "additionalProperties": {
-                        "description": "A version: MAJOR.MINOR.PATCH with an optional pre-release \
-                                        (2.0.0-rc.1), no build metadata.",
-                        "type": "string",
-                        "pattern": VERSION,
-                    },
+                    "additionalProperties": pointer(),
                 },
             },
             "access": access,
@@ -119,6 +114,57 @@ pub fn registry() -> Value {
         },
     });
     order(schema)
+}
+
+/// What one environment holds: a version, or a traffic split (docs/FORMAT.md §3.3). The
+/// rules a schema cannot state — distinct versions, shares adding up to exactly 100, at most
+/// two decimals (`multipleOf: 0.01` misfires on binary floating point in editors) — are
+/// promptreg's own checks.
+fn pointer() -> Value {
+    let version = json!({
+        "description": "A version: MAJOR.MINOR.PATCH with an optional pre-release (2.0.0-rc.1), \
+                        no build metadata.",
+        "type": "string",
+        "pattern": VERSION,
+    });
+    json!({
+        "anyOf": [
+            version,
+            {
+                "description": "A traffic split: each key (a user, a session) is served one \
+                                entry, sticky, by the rule in docs/FORMAT.md §3.3; without a key, \
+                                the first entry.",
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["split"],
+                "properties": {
+                    "split": {
+                        "description": "Two or more entries of distinct released versions, in \
+                                        order (the stable version first), whose percentages add \
+                                        up to exactly 100.",
+                        "type": "array",
+                        "minItems": 2,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["version", "percent"],
+                            "properties": {
+                                "version": version,
+                                "percent": {
+                                    "description": "The share of keys this version serves: \
+                                                    above 0, at most 100, with at most two \
+                                                    decimals (0.01 is the finest share).",
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                    "maximum": 100,
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        ],
+    })
 }
 
 /// The schema of a results file, `results/<name>.yaml`, with each run generated from

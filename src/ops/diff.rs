@@ -112,7 +112,8 @@ pub struct EnvironmentChange {
     /// `1.1.0=90 1.2.0=10` (compared by its first entry).
     pub a: Option<String>,
     pub b: Option<String>,
-    /// `only in staging`, `same content`, or what differs (`text, model`).
+    /// `only in staging`, `same content`, or what differs (`text, model`); for a split side,
+    /// `; production split, compared by its first entry 1.0.0` follows.
     pub change: String,
     /// The comparison, when both environments serve a version.
     pub diff: Option<PromptDiff>,
@@ -161,9 +162,13 @@ pub fn diff_environments(
                 } else {
                     diff.changed().join(", ")
                 };
+                // `a` and `b` show the splits; say which of their versions was compared.
                 for (env, pointer) in [(a, px), (b, py)] {
                     if pointer.split().is_some() {
-                        change.push_str(&format!("; {env} splits {}", pointer.describe()));
+                        change.push_str(&format!(
+                            "; {env} split, compared by its first entry {}",
+                            pointer.first()
+                        ));
                     }
                 }
                 (change, Some(diff))

@@ -115,9 +115,16 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
             .environments
             .iter()
             .map(|env| {
-                let held = pointers.get(env).map(|v| Value::String(v.to_string()));
+                // A split shows its first entry here, as a reader without a key is served.
+                let held = pointers
+                    .get(env)
+                    .map(|p| Value::String(p.first().to_string()));
                 (env.clone(), held.unwrap_or(Value::Null))
             })
+            .collect();
+        let splits = pointers
+            .iter()
+            .filter_map(|(env, p)| p.split().map(|s| (env.clone(), s.to_wire())))
             .collect();
         rows.push(ListRecord {
             name: name.to_string(),
@@ -127,6 +134,7 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
             versions: versions.len(),
             environments,
             summary,
+            splits,
         });
     }
     Ok(Listing {

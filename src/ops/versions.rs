@@ -98,6 +98,7 @@ pub fn versions_checked(
                 tests: tests.len(),
                 worst_pass_rate: worst.map(|s| s.pass_rate),
                 worst_test: worst.map(|s| s.test.clone()),
+                percent: registry.status_share(name, version),
             }
         })
         .collect();

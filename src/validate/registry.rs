@@ -103,7 +103,11 @@ pub(crate) fn check(
                 }
             };
             let entries = entries.get_or_insert_with(|| Entries::of(&text));
-            let at = entries.pointer(&text, name.as_str(), env);
+            let at = match pointers.get(env).and_then(|p| p.split()) {
+                // The entry of the split naming it.
+                Some(_) => entries.split_entry(&text, name.as_str(), env, &version.to_string()),
+                None => entries.pointer(&text, name.as_str(), env),
+            };
             out.push(Finding::error(
                 REGISTRY_FILE,
                 at,

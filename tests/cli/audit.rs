@@ -530,3 +530,185 @@ fn deleting_a_results_file_is_reported_for_every_run() {
         .collect();
     assert_eq!(problems, ["results-rewritten"]);
 }
+
+/// On main: x 1.0.0 everywhere, 1.1.0 in dev and staging, 1.2.0 in dev, the production gate
+/// asking for a `golden` run and only alice allowed to move production; then branch `pr`.
+/// `production` is the production pointer's lines (under `    production:`, or after it).
+fn split_pr_branch(production: &str) -> TestRepo {
+    let repo = TestRepo::init();
+    for (version, text) in [("1.0.0", "one"), ("1.1.0", "two"), ("1.2.0", "three")] {
+        repo.release("x", version, text);
+    }
+    repo.write(
+        "registry.yaml",
+        &split_registry("1.2.0", "1.1.0", production),
+    );
+    repo.git(&["commit", "-q", "-a", "-m", "main"]);
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo
+}
+
+/// The registry of [`split_pr_branch`] with dev at `dev`, staging at `staging` and production's
+/// pointer `production`.
+fn split_registry(dev: &str, staging: &str, production: &str) -> String {
+    registry_with(&format!(
+        "  x:\n    dev: {dev}\n    staging: {staging}\n    production:{production}\npolicy:\n  production:\n    required_tests: [golden]\naccess:\n  environments:\n    production: [alice@example.com]\n"
+    ))
+}
+
+/// production's pointer split between `entries` (version, percent), in block style.
+fn production_split(entries: &[(&str, u32)]) -> String {
+    let mut text = "\n      split:\n".to_owned();
+    for (version, percent) in entries {
+        text.push_str(&format!(
+            "        - {{version: {version}, percent: {percent}}}\n"
+        ));
+    }
+    text.trim_end().to_owned()
+}
+
+/// Commits `registry` by hand as `author`; returns the commit.
+fn commit_as(repo: &TestRepo, author: &str, registry: &str) -> String {
+    repo.write("registry.yaml", registry);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-a",
+        "--author",
+        author,
+        "-m",
+        "edit registry",
+    ]);
+    repo.rev("HEAD")
+}
+
+#[test]
+fn every_version_entering_a_split_is_checked() {
+    let repo = split_pr_branch(" 1.0.0");
+    let commit = commit_as(
+        &repo,
+        "Bob <bob@example.com>",
+        &split_registry(
+            "1.2.0",
+            "1.1.0",
+            &production_split(&[("1.0.0", 80), ("1.1.0", 10), ("1.2.0", 10)]),
+        ),
+    );
+    let (code, result) = audit_json(&repo);
+    assert_eq!(code, 1);
+    let found: Vec<(&str, &str)> = result
+        .violations
+        .iter()
+        .map(|v| (v.problem.as_str(), v.message.as_str()))
+        .collect();
+    // 1.0.0 was served already; 1.1.0 and 1.2.0 enter production. Access is judged once per
+    // move, each entering version on the gate and the pipeline.
+    assert_eq!(
+        found,
+        [
+            (
+                "disallowed-author",
+                "bob@example.com may not move production (access rules at the base)"
+            ),
+            (
+                "gate-not-met",
+                "1.1.0 did not meet the production gate: required test `golden` has no result"
+            ),
+            (
+                "gate-not-met",
+                "1.2.0 did not meet the production gate: required test `golden` has no result"
+            ),
+            ("skipped-stage", "staging did not hold 1.2.0"),
+        ]
+    );
+    for v in &result.violations {
+        assert_eq!(v.commit, commit);
+        assert_eq!(v.from.as_deref(), Some("1.0.0"));
+        assert_eq!(v.to.as_deref(), Some("1.0.0=80 1.1.0=10 1.2.0=10"));
+    }
+    // The text names the split with its weights.
+    let out = audit(&repo);
+    assert!(
+        out.stdout.contains(&format!(
+            "{} bob@example.com: x production 1.0.0 → 1.0.0 80% / 1.1.0 10% / 1.2.0 10%: staging did not hold 1.2.0\n",
+            &commit[..10]
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_canary_that_passes_every_rule_is_not_reported() {
+    let repo = split_pr_branch(" 1.0.0");
+    repo.write(
+        "results/x.yaml",
+        "format: 1\nprompt: x\nversions:\n  \"1.1.0\":\n    - {test: golden, passed: 1, failed: 0, tested_at: \"2026-01-01T00:00:00Z\", tested_by: a@b.c, source: manual}\n",
+    );
+    repo.git(&["add", "results/x.yaml"]);
+    commit_as(
+        &repo,
+        "Alice <alice@example.com>",
+        &split_registry(
+            "1.2.0",
+            "1.1.0",
+            &production_split(&[("1.0.0", 90), ("1.1.0", 10)]),
+        ),
+    );
+    let (code, result) = audit_json(&repo);
+    assert!(result.violations.is_empty(), "{result:?}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
+    // On main, production already splits 1.0.0 / 1.1.0; staging has moved on to 1.2.0 and
+    // 1.1.0 never had a `golden` run: neither matters to what production already serves.
+    let repo = split_pr_branch(&production_split(&[("1.0.0", 90), ("1.1.0", 10)]));
+    repo.write(
+        "registry.yaml",
+        &split_registry(
+            "1.2.0",
+            "1.2.0",
+            &production_split(&[("1.0.0", 90), ("1.1.0", 10)]),
+        ),
+    );
+    repo.git(&["commit", "-q", "-a", "-m", "staging moves on"]);
+    repo.git(&["branch", "-f", "main"]);
+    for (n, production) in [
+        production_split(&[("1.0.0", 75), ("1.1.0", 25)]),
+        production_split(&[("1.0.0", 50), ("1.1.0", 50)]),
+        " 1.1.0".to_owned(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        commit_as(
+            &repo,
+            "Alice <alice@example.com>",
+            &split_registry("1.2.0", "1.2.0", production),
+        );
+        let (code, result) = audit_json(&repo);
+        assert!(result.violations.is_empty(), "step {n}: {result:?}");
+        assert_eq!((code, result.commits_checked), (0, n + 1));
+    }
+    // A re-weight by someone the access rules do not allow is still theirs to answer for:
+    // access is judged on every move.
+    repo.git(&["reset", "-q", "--hard", "main"]);
+    commit_as(
+        &repo,
+        "Bob <bob@example.com>",
+        &split_registry(
+            "1.2.0",
+            "1.2.0",
+            &production_split(&[("1.0.0", 60), ("1.1.0", 40)]),
+        ),
+    );
+    let (_, result) = audit_json(&repo);
+    let problems: Vec<&str> = result
+        .violations
+        .iter()
+        .map(|v| v.problem.as_str())
+        .collect();
+    assert_eq!(problems, ["disallowed-author"]);
+}

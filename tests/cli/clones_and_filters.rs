@@ -286,7 +286,8 @@ fn list_shows_prompts_with_files_but_no_release() {
             "versions": 0,
             "environments": {"dev": null, "staging": null, "production": null},
             "summary": "The drafts/new prompt",
-            "status": "unreleased"
+            "status": "unreleased",
+            "splits": {}
         })
     );
     assert_eq!(rows[1]["status"], "released");

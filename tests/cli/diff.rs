@@ -502,3 +502,56 @@ fn environments_json_and_identical_environments() {
         .refused()
         .stderr_has(&["unknown environment `qa`"]);
 }
+
+#[test]
+fn environments_with_a_split_compare_its_first_entry_and_show_the_weights() {
+    let repo = env_repo();
+    repo.run(&[
+        "promote",
+        "agent",
+        "2.0.0",
+        "--to",
+        "production",
+        "--canary",
+        "10",
+        "--reason",
+        "canary",
+    ])
+    .ok();
+    let out = repo.run(&["diff", "--env", "staging", "production"]);
+    out.code(1);
+    let agent = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("agent "))
+        .expect("agent's row");
+    assert!(
+        agent.contains(" 2.0.0    1.0.0 90% / 2.0.0 10%  text, model, "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        agent.ends_with("summary; production split, compared by its first entry 1.0.0 "),
+        "{}",
+        out.stdout
+    );
+    let json = repo.run(&["diff", "--env", "staging", "production", "--format", "json"]);
+    let diff: EnvDiff = serde_json::from_str(&json.stdout).unwrap();
+    let agent = &diff.prompts[0];
+    assert_eq!(
+        (agent.a.as_deref(), agent.b.as_deref()),
+        (Some("2.0.0"), Some("1.0.0=90 2.0.0=10"))
+    );
+    assert_eq!(agent.diff.as_ref().unwrap().b, "agent@1.0.0");
+    // Two splits of the same first entry differ only by their weights.
+    repo.run(&[
+        "split", "agent", "--env", "staging", "1.0.0=50", "2.0.0=50", "--reason", "ab", "--force",
+    ])
+    .ok();
+    let json = repo.run(&["diff", "--env", "staging", "production", "--format", "json"]);
+    let diff: EnvDiff = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        diff.prompts[0].change,
+        "same content; staging split, compared by its first entry 1.0.0; production split, compared by its first entry 1.0.0"
+    );
+}

@@ -228,6 +228,8 @@ fn json_has_exactly_the_documented_keys_in_order() {
     assert!(rec.metadata.is_empty());
     assert_eq!(rec.tag, "support/refund-agent/v1.0.0");
     assert_eq!(rec.commit, repo.rev("support/refund-agent/v1.0.0^{commit}"));
+    // A version asked for by number is never a split's, and no key was given.
+    assert!(rec.split.is_none() && rec.bucket.is_none(), "{rec:?}");
 }
 
 #[test]

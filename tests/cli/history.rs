@@ -486,6 +486,95 @@ fn a_hand_edit_to_a_lower_version_is_reverted() {
     assert_eq!(events[0].reason, "1.2 broke");
 }
 
+/// `  x:\n    dev:` followed by a split of `entries` (version, percent), in block style.
+fn dev_split(entries: &[(&str, u32)]) -> String {
+    let mut text = "  x:\n    dev:\n      split:\n".to_owned();
+    for (version, percent) in entries {
+        text.push_str(&format!(
+            "        - {{version: {version}, percent: {percent}}}\n"
+        ));
+    }
+    text
+}
+
+fn wire(entries: &[(&str, u32)]) -> Option<Vec<serde_json::Value>> {
+    Some(
+        entries
+            .iter()
+            .map(|(v, p)| serde_json::json!({"version": v, "percent": p}))
+            .collect(),
+    )
+}
+
+#[test]
+fn hand_edited_splits_are_classified_with_their_weights() {
+    let repo = three_versions();
+    run_on(
+        &repo,
+        &day(2),
+        &["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"],
+    )
+    .ok();
+    let canary = [("1.0.0", 90), ("1.1.0", 10)];
+    let ramp = [("1.0.0", 50), ("1.1.0", 50)];
+    let next = [("1.1.0", 80), ("1.2.0", 20)];
+    let steps: [(String, &str); 6] = [
+        (dev_split(&canary), "canary"),
+        (dev_split(&ramp), "ramp"),
+        ("  x:\n    dev: 1.1.0\n".to_owned(), "complete"),
+        (dev_split(&next), "next canary"),
+        ("  x:\n    dev: 1.1.0\n".to_owned(), "back to stable"),
+        ("  x:\n    dev: 1.0.0\n".to_owned(), "further back"),
+    ];
+    for (n, (prompts, subject)) in steps.iter().enumerate() {
+        repo.write("registry.yaml", &registry_with(prompts));
+        hand_commit(
+            &repo,
+            "Hand <hand@example.com>",
+            &day(3 + n as u32),
+            subject,
+            subject,
+        );
+    }
+    // The same events for the prompt alone and for the whole registry.
+    for args in [&["x", "--env", "dev"][..], &["--env", "dev"]] {
+        let events = history_events(&repo, args);
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.mv(), e.from_split.clone(), e.to_split.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (mv("reverted", "dev", "1.1.0", "1.0.0"), None, None),
+                (mv("reverted", "dev", "1.1.0", "1.1.0"), wire(&next), None),
+                (mv("split", "dev", "1.1.0", "1.1.0"), None, wire(&next)),
+                (mv("promoted", "dev", "1.0.0", "1.1.0"), wire(&ramp), None),
+                (
+                    mv("split", "dev", "1.0.0", "1.0.0"),
+                    wire(&canary),
+                    wire(&ramp)
+                ),
+                (mv("split", "dev", "1.0.0", "1.0.0"), None, wire(&canary)),
+                (mv("promoted", "dev", "-", "1.0.0"), None, None),
+            ],
+            "{args:?}"
+        );
+        assert!(events[..6].iter().all(|e| e.by == "hand@example.com"));
+    }
+    // The table shows the weights on both sides.
+    let out = repo.run(&["history", "--env", "dev"]);
+    out.ok();
+    for movement in [
+        "1.0.0 → 1.0.0 90% / 1.1.0 10%",
+        "1.0.0 90% / 1.1.0 10% → 1.0.0 50% / 1.1.0 50%",
+        "1.0.0 50% / 1.1.0 50% → 1.1.0",
+        "1.1.0 80% / 1.2.0 20% → 1.1.0",
+    ] {
+        assert!(out.stdout.contains(movement), "{movement}:\n{}", out.stdout);
+    }
+}
+
 #[test]
 fn a_change_merged_with_no_ff_shows_once_as_the_branch_author_s() {
     let repo = three_versions();

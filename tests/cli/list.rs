@@ -59,9 +59,11 @@ fn list_json_shape() {
                 "versions",
                 "environments",
                 "summary",
-                "status"
+                "status",
+                "splits"
             ]
         );
+        assert_eq!(row["splits"], json!({}), "no environment splits");
     }
     assert_eq!(
         rows,
@@ -73,7 +75,8 @@ fn list_json_shape() {
                 "versions": 1,
                 "environments": {"dev": "1.0.0", "staging": "1.0.0", "production": "1.0.0"},
                 "summary": "The summarize prompt",
-                "status": "released"
+                "status": "released",
+                "splits": {}
             },
             {
                 "name": "support/refund-agent",
@@ -82,7 +85,8 @@ fn list_json_shape() {
                 "versions": 2,
                 "environments": {"dev": "1.1.0", "staging": null, "production": null},
                 "summary": "The support/refund-agent prompt",
-                "status": "released"
+                "status": "released",
+                "splits": {}
             },
             {
                 "name": "support/triage",
@@ -91,7 +95,8 @@ fn list_json_shape() {
                 "versions": 1,
                 "environments": {"dev": null, "staging": null, "production": null},
                 "summary": "The support/triage prompt",
-                "status": "released"
+                "status": "released",
+                "splits": {}
             }
         ])
     );
@@ -103,6 +108,58 @@ fn list_json_shape() {
         .map(String::as_str)
         .collect();
     assert_eq!(envs, ["dev", "staging", "production"]);
+}
+
+#[test]
+fn list_shows_a_split_by_its_first_entry_and_in_splits() {
+    let repo = registry();
+    repo.run(&[
+        "split",
+        "support/refund-agent",
+        "--env",
+        "dev",
+        "1.0.0=90",
+        "1.1.0=10",
+        "--reason",
+        "ab",
+    ])
+    .ok();
+    let out = repo.run(&["list", "--format", "json"]);
+    out.ok();
+    let row = &out.json()[1];
+    assert_eq!(
+        row["environments"],
+        json!({"dev": "1.0.0", "staging": null, "production": null}),
+        "a reader without a key is served the first entry"
+    );
+    assert_eq!(
+        row["splits"],
+        json!({"dev": [{"version": "1.0.0", "percent": 90}, {"version": "1.1.0", "percent": 10}]})
+    );
+    let table = repo.run(&["list", "--env", "dev"]);
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("support/refund-agent"))
+        .expect("row");
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells[..7],
+        [
+            "support/refund-agent",
+            "1.1.0",
+            "1.0.0",
+            "90%",
+            "/",
+            "1.1.0",
+            "10%"
+        ]
+    );
+    // A prompt whose split is in the environment filtered on is listed.
+    assert_eq!(
+        names(&repo, &["--env", "dev"]),
+        ["summarize", "support/refund-agent"]
+    );
 }
 
 #[test]

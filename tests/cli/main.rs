@@ -40,6 +40,7 @@ mod serve_safety;
 mod serve_splits;
 mod snapshots;
 mod split_vectors;
+mod splits;
 mod symlinks;
 mod test_files;
 mod validate;

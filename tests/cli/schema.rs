@@ -199,11 +199,53 @@ fn registry_schema_accepts_and_rejects_what_promptreg_does() {
         ("format: 1\naccess:\n  groups:\n    g: [nobody]\n", false),
         ("format: 1\naccess:\n  groups:\n    a@b: [x@y.z]\n", false),
     ];
+    let split = |entries: &str| {
+        format!(
+            "format: 1\nprompts:\n  x:\n    dev: 1.0.0\n    production:\n      split:\n{entries}"
+        )
+    };
+    let canary =
+        split("        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, percent: 10}\n");
+    let thirds = split("        - {version: 1.0.0, percent: 33.33}\n        - version: 1.1.0\n          percent: 33.33\n        - {version: 2.0.0-rc.1, percent: 33.34}\n");
+    let flow = "format: 1\nprompts:\n  x: {dev: {split: [{version: 1.0.0, percent: 0.29}, {version: 1.1.0, percent: 99.71}]}}\n".to_owned();
+    let splits: Vec<(String, bool)> = vec![
+        (canary, true),
+        (thirds, true),
+        (flow, true),
+        (split("        - {version: 1.0.0, percent: 100}\n"), false),
+        (split("        - {version: 1.0.0, percent: 100}\n        - {version: 1.1.0, percent: 0}\n"), false),
+        (split("        - {version: 1.0.0, percent: 150}\n        - {version: 1.1.0, percent: -50}\n"), false),
+        (split("        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, weight: 10}\n"), false),
+        (split("        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0}\n"), false),
+        (split("        - {version: 1.0.0, percent: 90}\n        - {version: '1.1', percent: 10}\n"), false),
+        (split("        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, percent: ten}\n"), false),
+        ("format: 1\nprompts:\n  x:\n    dev: {splits: []}\n".to_owned(), false),
+        ("format: 1\nprompts:\n  x:\n    dev: {split: [], version: 1.0.0}\n".to_owned(), false),
+    ];
+    let cases = cases
+        .into_iter()
+        .map(|(text, valid)| (text.to_owned(), valid))
+        .chain(splits);
     for (text, valid) in cases {
-        let errors = errors(&validator, &yaml(text));
+        let errors = errors(&validator, &yaml(&text));
         assert_eq!(errors.is_empty(), valid, "schema on {text:?}: {errors:#?}");
         let parsed = Registry::parse(text.as_bytes(), Path::new("registry.yaml"));
         assert_eq!(parsed.is_ok(), valid, "promptreg on {text:?}: {parsed:?}");
+    }
+    // Beyond a schema's reach: the sum, distinct versions, two decimals. The schema accepts
+    // them; promptreg refuses them with `bad-split` (and `validate` says where).
+    for entries in [
+        "        - {version: 1.0.0, percent: 90}\n        - {version: 1.1.0, percent: 20}\n",
+        "        - {version: 1.0.0, percent: 50}\n        - {version: 1.0.0, percent: 50}\n",
+        "        - {version: 1.0.0, percent: 87.655}\n        - {version: 1.1.0, percent: 12.345}\n",
+    ] {
+        let text = split(entries);
+        let errors = errors(&validator, &yaml(&text));
+        assert!(errors.is_empty(), "schema on {text:?}: {errors:#?}");
+        assert!(
+            Registry::parse(text.as_bytes(), Path::new("registry.yaml")).is_err(),
+            "{text:?}"
+        );
     }
 }
 

@@ -64,6 +64,74 @@ fn history_table() {
     );
 }
 
+/// [`registry`] with a canary story in production: support/refund-agent 1.1.0 promoted to
+/// staging, canaried at 10%, ramped to 50%, rolled back, started again at 20%.
+fn canary_story() -> TestRepo {
+    let repo = registry();
+    let name = "support/refund-agent";
+    repo.promote(name, "1.0.0", "dev");
+    repo.promote(name, "1.0.0", "staging");
+    repo.promote(name, "1.0.0", "production");
+    repo.promote(name, "1.1.0", "dev");
+    repo.promote(name, "1.1.0", "staging");
+    let canary = |percent: &str, reason: &str| {
+        repo.run(&[
+            "promote",
+            name,
+            "1.1.0",
+            "--to",
+            "production",
+            "--canary",
+            percent,
+            "--reason",
+            reason,
+        ])
+        .ok();
+    };
+    canary("10", "canary");
+    canary("50", "ramp");
+    repo.run(&[
+        "rollback",
+        name,
+        "--env",
+        "production",
+        "--reason",
+        "errors up",
+    ])
+    .ok();
+    canary("20", "again");
+    repo
+}
+
+#[test]
+fn versions_table_with_a_split() {
+    let repo = canary_story();
+    snapshot(
+        &repo,
+        "versions_split",
+        &stdout_of(&repo, &["versions", "support/refund-agent"]),
+    );
+}
+
+#[test]
+fn list_table_with_a_split() {
+    let repo = canary_story();
+    snapshot(&repo, "list_split", &stdout_of(&repo, &["list"]));
+}
+
+#[test]
+fn history_of_a_canary() {
+    let repo = canary_story();
+    snapshot(
+        &repo,
+        "history_canary",
+        &stdout_of(
+            &repo,
+            &["history", "support/refund-agent", "--env", "production"],
+        ),
+    );
+}
+
 #[test]
 fn fetch_human_output() {
     let repo = registry();
@@ -91,6 +159,7 @@ fn help_of_the_top_level_and_of_subcommands() {
         ("help", &["--help"][..]),
         ("help_promote", &["promote", "--help"]),
         ("help_fetch", &["fetch", "--help"]),
+        ("help_split", &["split", "--help"]),
         ("help_results_record", &["results", "record", "--help"]),
     ] {
         snapshot(&repo, name, &stdout_of(&repo, args));

@@ -91,9 +91,11 @@ fn versions_json_shape() {
                 "pass_rate",
                 "tests",
                 "worst_pass_rate",
-                "worst_test"
+                "worst_test",
+                "percent"
             ]
         );
+        assert_eq!(row["percent"], Value::Null, "no environment splits");
         assert_eq!(row["created_by"], COMMITTER_EMAIL);
         assert_eq!(row["created_at"], DATE);
         let version = row["version"].as_str().expect("version");
@@ -106,6 +108,86 @@ fn versions_json_shape() {
     assert_eq!(rows[3]["status"], "dev");
     assert_eq!(rows[0]["status"], "draft");
     assert_eq!(rows[0]["environments"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn versions_show_a_split_share() {
+    let repo = crate::support::promoted_through_pipeline("x", "1.0.0", "one");
+    repo.release("x", "1.1.0", "two");
+    repo.promote("x", "1.1.0", "dev");
+    repo.promote("x", "1.1.0", "staging");
+    repo.release("x", "1.2.0", "three");
+    repo.run(&[
+        "promote",
+        "x",
+        "1.1.0",
+        "--to",
+        "production",
+        "--canary",
+        "12.5",
+        "--reason",
+        "c",
+    ])
+    .ok();
+    let out = repo.run(&["versions", "x", "--format", "json"]);
+    out.ok();
+    let rows: Vec<(Value, Value, Value)> = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].clone(),
+                r["percent"].clone(),
+                r["environments"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "production".into(),
+                87.5.into(),
+                serde_json::json!(["production"])
+            ),
+            (
+                "production".into(),
+                12.5.into(),
+                serde_json::json!(["dev", "staging", "production"])
+            ),
+            ("draft".into(), Value::Null, serde_json::json!([])),
+        ]
+    );
+    let table = repo.run(&["versions", "x"]);
+    let statuses: Vec<String> = table
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        ["production 87.5%", "production 12.5%", "draft -"]
+    );
+    // The share is of the status environment's traffic: dev now splits 1.1.0 50/50 too, but
+    // 1.1.0's status is still production, where it gets 12.5%.
+    repo.run(&[
+        "split", "x", "--env", "dev", "1.1.0=50", "1.2.0=50", "--reason", "ab",
+    ])
+    .ok();
+    let out = repo.run(&["versions", "x", "--format", "json"]);
+    let rows = out.json();
+    assert_eq!(rows[2]["status"], "dev");
+    assert_eq!(rows[2]["percent"], 50);
+    assert_eq!(rows[1]["percent"], 12.5, "production is its status");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{SplitEntry, TestSummary};
+use crate::{Percent, SplitEntry, TestSummary};
 
 /// One version of a prompt with its content resolved: what `fetch --format json` prints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,10 @@ pub struct VersionRecord {
     /// The test with that rate (the first by name on a tie).
     #[serde(default)]
     pub worst_test: Option<String>,
+    /// The share of its status environment's traffic it gets when that environment splits
+    /// (`10` for a 10% canary); `null` when the environment serves it alone, or for a draft.
+    #[serde(default)]
+    pub percent: Option<Percent>,
 }
 
 /// One row of `list`.
@@ -90,12 +94,17 @@ pub struct ListRecord {
     pub latest: Option<String>,
     /// How many versions exist.
     pub versions: usize,
-    /// Every environment of the pipeline, in order → the version it holds, `null` for none.
+    /// Every environment of the pipeline, in order → the version it holds, `null` for none;
+    /// for a split, its first entry (what a reader without a key is served; see `splits`).
     pub environments: serde_json::Map<String, Value>,
     pub summary: Option<String>,
     /// `released` (a version tag or a pointer in the index), or `unreleased` (files only).
     #[serde(default = "released")]
     pub status: String,
+    /// The environments that split their traffic → the split's entries in order (empty when
+    /// none does).
+    #[serde(default)]
+    pub splits: BTreeMap<String, Vec<SplitEntry>>,
 }
 
 fn released() -> String {

@@ -35,8 +35,10 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             let place = match (&v.prompt, &v.environment) {
                 (Some(p), Some(e)) => format!(
                     "{p} {e} {} → {}: ",
-                    v.from.as_deref().unwrap_or("none"),
-                    v.to.as_deref().unwrap_or("none")
+                    v.from
+                        .as_deref()
+                        .map_or("none".into(), output::pointer_text),
+                    v.to.as_deref().map_or("none".into(), output::pointer_text)
                 ),
                 (Some(p), None) => match &v.to {
                     Some(version) => format!("{p} {version}: "),

@@ -116,8 +116,8 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
         for prompt in &result.prompts {
             table.add_row(vec![
                 Cell::new(&prompt.name),
-                Cell::new(prompt.a.as_deref().unwrap_or("-")),
-                Cell::new(prompt.b.as_deref().unwrap_or("-")),
+                Cell::new(held(prompt.a.as_deref())),
+                Cell::new(held(prompt.b.as_deref())),
                 Cell::new(&prompt.change),
             ]);
         }
@@ -139,6 +139,12 @@ fn environments(context: &Context, args: &Args, format: Format, a: &str, b: &str
         ));
     }
     Ok(result.equal)
+}
+
+/// A side of the environments table: `-` for nothing, a split with its weights
+/// (`1.0.0 90% / 1.1.0 10%`, as `list` shows it), else the version.
+fn held(pointer: Option<&str>) -> String {
+    pointer.map_or_else(|| "-".to_owned(), output::pointer_text)
 }
 
 /// The unified diff (coloured when stdout wants colour), then `field: a → b` lines.

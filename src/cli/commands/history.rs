@@ -104,15 +104,21 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     output::print_table(table)
 }
 
-/// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version.
+/// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version; a split side shows
+/// its weights (`1.0.0 → 1.0.0 90% / 1.1.0 10%`), so a ramp reads as the weights before and after.
 fn movement(event: &Event) -> String {
     let forced = if event.forced { " (forced)" } else { "" };
+    let side =
+        |version: &Option<String>, split: &Option<Vec<promptreg_wire::SplitEntry>>| match split {
+            Some(split) => output::split_text(split),
+            None => version.clone().unwrap_or_else(|| "none".to_owned()),
+        };
     match event.event {
         Change::Created | Change::Tested => event.to.clone().unwrap_or_default(),
         _ => format!(
             "{} → {}{forced}",
-            event.from.as_deref().unwrap_or("none"),
-            event.to.as_deref().unwrap_or("none")
+            side(&event.from, &event.from_split),
+            side(&event.to, &event.to_split)
         ),
     }
 }

@@ -51,12 +51,16 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             Cell::new(row.latest.as_deref().unwrap_or("-")),
         ];
         for env in &shown {
-            let version = row
-                .environments
-                .get(env.as_str())
-                .and_then(|v| v.as_str())
-                .unwrap_or("-");
-            cells.push(Cell::new(version));
+            let held = match row.splits.get(env.as_str()) {
+                Some(split) => output::split_text(split),
+                None => row
+                    .environments
+                    .get(env.as_str())
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-")
+                    .to_owned(),
+            };
+            cells.push(Cell::new(held));
         }
         let summary = row.summary.as_deref().unwrap_or("");
         cells.push(Cell::new(if row.status == "unreleased" {

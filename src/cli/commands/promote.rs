@@ -41,7 +41,9 @@ pub struct Args {
     /// Start or re-weight a canary: ENV keeps serving its stable version to the rest and
     /// serves VERSION to this share of keys (0.01 to 99.99; see `fetch --key`). Without it, a
     /// promotion of a version ENV already serves in a split completes the split
-    #[arg(long, value_name = "PERCENT")]
+    // Hyphen values are taken so that `--canary -5` is refused as a share (exit 1), not read
+    // as an unknown flag.
+    #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
     canary: Option<String>,
 }
 
@@ -89,13 +91,14 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     context.refuse_ref("promote")?;
     let (version, env) = version_and_env(args)?;
     super::rollback::check_reason(&args.reason)?;
+    // A share out of range is a refused split (exit 1), like 0 or 100, which the library
+    // refuses.
     let canary = match args.canary.as_deref() {
         Some(text) => Some(
             Percent::parse(text.trim_end_matches('%')).map_err(|message| {
-                CliError::usage_hint(
-                    format!("--canary {text}: {message}"),
-                    "give the canary's share, e.g. `--canary 10` or `--canary 2.5`",
-                )
+                promptreg::Error::InvalidSplit {
+                    message: format!("--canary {text}: {message}"),
+                }
             })?,
         ),
         None => None,

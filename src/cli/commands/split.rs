@@ -6,7 +6,7 @@ use promptreg::ops::split::{split, SplitRequest, SplitSet};
 use promptreg::{PromptName, Version};
 
 use crate::cli::written::{self, Written};
-use crate::cli::{CliError, Context};
+use crate::cli::Context;
 
 /// Split an environment's traffic between versions (an A/B/n test; a commit of registry.yaml)
 ///
@@ -37,27 +37,21 @@ pub struct Args {
     force: bool,
 }
 
-/// The entries as written on the command line, or a usage error naming the bad one.
-fn shares(args: &Args) -> Result<Vec<Share>, CliError> {
-    let example = || {
-        format!(
-            "`promptreg split {} --env {} 1.1.0=90 1.2.0=10 --reason \"…\"`",
-            args.name, args.env
-        )
+/// The entries as written on the command line, or the refused split naming the bad one (exit
+/// 1, as the library refuses a split that breaks the rules).
+fn shares(args: &Args) -> Result<Vec<Share>, promptreg::Error> {
+    let refused = |entry: &str, problem: String| promptreg::Error::InvalidSplit {
+        message: format!("`{entry}`: {problem}"),
     };
     args.entries
         .iter()
         .map(|entry| {
             let Some((version, percent)) = entry.split_once('=') else {
-                return Err(CliError::usage_hint(
-                    format!("`{entry}` is not VERSION=PERCENT"),
-                    example(),
-                ));
+                return Err(refused(entry, "not VERSION=PERCENT".to_owned()));
             };
-            let version = Version::parse(version)
-                .map_err(|e| CliError::usage_hint(format!("`{entry}`: {e}"), example()))?;
-            let percent = Percent::parse(percent.trim_end_matches('%'))
-                .map_err(|m| CliError::usage_hint(format!("`{entry}`: {m}"), example()))?;
+            let version = Version::parse(version).map_err(|e| refused(entry, e.to_string()))?;
+            let percent =
+                Percent::parse(percent.trim_end_matches('%')).map_err(|m| refused(entry, m))?;
             Ok(Share { version, percent })
         })
         .collect()

@@ -45,7 +45,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     for row in &rows {
         table.add_row(vec![
             Cell::new(&row.version),
-            output::status_cell(&row.status, &pipeline),
+            output::status_cell(&row.status, row.percent, &pipeline),
             Cell::new(pass_rate_cell(row)),
             Cell::new(&row.created_by),
             Cell::new(output::short_time(&row.created_at)),

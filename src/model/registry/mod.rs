@@ -67,11 +67,17 @@ struct RawSplit {
     split: Vec<RawShare>,
 }
 
+/// One entry of a split as written, with positions so that an error points at the entry.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawShare {
-    version: String,
-    percent: f64,
+    version: Spanned<String>,
+    percent: Spanned<f64>,
+}
+
+/// Line and column, 1-based, of a value.
+fn place<T>(spanned: &Spanned<T>) -> (u64, u64) {
+    (spanned.referenced.line(), spanned.referenced.column())
 }
 
 impl<'de> Deserialize<'de> for RawPointer {
@@ -123,43 +129,66 @@ fn scalar_at(text: &[u8], (line, column): (u64, u64)) -> Option<String> {
 }
 
 impl RawPointer {
-    /// The checked pointer, or what is wrong with it in one sentence. `text` and `at` (line,
-    /// column) locate the value in the document, to quote a number as it was written.
+    /// The checked pointer, or what is wrong with it in one sentence and where: the entry of a
+    /// split that breaks a rule, else `at`. `text` and `at` (line, column) locate the value in
+    /// the document, to quote a number as it was written.
     fn check(
         self,
         text: &[u8],
         at: (u64, u64),
-    ) -> std::result::Result<Pointer, (YamlProblem, String)> {
-        let version =
-            |text: &str| Version::parse(text).map_err(|e| (YamlProblem::BadVersion, e.to_string()));
+    ) -> std::result::Result<Pointer, (YamlProblem, String, (u64, u64))> {
+        let version = |text: &str, at: (u64, u64)| {
+            Version::parse(text).map_err(|e| (YamlProblem::BadVersion, e.to_string(), at))
+        };
         match self {
-            RawPointer::Version(text) => version(&text).map(Pointer::Version),
+            RawPointer::Version(text) => version(&text, at).map(Pointer::Version),
             // YAML reads `1.0` as a number; the version error quotes it as written.
             RawPointer::Number(number) => {
                 let written = scalar_at(text, at).unwrap_or(number);
-                version(&written)?;
+                version(&written, at)?;
                 Err((
                     YamlProblem::BadVersion,
                     format!("`{written}` reads as a number, not a version; quote it"),
+                    at,
                 ))
             }
             RawPointer::Split(raw) => {
                 let mut shares = Vec::with_capacity(raw.len());
+                let mut places = Vec::with_capacity(raw.len());
                 for share in raw {
-                    let percent = Percent::from_number(share.percent).map_err(|m| {
+                    let percent = Percent::from_number(share.percent.value).map_err(|m| {
                         (
                             YamlProblem::BadSplit,
-                            format!("version {}: {m}", share.version),
+                            format!("version {}: {m}", share.version.value),
+                            place(&share.percent),
                         )
                     })?;
+                    places.push((place(&share.version), place(&share.percent)));
                     shares.push(Share {
-                        version: version(&share.version)?,
+                        version: version(&share.version.value, place(&share.version))?,
                         percent,
                     });
                 }
+                // The rule an entry breaks is reported at it (the one `Split::new` names
+                // first: it counts the entries, then checks them in order, then their sum); a
+                // split-wide rule at the split.
+                let entries = if shares.len() < 2 {
+                    &[][..]
+                } else {
+                    &shares[..]
+                };
+                let offending = entries.iter().enumerate().find_map(|(i, share)| {
+                    if share.percent.hundredths() == 0 {
+                        Some(places[i].1)
+                    } else if shares[..i].iter().any(|s| s.version == share.version) {
+                        Some(places[i].0)
+                    } else {
+                        None
+                    }
+                });
                 Split::new(shares)
                     .map(Pointer::Split)
-                    .map_err(|m| (YamlProblem::BadSplit, m))
+                    .map_err(|m| (YamlProblem::BadSplit, m, offending.unwrap_or(at)))
             }
         }
     }
@@ -266,7 +295,7 @@ impl Registry {
                 let pointer = pointer
                     .value
                     .check(bytes, place)
-                    .map_err(|(problem, message)| at(problem)(place, message))?;
+                    .map_err(|(problem, message, place)| at(problem)(place, message))?;
                 parsed.insert(env, pointer);
             }
             prompts.insert(name, parsed);
@@ -466,6 +495,46 @@ pub(crate) mod tests {
         assert!(Registry::parse(b"format: 1\nenvironments: [dev, dev]\n", Path::new("r")).is_err());
         assert!(Registry::parse(b"format: 1\nenvironments: [latest]\n", Path::new("r")).is_err());
         assert!(Registry::parse(b"format: 1\nextra: 1\n", Path::new("r")).is_err());
+    }
+
+    #[test]
+    fn split_errors_point_at_the_entry_breaking_the_rule() {
+        let at = |entries: &str| {
+            let text = format!("format: 1\nprompts:\n  a:\n    dev:\n      split:\n{entries}");
+            match Registry::parse(text.as_bytes(), Path::new("r")) {
+                Err(Error::Yaml { line, column, .. }) => (line, column),
+                other => panic!("{entries:?}: {other:?}"),
+            }
+        };
+        let e = |version: &str, percent: &str| {
+            format!("        - {{version: {version}, percent: {percent}}}\n")
+        };
+        // Rules of the whole split: at the split.
+        assert_eq!(at(&(e("1.0.0", "90") + &e("1.1.0", "20"))), (5, 7));
+        assert_eq!(at(&e("1.0.0", "100")), (5, 7));
+        assert_eq!(at(&e("1.0.0", "0")), (5, 7));
+        // An entry's rule: at its percent or its version.
+        assert_eq!(at(&(e("1.0.0", "100") + &e("1.1.0", "0"))), (7, 37));
+        assert_eq!(at(&(e("1.0.0", "87.655") + &e("1.1.0", "12.345"))), (6, 37));
+        assert_eq!(at(&(e("1.0.0", "50") + &e("1.0.0", "50"))), (7, 21));
+        assert_eq!(at(&(e("1.0.0", "50") + &e("1.1", "50"))), (7, 21));
+        // The one-entry parse reports the same places.
+        let text = format!(
+            "format: 1\nprompts:\n  a:\n    dev:\n      split:\n{}",
+            e("1.0.0", "50") + &e("1.0.0", "50")
+        );
+        let err = Registry::parse_for(text.as_bytes(), Path::new("r"), &name("a")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Yaml {
+                    line: 7,
+                    column: 21,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

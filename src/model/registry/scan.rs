@@ -317,6 +317,61 @@ impl Entries {
     }
 }
 
+impl Entries {
+    /// The position of `version` in the split `env` holds in `name`'s entry: the value of the
+    /// entry's `version:` key, flow (`- {version: 1.1.0, percent: 10}`) or block style. Falls
+    /// back to [`Entries::pointer`] when it cannot be found.
+    pub(crate) fn split_entry(
+        &self,
+        text: &str,
+        name: &str,
+        env: &str,
+        version: &str,
+    ) -> Option<(u64, u64)> {
+        let (line, column) = self.pointer(text, name, env)?;
+        let span = self.by_name.get(name)?;
+        let lines: Vec<&str> = text[span.start..span.end].split_inclusive('\n').collect();
+        let first = usize::try_from(line - span.line).ok()?;
+        let key_line = lines.get(first)?;
+        let key_indent = key_line.len() - key_line.trim_start_matches(' ').len();
+        // The pointer's own lines: from its value to the next line indented no deeper than
+        // its key (a flow pointer on the key's line ends with that line).
+        for (index, content) in lines.iter().enumerate().skip(first) {
+            let content = content.trim_end_matches(['\n', '\r']);
+            let from = if index == first {
+                usize::try_from(column).ok()?.saturating_sub(1)
+            } else {
+                let trimmed = content.trim_start_matches(' ');
+                let blank = trimmed.is_empty() || trimmed.starts_with('#');
+                if !blank && content.len() - trimmed.len() <= key_indent {
+                    break;
+                }
+                0
+            };
+            let Some(rest) = content.get(from..) else {
+                continue;
+            };
+            for (at, _) in rest.match_indices("version:") {
+                let value = &rest[at + "version:".len()..];
+                let skipped = value.len() - value.trim_start().len();
+                let value = value.trim_start();
+                let unquoted = match value.chars().next() {
+                    Some('"' | '\'') => value[1..].strip_prefix(version),
+                    _ => value.strip_prefix(version),
+                };
+                let ends = unquoted.is_some_and(|after| {
+                    !after.starts_with(|c: char| c.is_ascii_alphanumeric() || "-+.".contains(c))
+                });
+                if ends {
+                    let column = from + at + "version:".len() + skipped + 1;
+                    return Some((span.line + index as u64, column as u64));
+                }
+            }
+        }
+        Some((line, column))
+    }
+}
+
 /// The key of a `key: value` line (plain or quoted) and the byte offset just after its colon.
 fn key_of(line: &str) -> Option<(String, usize)> {
     let (key, after) = match line.chars().next()? {
@@ -386,5 +441,19 @@ mod tests {
         assert_eq!(entries.pointer(TEXT, "d", "staging"), Some((9, 28)));
         assert_eq!(entries.pointer(TEXT, "a", "qa"), Some((3, 3)));
         assert_eq!(entries.pointer(TEXT, "zz", "dev"), None);
+    }
+
+    #[test]
+    fn split_entry_positions() {
+        let text = "format: 1\nprompts:\n  a:\n    dev:\n      split:\n        - {version: 1.0.0, percent: 90}\n        - {version: '1.0.0-rc.1', percent: 5}\n        - version: 1.0.1\n          percent: 5\n    staging:\n      split:\n        - {version: 2.0.0, percent: 50}\n  b: {dev: {split: [{version: 1.0.0, percent: 50}, {version: 3.0.0, percent: 50}]}}\n";
+        let entries = Entries::of(text);
+        let at = |name, env, version| entries.split_entry(text, name, env, version);
+        assert_eq!(at("a", "dev", "1.0.0"), Some((6, 21)));
+        assert_eq!(at("a", "dev", "1.0.0-rc.1"), Some((7, 21)));
+        assert_eq!(at("a", "dev", "1.0.1"), Some((8, 20)));
+        assert_eq!(at("a", "staging", "2.0.0"), Some((12, 21)));
+        // Not in dev's split (staging's is not looked at): the pointer itself.
+        assert_eq!(at("a", "dev", "2.0.0"), entries.pointer(text, "a", "dev"));
+        assert_eq!(at("b", "dev", "3.0.0"), Some((13, 62)));
     }
 }
