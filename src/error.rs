@@ -239,7 +239,7 @@ pub enum Error {
 
     /// `rollback` found no earlier version in the environment's history.
     #[error(
-        "{environment} of `{name}` held nothing before {current}; there is nothing to roll back to"
+        "{environment} of `{name}` held no other version before {current}; there is nothing to roll back to"
     )]
     NothingToRollBack {
         name: String,

@@ -277,19 +277,19 @@ fn check_commit(
                 }
             }
             let Some(pointer) = &to else { continue };
-            // Every version entering the environment is checked; one it served already (a
-            // canary re-weighted, or completed) entered it when the split began.
-            let entering = pointer
-                .versions()
-                .into_iter()
-                .filter(|v| !from.as_ref().is_some_and(|f| f.serves(v)));
-            for version in entering {
+            // Every version gaining traffic is checked as `promote` and `split` check it
+            // (`ops::promote::gaining`): one entering the environment in full; one it served
+            // already (a canary ramped up, or completed) against the gate only — it passed the
+            // pipeline when it entered.
+            let before = |v: &Version| from.as_ref().and_then(|f| f.share_of(v));
+            let growing = super::promote::gaining(from.as_ref(), pointer);
+            for version in growing {
                 check_entering(
                     store,
                     commit,
                     rules,
                     trailers.as_ref(),
-                    (name, &env, version),
+                    (name, &env, version, before(version).is_some()),
                     (&old, &new, &after.environments),
                     &mut |problem, message| out.push(say(problem, message)),
                 )?;
@@ -299,13 +299,14 @@ fn check_commit(
     Ok(())
 }
 
-/// The checks of one version entering an environment: released, the gate, the pipeline stage.
+/// The checks of one version whose share of an environment grows: released, the gate, and —
+/// unless the environment `served` it before — the pipeline stage.
 fn check_entering(
     store: &Store,
     commit: &CommitView<'_>,
     rules: &Rules,
     trailers: Option<&Trailers>,
-    (name, env, version): (&PromptName, &str, &Version),
+    (name, env, version, served): (&PromptName, &str, &Version, bool),
     (old, new, environments): (&Pointers, &Pointers, &[String]),
     report: &mut dyn FnMut(Problem, String),
 ) -> Result<()> {
@@ -339,7 +340,7 @@ fn check_entering(
         }
     }
     let stage = environments.iter().position(|e| e == env).unwrap_or(0);
-    if stage > 0 && !rollback {
+    if stage > 0 && !rollback && !served {
         let previous = &environments[stage - 1];
         let serves = |p: &Pointers| p.get(previous).is_some_and(|p| p.serves(version));
         if !serves(old) && !serves(new) {

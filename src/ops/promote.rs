@@ -123,26 +123,40 @@ fn admit_stage(
     })
 }
 
-/// What a move into `environment` needs of each version entering it — the pipeline rule, then
-/// the access rules, then the gate — and what `force` overrode: `(forced, gate_unmet)`. Gate
-/// conditions are prefixed with their version when more than one version enters.
+/// The versions a move from `from` to `to` gives more traffic, other than the environment's
+/// stable version (`from`'s first entry): those must meet the environment's gate, whether they
+/// enter, are ramped up or complete a split. Traffic going back to the stable version (a
+/// ramp-down, a rollback) is a retreat and never waits for a gate. `audit` applies the same rule.
+pub fn gaining<'p>(from: Option<&Pointer>, to: &'p Pointer) -> Vec<&'p Version> {
+    let stable = from.map(Pointer::first);
+    to.versions()
+        .into_iter()
+        .filter(|v| Some(*v) != stable)
+        .filter(|v| to.share_of(v) > from.and_then(|f| f.share_of(v)))
+        .collect()
+}
+
+/// What a move into `environment` needs of each version [`gaining`] traffic — the pipeline rule
+/// (passed by one the environment serves already), then the access rules (always, even when
+/// nothing gains), then the gate — and what `force` overrode: `(forced, gate_unmet)`. Gate
+/// conditions are prefixed with their version when more than one version gains.
 pub(super) fn admit(
     store: &Store,
     loaded: &Loaded<'_>,
     name: &PromptName,
     environment: &str,
-    entering: &[(&Version, &Release)],
+    growing: &[(&Version, &Release)],
     force: bool,
     email: &str,
 ) -> Result<(bool, Vec<String>)> {
     let registry = &loaded.registry;
     let mut forced = false;
-    for (version, _) in entering {
+    for (version, _) in growing {
         forced |= admit_stage(registry, name, version, environment, force)?;
     }
     check_access(registry, email, name, environment)?;
     let mut gate_unmet = Vec::new();
-    for (version, release) in entering {
+    for (version, release) in growing {
         let unmet = unmet_gate(store, loaded, name, version, release, environment)?;
         if !unmet.is_empty() && !force {
             return Err(Error::GateNotMet {
@@ -152,7 +166,7 @@ pub(super) fn admit(
                 unmet,
             });
         }
-        match entering.len() {
+        match growing.len() {
             1 => gate_unmet.extend(unmet),
             _ => gate_unmet.extend(unmet.into_iter().map(|u| format!("{version}: {u}"))),
         }
@@ -185,12 +199,17 @@ pub fn promote(
     if from.as_ref() == Some(&to) {
         return Ok(Promoted::AlreadyThere);
     }
+    let growing = gaining(from.as_ref(), &to)
+        .contains(&&request.version)
+        .then_some((&request.version, &release))
+        .into_iter()
+        .collect::<Vec<_>>();
     let (forced, gate_unmet) = admit(
         store,
         &loaded,
         name,
         env,
-        &[(&request.version, &release)],
+        &growing,
         request.force,
         &signatures.author.email,
     )?;

@@ -1,6 +1,7 @@
 //! `split`: set an environment to an arbitrary traffic split of released versions (an A/B/n
-//! test), as a commit of `registry.yaml` alone. Every version entering the environment passes
-//! the pipeline rule, the access rules and the gate exactly as `promote` would ask of it.
+//! test), as a commit of `registry.yaml` alone. Every version gaining traffic passes the
+//! pipeline rule (one the environment serves already passes it), the access rules and the gate
+//! exactly as `promote` would ask of it (see [`super::promote::gaining`]).
 
 use crate::model::history::Change;
 use crate::model::registry::{Pointer, Share, Split};
@@ -53,12 +54,14 @@ pub fn split(store: &Store, request: &SplitRequest, signatures: &Signatures) -> 
     if from.as_ref() == Some(&target) {
         return Ok(SplitSet::AlreadyThere);
     }
-    // Only the versions the environment does not serve yet are entering it.
-    let entering: Vec<_> = to
+    // The versions gaining traffic meet the pipeline rule and the gate, as `promote` asks of
+    // one; traffic moving back to the stable version needs only the access rules.
+    let gaining = super::promote::gaining(from.as_ref(), &target);
+    let growing: Vec<_> = to
         .shares()
         .iter()
         .zip(&releases)
-        .filter(|(share, _)| !from.as_ref().is_some_and(|p| p.serves(&share.version)))
+        .filter(|(share, _)| gaining.contains(&&share.version))
         .map(|(share, release)| (&share.version, release))
         .collect();
     let (forced, gate_unmet) = admit(
@@ -66,7 +69,7 @@ pub fn split(store: &Store, request: &SplitRequest, signatures: &Signatures) -> 
         &loaded,
         name,
         env,
-        &entering,
+        &growing,
         request.force,
         &signatures.author.email,
     )?;

@@ -663,7 +663,9 @@ fn a_canary_that_passes_every_rule_is_not_reported() {
 #[test]
 fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
     // On main, production already splits 1.0.0 / 1.1.0; staging has moved on to 1.2.0 and
-    // 1.1.0 never had a `golden` run: neither matters to what production already serves.
+    // 1.1.0 never had a `golden` run. The pipeline was passed when 1.1.0 entered: no step
+    // below skips a stage. More traffic for the canary meets the gate (as `promote --canary`
+    // asks), traffic moving back to the stable version does not.
     let repo = split_pr_branch(&production_split(&[("1.0.0", 90), ("1.1.0", 10)]));
     repo.write(
         "registry.yaml",
@@ -675,10 +677,12 @@ fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
     );
     repo.git(&["commit", "-q", "-a", "-m", "staging moves on"]);
     repo.git(&["branch", "-f", "main"]);
-    for (n, production) in [
-        production_split(&[("1.0.0", 75), ("1.1.0", 25)]),
-        production_split(&[("1.0.0", 50), ("1.1.0", 50)]),
-        " 1.1.0".to_owned(),
+    let gate = vec!["gate-not-met"];
+    for (n, (production, expected)) in [
+        (production_split(&[("1.0.0", 95), ("1.1.0", 5)]), vec![]),
+        (production_split(&[("1.0.0", 75), ("1.1.0", 25)]), gate.clone()),
+        (production_split(&[("1.0.0", 50), ("1.1.0", 50)]), gate.clone()),
+        (" 1.1.0".to_owned(), gate.clone()),
     ]
     .iter()
     .enumerate()
@@ -688,9 +692,16 @@ fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
             "Alice <alice@example.com>",
             &split_registry("1.2.0", "1.2.0", production),
         );
-        let (code, result) = audit_json(&repo);
-        assert!(result.violations.is_empty(), "step {n}: {result:?}");
-        assert_eq!((code, result.commits_checked), (0, n + 1));
+        let (_, result) = audit_json(&repo);
+        let last = repo.rev("HEAD");
+        let kinds: Vec<&str> = result
+            .violations
+            .iter()
+            .filter(|v| v.commit == last)
+            .map(|v| v.problem.as_str())
+            .collect();
+        assert_eq!(&kinds, expected, "step {n}: {result:?}");
+        assert_eq!(result.commits_checked, n + 1);
     }
     // A re-weight by someone the access rules do not allow is still theirs to answer for:
     // access is judged on every move.
@@ -710,5 +721,5 @@ fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
         .iter()
         .map(|v| v.problem.as_str())
         .collect();
-    assert_eq!(problems, ["disallowed-author"]);
+    assert_eq!(problems, ["disallowed-author", "gate-not-met"]);
 }

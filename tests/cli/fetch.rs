@@ -53,8 +53,6 @@ const KEYS: [&str; 27] = [
     "status",
     "environment",
     "environments",
-    "split",
-    "bucket",
     "domain",
     "model",
     "messages",
@@ -66,6 +64,8 @@ const KEYS: [&str; 27] = [
     "commit",
     "tag",
     "tests",
+    "split",
+    "bucket",
 ];
 
 #[track_caller]

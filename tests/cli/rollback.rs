@@ -85,7 +85,7 @@ fn a_second_rollback_with_two_versions_has_nothing_to_go_back_to() {
     repo.unchanged_by(|| rollback(&repo, "dev", None))
         .refused()
         .stderr_has(&[
-            "dev of `x` held nothing before 1.0.0",
+            "dev of `x` held no other version before 1.0.0",
             "nothing to roll back to",
             "promptreg history x --env dev",
         ]);

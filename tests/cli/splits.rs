@@ -431,3 +431,33 @@ fn a_gate_stands_before_a_canary_and_a_split() {
     repo.record_run("x@1.1.0", "golden", 10, 0);
     repo.run(&canary_args("1.1.0", "10", &[])).ok();
 }
+
+/// One rule for `promote --canary`, `split` and `audit`: a version gaining traffic meets the
+/// gate; traffic moving back to the stable version never waits for one (a ramp-down in an
+/// incident must not be blocked by a gate that got stricter meanwhile).
+#[test]
+fn more_traffic_for_a_canary_meets_the_gate_less_never_waits() {
+    let repo = canary_ready();
+    repo.record_run("x@1.1.0", "golden", 10, 0);
+    let gated = format!(
+        "{}policy:\n  production:\n    required_tests: [golden]\n    min_pass_rate: 0.9\n",
+        x_canary(80, 20)
+    );
+    repo.commit_by_hand("registry.yaml", &gated, "canary at 20%, gated");
+    // The golden set fails now.
+    repo.record_run("x@1.1.0", "golden", 1, 9);
+    let split = |a: &'static str, b: &'static str| {
+        vec!["split", "x", "--env", "production", a, b, "--reason", "r"]
+    };
+    for ramp_up in [canary_args("1.1.0", "50", &[]), split("1.0.0=50", "1.1.0=50")] {
+        repo.refuses_unchanged(&ramp_up)
+            .stderr_has(&["cannot promote `x` 1.1.0 to production: its gate is not met"]);
+    }
+    repo.refuses_unchanged(&["promote", "x", "1.1.0", "--to", "production", "--reason", "r"])
+        .stderr_has(&["its gate is not met"]);
+    // Down is always open, by either command.
+    repo.run(&canary_args("1.1.0", "10", &[])).ok();
+    repo.run(&split("1.0.0=95", "1.1.0=5")).ok();
+    let out = repo.run(&["audit", "--base", "HEAD~2", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}

@@ -33,14 +33,6 @@ pub struct PromptRecord {
     pub environment: Option<String>,
     /// Every environment holding it, in whole or as part of a split, in pipeline order.
     pub environments: Vec<String>,
-    /// The split of the environment that was asked for (`null`: it serves one version, or a
-    /// version was asked for by number). The record is the entry the key was assigned, or the
-    /// first entry without a key.
-    #[serde(default)]
-    pub split: Option<Vec<SplitEntry>>,
-    /// With a key: the bucket (0–9999) it falls into in that split (docs/FORMAT.md §3.3).
-    #[serde(default)]
-    pub bucket: Option<u32>,
     pub domain: Option<String>,
     pub model: Option<String>,
     pub messages: Vec<Message>,
@@ -55,6 +47,14 @@ pub struct PromptRecord {
     pub tag: String,
     /// The latest recorded run of each test of this version, by test name.
     pub tests: Vec<TestSummary>,
+    /// The split of the environment that was asked for (`null`: it serves one version, or a
+    /// version was asked for by number). The record is the entry the key was assigned, or the
+    /// first entry without a key.
+    #[serde(default)]
+    pub split: Option<Vec<SplitEntry>>,
+    /// With a key: the bucket (0–9999) it falls into in that split (docs/FORMAT.md §3.3).
+    #[serde(default)]
+    pub bucket: Option<u32>,
 }
 
 /// One row of `versions`.
