@@ -680,8 +680,14 @@ fn re_weighting_or_completing_a_split_is_not_a_new_entry() {
     let gate = vec!["gate-not-met"];
     for (n, (production, expected)) in [
         (production_split(&[("1.0.0", 95), ("1.1.0", 5)]), vec![]),
-        (production_split(&[("1.0.0", 75), ("1.1.0", 25)]), gate.clone()),
-        (production_split(&[("1.0.0", 50), ("1.1.0", 50)]), gate.clone()),
+        (
+            production_split(&[("1.0.0", 75), ("1.1.0", 25)]),
+            gate.clone(),
+        ),
+        (
+            production_split(&[("1.0.0", 50), ("1.1.0", 50)]),
+            gate.clone(),
+        ),
         (" 1.1.0".to_owned(), gate.clone()),
     ]
     .iter()

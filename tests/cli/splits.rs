@@ -449,12 +449,23 @@ fn more_traffic_for_a_canary_meets_the_gate_less_never_waits() {
     let split = |a: &'static str, b: &'static str| {
         vec!["split", "x", "--env", "production", a, b, "--reason", "r"]
     };
-    for ramp_up in [canary_args("1.1.0", "50", &[]), split("1.0.0=50", "1.1.0=50")] {
+    for ramp_up in [
+        canary_args("1.1.0", "50", &[]),
+        split("1.0.0=50", "1.1.0=50"),
+    ] {
         repo.refuses_unchanged(&ramp_up)
             .stderr_has(&["cannot promote `x` 1.1.0 to production: its gate is not met"]);
     }
-    repo.refuses_unchanged(&["promote", "x", "1.1.0", "--to", "production", "--reason", "r"])
-        .stderr_has(&["its gate is not met"]);
+    repo.refuses_unchanged(&[
+        "promote",
+        "x",
+        "1.1.0",
+        "--to",
+        "production",
+        "--reason",
+        "r",
+    ])
+    .stderr_has(&["its gate is not met"]);
     // Down is always open, by either command.
     repo.run(&canary_args("1.1.0", "10", &[])).ok();
     repo.run(&split("1.0.0=95", "1.1.0=5")).ok();
