@@ -300,6 +300,7 @@ mod tests {
             params: Params {
                 version: Some(format!("1.0.{n}")),
                 environment: None,
+                domain: None,
             },
             entry: None,
         }

@@ -41,6 +41,7 @@ use crate::store::{ObjectId, Store};
 pub use auth::{load_tokens, TokenIdentity};
 pub use cache::CACHE_BUDGET;
 pub use error::ApiError;
+pub use sync::{check_remote, RemoteProblem};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;

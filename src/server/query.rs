@@ -23,6 +23,8 @@ pub(crate) enum Kind {
     Split,
     /// `PATCH …/rollback` (a write).
     Rollback,
+    /// `GET /api/prompts`: every prompt, as `promptreg list --format json`.
+    List,
 }
 
 impl Kind {
@@ -33,12 +35,25 @@ impl Kind {
             Kind::Tests => &["version", "environment"],
             Kind::Latest => &["environment", "key"],
             Kind::History => &["environment"],
+            Kind::List => &["environment", "domain"],
             Kind::Versions | Kind::Promote | Kind::Split | Kind::Rollback => &[],
         }
     }
 
+    /// The methods the route takes, as `Allow` lists them (HEAD wherever GET is).
+    pub(super) fn methods(self) -> &'static str {
+        match self {
+            Kind::Record | Kind::Latest | Kind::Versions | Kind::History | Kind::Tests => {
+                "GET, HEAD"
+            }
+            Kind::List => "GET, HEAD, POST",
+            Kind::Promote | Kind::Rollback => "PATCH",
+            Kind::Split => "PUT",
+        }
+    }
+
     /// The route as documented, for messages.
-    fn route(self) -> &'static str {
+    pub(super) fn route(self) -> &'static str {
         match self {
             Kind::Record => "/api/prompts/NAME",
             Kind::Latest => "/api/prompts/NAME/latest",
@@ -48,6 +63,7 @@ impl Kind {
             Kind::Tests => "/api/prompts/NAME/tests",
             Kind::Split => "/api/prompts/NAME/split",
             Kind::Rollback => "/api/prompts/NAME/rollback",
+            Kind::List => "/api/prompts",
         }
     }
 }
@@ -76,6 +92,8 @@ pub(super) fn split(rest: &str) -> (&str, Kind) {
 pub(crate) struct Params {
     pub version: Option<String>,
     pub environment: Option<String>,
+    /// `GET /api/prompts?domain=`.
+    pub domain: Option<String>,
 }
 
 /// A read's parameters and, apart, its split key (`key=`: a user, session or tenant id). The key
@@ -107,6 +125,7 @@ pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Query, ApiError> {
         let slot = match name.as_str() {
             "version" if known.contains(&"version") => &mut params.version,
             "environment" if known.contains(&"environment") => &mut params.environment,
+            "domain" if known.contains(&"domain") => &mut params.domain,
             "key" if known.contains(&"key") => &mut query.key,
             _ => return Err(unknown(kind, &name)),
         };
@@ -135,6 +154,32 @@ pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Query, ApiError> {
         }
     }
     Ok(query)
+}
+
+/// `text` with each `%XX` replaced by its byte, once (`%252F` is `%2F`, not `/`); `None` when
+/// the result is not UTF-8. A `%` not followed by two hex digits stays as it is, to be refused
+/// by whatever validates the text.
+pub(super) fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_owned());
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) if hex(hi).is_some() && hex(lo).is_some() => {
+                out.push((hex(hi).unwrap_or(0) * 16 + hex(lo).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn unknown(kind: Kind, key: &str) -> ApiError {
@@ -181,6 +226,21 @@ mod tests {
         assert_eq!(split("a/b/latest"), ("a/b", Kind::Latest));
         assert_eq!(split("a@1.0.0/promote"), ("a@1.0.0", Kind::Promote));
         assert_eq!(split("a/b"), ("a/b", Kind::Record));
+    }
+
+    #[test]
+    fn paths_are_decoded_once() {
+        assert_eq!(
+            percent_decode("support%2Frefund-agent%401.1.0/promote").as_deref(),
+            Some("support/refund-agent@1.1.0/promote")
+        );
+        assert_eq!(percent_decode("a%2fb").as_deref(), Some("a/b"));
+        assert_eq!(percent_decode("a%252Fb").as_deref(), Some("a%2Fb"));
+        assert_eq!(percent_decode("a%2").as_deref(), Some("a%2"));
+        assert_eq!(percent_decode("a%zz%").as_deref(), Some("a%zz%"));
+        assert_eq!(percent_decode("%2E%2E/x").as_deref(), Some("../x"));
+        assert_eq!(percent_decode("a%FF"), None);
+        assert_eq!(percent_decode("caf%C3%A9").as_deref(), Some("café"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::access_log::{with_info, LogInfo};
 use super::cache::{Cached, Key, Served};
 use super::health::{health, unavailable};
-use super::query::{self, split, Kind, Query};
+use super::query::{self, split, Kind, Params, Query};
 use super::response::PREFIX;
 use super::{with_reader, ApiError, Shared};
 use crate::model::selector::{Selector, Target};
@@ -36,13 +36,6 @@ pub(super) async fn read(
         ..LogInfo::default()
     };
     let result = async {
-        if let Some(route) = write_route(kind) {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                route,
-            ));
-        }
         let name = PromptName::parse(name)?;
         let query = query::parse(kind, &uri)?;
         info.version = query.params.version.clone();
@@ -66,41 +59,66 @@ pub(super) async fn read(
                 info.environment = served.environment.clone().or(info.environment);
             }
             info.bucket = bucket;
-            let etag = cached.etag_for(bucket);
-            let fresh = headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| etag_matches(v, &etag));
-            let mut response = if fresh {
-                StatusCode::NOT_MODIFIED.into_response()
-            } else {
-                (
-                    StatusCode::OK,
-                    [(header::CONTENT_TYPE, "application/json")],
-                    cached.body_for(bucket),
-                )
-                    .into_response()
-            };
-            let h = response.headers_mut();
-            if let Ok(etag) = HeaderValue::from_str(&etag) {
-                h.insert(header::ETAG, etag);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            response
+            cached_response(&headers, &cached, bucket)
         }
         Err(e) => e.into_response(),
     };
     with_info(response, info)
 }
 
-/// For a write's path read with GET: how to send it instead.
-fn write_route(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::Promote => Some("promote with PATCH"),
-        Kind::Split => Some("set a split with PUT"),
-        Kind::Rollback => Some("roll back with PATCH"),
-        _ => None,
+/// `GET /api/prompts`: every prompt, exactly as `promptreg list --format json` lists them at the
+/// tip (`?environment=` and `?domain=` as `--env` and `--domain`), cached and tagged as the
+/// other reads.
+pub(super) async fn list(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let mut info = LogInfo::default();
+    let result = async {
+        let query = query::parse(Kind::List, &uri)?;
+        info.environment = query.params.environment.clone();
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || {
+            with_reader(&shared.repo.clone(), |store| {
+                cached_list(&shared, store, &query.params)
+            })
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
     }
+    .await;
+    let response = match result {
+        Ok(cached) => cached_response(&headers, &cached, None),
+        Err(e) => e.into_response(),
+    };
+    with_info(response, info)
+}
+
+/// A cached answer as sent: `304` when `If-None-Match` names its tag, else the body; with its
+/// `ETag` and `Cache-Control: no-cache` either way.
+fn cached_response(headers: &HeaderMap, cached: &Cached, bucket: Option<u32>) -> Response {
+    let etag = cached.etag_for(bucket);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| etag_matches(v, &etag));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            cached.body_for(bucket),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// A read's answer: the cached body and, for a keyed read of a split, the key's bucket (which
@@ -135,6 +153,78 @@ fn tags_fingerprint(store: &Store, name: &PromptName) -> u64 {
     hasher.finish()
 }
 
+/// A fingerprint of every version tag: what [`tags_fingerprint`] takes of one prompt's, for all
+/// of them (`packed-refs`, and the loose refs under `refs/tags/`).
+fn all_tags_fingerprint(store: &Store) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let common = store.common_dir();
+    if let Ok(meta) = std::fs::metadata(common.join("packed-refs")) {
+        meta.len().hash(&mut hasher);
+        meta.modified().ok().hash(&mut hasher);
+    }
+    let mut names = Vec::new();
+    let mut pending = vec![common.join("refs/tags")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pending.push(path);
+            } else {
+                names.push(path);
+            }
+        }
+    }
+    names.sort();
+    names.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The served ref's tip: `503` when it is missing or cannot be read (as `/healthz` says).
+fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, ApiError> {
+    match store.ref_target(&shared.refname) {
+        Ok(Some(tip)) => Ok(tip),
+        Ok(None) => Err(unavailable(
+            "ref-missing",
+            format!(
+                "`{}` does not exist (deleted, or no commit yet); nothing to serve",
+                shared.refname
+            ),
+        )),
+        Err(e) => Err(unavailable(
+            "repository-unreadable",
+            format!("cannot read `{}`: {}", shared.refname, e.message()),
+        )),
+    }
+}
+
+/// The list at the served ref's tip, from the cache when the tip and the tags are unchanged.
+fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Cached>, ApiError> {
+    let tip = served_tip(shared, store)?;
+    let key = Key {
+        tip,
+        tags: all_tags_fingerprint(store),
+        kind: Kind::List,
+        name: String::new(),
+        params: params.clone(),
+        entry: None,
+    };
+    if let Some(hit) = shared.cache.get(&key) {
+        return Ok(hit);
+    }
+    let filter = crate::ops::list::Filter {
+        environment: params.environment.clone(),
+        domain: params.domain.clone(),
+    };
+    let revision = tip.to_string();
+    let listing = crate::ops::list::list(store, &filter, Some(&revision))
+        .map_err(|e| read_error(shared, store, e))?;
+    let body = pretty(&listing.rows)?;
+    let cached = Arc::new(Cached::new(body.as_bytes(), etag_of(&body)?, None));
+    shared.cache.put(key, cached.clone());
+    Ok(cached)
+}
+
 /// The answer to a read at the served ref's tip, from the cache when the tip and the prompt's
 /// tags are unchanged. A keyed read of a split environment takes the environment's unkeyed
 /// answer (cached as any other), assigns the key with the split rule, and serves that entry's
@@ -146,24 +236,7 @@ fn cached_read(
     kind: Kind,
     query: &Query,
 ) -> Result<Answer, ApiError> {
-    let tip = match store.ref_target(&shared.refname) {
-        Ok(Some(tip)) => tip,
-        Ok(None) => {
-            return Err(unavailable(
-                "ref-missing",
-                format!(
-                    "`{}` does not exist (deleted, or no commit yet); nothing to serve",
-                    shared.refname
-                ),
-            ))
-        }
-        Err(e) => {
-            return Err(unavailable(
-                "repository-unreadable",
-                format!("cannot read `{}`: {}", shared.refname, e.message()),
-            ))
-        }
-    };
+    let tip = served_tip(shared, store)?;
     let params = &query.params;
     let key = Key {
         tip,
@@ -377,7 +450,9 @@ fn uncached_read(
                     .map_err(served)?,
             )?
         }
-        Kind::Promote | Kind::Split | Kind::Rollback => unreachable!("refused before"),
+        Kind::Promote | Kind::Split | Kind::Rollback | Kind::List => {
+            unreachable!("not a read of one prompt: routed elsewhere")
+        }
     };
     Ok(Cached::new(body.as_bytes(), etag_of(&body)?, what))
 }
@@ -512,6 +587,7 @@ mod tests {
                 params: Params {
                     version: None,
                     environment: Some("staging".into()),
+                    domain: None,
                 },
                 key: Some(key.clone()),
             };

@@ -38,6 +38,7 @@ mod serve;
 mod serve_create;
 mod serve_safety;
 mod serve_splits;
+mod serve_strict;
 mod snapshots;
 mod split_vectors;
 mod splits;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use promptreg::server::{self, Config, IdentityFn, SyncConfig};
+use promptreg::server::{self, Config, IdentityFn, RemoteProblem, SyncConfig};
 
 use crate::cli::report::Usage;
 use crate::cli::Context;
@@ -87,6 +87,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         )
         .into());
     }
+    if let Some(remote) = &args.sync {
+        check_sync_remote(&repo, remote)?;
+    }
     let (refname, is_head) = server::resolve_ref(&store, context.revision.as_deref())?;
     let writes = args.tokens.is_some() || args.allow_local_writes;
     if writes && !is_head {
@@ -139,6 +142,33 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         notify: Arc::new(|message: &str| eprintln!("{message}")),
         cache_budget,
     })
+}
+
+/// Refuses to start with a `--sync` remote git cannot fetch from, naming the remotes there are.
+fn check_sync_remote(repo: &std::path::Path, remote: &str) -> Result<()> {
+    match server::check_remote(repo, remote) {
+        Ok(()) => Ok(()),
+        Err(RemoteProblem::Unknown { remotes }) => {
+            let hint = if remotes.is_empty() {
+                "this repository has no remotes: add one with `git remote add NAME URL`, or give a URL or path".to_owned()
+            } else {
+                format!(
+                    "the remotes here are: {}; or give a URL or path",
+                    remotes.join(", ")
+                )
+            };
+            Err(Usage(
+                format!("--sync `{remote}` is not a remote of this repository, a URL or a path"),
+                hint,
+            )
+            .into())
+        }
+        Err(RemoteProblem::Git(message)) => Err(crate::cli::report::Failed(
+            format!("cannot check --sync `{remote}`: {message}"),
+            "check that git is installed and the repository is readable".into(),
+        )
+        .into()),
+    }
 }
 
 /// `64MiB`, `512KiB`, `1GiB` (also `K`/`M`/`G`, `KB`/`MB`/`GB`, all powers of 1024), or bytes.
