@@ -1,6 +1,7 @@
-//! The GET routes under `/api/prompts/`: a prompt's record, its versions, its history and its
-//! test results, each read at the served ref's tip through [`crate::read`] (or the command
-//! operation the CLI prints) and cached under the tip and the prompt's tags.
+//! The GET routes: `/api/prompts` (the list) and under `/api/prompts/` a prompt's record, its
+//! versions, its history and its test results, each read at the served ref's tip through
+//! [`crate::read`] (or the command operation the CLI prints) and cached under the tip and the
+//! prompt's tags (all tags, for the list).
 
 use std::path::Path;
 use std::sync::Arc;
