@@ -1,5 +1,5 @@
 //! The route table: which handler answers which method and path, and the layers every request
-//! passes (body limit, timeout, error redaction, access log).
+//! passes (body limit, timeout, error redaction, the read gate, CORS, access log).
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{access_log, error, health, read, write, ApiError, Shared};
+use super::{access_log, auth, cors, error, health, read, write, ApiError, Shared};
 
 /// `GET /healthz`, `POST /api/prompts`, `GET`, `PATCH` and `PUT` under `/api/prompts/` (the
 /// path's suffix picks the read or the write, see [`super::query::split`]); anything else is
@@ -32,6 +32,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             error::redact_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::require_reader,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            cors::cors,
         ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
