@@ -454,9 +454,23 @@ fn read_tokens_make_reads_private_and_name_the_reader_in_the_access_log() {
             &read_tokens,
             "--access-log",
             &log_arg,
+            "--cors",
+            APP,
         ],
     );
     let url = server.url("/api/prompts/support/agent?environment=production");
+    // A browser's preflight carries no token: it is answered before the read gate, and the
+    // page can read the 401 that follows.
+    let preflight = request(
+        "OPTIONS",
+        &url,
+        &[("origin", APP), ("access-control-request-method", "GET")],
+        "",
+    );
+    assert_eq!(preflight.status, 204, "{}", preflight.body);
+    let from_page = request("GET", &url, &[("origin", APP)], "");
+    assert_eq!(from_page.status, 401, "{}", from_page.body);
+    assert_eq!(from_page.header("access-control-allow-origin"), Some(APP));
     let with = |value: &str| request("GET", &url, &[("authorization", value)], "");
 
     let refusals = [
@@ -536,6 +550,7 @@ fn read_tokens_make_reads_private_and_name_the_reader_in_the_access_log() {
     assert_eq!(
         identities,
         [
+            (401, Value::Null),
             (401, Value::Null),
             (401, Value::Null),
             (401, Value::Null),
