@@ -389,8 +389,9 @@ fn collect_files(
     Ok(())
 }
 
-/// What was at a path before promptreg wrote it.
-struct Previous(Option<Vec<u8>>);
+/// What was at a path before promptreg wrote it, and the directories made for it (deepest
+/// first), so that undoing a refused release of a new prompt leaves no empty directory behind.
+struct Previous(Option<Vec<u8>>, Vec<PathBuf>);
 
 impl Previous {
     fn undo(self, path: &Path) {
@@ -398,15 +399,25 @@ impl Previous {
             Some(bytes) => std::fs::write(path, bytes),
             None => std::fs::remove_file(path),
         };
+        for dir in self.1 {
+            // Only while empty: anything else in it is not ours to remove.
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
 /// Writes `content` to `path` atomically (temp file, then rename), returning what was there.
 fn replace_file(path: &Path, content: &[u8]) -> Result<Previous> {
     let previous = std::fs::read(path).ok();
+    let mut made = Vec::new();
     if let Some(parent) = path.parent() {
+        made = parent
+            .ancestors()
+            .take_while(|dir| !dir.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
     crate::store::write_atomic(path, content)?;
-    Ok(Previous(previous))
+    Ok(Previous(previous, made))
 }

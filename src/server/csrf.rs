@@ -2,11 +2,12 @@
 //!
 //! - `Content-Type: application/json`, else 415: an HTML form or a "simple" cross-origin
 //!   `fetch` can only send `text/plain`, form or multipart bodies; a JSON body needs a CORS
-//!   preflight, which this server never grants.
+//!   preflight, which this server grants only to the origins `--cors` lists.
 //! - No foreign `Origin`, else 403: browsers send `Origin` with every POST and PATCH, and a
 //!   request is same-origin only when its `Origin` (scheme, host, port) names the host and port
 //!   the request was sent to (its `Host` header). Requests without `Origin` come from
 //!   non-browser clients (curl, scripts, the promptreg client) and are let through.
+//!   An origin `--cors` lists passes too: its pages are meant to write (see the CORS layer, `cors.rs`).
 //! - A write as the server's own identity (`--allow-local-writes`) must also be addressed to a
 //!   loopback name (`127.0.0.1`, `[::1]`, `localhost`): a page that rebinds its own DNS name to
 //!   127.0.0.1 is same-origin with itself, but its requests carry its name in `Host`.
@@ -37,7 +38,8 @@ pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     ))
 }
 
-/// 403 when the request carries an `Origin` other than the host and port it was sent to.
+/// 403 when the request carries an `Origin` other than the host and port it was sent to (an
+/// origin `--cors` lists is let through before this check, by `authorize`).
 pub(super) fn require_same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
@@ -102,7 +104,7 @@ fn same_origin(origin: &str, host: &str) -> bool {
 
 /// `host[:port]` → (lower-case host, port); `None` when malformed (a path, user info, a bad
 /// port). IPv6 hosts keep their brackets.
-fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
+pub(super) fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
     let authority = authority.trim();
     if authority.is_empty() || authority.contains(['/', '@', ' ', '?', '#']) {
         return None;

@@ -18,11 +18,7 @@ pub(super) fn merged_prompt(
     fields: Map<String, Value>,
 ) -> Result<String, ApiError> {
     let known = prompt_fields();
-    for key in fields.keys() {
-        if !known.iter().any(|k| k == key) {
-            return Err(unknown_field(key, known));
-        }
-    }
+    check_fields(&fields)?;
     // Never through a link: the target's keys would come back in the error for an unknown one.
     let on_disk = crate::fsread::WorkTree::new(workdir)
         .read_bounded(&name.file(), crate::model::yaml::MAX_DOCUMENT_BYTES)?;
@@ -77,21 +73,38 @@ fn prompt_fields() -> &'static [String] {
     })
 }
 
-/// 422 for a request field that is not a `prompt.yaml` field, with the nearest one.
+/// The fields of a create request that are not `prompt.yaml` fields.
+const REQUEST_FIELDS: [&str; 5] = ["name", "version", "bump", "description", "allow_unchanged"];
+
+/// 400 `bad-request` for the first field of a create request (`fields`) that is neither a
+/// request field nor a `prompt.yaml` field, with the nearest known one: checked before anything
+/// else, so a mistyped `descripton` is named as such, not reported as a missing `description`.
+pub(super) fn check_fields(fields: &Map<String, Value>) -> Result<(), ApiError> {
+    let known = prompt_fields();
+    let is_known = |key: &str| REQUEST_FIELDS.contains(&key) || known.iter().any(|k| k == key);
+    match fields.keys().find(|key| !is_known(key)) {
+        Some(key) => Err(unknown_field(key, known)),
+        None => Ok(()),
+    }
+}
+
+/// 400 for a request field that is not a known one, with the nearest one.
 fn unknown_field(key: &str, known: &[String]) -> ApiError {
     let shown: String = key.chars().take(64).collect();
-    let nearest = known
+    let nearest = REQUEST_FIELDS
         .iter()
+        .copied()
+        .chain(known.iter().map(String::as_str))
         .map(|candidate| (strsim::levenshtein(key, candidate), candidate))
         .filter(|(distance, _)| *distance <= 3)
         .min();
     let message = match nearest {
         Some((_, candidate)) => format!("unknown field `{shown}` (did you mean `{candidate}`?)"),
         None => format!(
-            "unknown field `{shown}`; a release takes name, version or bump, description, \
-             allow_unchanged and the prompt.yaml fields {}",
+            "unknown field `{shown}`; a release takes {} and the prompt.yaml fields {}",
+            REQUEST_FIELDS.join(", "),
             known.join(", ")
         ),
     };
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-prompt", message)
+    ApiError::bad_request(message)
 }

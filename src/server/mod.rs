@@ -15,6 +15,7 @@ mod access_log;
 mod auth;
 mod cache;
 mod connections;
+mod cors;
 mod csrf;
 mod error;
 mod health;
@@ -40,6 +41,7 @@ use crate::store::{ObjectId, Store};
 
 pub use auth::{load_tokens, TokenIdentity};
 pub use cache::CACHE_BUDGET;
+pub use cors::parse_origin;
 pub use error::ApiError;
 pub use sync::{check_remote, RemoteProblem};
 
@@ -76,6 +78,12 @@ pub struct Config {
     pub refname: String,
     /// Bearer token → identity; empty: no token is accepted.
     pub tokens: BTreeMap<String, TokenIdentity>,
+    /// Tokens that may read (`--read-tokens`); not empty: every read but `/healthz` needs one
+    /// of these or of [`Config::tokens`].
+    pub read_tokens: BTreeMap<String, TokenIdentity>,
+    /// The origins `--cors` lets browser pages read and write from, as [`parse_origin`] gives
+    /// them; empty: no CORS header is sent.
+    pub cors: Vec<String>,
     /// Writes without a token, as [`Config::local_identity`] (loopback addresses only).
     pub local_identity: Option<IdentityFn>,
     pub access_log: Box<dyn Write + Send>,
@@ -120,6 +128,8 @@ pub(crate) struct Shared {
     pub repo: PathBuf,
     pub refname: String,
     pub tokens: BTreeMap<String, TokenIdentity>,
+    pub read_tokens: BTreeMap<String, TokenIdentity>,
+    pub cors: Vec<String>,
     pub local_identity: Option<IdentityFn>,
     pub cache: cache::ResponseCache,
     /// The last `/healthz` verdict and the tip it was made for.
@@ -173,6 +183,8 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
         repo,
         refname,
         tokens: BTreeMap::new(),
+        read_tokens: BTreeMap::new(),
+        cors: Vec::new(),
         local_identity: None,
         cache: cache::ResponseCache::new(cache::CACHE_BUDGET),
         health: Mutex::new(None),
@@ -213,6 +225,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         repo: config.repo,
         refname: config.refname,
         tokens: config.tokens,
+        read_tokens: config.read_tokens,
+        cors: config.cors,
         local_identity: config.local_identity,
         cache: cache::ResponseCache::new(config.cache_budget),
         health: Mutex::new(None),
@@ -233,12 +247,17 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         let local = listener.local_addr()?;
         notify(&format!(
-            "listening on http://{local} (serving {}, writes {})",
+            "listening on http://{local} (serving {}, writes {}{})",
             shared.refname,
             if shared.writes_enabled() {
                 "enabled"
             } else {
                 "disabled"
+            },
+            if shared.read_tokens.is_empty() {
+                ""
+            } else {
+                ", reads need a token"
             }
         ));
         let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -574,6 +574,8 @@ mod tests {
             repo,
             refname: "refs/heads/main".into(),
             tokens: BTreeMap::new(),
+            read_tokens: BTreeMap::new(),
+            cors: Vec::new(),
             local_identity: None,
             cache: ResponseCache::new(crate::server::CACHE_BUDGET),
             health: Mutex::new(None),

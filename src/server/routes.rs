@@ -1,5 +1,5 @@
 //! The route table: which handler answers which method and path, and the layers every request
-//! passes (body limit, timeout, error redaction, access log).
+//! passes (body limit, timeout, error redaction, the read gate, CORS, access log).
 //!
 //! Every refusal is the JSON error body, 404 and 405 included; a 405 carries `Allow` with exactly
 //! the methods its route takes (axum's own would list every method of `/api/prompts/{*rest}`,
@@ -16,7 +16,7 @@ use axum::Router;
 
 use super::query::{percent_decode, split, Kind};
 use super::response::PREFIX;
-use super::{access_log, error, health, read, write, ApiError, Shared};
+use super::{access_log, auth, cors, error, health, read, write, ApiError, Shared};
 use crate::{PromptName, Version};
 
 /// `GET /healthz`, `GET` and `POST /api/prompts`, and under `/api/prompts/` the read or write
@@ -49,6 +49,14 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             error::redact_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::require_reader,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            cors::cors,
         ))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),

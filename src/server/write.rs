@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::access_log::{with_info, LogInfo};
 use super::auth::{authorize, Writer};
-use super::merge::merged_prompt;
+use super::merge::{check_fields, merged_prompt};
 use super::query::{split, Kind};
 use super::read::{record_json, Moved};
 use super::response::{json_response, PREFIX};
@@ -55,7 +55,10 @@ fn required(map: &mut Map<String, Value>, key: &str) -> Result<String, ApiError>
 }
 
 /// `POST /api/prompts`: releases a version whose `prompt.yaml` is the request's fields laid
-/// over the working tree's (see [`merged_prompt`]); 201 with its record.
+/// over the working tree's (see [`merged_prompt`]); 201 with its record. The body can be a whole
+/// prompt definition (variables, messages, model, the system prompt and examples as content):
+/// it is checked as `create` checks a file, and a field no request or `prompt.yaml` has is a
+/// 400 naming the nearest known one.
 pub(super) async fn create(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -94,6 +97,7 @@ fn create_blocking(
     writer: &Writer,
     map: &mut Map<String, Value>,
 ) -> Result<(String, Bytes), ApiError> {
+    check_fields(map)?;
     let name = PromptName::parse(&required(map, "name")?)?;
     let description = required(map, "description")?;
     let version = match (take_string(map, "version")?, take_string(map, "bump")?) {

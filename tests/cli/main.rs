@@ -36,6 +36,7 @@ mod safety;
 mod schema;
 mod serve;
 mod serve_create;
+mod serve_defs;
 mod serve_safety;
 mod serve_splits;
 mod serve_strict;

@@ -463,8 +463,8 @@ fn write_errors_name_the_field_and_never_a_server_path_or_pid() {
         Some(TOKEN),
         &json!({"name": "support/agent", "version": "2.0.0", "description": "d", "modle": "gpt-4o"}),
     );
-    assert_eq!(typo.status, 422, "{}", typo.body);
-    assert_eq!(typo.json()["error"], "invalid-prompt");
+    assert_eq!(typo.status, 400, "{}", typo.body);
+    assert_eq!(typo.json()["error"], "bad-request");
     assert!(
         typo.body
             .contains("unknown field `modle` (did you mean `model`?)"),

@@ -29,6 +29,14 @@ pub struct Args {
     /// token → {name, email}; the identity authors the commits and access rules apply
     #[arg(long, value_name = "FILE")]
     tokens: Option<PathBuf>,
+    /// Make the registry private: every read but /healthz needs a bearer token from this file
+    /// (same format as --tokens; write tokens read too)
+    #[arg(long, value_name = "FILE")]
+    read_tokens: Option<PathBuf>,
+    /// Let browser pages of these origins read and write (CORS); repeat or comma-separate
+    /// (e.g. https://app.example.com)
+    #[arg(long, value_name = "ORIGIN", value_delimiter = ',', num_args = 1..)]
+    cors: Vec<String>,
     /// Accept writes without a token, as your own git identity (loopback addresses only)
     #[arg(long)]
     allow_local_writes: bool,
@@ -107,6 +115,23 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         Some(path) => server::load_tokens(path)?,
         None => Default::default(),
     };
+    let read_tokens = match &args.read_tokens {
+        Some(path) => server::load_tokens(path)?,
+        None => Default::default(),
+    };
+    let cors = args
+        .cors
+        .iter()
+        .map(|origin| {
+            server::parse_origin(origin).map_err(|why| {
+                Usage(
+                    format!("--cors: {why}"),
+                    "list the origins of the pages, e.g. --cors https://app.example.com,http://localhost:3000"
+                        .into(),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let local_identity: Option<IdentityFn> = if args.allow_local_writes {
         context.signatures(Some(&store))?; // fail now, not on the first write
         Some(Arc::new(|store: &promptreg::store::Store| {
@@ -133,6 +158,8 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         addr: args.addr,
         refname,
         tokens,
+        read_tokens,
+        cors,
         local_identity,
         access_log,
         sync: args
