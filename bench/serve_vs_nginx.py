@@ -126,6 +126,23 @@ def memory(pid: int) -> dict[str, int]:
     return fields
 
 
+def cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
+def cores_busy(seconds: float = 1.0) -> float:
+    """How many cores' worth of CPU the machine used over `seconds`, measured while the
+    servers sit idle: what other processes (another build, say) take from the benchmark."""
+    idle0, total0 = cpu_times()
+    time.sleep(seconds)
+    idle1, total1 = cpu_times()
+    total = total1 - total0
+    return (1 - (idle1 - idle0) / total) * (os.cpu_count() or 1) if total else 0.0
+
+
 def line_count(path: str) -> int:
     n = 0
     with open(path, "rb") as f:
@@ -268,6 +285,7 @@ def wrk(url: str, args, duration: float, extra: list[str] | None = None) -> dict
         command += extra
     else:
         command += [url]
+    busy = cores_busy()
     load = os.getloadavg()
     process = start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = process.communicate()
@@ -288,6 +306,7 @@ def wrk(url: str, args, duration: float, extra: list[str] | None = None) -> dict
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": errors.group(1).strip() if errors else "",
         "load": load,
+        "busy_before": busy,
     }
 
 
@@ -459,16 +478,19 @@ def report(args, binary, repo, body, runs, cached_memory, uncached, uncached_mem
     print(f"| VmHWM after the uncached runs (max) | {un_hwm:.1f} MiB | - | < 100 MB | "
           f"{'yes' if un_hwm * 1024 * 1024 < 100e6 else 'no'} |")
     print()
-    print("Rounds (load average, 1 min, before each run):\n")
-    print("| run | req/s | p99 ms | requests | access-log lines | non-2xx | load |")
-    print("|---|---|---|---|---|---|---|")
+    print("Rounds. `busy before`: cores' worth of CPU the machine used in the second before the run,"
+          " with the servers idle (other processes); `load`: 1-minute load average then (it counts"
+          " the benchmark's own threads of the previous run too).\n")
+    print("| run | req/s | p99 ms | requests | access-log lines | non-2xx | busy before | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for side in ("promptreg", "nginx"):
         for i, r in enumerate(runs[side], 1):
             print(f"| {side} {i} | {r['rps']:,.0f} | {r['p99_ms']:.2f} | {r['requests']:,} | "
-                  f"{r['log_lines']:,} | {r['non_2xx']} | {r['load'][0]:.2f} |")
+                  f"{r['log_lines']:,} | {r['non_2xx']} | {r['busy_before']:.2f} | {r['load'][0]:.2f} |")
     for i, r in enumerate(uncached, 1):
         print(f"| uncached {i} (of {n_urls:,} URLs) | {r['rps']:,.0f} | {r['p99_ms']:.2f} | "
-              f"{r['requests']:,} | {r['log_lines']:,} | {r['non_2xx']} | {r['load'][0]:.2f} |")
+              f"{r['requests']:,} | {r['log_lines']:,} | {r['non_2xx']} | {r['busy_before']:.2f} | "
+              f"{r['load'][0]:.2f} |")
     errors = [r["socket_errors"] for side in runs.values() for r in side + uncached if r["socket_errors"]]
     if errors:
         print(f"\nwrk socket errors: {errors}")
