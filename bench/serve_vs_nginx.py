@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """`promptreg serve` against nginx serving the same JSON body from a file, with `wrk`.
 
-Starts `promptreg --repo REPO serve --addr 127.0.0.1:0 --access-log FILE`, warms one URL
+Copies REPO (`cp -a`, without its `.git/promptreg` read cache, so the registry itself is
+never written and an earlier run leaves nothing warm) and starts `promptreg --repo COPY serve
+--addr 127.0.0.1:0 --access-log FILE` on the copy, warms one URL
 (--path, default `/api/prompts/p123/latest?environment=production`) and saves the exact body
 it answers to a file. Starts nginx from its own configuration in a temporary prefix (one
 worker per core, `access_log` to a file, `default_type application/json`, default keepalive)
@@ -12,9 +14,10 @@ on another free loopback port, serving that file at the same path; checks that b
     rounds each; medians of requests/s and of p99 latency, the ratio promptreg/nginx, and
     promptreg's VmRSS / VmHWM (/proc/PID/status) after the runs;
   * uncached: every version of every prompt (from the tags `NAME/vX.Y.Z`) as
-    `/api/prompts/NAME?version=X.Y.Z`, shuffled with a fixed seed and dealt out to wrk's
-    threads by a Lua script (bench/serve_vs_nginx.lua), each URL sent at most once, against a
-    freshly started server each round (so every request is the first read of that version);
+    `/api/prompts/NAME?version=X.Y.Z`, shuffled with a fixed seed and cut into --rounds
+    slices, one per round; wrk's threads share a round's slice out by a Lua script
+    (bench/serve_vs_nginx.lua), each URL sent at most once, against a freshly started server
+    each round (so every request is the first read of that version, in memory and on disk);
     median requests/s. If wrk got through the whole list within --uncached-duration the row
     says so (later requests were repeats) and the figure is not an uncached one.
 
@@ -385,8 +388,14 @@ def run(args, binary: str, repo: str, workdir: str) -> int:
     os.makedirs(home)
     env = hermetic_env("Bench", "bench@example.com", home)
 
-    log(f"starting promptreg serve on {repo}")
-    server = PromptregServer(binary, repo, env, workdir, "cached")
+    # Serve a copy: the server writes its disk read cache (.git/promptreg/cache) into the
+    # registry, and entries left there by an earlier run would make "first reads" hits.
+    log(f"copying {repo}")
+    copy = os.path.join(workdir, "registry")
+    subprocess.run(["cp", "-a", repo, copy], check=True)
+    shutil.rmtree(os.path.join(copy, ".git", "promptreg"), ignore_errors=True)
+    log("starting promptreg serve on the copy")
+    server = PromptregServer(binary, copy, env, workdir, "cached")
     status, body = get(server.base + args.path)
     if status != 200:
         raise RuntimeError(f"{args.path} answered {status}: {body[:500]!r}")
@@ -421,23 +430,27 @@ def run(args, binary: str, repo: str, workdir: str) -> int:
     server.stop()
     nginx.stop()
 
-    urls = version_urls(repo, env)
-    if not urls:
-        raise RuntimeError(f"no release tags NAME/vX.Y.Z in {repo}")
-    url_file = os.path.join(workdir, "urls.txt")
-    with open(url_file, "w") as f:
-        f.write("\n".join(urls) + "\n")
+    urls = version_urls(copy, env)
+    if len(urls) < args.rounds:
+        raise RuntimeError(f"too few release tags NAME/vX.Y.Z in {repo}")
     uncached: list[dict] = []
     uncached_memory: list[dict[str, int]] = []
     for round_ in range(args.rounds):
-        fresh = PromptregServer(binary, repo, env, workdir, f"uncached-{round_}")
+        # Each round gets its own slice of the URLs, so no round reads a version an earlier
+        # one has put in the disk cache.
+        part = urls[round_ * len(urls) // args.rounds:(round_ + 1) * len(urls) // args.rounds]
+        url_file = os.path.join(workdir, f"urls-{round_}.txt")
+        with open(url_file, "w") as f:
+            f.write("\n".join(part) + "\n")
+        fresh = PromptregServer(binary, copy, env, workdir, f"uncached-{round_}")
         status, _ = get(fresh.base + "/healthz")
         if status != 200:
             raise RuntimeError(f"/healthz answered {status}")
-        log(f"uncached round {round_ + 1}: {len(urls)} distinct URLs (load {os.getloadavg()[0]:.2f})")
+        log(f"uncached round {round_ + 1}: {len(part)} distinct URLs (load {os.getloadavg()[0]:.2f})")
         result = wrk(fresh.base, args, args.uncached_duration,
                      ["-s", LUA, fresh.base, "--", str(args.threads), url_file])
-        result["wrapped"] = result["requests"] > len(urls)
+        result["wrapped"] = result["requests"] > len(part)
+        result["urls"] = len(part)
         time.sleep(0.5)
         result["log_lines"] = line_count(fresh.access_log)
         uncached.append(result)
@@ -445,12 +458,12 @@ def run(args, binary: str, repo: str, workdir: str) -> int:
         fresh.stop()
         os.remove(fresh.access_log)
 
-    report(args, binary, repo, body, runs, cached_memory, uncached, uncached_memory, len(urls))
+    report(args, binary, repo, body, runs, cached_memory, uncached, uncached_memory)
     bad = [r for side in runs.values() for r in side + uncached if r["non_2xx"] or r["socket_errors"]]
     return 1 if bad else 0
 
 
-def report(args, binary, repo, body, runs, cached_memory, uncached, uncached_memory, n_urls) -> None:
+def report(args, binary, repo, body, runs, cached_memory, uncached, uncached_memory) -> None:
     med = lambda side, key: statistics.median(r[key] for r in runs[side])
     pr_rps, ng_rps = med("promptreg", "rps"), med("nginx", "rps")
     pr_p99, ng_p99 = med("promptreg", "p99_ms"), med("nginx", "p99_ms")
@@ -488,7 +501,7 @@ def report(args, binary, repo, body, runs, cached_memory, uncached, uncached_mem
             print(f"| {side} {i} | {r['rps']:,.0f} | {r['p99_ms']:.2f} | {r['requests']:,} | "
                   f"{r['log_lines']:,} | {r['non_2xx']} | {r['busy_before']:.2f} | {r['load'][0]:.2f} |")
     for i, r in enumerate(uncached, 1):
-        print(f"| uncached {i} (of {n_urls:,} URLs) | {r['rps']:,.0f} | {r['p99_ms']:.2f} | "
+        print(f"| uncached {i} (of {r['urls']:,} URLs) | {r['rps']:,.0f} | {r['p99_ms']:.2f} | "
               f"{r['requests']:,} | {r['log_lines']:,} | {r['non_2xx']} | {r['busy_before']:.2f} | "
               f"{r['load'][0]:.2f} |")
     errors = [r["socket_errors"] for side in runs.values() for r in side + uncached if r["socket_errors"]]
