@@ -197,7 +197,7 @@ class PromptregServer:
         stop(self.process)
 
 
-def nginx_config(prefix: str, port: int, root: str, location: str) -> str:
+def nginx_config(prefix: str, port: int, body_file: str, location: str) -> str:
     user = ""
     if os.geteuid() == 0:
         # As root nginx would switch its workers to `nobody`, whose group may not exist
@@ -222,8 +222,9 @@ http {{
 {temp}
     server {{
         listen 127.0.0.1:{port};
-        root {root};
+        # No `types` block matches `.json`, so the body goes out as the default_type.
         location = {location} {{
+            alias {body_file};
         }}
     }}
 }}
@@ -231,19 +232,14 @@ http {{
 
 
 class Nginx:
-    def __init__(self, workdir: str, body: bytes, url_path: str):
+    def __init__(self, workdir: str, body_file: str, url_path: str):
         self.prefix = os.path.join(workdir, "nginx")
         location = url_path.partition("?")[0]
-        root = os.path.join(self.prefix, "root")
-        target = root + location
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.makedirs(os.path.join(self.prefix, "temp"), exist_ok=True)
-        with open(target, "wb") as f:
-            f.write(body)
+        os.makedirs(os.path.join(self.prefix, "temp"))
         self.port = free_port()
         self.config = os.path.join(self.prefix, "nginx.conf")
         with open(self.config, "w") as f:
-            f.write(nginx_config(self.prefix, self.port, root, location))
+            f.write(nginx_config(self.prefix, self.port, body_file, location))
         self.access_log = os.path.join(self.prefix, "nginx-access.log")
         self.error_log = os.path.join(self.prefix, "error.log")
         self.command = ["nginx", "-p", self.prefix, "-c", self.config, "-e", self.error_log]
@@ -407,10 +403,14 @@ def run(args, binary: str, repo: str, workdir: str) -> int:
         f.write(body)
 
     log("starting nginx")
-    nginx = Nginx(workdir, body, args.path)
+    nginx = Nginx(workdir, body_file, args.path)
     status, served = get(nginx.base + args.path)
     if (status, served) != (200, body):
         raise RuntimeError(f"nginx answered {status} with other bytes than promptreg")
+    with urllib.request.urlopen(nginx.base + args.path, timeout=60) as response:
+        content_type = response.headers.get("Content-Type", "")
+    if content_type != "application/json":
+        raise RuntimeError(f"nginx sent Content-Type {content_type!r}, not application/json")
 
     sides = {"promptreg": (server.base, server.access_log), "nginx": (nginx.base, nginx.access_log)}
     runs: dict[str, list[dict]] = {"promptreg": [], "nginx": []}
@@ -459,7 +459,8 @@ def run(args, binary: str, repo: str, workdir: str) -> int:
         os.remove(fresh.access_log)
 
     report(args, binary, repo, body, runs, cached_memory, uncached, uncached_memory)
-    bad = [r for side in runs.values() for r in side + uncached if r["non_2xx"] or r["socket_errors"]]
+    every = runs["promptreg"] + runs["nginx"] + uncached
+    bad = [r for r in every if r["non_2xx"] or r["socket_errors"]]
     return 1 if bad else 0
 
 
@@ -504,7 +505,8 @@ def report(args, binary, repo, body, runs, cached_memory, uncached, uncached_mem
         print(f"| uncached {i} (of {r['urls']:,} URLs) | {r['rps']:,.0f} | {r['p99_ms']:.2f} | "
               f"{r['requests']:,} | {r['log_lines']:,} | {r['non_2xx']} | {r['busy_before']:.2f} | "
               f"{r['load'][0]:.2f} |")
-    errors = [r["socket_errors"] for side in runs.values() for r in side + uncached if r["socket_errors"]]
+    every = runs["promptreg"] + runs["nginx"] + uncached
+    errors = [r["socket_errors"] for r in every if r["socket_errors"]]
     if errors:
         print(f"\nwrk socket errors: {errors}")
     print()
