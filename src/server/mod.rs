@@ -1,10 +1,11 @@
 //! `promptreg serve`: a read-mostly HTTP API over the committed state of one branch.
 //!
-//! Every request reads the branch tip (one ref read) and a fingerprint of the prompt's version
-//! tags (a stat of `packed-refs` and a listing of `refs/tags/<name>/`); responses are cached in
-//! memory under (tip, fingerprint, route, name and parsed parameters), within a byte budget
-//! ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows on the next
-//! request and no request can grow the cache beyond its budget. Git work is blocking and runs on
+//! The branch tip is kept in memory with a stamp of the ref's files ([`state`]); every request
+//! `stat`s them and reads the ref again only when they changed, and fingerprints the prompt's
+//! version tags the same way (the stamps of `packed-refs` and `refs/tags/<name>/`). Responses
+//! are cached in memory under (tip, fingerprint, route, name and parsed parameters), within a
+//! byte budget ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows
+//! on the next request and no request can grow the cache beyond its budget. Git work is blocking and runs on
 //! tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle per
 //! pool thread for reads and a fresh one for each write.
 //!
@@ -24,6 +25,7 @@ mod query;
 mod read;
 mod response;
 mod routes;
+mod state;
 mod sync;
 mod write;
 
@@ -132,6 +134,8 @@ pub(crate) struct Shared {
     pub cors: Vec<String>,
     pub local_identity: Option<IdentityFn>,
     pub cache: cache::ResponseCache,
+    /// The served ref's tip as last read, and when to read it again.
+    pub state: state::ServedState,
     /// The last `/healthz` verdict and the tip it was made for.
     pub health: Mutex<Option<(ObjectId, Result<(), ApiError>)>>,
     /// How the server's own paths are shown in error bodies.
@@ -180,6 +184,7 @@ pub(crate) fn with_reader<T>(
 /// fuzz targets do (`fuzz/`, `tests/fuzz.rs`).
 pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
     routes::router(Arc::new(Shared {
+        state: state::ServedState::new(&repo, &refname),
         repo,
         refname,
         tokens: BTreeMap::new(),
@@ -222,6 +227,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         }
     });
     let shared = Arc::new(Shared {
+        state: state::ServedState::new(&config.repo, &config.refname),
         repo: config.repo,
         refname: config.refname,
         tokens: config.tokens,

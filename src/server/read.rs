@@ -44,7 +44,9 @@ pub(super) async fn read(
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
-                cached_read(&shared, store, &name, kind, &query)
+                let stamp = stamp_of(&shared, store, &name)?;
+                cached_read(&shared, Some(store), stamp, &name, kind, &query)?
+                    .ok_or_else(|| ApiError::internal("a read with a store always answers"))
             })
         })
         .await
@@ -181,10 +183,34 @@ fn all_tags_fingerprint(store: &Store) -> u64 {
     hasher.finish()
 }
 
-/// The served ref's tip: `503` when it is missing or cannot be read (as `/healthz` says).
+/// What keys a read of `name` now: the served ref's tip (from memory when its files are
+/// unchanged, else read and remembered) and a fingerprint of the prompt's tags (their stamps
+/// when settled, else a listing of `refs/tags/<name>/`).
+fn stamp_of(
+    shared: &Shared,
+    store: &Store,
+    name: &PromptName,
+) -> Result<(crate::store::ObjectId, u64), ApiError> {
+    let tip = match shared.state.tip() {
+        Some(tip) => tip,
+        None => served_tip(shared, store)?,
+    };
+    let tags = shared
+        .state
+        .tags(name)
+        .unwrap_or_else(|| tags_fingerprint(store, name));
+    Ok((tip, tags))
+}
+
+/// The served ref's tip, read from the repository and remembered in the served state: `503`
+/// when it is missing or cannot be read (as `/healthz` says).
 fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, ApiError> {
+    let stamp = shared.state.stamp_before_read();
     match store.ref_target(&shared.refname) {
-        Ok(Some(tip)) => Ok(tip),
+        Ok(Some(tip)) => {
+            shared.state.remember(stamp, tip);
+            Ok(tip)
+        }
         Ok(None) => Err(unavailable(
             "ref-missing",
             format!(
@@ -201,7 +227,10 @@ fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, 
 
 /// The list at the served ref's tip, from the cache when the tip and the tags are unchanged.
 fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Cached>, ApiError> {
-    let tip = served_tip(shared, store)?;
+    let tip = match shared.state.tip() {
+        Some(tip) => tip,
+        None => served_tip(shared, store)?,
+    };
     let key = Key {
         tip,
         tags: all_tags_fingerprint(store),
@@ -230,18 +259,20 @@ fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Ca
 /// tags are unchanged. A keyed read of a split environment takes the environment's unkeyed
 /// answer (cached as any other), assigns the key with the split rule, and serves that entry's
 /// answer, cached once per entry; a key on an environment that does not split changes nothing.
+/// `stamp` is the tip and tags fingerprint to read at ([`stamp_of`]). Without a `store`, only
+/// the cache answers: `None` on a miss.
 fn cached_read(
     shared: &Shared,
-    store: &Store,
+    store: Option<&Store>,
+    (tip, tags): (crate::store::ObjectId, u64),
     name: &PromptName,
     kind: Kind,
     query: &Query,
-) -> Result<Answer, ApiError> {
-    let tip = served_tip(shared, store)?;
+) -> Result<Option<Answer>, ApiError> {
     let params = &query.params;
     let key = Key {
         tip,
-        tags: tags_fingerprint(store, name),
+        tags,
         // `/latest` answers exactly what the bare route answers for the same environment.
         kind: if kind == Kind::Latest {
             Kind::Record
@@ -252,9 +283,10 @@ fn cached_read(
         params: params.clone(),
         entry: None,
     };
-    let unkeyed = match shared.cache.get(&key) {
-        Some(hit) => hit,
-        None => {
+    let unkeyed = match (shared.cache.get(&key), store) {
+        (Some(hit), _) => hit,
+        (None, None) => return Ok(None),
+        (None, Some(store)) => {
             let cached = Arc::new(uncached_read(store, shared, name, &key)?);
             shared.cache.put(key.clone(), cached.clone());
             cached
@@ -262,16 +294,16 @@ fn cached_read(
     };
     let split_key = query.key.as_deref();
     let (Some(split_key), Some(served)) = (split_key, unkeyed.served.as_ref()) else {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: unkeyed,
             bucket: None,
-        });
+        }));
     };
     let (Some(split), Some(environment)) = (&served.split, &served.environment) else {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: unkeyed,
             bucket: None,
-        });
+        }));
     };
     let bucket = promptreg_wire::split::bucket(name.as_str(), environment, split_key);
     let entry = promptreg_wire::split::assign(split, bucket)
@@ -287,11 +319,14 @@ fn cached_read(
         ..key
     };
     if let Some(hit) = shared.cache.get(&entry_key) {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: hit,
             bucket: Some(bucket),
-        });
+        }));
     }
+    let Some(store) = store else {
+        return Ok(None);
+    };
     let cached = Arc::new(entry_read(
         store,
         shared,
@@ -302,10 +337,10 @@ fn cached_read(
         tip,
     )?);
     shared.cache.put(entry_key, cached.clone());
-    Ok(Answer {
+    Ok(Some(Answer {
         cached,
         bucket: Some(bucket),
-    })
+    }))
 }
 
 /// The answer of a keyed read whose key falls in `entry` of `environment`'s split: the record
@@ -571,6 +606,7 @@ mod tests {
         };
         split(&store, &request, &signatures).unwrap();
         let shared = Shared {
+            state: crate::server::state::ServedState::new(&repo, "refs/heads/main"),
             repo,
             refname: "refs/heads/main".into(),
             tokens: BTreeMap::new(),
@@ -594,7 +630,10 @@ mod tests {
                 },
                 key: Some(key.clone()),
             };
-            let answer = cached_read(&shared, &store, &name, Kind::Latest, &query).unwrap();
+            let stamp = stamp_of(&shared, &store, &name).unwrap();
+            let answer = cached_read(&shared, Some(&store), stamp, &name, Kind::Latest, &query)
+                .unwrap()
+                .unwrap();
             let bucket = promptreg_wire::split::bucket(name.as_str(), "staging", &key);
             assert_eq!(answer.bucket, Some(bucket));
             let expected = if bucket < 9000 { "1.1.0" } else { "1.2.0" };

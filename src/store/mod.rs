@@ -105,6 +105,28 @@ impl Store {
         self.repo.path()
     }
 
+    /// The files `refname`'s value lives in (its loose file, then `packed-refs`) and the
+    /// directory of the loose version tags (`refs/tags/`), all in the common directory; `None`
+    /// when refs are not plain files there: another ref backend (`extensions.refStorage`, e.g.
+    /// reftable) or a per-worktree ref (anything outside `refs/heads/`, `refs/remotes/` and
+    /// `refs/tags/`). The server watches these to know when to read the ref again.
+    pub fn ref_files(&self, refname: &str) -> Option<RefFiles> {
+        let storage = self.config_value("extensions.refStorage");
+        if storage.is_some_and(|s| !s.eq_ignore_ascii_case("files")) {
+            return None;
+        }
+        let shared = ["refs/heads/", "refs/remotes/", "refs/tags/"];
+        if !shared.iter().any(|p| refname.starts_with(p)) || refname.contains("..") {
+            return None;
+        }
+        let common = self.common_dir();
+        Some(RefFiles {
+            loose: common.join(refname),
+            packed: common.join("packed-refs"),
+            tags: common.join("refs/tags"),
+        })
+    }
+
     /// A configuration value (`user.name`), if set.
     pub fn config_value(&self, key: &str) -> Option<String> {
         self.repo.config().ok()?.get_string(key).ok()
@@ -230,6 +252,17 @@ impl Store {
     pub fn version_exists(&self, name: &PromptName, version: &Version) -> bool {
         self.repo.find_reference(&version.tag_ref(name)).is_ok()
     }
+}
+
+/// Where a ref backed by files keeps its value ([`Store::ref_files`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefFiles {
+    /// The ref's loose file (`refs/heads/main`), which may not exist.
+    pub loose: PathBuf,
+    /// `packed-refs`, which may not exist.
+    pub packed: PathBuf,
+    /// `refs/tags/`: a prompt's loose version tags are the files of `refs/tags/<name>/`.
+    pub tags: PathBuf,
 }
 
 /// How promptreg abbreviates a commit id wherever it shows one: its first 10 hex digits
