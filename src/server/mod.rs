@@ -5,9 +5,10 @@
 //! version tags the same way (the stamps of `packed-refs` and `refs/tags/<name>/`). Responses
 //! are cached in memory under (tip, fingerprint, route, name and parsed parameters), within a
 //! byte budget ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows
-//! on the next request and no request can grow the cache beyond its budget. Git work is blocking and runs on
-//! tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle per
-//! pool thread for reads and a fresh one for each write.
+//! on the next request and no request can grow the cache beyond its budget. A cached answer is
+//! served on the connection's own task; Git work (a miss, an unsettled ref) is blocking and runs
+//! on tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle
+//! per pool thread for reads and a fresh one for each write.
 //!
 //! The library never prints: status lines go through [`Config::notify`] and access-log lines
 //! to [`Config::access_log`].

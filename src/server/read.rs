@@ -41,10 +41,21 @@ pub(super) async fn read(
         let query = query::parse(kind, &uri)?;
         info.version = query.params.version.clone();
         info.environment = query.params.environment.clone();
+        // A hit is answered here, on the connection's task: the tip from memory and the tags'
+        // stamp take four `stat`s. The blocking pool is for misses (and unsettled refs).
+        let stamp = shared.state.tip().zip(shared.state.tags(&name));
+        if let Some(stamp) = stamp {
+            if let Some(hit) = cached_read(&shared, None, stamp, &name, kind, &query)? {
+                return Ok(hit);
+            }
+        }
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
-                let stamp = stamp_of(&shared, store, &name)?;
+                let stamp = match stamp {
+                    Some(stamp) => stamp,
+                    None => stamp_of(&shared, store, &name)?,
+                };
                 cached_read(&shared, Some(store), stamp, &name, kind, &query)?
                     .ok_or_else(|| ApiError::internal("a read with a store always answers"))
             })
@@ -574,21 +585,119 @@ mod tests {
     use crate::server::query::Params;
     use crate::store::identity::{Identity, Signatures};
 
+    fn signatures() -> Signatures {
+        let who = Identity {
+            name: "T".into(),
+            email: "t@example.com".into(),
+            when: chrono::Utc::now().fixed_offset(),
+        };
+        Signatures {
+            author: who.clone(),
+            committer: who,
+        }
+    }
+
+    fn shared_for(repo: std::path::PathBuf) -> Shared {
+        Shared {
+            state: crate::server::state::ServedState::new(&repo, "refs/heads/main"),
+            repo,
+            refname: "refs/heads/main".into(),
+            tokens: BTreeMap::new(),
+            read_tokens: BTreeMap::new(),
+            cors: Vec::new(),
+            local_identity: None,
+            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
+            health: Mutex::new(None),
+            redact: Redact::default(),
+            notify: Arc::new(|_: &str| {}),
+            log: Mutex::new(None),
+        }
+    }
+
+    /// Dates every file and directory under `dir` a minute back, as if the refs had settled.
+    fn settle(dir: &Path) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                settle(&entry.path());
+            }
+        }
+        std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Once the refs have settled, a read seen before is answered from memory alone (no
+    /// repository handle: what the connection's task does); a promotion makes it a miss.
+    #[cfg(unix)]
+    #[test]
+    fn a_settled_hit_needs_no_repository_and_a_promotion_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("ex");
+        crate::ops::example::init_example(&repo, &signatures()).unwrap();
+        let store = Store::discover(&repo).unwrap();
+        settle(&store.common_dir().join("refs"));
+        if store.common_dir().join("packed-refs").exists() {
+            settle(store.common_dir());
+        }
+        let shared = shared_for(repo);
+        let name = PromptName::parse("support/refund-agent").unwrap();
+        let query = Query {
+            params: Params {
+                version: None,
+                environment: Some("production".into()),
+                domain: None,
+            },
+            key: None,
+        };
+        assert_eq!(shared.state.tip(), None, "nothing read yet");
+        let stamp = stamp_of(&shared, &store, &name).unwrap();
+        let first = cached_read(&shared, Some(&store), stamp, &name, Kind::Latest, &query)
+            .unwrap()
+            .unwrap();
+        let tip = shared.state.tip().expect("the tip is in memory");
+        let tags = shared.state.tags(&name).expect("the tags are settled");
+        assert_eq!((tip, tags), stamp);
+        let hit = cached_read(&shared, None, (tip, tags), &name, Kind::Versions, &query).unwrap();
+        assert!(hit.is_none(), "a read not seen before needs the repository");
+        let hit = cached_read(&shared, None, (tip, tags), &name, Kind::Latest, &query)
+            .unwrap()
+            .expect("a hit without a store");
+        assert!(Arc::ptr_eq(&hit.cached, &first.cached));
+
+        let request = crate::ops::promote::PromoteRequest {
+            name: name.clone(),
+            version: Version::parse("1.2.0").unwrap(),
+            environment: "production".into(),
+            reason: "next".into(),
+            force: true,
+            canary: None,
+        };
+        crate::ops::promote::promote(&store, &request, &signatures()).unwrap();
+        assert_eq!(shared.state.tip(), None, "the ref file was replaced");
+        let moved = stamp_of(&shared, &store, &name).unwrap();
+        assert_ne!(moved.0, tip);
+        let answer = cached_read(&shared, Some(&store), moved, &name, Kind::Latest, &query)
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.cached.served.as_ref().unwrap().version, "1.2.0");
+    }
+
     /// A million user ids must not make a million cache entries: keyed reads of a split keep
     /// the environment's answer and one per entry, and the body of each carries its key's
     /// bucket and the version the rule assigns.
     #[tokio::test]
     async fn keyed_reads_cache_one_answer_per_entry_not_per_key() {
         let dir = tempfile::tempdir().unwrap();
-        let who = Identity {
-            name: "T".into(),
-            email: "t@example.com".into(),
-            when: chrono::Utc::now().fixed_offset(),
-        };
-        let signatures = Signatures {
-            author: who.clone(),
-            committer: who,
-        };
+        let signatures = signatures();
         let repo = dir.path().join("ex");
         crate::ops::example::init_example(&repo, &signatures).unwrap();
         let store = Store::discover(&repo).unwrap();
@@ -605,20 +714,7 @@ mod tests {
             force: false,
         };
         split(&store, &request, &signatures).unwrap();
-        let shared = Shared {
-            state: crate::server::state::ServedState::new(&repo, "refs/heads/main"),
-            repo,
-            refname: "refs/heads/main".into(),
-            tokens: BTreeMap::new(),
-            read_tokens: BTreeMap::new(),
-            cors: Vec::new(),
-            local_identity: None,
-            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
-            health: Mutex::new(None),
-            redact: Redact::default(),
-            notify: Arc::new(|_: &str| {}),
-            log: Mutex::new(None),
-        };
+        let shared = shared_for(repo);
         let mut served = BTreeSet::new();
         for i in 0..1000 {
             let key = format!("user-{i}");
