@@ -142,15 +142,14 @@ pub(crate) struct Shared {
     /// How the server's own paths are shown in error bodies.
     pub redact: error::Redact,
     pub notify: NotifyFn,
-    log: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+    /// Where access-log lines go; `None`: nowhere.
+    log: Option<Arc<access_log::LogBuffer>>,
 }
 
 impl Shared {
-    pub fn log(&self, line: String) {
-        if let Ok(sender) = self.log.lock() {
-            if let Some(sender) = sender.as_ref() {
-                let _ = sender.send(line);
-            }
+    pub fn log(&self, line: &str) {
+        if let Some(buffer) = &self.log {
+            buffer.push(line);
         }
     }
 
@@ -196,7 +195,7 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
         health: Mutex::new(None),
         redact: error::Redact::default(),
         notify: Arc::new(|_: &str| {}),
-        log: Mutex::new(None),
+        log: None,
     }))
 }
 
@@ -216,17 +215,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     if config.repo.is_absolute() {
         redact = redact.with(&config.repo, "");
     }
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    let mut sink = config.access_log;
-    let writer = std::thread::spawn(move || {
-        while let Ok(line) = receiver.recv() {
-            let _ = writeln!(sink, "{line}");
-            while let Ok(line) = receiver.try_recv() {
-                let _ = writeln!(sink, "{line}");
-            }
-            let _ = sink.flush();
-        }
-    });
+    let log = Arc::new(access_log::LogBuffer::default());
+    let writer = access_log::spawn_writer(log.clone(), config.access_log, config.notify.clone())
+        .context("cannot start the access-log writer")?;
     let shared = Arc::new(Shared {
         state: state::ServedState::new(&config.repo, &config.refname),
         repo: config.repo,
@@ -239,7 +230,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         health: Mutex::new(None),
         redact,
         notify: config.notify.clone(),
-        log: Mutex::new(Some(sender)),
+        log: Some(log.clone()),
     });
     let notify = config.notify;
     if !shared.tokens.is_empty() && shared.local_identity.is_some() {
@@ -284,9 +275,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     // A blocking task still running (a write past its timeout) is abandoned, not awaited: the
     // process exits and the kernel releases the write lock it holds.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Ok(mut log) = shared.log.lock() {
-        log.take();
-    }
+    // Every request is answered or abandoned by now: what is buffered is written before exit.
+    log.close();
     let _ = writer.join();
     result
 }

@@ -610,7 +610,7 @@ mod tests {
             health: Mutex::new(None),
             redact: Redact::default(),
             notify: Arc::new(|_: &str| {}),
-            log: Mutex::new(None),
+            log: None,
         }
     }
 

@@ -1,10 +1,10 @@
-//! `promptreg serve` keeps the served tip in memory: a change to the ref (a CLI promotion, a
-//! hand `git reset`, a `git fetch` into the ref, a new tag) still shows on the next request,
-//! settled or not.
+//! `promptreg serve` keeps the served tip in memory and buffers its access log: a change to the
+//! ref (a CLI promotion, a hand `git reset`, a `git fetch` into the ref, a new tag) still shows
+//! on the next request, settled or not, and no access-log line is lost on SIGTERM.
 
 use std::time::Duration;
 
-use crate::serve::{get, Server};
+use crate::serve::{agent, get, Server};
 use crate::support::{promoted_through_pipeline, TestRepo};
 
 /// Longer than the server's settle time (`SETTLE` in src/server/state.rs): the ref files are
@@ -107,4 +107,35 @@ fn a_fetch_into_the_ref_and_a_new_tag_show_on_the_next_request() {
     // And once the new tag has settled too (the tags' stamp, not a listing, keys the cache).
     std::thread::sleep(SETTLED);
     assert_eq!(versions(), 3);
+}
+
+#[test]
+fn sigterm_right_after_many_requests_loses_no_access_log_line() {
+    let repo = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
+    let log = repo.tmp().join("access.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let mut server = Server::start(&repo, &["--access-log", &log_arg]);
+    const THREADS: usize = 4;
+    const EACH: usize = 150;
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            let url = server.url("/api/prompts/support/agent?environment=dev");
+            scope.spawn(move || {
+                let agent = agent();
+                for _ in 0..EACH {
+                    let status = agent.get(&url).call().expect("request").status();
+                    assert_eq!(status, 200);
+                }
+            });
+        }
+    });
+    // Every response is in; the lines may still sit in the server's buffer.
+    assert_eq!(server.terminate().0, Some(0));
+    let text = std::fs::read_to_string(&log).expect("the access log");
+    let reads = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|line| line["path"] == "/api/prompts/support/agent" && line["status"] == 200)
+        .count();
+    assert_eq!(reads, THREADS * EACH);
 }
