@@ -304,3 +304,39 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     }
     result.map_err(Error::io(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_files_are_in_the_common_dir_unless_refs_are_not_plain_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), "main").unwrap();
+        let common = store.common_dir().to_owned();
+        assert_eq!(
+            store.ref_files("refs/heads/main"),
+            Some(RefFiles {
+                loose: common.join("refs/heads/main"),
+                packed: common.join("packed-refs"),
+                tags: common.join("refs/tags"),
+            })
+        );
+        assert!(store.ref_files("refs/remotes/origin/main").is_some());
+        // Per-worktree refs live in a worktree's own git directory; a name climbing out is no ref.
+        assert_eq!(store.ref_files("refs/worktree/main"), None);
+        assert_eq!(store.ref_files("refs/heads/../../config"), None);
+        // Another ref backend: nothing to stat.
+        let repo = Repository::open(dir.path()).unwrap();
+        repo.config()
+            .unwrap()
+            .set_str("extensions.refStorage", "reftable")
+            .unwrap();
+        assert_eq!(store.ref_files("refs/heads/main"), None);
+        repo.config()
+            .unwrap()
+            .set_str("extensions.refStorage", "files")
+            .unwrap();
+        assert!(store.ref_files("refs/heads/main").is_some());
+    }
+}
