@@ -1,6 +1,6 @@
 //! `promptreg serve`: a read-mostly HTTP API over the committed state of one branch.
 //!
-//! The branch tip is kept in memory with a stamp of the ref's files ([`state`]); every request
+//! The branch tip is kept in memory with a stamp of the ref's files (`state.rs`); every request
 //! `stat`s them and reads the ref again only when they changed, and fingerprints the prompt's
 //! version tags the same way (the stamps of `packed-refs` and `refs/tags/<name>/`). Responses
 //! are cached in memory under (tip, fingerprint, route, name and parsed parameters), within a
