@@ -1,12 +1,14 @@
 //! `promptreg serve`: a read-mostly HTTP API over the committed state of one branch.
 //!
-//! Every request reads the branch tip (one ref read) and a fingerprint of the prompt's version
-//! tags (a stat of `packed-refs` and a listing of `refs/tags/<name>/`); responses are cached in
-//! memory under (tip, fingerprint, route, name and parsed parameters), within a byte budget
-//! ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows on the next
-//! request and no request can grow the cache beyond its budget. Git work is blocking and runs on
-//! tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle per
-//! pool thread for reads and a fresh one for each write.
+//! The branch tip is kept in memory with a stamp of the ref's files (`state.rs`); every request
+//! `stat`s them and reads the ref again only when they changed, and fingerprints the prompt's
+//! version tags the same way (the stamps of `packed-refs` and `refs/tags/<name>/`). Responses
+//! are cached in memory under (tip, fingerprint, route, name and parsed parameters), within a
+//! byte budget ([`CACHE_BUDGET`]), so a promotion by the CLI, a `git pull` or a new tag shows
+//! on the next request and no request can grow the cache beyond its budget. A cached answer is
+//! served on the connection's own task; Git work (a miss, an unsettled ref) is blocking and runs
+//! on tokio's blocking pool (at most [`BLOCKING_THREADS`] threads), with one repository handle
+//! per pool thread for reads and a fresh one for each write.
 //!
 //! The library never prints: status lines go through [`Config::notify`] and access-log lines
 //! to [`Config::access_log`].
@@ -24,6 +26,7 @@ mod query;
 mod read;
 mod response;
 mod routes;
+mod state;
 mod sync;
 mod write;
 
@@ -132,20 +135,21 @@ pub(crate) struct Shared {
     pub cors: Vec<String>,
     pub local_identity: Option<IdentityFn>,
     pub cache: cache::ResponseCache,
+    /// The served ref's tip as last read, and when to read it again.
+    pub state: state::ServedState,
     /// The last `/healthz` verdict and the tip it was made for.
     pub health: Mutex<Option<(ObjectId, Result<(), ApiError>)>>,
     /// How the server's own paths are shown in error bodies.
     pub redact: error::Redact,
     pub notify: NotifyFn,
-    log: Mutex<Option<std::sync::mpsc::Sender<String>>>,
+    /// Where access-log lines go; `None`: nowhere.
+    log: Option<Arc<access_log::LogBuffer>>,
 }
 
 impl Shared {
-    pub fn log(&self, line: String) {
-        if let Ok(sender) = self.log.lock() {
-            if let Some(sender) = sender.as_ref() {
-                let _ = sender.send(line);
-            }
+    pub fn log(&self, line: &str) {
+        if let Some(buffer) = &self.log {
+            buffer.push(line);
         }
     }
 
@@ -180,6 +184,7 @@ pub(crate) fn with_reader<T>(
 /// fuzz targets do (`fuzz/`, `tests/fuzz.rs`).
 pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
     routes::router(Arc::new(Shared {
+        state: state::ServedState::new(&repo, &refname),
         repo,
         refname,
         tokens: BTreeMap::new(),
@@ -190,7 +195,7 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
         health: Mutex::new(None),
         redact: error::Redact::default(),
         notify: Arc::new(|_: &str| {}),
-        log: Mutex::new(None),
+        log: None,
     }))
 }
 
@@ -210,18 +215,11 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     if config.repo.is_absolute() {
         redact = redact.with(&config.repo, "");
     }
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    let mut sink = config.access_log;
-    let writer = std::thread::spawn(move || {
-        while let Ok(line) = receiver.recv() {
-            let _ = writeln!(sink, "{line}");
-            while let Ok(line) = receiver.try_recv() {
-                let _ = writeln!(sink, "{line}");
-            }
-            let _ = sink.flush();
-        }
-    });
+    let log = Arc::new(access_log::LogBuffer::default());
+    let writer = access_log::spawn_writer(log.clone(), config.access_log, config.notify.clone())
+        .context("cannot start the access-log writer")?;
     let shared = Arc::new(Shared {
+        state: state::ServedState::new(&config.repo, &config.refname),
         repo: config.repo,
         refname: config.refname,
         tokens: config.tokens,
@@ -232,7 +230,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         health: Mutex::new(None),
         redact,
         notify: config.notify.clone(),
-        log: Mutex::new(Some(sender)),
+        log: Some(log.clone()),
     });
     let notify = config.notify;
     if !shared.tokens.is_empty() && shared.local_identity.is_some() {
@@ -277,9 +275,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     // A blocking task still running (a write past its timeout) is abandoned, not awaited: the
     // process exits and the kernel releases the write lock it holds.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    if let Ok(mut log) = shared.log.lock() {
-        log.take();
-    }
+    // Every request is answered or abandoned by now: what is buffered is written before exit.
+    log.close();
     let _ = writer.join();
     result
 }

@@ -41,10 +41,23 @@ pub(super) async fn read(
         let query = query::parse(kind, &uri)?;
         info.version = query.params.version.clone();
         info.environment = query.params.environment.clone();
+        // A hit is answered here, on the connection's task: the tip from memory and the tags'
+        // stamp take four `stat`s. The blocking pool is for misses (and unsettled refs).
+        let stamp = shared.state.tip().zip(shared.state.tags(&name));
+        if let Some(stamp) = stamp {
+            if let Some(hit) = cached_read(&shared, None, stamp, &name, kind, &query)? {
+                return Ok(hit);
+            }
+        }
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
-                cached_read(&shared, store, &name, kind, &query)
+                let stamp = match stamp {
+                    Some(stamp) => stamp,
+                    None => stamp_of(&shared, store, &name)?,
+                };
+                cached_read(&shared, Some(store), stamp, &name, kind, &query)?
+                    .ok_or_else(|| ApiError::internal("a read with a store always answers"))
             })
         })
         .await
@@ -181,10 +194,34 @@ fn all_tags_fingerprint(store: &Store) -> u64 {
     hasher.finish()
 }
 
-/// The served ref's tip: `503` when it is missing or cannot be read (as `/healthz` says).
+/// What keys a read of `name` now: the served ref's tip (from memory when its files are
+/// unchanged, else read and remembered) and a fingerprint of the prompt's tags (their stamps
+/// when settled, else a listing of `refs/tags/<name>/`).
+fn stamp_of(
+    shared: &Shared,
+    store: &Store,
+    name: &PromptName,
+) -> Result<(crate::store::ObjectId, u64), ApiError> {
+    let tip = match shared.state.tip() {
+        Some(tip) => tip,
+        None => served_tip(shared, store)?,
+    };
+    let tags = shared
+        .state
+        .tags(name)
+        .unwrap_or_else(|| tags_fingerprint(store, name));
+    Ok((tip, tags))
+}
+
+/// The served ref's tip, read from the repository and remembered in the served state: `503`
+/// when it is missing or cannot be read (as `/healthz` says).
 fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, ApiError> {
+    let stamp = shared.state.stamp_before_read();
     match store.ref_target(&shared.refname) {
-        Ok(Some(tip)) => Ok(tip),
+        Ok(Some(tip)) => {
+            shared.state.remember(stamp, tip);
+            Ok(tip)
+        }
         Ok(None) => Err(unavailable(
             "ref-missing",
             format!(
@@ -201,7 +238,10 @@ fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, 
 
 /// The list at the served ref's tip, from the cache when the tip and the tags are unchanged.
 fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Cached>, ApiError> {
-    let tip = served_tip(shared, store)?;
+    let tip = match shared.state.tip() {
+        Some(tip) => tip,
+        None => served_tip(shared, store)?,
+    };
     let key = Key {
         tip,
         tags: all_tags_fingerprint(store),
@@ -230,18 +270,20 @@ fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Ca
 /// tags are unchanged. A keyed read of a split environment takes the environment's unkeyed
 /// answer (cached as any other), assigns the key with the split rule, and serves that entry's
 /// answer, cached once per entry; a key on an environment that does not split changes nothing.
+/// `stamp` is the tip and tags fingerprint to read at ([`stamp_of`]). Without a `store`, only
+/// the cache answers: `None` on a miss.
 fn cached_read(
     shared: &Shared,
-    store: &Store,
+    store: Option<&Store>,
+    (tip, tags): (crate::store::ObjectId, u64),
     name: &PromptName,
     kind: Kind,
     query: &Query,
-) -> Result<Answer, ApiError> {
-    let tip = served_tip(shared, store)?;
+) -> Result<Option<Answer>, ApiError> {
     let params = &query.params;
     let key = Key {
         tip,
-        tags: tags_fingerprint(store, name),
+        tags,
         // `/latest` answers exactly what the bare route answers for the same environment.
         kind: if kind == Kind::Latest {
             Kind::Record
@@ -252,9 +294,10 @@ fn cached_read(
         params: params.clone(),
         entry: None,
     };
-    let unkeyed = match shared.cache.get(&key) {
-        Some(hit) => hit,
-        None => {
+    let unkeyed = match (shared.cache.get(&key), store) {
+        (Some(hit), _) => hit,
+        (None, None) => return Ok(None),
+        (None, Some(store)) => {
             let cached = Arc::new(uncached_read(store, shared, name, &key)?);
             shared.cache.put(key.clone(), cached.clone());
             cached
@@ -262,16 +305,16 @@ fn cached_read(
     };
     let split_key = query.key.as_deref();
     let (Some(split_key), Some(served)) = (split_key, unkeyed.served.as_ref()) else {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: unkeyed,
             bucket: None,
-        });
+        }));
     };
     let (Some(split), Some(environment)) = (&served.split, &served.environment) else {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: unkeyed,
             bucket: None,
-        });
+        }));
     };
     let bucket = promptreg_wire::split::bucket(name.as_str(), environment, split_key);
     let entry = promptreg_wire::split::assign(split, bucket)
@@ -287,11 +330,14 @@ fn cached_read(
         ..key
     };
     if let Some(hit) = shared.cache.get(&entry_key) {
-        return Ok(Answer {
+        return Ok(Some(Answer {
             cached: hit,
             bucket: Some(bucket),
-        });
+        }));
     }
+    let Some(store) = store else {
+        return Ok(None);
+    };
     let cached = Arc::new(entry_read(
         store,
         shared,
@@ -302,10 +348,10 @@ fn cached_read(
         tip,
     )?);
     shared.cache.put(entry_key, cached.clone());
-    Ok(Answer {
+    Ok(Some(Answer {
         cached,
         bucket: Some(bucket),
-    })
+    }))
 }
 
 /// The answer of a keyed read whose key falls in `entry` of `environment`'s split: the record
@@ -539,21 +585,119 @@ mod tests {
     use crate::server::query::Params;
     use crate::store::identity::{Identity, Signatures};
 
+    fn signatures() -> Signatures {
+        let who = Identity {
+            name: "T".into(),
+            email: "t@example.com".into(),
+            when: chrono::Utc::now().fixed_offset(),
+        };
+        Signatures {
+            author: who.clone(),
+            committer: who,
+        }
+    }
+
+    fn shared_for(repo: std::path::PathBuf) -> Shared {
+        Shared {
+            state: crate::server::state::ServedState::new(&repo, "refs/heads/main"),
+            repo,
+            refname: "refs/heads/main".into(),
+            tokens: BTreeMap::new(),
+            read_tokens: BTreeMap::new(),
+            cors: Vec::new(),
+            local_identity: None,
+            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
+            health: Mutex::new(None),
+            redact: Redact::default(),
+            notify: Arc::new(|_: &str| {}),
+            log: None,
+        }
+    }
+
+    /// Dates every file and directory under `dir` a minute back, as if the refs had settled.
+    fn settle(dir: &Path) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                settle(&entry.path());
+            }
+        }
+        std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Once the refs have settled, a read seen before is answered from memory alone (no
+    /// repository handle: what the connection's task does); a promotion makes it a miss.
+    #[cfg(unix)]
+    #[test]
+    fn a_settled_hit_needs_no_repository_and_a_promotion_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("ex");
+        crate::ops::example::init_example(&repo, &signatures()).unwrap();
+        let store = Store::discover(&repo).unwrap();
+        settle(&store.common_dir().join("refs"));
+        if store.common_dir().join("packed-refs").exists() {
+            settle(store.common_dir());
+        }
+        let shared = shared_for(repo);
+        let name = PromptName::parse("support/refund-agent").unwrap();
+        let query = Query {
+            params: Params {
+                version: None,
+                environment: Some("production".into()),
+                domain: None,
+            },
+            key: None,
+        };
+        assert_eq!(shared.state.tip(), None, "nothing read yet");
+        let stamp = stamp_of(&shared, &store, &name).unwrap();
+        let first = cached_read(&shared, Some(&store), stamp, &name, Kind::Latest, &query)
+            .unwrap()
+            .unwrap();
+        let tip = shared.state.tip().expect("the tip is in memory");
+        let tags = shared.state.tags(&name).expect("the tags are settled");
+        assert_eq!((tip, tags), stamp);
+        let hit = cached_read(&shared, None, (tip, tags), &name, Kind::Versions, &query).unwrap();
+        assert!(hit.is_none(), "a read not seen before needs the repository");
+        let hit = cached_read(&shared, None, (tip, tags), &name, Kind::Latest, &query)
+            .unwrap()
+            .expect("a hit without a store");
+        assert!(Arc::ptr_eq(&hit.cached, &first.cached));
+
+        let request = crate::ops::promote::PromoteRequest {
+            name: name.clone(),
+            version: Version::parse("1.2.0").unwrap(),
+            environment: "production".into(),
+            reason: "next".into(),
+            force: true,
+            canary: None,
+        };
+        crate::ops::promote::promote(&store, &request, &signatures()).unwrap();
+        assert_eq!(shared.state.tip(), None, "the ref file was replaced");
+        let moved = stamp_of(&shared, &store, &name).unwrap();
+        assert_ne!(moved.0, tip);
+        let answer = cached_read(&shared, Some(&store), moved, &name, Kind::Latest, &query)
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer.cached.served.as_ref().unwrap().version, "1.2.0");
+    }
+
     /// A million user ids must not make a million cache entries: keyed reads of a split keep
     /// the environment's answer and one per entry, and the body of each carries its key's
     /// bucket and the version the rule assigns.
     #[tokio::test]
     async fn keyed_reads_cache_one_answer_per_entry_not_per_key() {
         let dir = tempfile::tempdir().unwrap();
-        let who = Identity {
-            name: "T".into(),
-            email: "t@example.com".into(),
-            when: chrono::Utc::now().fixed_offset(),
-        };
-        let signatures = Signatures {
-            author: who.clone(),
-            committer: who,
-        };
+        let signatures = signatures();
         let repo = dir.path().join("ex");
         crate::ops::example::init_example(&repo, &signatures).unwrap();
         let store = Store::discover(&repo).unwrap();
@@ -570,19 +714,7 @@ mod tests {
             force: false,
         };
         split(&store, &request, &signatures).unwrap();
-        let shared = Shared {
-            repo,
-            refname: "refs/heads/main".into(),
-            tokens: BTreeMap::new(),
-            read_tokens: BTreeMap::new(),
-            cors: Vec::new(),
-            local_identity: None,
-            cache: ResponseCache::new(crate::server::CACHE_BUDGET),
-            health: Mutex::new(None),
-            redact: Redact::default(),
-            notify: Arc::new(|_: &str| {}),
-            log: Mutex::new(None),
-        };
+        let shared = shared_for(repo);
         let mut served = BTreeSet::new();
         for i in 0..1000 {
             let key = format!("user-{i}");
@@ -594,7 +726,10 @@ mod tests {
                 },
                 key: Some(key.clone()),
             };
-            let answer = cached_read(&shared, &store, &name, Kind::Latest, &query).unwrap();
+            let stamp = stamp_of(&shared, &store, &name).unwrap();
+            let answer = cached_read(&shared, Some(&store), stamp, &name, Kind::Latest, &query)
+                .unwrap()
+                .unwrap();
             let bucket = promptreg_wire::split::bucket(name.as_str(), "staging", &key);
             assert_eq!(answer.bucket, Some(bucket));
             let expected = if bucket < 9000 { "1.1.0" } else { "1.2.0" };

@@ -105,6 +105,28 @@ impl Store {
         self.repo.path()
     }
 
+    /// The files `refname`'s value lives in (its loose file, then `packed-refs`) and the
+    /// directory of the loose version tags (`refs/tags/`), all in the common directory; `None`
+    /// when refs are not plain files there: another ref backend (`extensions.refStorage`, e.g.
+    /// reftable) or a per-worktree ref (anything outside `refs/heads/`, `refs/remotes/` and
+    /// `refs/tags/`). The server watches these to know when to read the ref again.
+    pub fn ref_files(&self, refname: &str) -> Option<RefFiles> {
+        let storage = self.config_value("extensions.refStorage");
+        if storage.is_some_and(|s| !s.eq_ignore_ascii_case("files")) {
+            return None;
+        }
+        let shared = ["refs/heads/", "refs/remotes/", "refs/tags/"];
+        if !shared.iter().any(|p| refname.starts_with(p)) || refname.contains("..") {
+            return None;
+        }
+        let common = self.common_dir();
+        Some(RefFiles {
+            loose: common.join(refname),
+            packed: common.join("packed-refs"),
+            tags: common.join("refs/tags"),
+        })
+    }
+
     /// A configuration value (`user.name`), if set.
     pub fn config_value(&self, key: &str) -> Option<String> {
         self.repo.config().ok()?.get_string(key).ok()
@@ -232,6 +254,17 @@ impl Store {
     }
 }
 
+/// Where a ref backed by files keeps its value ([`Store::ref_files`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefFiles {
+    /// The ref's loose file (`refs/heads/main`), which may not exist.
+    pub loose: PathBuf,
+    /// `packed-refs`, which may not exist.
+    pub packed: PathBuf,
+    /// `refs/tags/`: a prompt's loose version tags are the files of `refs/tags/<name>/`.
+    pub tags: PathBuf,
+}
+
 /// How promptreg abbreviates a commit id wherever it shows one: its first 10 hex digits
 /// (enough to be unique in very large repositories, and what `git rev-parse --short=10` gives).
 pub fn short_id(id: ObjectId) -> String {
@@ -270,4 +303,40 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(Error::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_files_are_in_the_common_dir_unless_refs_are_not_plain_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), "main").unwrap();
+        let common = store.common_dir().to_owned();
+        assert_eq!(
+            store.ref_files("refs/heads/main"),
+            Some(RefFiles {
+                loose: common.join("refs/heads/main"),
+                packed: common.join("packed-refs"),
+                tags: common.join("refs/tags"),
+            })
+        );
+        assert!(store.ref_files("refs/remotes/origin/main").is_some());
+        // Per-worktree refs live in a worktree's own git directory; a name climbing out is no ref.
+        assert_eq!(store.ref_files("refs/worktree/main"), None);
+        assert_eq!(store.ref_files("refs/heads/../../config"), None);
+        // Another ref backend: nothing to stat.
+        let repo = Repository::open(dir.path()).unwrap();
+        repo.config()
+            .unwrap()
+            .set_str("extensions.refStorage", "reftable")
+            .unwrap();
+        assert_eq!(store.ref_files("refs/heads/main"), None);
+        repo.config()
+            .unwrap()
+            .set_str("extensions.refStorage", "files")
+            .unwrap();
+        assert!(store.ref_files("refs/heads/main").is_some());
+    }
 }

@@ -37,6 +37,7 @@ mod schema;
 mod serve;
 mod serve_create;
 mod serve_defs;
+mod serve_fast;
 mod serve_safety;
 mod serve_splits;
 mod serve_strict;
