@@ -547,8 +547,8 @@ impl Model {
         self.admit((prompt, env), version, force, to, change)
     }
 
-    /// The rules a version entering `env` obeys (see [`Model::promote`]), then the move to
-    /// `to`.
+    /// The rules a version entering `env` obeys (see [`Model::promote`]) — the gate only when
+    /// the move gives it more traffic and it is not the stable version — then the move to `to`.
     fn admit(
         &self,
         (prompt, env): (usize, usize),
@@ -564,7 +564,12 @@ impl Model {
         if skips && !force {
             return Expect::Refused(Why::Pipeline);
         }
-        let unmet = self.gate(prompt, version, env);
+        // The gate stands before more traffic for a version other than the stable one (what
+        // `env` serves without a key); a canary re-weighted down, or traffic going back to the
+        // stable version, never waits for it (`ops::promote::gaining`).
+        let gains = to.share_of(version) > current.and_then(|p| p.share_of(version))
+            && current.map(Pointer::first) != Some(version);
+        let unmet = self.gate(prompt, version, env).filter(|_| gains);
         if let (Some(unmet), false) = (&unmet, force) {
             return Expect::Refused(Why::Gate(unmet.clone()));
         }
