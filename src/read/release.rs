@@ -111,7 +111,8 @@ pub fn resolve(
             })
         }
     };
-    let Some(split) = registry.pointer(name, environment).and_then(|p| p.split()) else {
+    let pointer = registry.pointer(name, environment);
+    let Some(split) = pointer.and_then(|p| p.split()) else {
         return Ok(Resolved {
             version,
             skipped,
@@ -119,12 +120,12 @@ pub fn resolve(
             bucket: None,
         });
     };
-    let (version, bucket) = match key {
-        Some(key) => {
-            let bucket = promptreg_wire::split::bucket(name.as_str(), environment, key);
-            (split.entry_for(bucket).clone(), Some(bucket))
+    let (version, bucket) = match (key, pointer) {
+        (Some(key), Some(pointer)) => {
+            let (assigned, bucket) = pointer.assign(name.as_str(), environment, key);
+            (assigned.clone(), bucket)
         }
-        None => (version, None),
+        _ => (version, None),
     };
     Ok(Resolved {
         version,
