@@ -80,14 +80,11 @@ pub(super) async fn create(
             .map_err(|e| ApiError::internal(e.to_string()))?
     }
     .await;
-    let response = match result {
-        Ok((version, body)) => {
-            info.version = Some(version);
-            json_response(StatusCode::CREATED, body)
-        }
-        Err(e) => e.into_response(),
-    };
-    with_info(response, info)
+    respond(
+        result.map(|(v, body)| (Some(v), body)),
+        StatusCode::CREATED,
+        info,
+    )
 }
 
 /// The create itself, on the blocking pool: the version choice and the merged content, then
@@ -298,11 +295,7 @@ async fn promote(
         .map_err(|e| ApiError::internal(e.to_string()))?
     }
     .await;
-    let response = match result {
-        Ok(body) => json_response(StatusCode::OK, body),
-        Err(e) => e.into_response(),
-    };
-    with_info(response, info)
+    respond(result.map(|body| (None, body)), StatusCode::OK, info)
 }
 
 /// `PUT /api/prompts/NAME/split`: sets an environment to a split (an A/B/n test), each version
@@ -364,11 +357,7 @@ pub(super) async fn put_split(
         .map_err(|e| ApiError::internal(e.to_string()))?
     }
     .await;
-    let response = match result {
-        Ok(body) => json_response(StatusCode::OK, body),
-        Err(e) => e.into_response(),
-    };
-    with_info(response, info)
+    respond(result.map(|body| (None, body)), StatusCode::OK, info)
 }
 
 /// `PATCH /api/prompts/NAME/rollback`: moves an environment back (to `to`, or the version it
@@ -415,10 +404,26 @@ async fn rollback(
         .map_err(|e| ApiError::internal(e.to_string()))?
     }
     .await;
+    respond(
+        result.map(|(v, body)| (Some(v), body)),
+        StatusCode::OK,
+        info,
+    )
+}
+
+/// A write's answer: `status` with the record it produced, or the refusal's JSON body; the
+/// version the write names, when it returns one, goes into the access log line.
+fn respond(
+    result: Result<(Option<String>, Bytes), ApiError>,
+    status: StatusCode,
+    mut info: LogInfo,
+) -> Response {
     let response = match result {
         Ok((version, body)) => {
-            info.version = Some(version);
-            json_response(StatusCode::OK, body)
+            if version.is_some() {
+                info.version = version;
+            }
+            json_response(status, body)
         }
         Err(e) => e.into_response(),
     };
