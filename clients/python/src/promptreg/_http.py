@@ -124,7 +124,7 @@ class Transport:
                 conn.close()
                 if own:
                     self._local.conn = None
-                retry = reused and attempt == 0 and method in ("GET", "HEAD")
+                retry = own and reused and attempt == 0 and method in ("GET", "HEAD")
                 retry = retry and not isinstance(e, socket.timeout)
                 if retry:
                     continue

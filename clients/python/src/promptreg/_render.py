@@ -46,20 +46,23 @@ def values(
 
 
 def to_text(value: Any) -> str:
-    """A value as MiniJinja prints it: `true`/`false`, `none`, numbers as Python writes them,
-    lists and maps as JSON-like literals."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "none"
+    """A value as MiniJinja prints it: strings as they are, numbers, `True`/`False`/`None` as
+    Python writes them, lists and maps as literals with double-quoted strings
+    (`["a", 1, True]`, `{"k": "v"}`)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple, dict)):
+    return _literal(value)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return repr(value)
     return str(value)
 
 
@@ -92,6 +95,11 @@ def _render_simple(source: str, vals: Mapping[str, Any]) -> str | None:
 _jinja_env: Any | None = None
 
 
+def _split_filter(value: Any, sep: str | None = None, maxsplits: int | None = None) -> list[str]:
+    """MiniJinja's `split`: on `sep`, or on runs of whitespace without one."""
+    return str(value).split(sep, -1 if maxsplits is None else maxsplits)
+
+
 def _jinja() -> Any:
     global _jinja_env
     if _jinja_env is None:
@@ -102,16 +110,21 @@ def _jinja() -> Any:
             return None
 
         def finalize(value: Any) -> Any:
-            if value is True or value is False or value is None:
+            if isinstance(value, (list, tuple, dict)):
                 return to_text(value)
             return value
 
-        _jinja_env = SandboxedEnvironment(
+        env = SandboxedEnvironment(
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
             finalize=finalize,
         )
+        # MiniJinja's built-in filters that Jinja2 lacks, with MiniJinja's meaning.
+        env.filters.setdefault("split", _split_filter)
+        env.filters.setdefault("lines", lambda value: str(value).splitlines())
+        env.filters.setdefault("bool", bool)
+        _jinja_env = env
     return _jinja_env
 
 
