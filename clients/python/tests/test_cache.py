@@ -172,3 +172,21 @@ def test_404_drops_the_cached_value(registry: Registry, server: Server) -> None:
         return False
 
     wait_for(gone)
+
+
+def test_refresh_asks_now(registry: Registry, server: Server) -> None:
+    c = Client(server.url, cache_ttl_seconds=300)
+    first = c.refresh(NAME, environment="staging")  # nothing cached: a plain read
+    assert (first.version, first.origin) == ("1.1.0", "server")
+    again = c.refresh(NAME, environment="staging")  # a 304
+    assert again.etag == first.etag
+    registry.cli("promote", NAME, "1.2.0", "--env", "staging", "--reason", "newer")
+    assert c.get(NAME, environment="staging").version == "1.1.0"  # the TTL holds it
+    assert c.refresh(NAME, environment="staging").version == "1.2.0"
+    assert c.get(NAME, environment="staging").version == "1.2.0"
+    statuses = [r["status"] for r in server.requests(NAME)]
+    assert statuses == [200, 304, 200], statuses
+    server.stop()
+    with pytest.raises(Unavailable):
+        c.refresh(NAME, environment="staging")
+    assert c.get(NAME, environment="staging").version == "1.2.0"  # kept

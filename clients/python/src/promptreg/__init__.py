@@ -5,7 +5,8 @@
     prompt = client.get("support/refund-agent", environment="production", key=user_id)
     messages = prompt.render_messages(company_name="Acme", message=text)
 
-See docs/PYTHON.md for the API, the cache and the differences from MiniJinja.
+See docs/CLIENT.md ("Python: the promptreg package") for the API, the cache and the
+differences from MiniJinja.
 """
 
 from __future__ import annotations

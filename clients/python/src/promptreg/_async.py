@@ -53,6 +53,12 @@ class AsyncClient:
             return cached
         return await asyncio.to_thread(self.sync.get, name, environment, version, key)
 
+    async def refresh(
+        self, name: str, environment: str | None = None, version: str | None = None
+    ) -> Prompt:
+        """`Client.refresh`, awaited."""
+        return await asyncio.to_thread(self.sync.refresh, name, environment, version)
+
     async def versions(self, name: str) -> Rows:
         return await asyncio.to_thread(self.sync.versions, name)
 

@@ -146,17 +146,9 @@ class Client:
         key: str | None,
         blocking: bool,
     ) -> Prompt | None:
-        _split.check_name(name)
-        if environment is not None and version is not None:
-            raise InvalidRequest("give an environment or a version, not both")
+        target = self._key(name, environment, version)
         if key is not None:
             _split.check_key(key)
-        if version == "latest":
-            target: Key = (name, "latest", None)
-        elif version is not None:
-            target = (name, "version", version[1:] if version[:1] == "v" else version)
-        else:
-            target = (name, "env", environment)
         prompt = self._target(target, blocking)
         if prompt is None or key is None or target[1] != "env" or not prompt.split:
             return prompt
@@ -172,6 +164,48 @@ class Client:
         if other is None:
             return None
         return Prompt(other.record, other.origin, etag=other.etag, split=split, bucket=bucket)
+
+    def refresh(
+        self, name: str, environment: str | None = None, version: str | None = None
+    ) -> Prompt:
+        """Asks the server now, whatever the TTL: a revalidation with `If-None-Match` when a
+        value is cached (a `304` keeps it), else a plain read. Raises what the server answers,
+        `Unavailable` included; the cache keeps its last good value then."""
+        target = self._key(name, environment, version)
+        with self._lock:
+            entry = self._cache.get(target)
+        etag = entry.etag if entry is not None and not entry.from_bundle else None
+        response = self._http.request(
+            "GET", _path(target), headers={"if-none-match": etag} if etag else None
+        )
+        now = time.monotonic()
+        if response.status == 304 and entry is not None and etag:
+            with self._lock:
+                entry.fetched = now
+                entry.retry_at = 0.0
+            return Prompt(entry.record, "server", etag=etag)
+        if response.status != 200:
+            error = response.error()
+            if not isinstance(error, Unavailable):
+                with self._lock:
+                    self._cache.pop(target, None)
+            raise error
+        record = _record(response)
+        new_etag = response.headers.get("etag")
+        with self._lock:
+            self._cache[target] = _Entry(record, new_etag, now, False)
+        self._maybe_watch(target)
+        return Prompt(record, "server", etag=new_etag)
+
+    def _key(self, name: str, environment: str | None, version: str | None) -> Key:
+        _split.check_name(name)
+        if environment is not None and version is not None:
+            raise InvalidRequest("give an environment or a version, not both")
+        if version == "latest":
+            return (name, "latest", None)
+        if version is not None:
+            return (name, "version", version[1:] if version[:1] == "v" else version)
+        return (name, "env", environment)
 
     def _target(self, target: Key, blocking: bool) -> Prompt | None:
         now = time.monotonic()
