@@ -51,7 +51,16 @@ Rows = list[dict[str, Any]]
 
 
 class _Entry:
-    __slots__ = ("etag", "fetched", "from_bundle", "record", "refreshing", "retry_at")
+    __slots__ = (
+        "as_cache",
+        "etag",
+        "fetched",
+        "from_bundle",
+        "prompt",
+        "record",
+        "refreshing",
+        "retry_at",
+    )
 
     def __init__(
         self, record: dict[str, Any], etag: str | None, fetched: float, from_bundle: bool
@@ -62,6 +71,11 @@ class _Entry:
         self.from_bundle = from_bundle
         self.retry_at = 0.0
         self.refreshing = False
+        origin = "bundle" if from_bundle else "server"
+        #: The record read once into a `Prompt`; `as_cache` is the one `get` hands out while
+        #: the entry is fresh (shared: treat a `Prompt` as read-only).
+        self.prompt = Prompt(record, origin, etag=etag)
+        self.as_cache = self.prompt._copy("cache")
 
 
 def _quote_name(name: str) -> str:
@@ -114,6 +128,7 @@ class Client:
         self.bundle = Bundle(fallback_bundle) if fallback_bundle is not None else None
         self.watch = watch
         self._cache: dict[Key, _Entry] = {}
+        self._names: set[str] = set()  # names already checked
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._watchers: dict[Key, _Watcher] = {}
@@ -157,13 +172,11 @@ class Client:
         bucket = _split.bucket(name, env_name, key)
         assigned = _split.assign(split, bucket)
         if assigned == prompt.version:
-            return Prompt(
-                prompt.record, prompt.origin, etag=prompt.etag, split=split, bucket=bucket
-            )
+            return prompt._copy(prompt.origin, split, bucket)
         other = self._target((name, "version", assigned), blocking)
         if other is None:
             return None
-        return Prompt(other.record, other.origin, etag=other.etag, split=split, bucket=bucket)
+        return other._copy(other.origin, split, bucket)
 
     def refresh(
         self, name: str, environment: str | None = None, version: str | None = None
@@ -183,22 +196,25 @@ class Client:
             with self._lock:
                 entry.fetched = now
                 entry.retry_at = 0.0
-            return Prompt(entry.record, "server", etag=etag)
+            return entry.prompt
         if response.status != 200:
             error = response.error()
             if not isinstance(error, Unavailable):
                 with self._lock:
                     self._cache.pop(target, None)
             raise error
-        record = _record(response)
-        new_etag = response.headers.get("etag")
+        fresh = _Entry(_record(response), response.headers.get("etag"), now, False)
         with self._lock:
-            self._cache[target] = _Entry(record, new_etag, now, False)
+            self._cache[target] = fresh
         self._maybe_watch(target)
-        return Prompt(record, "server", etag=new_etag)
+        return fresh.prompt
 
     def _key(self, name: str, environment: str | None, version: str | None) -> Key:
-        _split.check_name(name)
+        if name not in self._names:
+            _split.check_name(name)
+            if len(self._names) > 10_000:
+                self._names.clear()
+            self._names.add(name)
         if environment is not None and version is not None:
             raise InvalidRequest("give an environment or a version, not both")
         if version == "latest":
@@ -208,22 +224,22 @@ class Client:
         return (name, "env", environment)
 
     def _target(self, target: Key, blocking: bool) -> Prompt | None:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._cache.get(target)
-            if entry is not None:
-                if target[1] == "version" and not entry.from_bundle:
-                    return Prompt(entry.record, "cache", etag=entry.etag)
-                if not entry.from_bundle and now - entry.fetched < self.ttl:
-                    return Prompt(entry.record, "cache", etag=entry.etag)
-                refresh = not entry.refreshing and now >= entry.retry_at
+        # The fresh path takes no lock: a dict lookup and a float comparison are atomic.
+        entry = self._cache.get(target)
+        if (
+            entry is not None
+            and not entry.from_bundle
+            and (target[1] == "version" or time.monotonic() - entry.fetched < self.ttl)
+        ):
+            return entry.as_cache
+        if entry is not None:
+            with self._lock:
+                refresh = not entry.refreshing and time.monotonic() >= entry.retry_at
                 if refresh:
                     entry.refreshing = True
-        if entry is not None:
             if refresh:
                 threading.Thread(target=self._revalidate, args=(target, entry), daemon=True).start()
-            origin = "bundle" if entry.from_bundle else "stale"
-            return Prompt(entry.record, origin, etag=entry.etag)
+            return entry.prompt if entry.from_bundle else entry.prompt._copy("stale")
         if not blocking:
             return None
         return self._fetch_cold(target)
@@ -242,12 +258,12 @@ class Client:
             entry.retry_at = time.monotonic() + min(self.ttl, self.retry_after)
             with self._lock:
                 self._cache.setdefault(target, entry)
-            return Prompt(record_b, "bundle")
-        etag = response.headers.get("etag")
+            return entry.prompt
+        entry = _Entry(record, response.headers.get("etag"), time.monotonic(), False)
         with self._lock:
-            self._cache[target] = _Entry(record, etag, time.monotonic(), False)
+            self._cache[target] = entry
         self._maybe_watch(target)
-        return Prompt(record, "server", etag=etag)
+        return entry.prompt
 
     def _from_bundle(self, target: Key) -> dict[str, Any] | None:
         if self.bundle is None:

@@ -64,8 +64,20 @@ class Prompt:
         """`name@version`."""
         return str(self.record.get("id") or f"{self.name}@{self.version}")
 
-    def _with_origin(self, origin: str) -> Prompt:
-        return Prompt(self.record, origin, etag=self.etag, split=self.split, bucket=self.bucket)
+    def _copy(
+        self, origin: str, split: list[dict[str, Any]] | None = None, bucket: int | None = None
+    ) -> Prompt:
+        """The same prompt with another origin (and a split's `split` and `bucket`), without
+        reading the record again."""
+        p = Prompt.__new__(Prompt)
+        for slot in Prompt.__slots__:
+            object.__setattr__(p, slot, getattr(self, slot))
+        p.origin = origin
+        if split is not None:
+            p.split = split
+        if bucket is not None:
+            p.bucket = bucket
+        return p
 
     def _rendered(self, variables: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
         vals = _render.values(self.id, self.variables, variables)
