@@ -169,7 +169,7 @@ class Client:
             return prompt
         split = prompt.split
         env_name = environment or prompt.record.get("environment") or ""
-        bucket = _split.bucket(name, env_name, key)
+        bucket = _split.bucket_of_checked(name, env_name, key)
         assigned = _split.assign(split, bucket)
         if assigned == prompt.version:
             return prompt._copy(prompt.origin, split, bucket)

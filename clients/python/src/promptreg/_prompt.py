@@ -70,13 +70,20 @@ class Prompt:
         """The same prompt with another origin (and a split's `split` and `bucket`), without
         reading the record again."""
         p = Prompt.__new__(Prompt)
-        for slot in Prompt.__slots__:
-            object.__setattr__(p, slot, getattr(self, slot))
+        p.record = self.record
         p.origin = origin
-        if split is not None:
-            p.split = split
-        if bucket is not None:
-            p.bucket = bucket
+        p.etag = self.etag
+        p.name = self.name
+        p.version = self.version
+        p.system_prompt = self.system_prompt
+        p.messages = self.messages
+        p.variables = self.variables
+        p.model = self.model
+        p.temperature = self.temperature
+        p.token_budget = self.token_budget
+        p.tests = self.tests
+        p.split = self.split if split is None else split
+        p.bucket = self.bucket if bucket is None else bucket
         return p
 
     def _rendered(self, variables: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:

@@ -42,6 +42,11 @@ def check_key(key: str) -> None:
 def bucket(name: str, environment: str, key: str) -> int:
     """The key's bucket, 0-9999, in `environment` of prompt `name`."""
     check_key(key)
+    return bucket_of_checked(name, environment, key)
+
+
+def bucket_of_checked(name: str, environment: str, key: str) -> int:
+    """`bucket` of a key already checked."""
     digest = hashlib.sha256(f"{name}\n{environment}\n{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % BUCKETS
 
