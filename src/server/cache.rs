@@ -301,6 +301,7 @@ mod tests {
                 version: Some(format!("1.0.{n}")),
                 environment: None,
                 domain: None,
+                prompt: None,
             },
             entry: None,
         }

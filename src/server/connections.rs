@@ -10,8 +10,13 @@ use super::SHUTDOWN_GRACE;
 /// driven by hyper directly).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Accepts connections until SIGTERM/SIGINT, then lets the open ones finish their requests.
-pub(super) async fn serve_connections(listener: tokio::net::TcpListener, app: axum::Router) {
+/// Accepts connections until SIGTERM/SIGINT, then calls `stopping` (long polls answer, event
+/// streams end) and lets the open connections finish their requests.
+pub(super) async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stopping: impl FnOnce(),
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
     use hyper_util::service::TowerToHyperService;
@@ -50,12 +55,35 @@ pub(super) async fn serve_connections(listener: tokio::net::TcpListener, app: ax
             let _ = connection.await;
         });
     }
+    stopping();
     // Open connections finish what they are doing, for at most SHUTDOWN_GRACE (the request
     // timeout answers them 408 by then anyway); a second signal stops waiting at once.
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
         () = shutdown_signal() => {}
+    }
+}
+
+/// Raises this process's limit of open files to the most it may have: each open connection (a
+/// long poll, an event stream) holds one, and the usual default of 1,024 would turn the
+/// 1,025th waiting client away. Best effort: an unchanged limit only means fewer connections.
+pub(super) fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        // No hard limit: a generous soft one (an unlimited soft limit is refused).
+        let most = limit.maximum.unwrap_or(1 << 20);
+        if limit.current.is_some_and(|current| current < most) {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(most),
+                    maximum: limit.maximum,
+                },
+            );
+        }
     }
 }
 

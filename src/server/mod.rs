@@ -20,6 +20,7 @@ mod connections;
 mod cors;
 mod csrf;
 mod error;
+mod events;
 mod health;
 mod merge;
 mod query;
@@ -28,6 +29,7 @@ mod response;
 mod routes;
 mod state;
 mod sync;
+mod watch;
 mod write;
 
 use std::collections::BTreeMap;
@@ -144,6 +146,12 @@ pub(crate) struct Shared {
     pub notify: NotifyFn,
     /// Where access-log lines go; `None`: nowhere.
     log: Option<Arc<access_log::LogBuffer>>,
+    /// The served tip as the refs watch publishes it: what long polls wait on.
+    pub tips: watch::Tips,
+    /// The environments' changes, for `/api/events`.
+    pub events: events::EventHub,
+    /// Set once the server begins to shut down: long polls answer and event streams end.
+    pub stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -196,11 +204,16 @@ pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
         redact: error::Redact::default(),
         notify: Arc::new(|_: &str| {}),
         log: None,
+        // No watch: a long poll waits out its time.
+        tips: tokio::sync::watch::channel(None).1,
+        events: events::EventHub::default(),
+        stop: tokio::sync::watch::channel(false).0,
     }))
 }
 
 /// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    connections::raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
@@ -218,7 +231,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let log = Arc::new(access_log::LogBuffer::default());
     let writer = access_log::spawn_writer(log.clone(), config.access_log, config.notify.clone())
         .context("cannot start the access-log writer")?;
+    let tips = watch::spawn(&config.repo, &config.refname)
+        .context("cannot start the watch of the refs")?;
     let shared = Arc::new(Shared {
+        tips: tips.clone(),
+        events: events::EventHub::default(),
+        stop: tokio::sync::watch::channel(false).0,
         state: state::ServedState::new(&config.repo, &config.refname),
         repo: config.repo,
         refname: config.refname,
@@ -267,8 +285,13 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 stopped.clone(),
             ));
         }
+        tokio::spawn(events::run(shared.clone(), tips));
         let app = routes::router(shared.clone());
-        connections::serve_connections(listener, app).await;
+        let stopping = shared.clone();
+        connections::serve_connections(listener, app, move || {
+            stopping.stop.send_replace(true);
+        })
+        .await;
         let _ = stop.send(true);
         anyhow::Ok(())
     });

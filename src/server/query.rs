@@ -5,6 +5,8 @@
 //! cache entry per request. The parsed, normalised parameters (never the raw query string) key
 //! the response cache, so `?environment=dev&x` spellings cannot multiply its entries.
 
+use std::time::Duration;
+
 use axum::http::{StatusCode, Uri};
 
 use super::ApiError;
@@ -25,6 +27,8 @@ pub(crate) enum Kind {
     Rollback,
     /// `GET /api/prompts`: every prompt, as `promptreg list --format json`.
     List,
+    /// `GET /api/events`: the environments' changes as Server-Sent Events.
+    Events,
 }
 
 impl Kind {
@@ -33,9 +37,10 @@ impl Kind {
         match self {
             Kind::Record => &["version", "environment", "key"],
             Kind::Tests => &["version", "environment"],
-            Kind::Latest => &["environment", "key"],
+            Kind::Latest => &["environment", "key", "wait"],
             Kind::History => &["environment"],
             Kind::List => &["environment", "domain"],
+            Kind::Events => &["prompt", "environment"],
             Kind::Versions | Kind::Promote | Kind::Split | Kind::Rollback => &[],
         }
     }
@@ -43,9 +48,12 @@ impl Kind {
     /// The methods the route takes, as `Allow` lists them (HEAD wherever GET is).
     pub(super) fn methods(self) -> &'static str {
         match self {
-            Kind::Record | Kind::Latest | Kind::Versions | Kind::History | Kind::Tests => {
-                "GET, HEAD"
-            }
+            Kind::Record
+            | Kind::Latest
+            | Kind::Versions
+            | Kind::History
+            | Kind::Tests
+            | Kind::Events => "GET, HEAD",
             Kind::List => "GET, HEAD, POST",
             Kind::Promote | Kind::Rollback => "PATCH",
             Kind::Split => "PUT",
@@ -64,6 +72,7 @@ impl Kind {
             Kind::Split => "/api/prompts/NAME/split",
             Kind::Rollback => "/api/prompts/NAME/rollback",
             Kind::List => "/api/prompts",
+            Kind::Events => "/api/events",
         }
     }
 }
@@ -94,6 +103,8 @@ pub(crate) struct Params {
     pub environment: Option<String>,
     /// `GET /api/prompts?domain=`.
     pub domain: Option<String>,
+    /// `GET /api/events?prompt=`.
+    pub prompt: Option<String>,
 }
 
 /// A read's parameters and, apart, its split key (`key=`: a user, session or tenant id). The key
@@ -104,7 +115,13 @@ pub(crate) struct Params {
 pub(crate) struct Query {
     pub params: Params,
     pub key: Option<String>,
+    /// `wait=SECONDS` on `/latest`: how long a request whose `If-None-Match` names the current
+    /// answer is held for a change (a long poll); not a cache parameter either.
+    pub wait: Option<Duration>,
 }
+
+/// The longest `wait` a long poll takes.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Longest parameter name echoed back in an error (the rest is cut).
 const ECHO_LIMIT: usize = 64;
@@ -126,7 +143,15 @@ pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Query, ApiError> {
             "version" if known.contains(&"version") => &mut params.version,
             "environment" if known.contains(&"environment") => &mut params.environment,
             "domain" if known.contains(&"domain") => &mut params.domain,
+            "prompt" if known.contains(&"prompt") => &mut params.prompt,
             "key" if known.contains(&"key") => &mut query.key,
+            "wait" if known.contains(&"wait") => {
+                if query.wait.is_some() {
+                    return Err(ApiError::bad_request("`wait` is given twice"));
+                }
+                query.wait = Some(parse_wait(&value)?);
+                continue;
+            }
             _ => return Err(unknown(kind, &name)),
         };
         if slot.is_some() {
@@ -154,6 +179,25 @@ pub(super) fn parse(kind: Kind, uri: &Uri) -> Result<Query, ApiError> {
         }
     }
     Ok(query)
+}
+
+/// A `wait` value: whole seconds, 0 to [`MAX_WAIT`].
+fn parse_wait(value: &str) -> Result<Duration, ApiError> {
+    let refuse = || {
+        ApiError::bad_request(format!(
+            "`wait` takes whole seconds from 0 to {}, not `{}`",
+            MAX_WAIT.as_secs(),
+            value.chars().take(ECHO_LIMIT).collect::<String>()
+        ))
+    };
+    if value.is_empty() || value.len() > 3 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refuse());
+    }
+    let seconds: u64 = value.parse().map_err(|_| refuse())?;
+    if seconds > MAX_WAIT.as_secs() {
+        return Err(refuse());
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `text` with each `%XX` replaced by its byte, once (`%252F` is `%2F`, not `/`); `None` when
@@ -290,6 +334,25 @@ mod tests {
         let long = format!("/x?{}=1", "a".repeat(500));
         let e = parse(Kind::Record, &uri(&long)).unwrap_err();
         assert!(e.message.len() < 200, "{}", e.message);
+    }
+
+    #[test]
+    fn wait_is_whole_seconds_up_to_the_limit_and_not_a_cache_parameter() {
+        let q = parse(Kind::Latest, &uri("/x?environment=dev&wait=25")).unwrap();
+        assert_eq!(q.wait, Some(Duration::from_secs(25)));
+        let plain = parse(Kind::Latest, &uri("/x?environment=dev")).unwrap();
+        assert_eq!(q.params, plain.params);
+        assert_eq!(
+            parse(Kind::Latest, &uri("/x?wait=0")).unwrap().wait,
+            Some(Duration::ZERO)
+        );
+        assert!(parse(Kind::Latest, &uri("/x?wait=60")).is_ok());
+        for bad in ["61", "", "-1", "1.5", "0x10", "1000", "%201"] {
+            let e = parse(Kind::Latest, &uri(&format!("/x?wait={bad}"))).unwrap_err();
+            assert_eq!(e.code, "bad-request", "{bad}");
+        }
+        let e = parse(Kind::Record, &uri("/x?wait=5")).unwrap_err();
+        assert_eq!(e.code, "unknown-parameter");
     }
 
     #[test]

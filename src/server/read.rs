@@ -24,7 +24,10 @@ use crate::store::Store;
 use crate::{PromptName, Version};
 
 /// `GET /api/prompts/…`: the read the path and query name, with an `ETag` (304 when it matches
-/// `If-None-Match`) and `Cache-Control: no-cache`.
+/// `If-None-Match`) and `Cache-Control: no-cache`. With `wait=SECONDS` (on `/latest`) and an
+/// `If-None-Match` that names the current answer, a long poll: the request is held until the
+/// answer changes (then `200` with it) or the wait runs out (`304`); it is woken by the refs
+/// watch, not by a timer.
 pub(super) async fn read(
     State(shared): State<Arc<Shared>>,
     uri: Uri,
@@ -41,27 +44,38 @@ pub(super) async fn read(
         let query = query::parse(kind, &uri)?;
         info.version = query.params.version.clone();
         info.environment = query.params.environment.clone();
-        // A hit is answered here, on the connection's task: the tip from memory and the tags'
-        // stamp take four `stat`s. The blocking pool is for misses (and unsettled refs).
-        let stamp = shared.state.tip().zip(shared.state.tags(&name));
-        if let Some(stamp) = stamp {
-            if let Some(hit) = cached_read(&shared, None, stamp, &name, kind, &query)? {
-                return Ok(hit);
+        // Subscribed before the first answer is made, so a move of the tip while it is being
+        // made still wakes the wait.
+        let mut tips = shared.tips.clone();
+        tips.mark_unchanged();
+        let mut answer = answer(&shared, &name, kind, &query, None).await?;
+        let held = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok());
+        let (Some(wait), Some(held)) = (query.wait, held) else {
+            return Ok::<_, ApiError>(answer);
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut stop = shared.stop.subscribe();
+        let mut watching = true;
+        while etag_matches(held, &answer.cached.etag_for(answer.bucket)) {
+            let moved = tokio::select! {
+                changed = tips.changed(), if watching => match changed {
+                    Ok(()) => Some(*tips.borrow_and_update()),
+                    Err(_) => None,
+                },
+                () = tokio::time::sleep_until(deadline) => break,
+                // Shutting down: the client is told nothing changed, and asks again elsewhere.
+                _ = stop.wait_for(|stopping| *stopping) => break,
+            };
+            if let Some(tip) = moved {
+                answer = self::answer(&shared, &name, kind, &query, tip).await?;
+            } else {
+                // No watch (an in-process router): only the deadline ends the wait.
+                watching = false;
             }
         }
-        let shared = shared.clone();
-        tokio::task::spawn_blocking(move || {
-            with_reader(&shared.repo.clone(), |store| {
-                let stamp = match stamp {
-                    Some(stamp) => stamp,
-                    None => stamp_of(&shared, store, &name)?,
-                };
-                cached_read(&shared, Some(store), stamp, &name, kind, &query)?
-                    .ok_or_else(|| ApiError::internal("a read with a store always answers"))
-            })
-        })
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?
+        Ok(answer)
     }
     .await;
     let response = match result {
@@ -78,6 +92,41 @@ pub(super) async fn read(
         Err(e) => e.into_response(),
     };
     with_info(response, info)
+}
+
+/// The answer to a read at the served tip: from the cache on the connection's task when the
+/// tip and the tags' stamps are settled (four `stat`s), else on the blocking pool. `watched`
+/// is the tip the refs watch just published, when that is what woke a long poll: it was read
+/// after the change, so it is trusted as the tip however young the ref's stamp (and the many
+/// polls it wakes at once are answered from the cache on their own tasks, not one ref read each
+/// on the blocking pool).
+async fn answer(
+    shared: &Arc<Shared>,
+    name: &PromptName,
+    kind: Kind,
+    query: &Query,
+    watched: Option<crate::store::ObjectId>,
+) -> Result<Answer, ApiError> {
+    let tip = watched.or_else(|| shared.state.tip());
+    let stamp = tip.zip(shared.state.tags(name));
+    if let Some(stamp) = stamp {
+        if let Some(hit) = cached_read(shared, None, stamp, name, kind, query)? {
+            return Ok(hit);
+        }
+    }
+    let (shared, name, query) = (shared.clone(), name.clone(), query.clone());
+    tokio::task::spawn_blocking(move || {
+        with_reader(&shared.repo.clone(), |store| {
+            let stamp = match stamp {
+                Some(stamp) => stamp,
+                None => stamp_of(&shared, store, &name)?,
+            };
+            cached_read(&shared, Some(store), stamp, &name, kind, &query)?
+                .ok_or_else(|| ApiError::internal("a read with a store always answers"))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
 }
 
 /// `GET /api/prompts`: every prompt, exactly as `promptreg list --format json` lists them at the
@@ -497,7 +546,7 @@ fn uncached_read(
                     .map_err(served)?,
             )?
         }
-        Kind::Promote | Kind::Split | Kind::Rollback | Kind::List => {
+        Kind::Promote | Kind::Split | Kind::Rollback | Kind::List | Kind::Events => {
             unreachable!("not a read of one prompt: routed elsewhere")
         }
     };
@@ -611,6 +660,9 @@ mod tests {
             redact: Redact::default(),
             notify: Arc::new(|_: &str| {}),
             log: None,
+            tips: tokio::sync::watch::channel(None).1,
+            events: crate::server::events::EventHub::default(),
+            stop: tokio::sync::watch::channel(false).0,
         }
     }
 
@@ -655,8 +707,10 @@ mod tests {
                 version: None,
                 environment: Some("production".into()),
                 domain: None,
+                prompt: None,
             },
             key: None,
+            wait: None,
         };
         assert_eq!(shared.state.tip(), None, "nothing read yet");
         let stamp = stamp_of(&shared, &store, &name).unwrap();
@@ -723,8 +777,10 @@ mod tests {
                     version: None,
                     environment: Some("staging".into()),
                     domain: None,
+                    prompt: None,
                 },
                 key: Some(key.clone()),
+                wait: None,
             };
             let stamp = stamp_of(&shared, &store, &name).unwrap();
             let answer = cached_read(&shared, Some(&store), stamp, &name, Kind::Latest, &query)

@@ -16,7 +16,7 @@ use axum::Router;
 
 use super::query::{percent_decode, split, Kind};
 use super::response::PREFIX;
-use super::{access_log, auth, cors, error, health, read, write, ApiError, Shared};
+use super::{access_log, auth, cors, error, events, health, read, write, ApiError, Shared};
 use crate::{PromptName, Version};
 
 /// `GET /healthz`, `GET` and `POST /api/prompts`, and under `/api/prompts/` the read or write
@@ -38,14 +38,17 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
                 }),
         )
         .route("/api/prompts/{*rest}", any(prompt_route))
+        .route(
+            "/api/events",
+            get(events::events).fallback(|method: Method| async move {
+                method_not_allowed(&method, Kind::Events.route(), Kind::Events.methods())
+            }),
+        )
         .fallback(not_found)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             super::BODY_LIMIT,
         ))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            super::REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             error::redact_errors,
@@ -135,6 +138,30 @@ fn decode_rest(raw: &str) -> Result<String, ApiError> {
         "the path has characters no prompt route takes: {}",
         decoded.chars().take(128).collect::<String>()
     )))
+}
+
+/// Answers `408 request-timeout` to a request not answered within [`super::REQUEST_TIMEOUT`],
+/// or that plus its `wait` for a long poll (which answers by itself when its wait runs out; an
+/// event stream's answer is its headers, sent at once).
+async fn deadline(request: Request, next: axum::middleware::Next) -> Response {
+    let waits = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|pair| pair.starts_with("wait=")));
+    let limit = if waits {
+        super::REQUEST_TIMEOUT + super::query::MAX_WAIT
+    } else {
+        super::REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            format!("the request was not answered within {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 /// 405 `method-not-allowed` for `route`, with `Allow: allowed`.

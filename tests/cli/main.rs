@@ -38,6 +38,7 @@ mod serve;
 mod serve_create;
 mod serve_defs;
 mod serve_fast;
+mod serve_push;
 mod serve_safety;
 mod serve_splits;
 mod serve_strict;

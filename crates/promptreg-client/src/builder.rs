@@ -3,7 +3,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::client::Parts;
 use crate::{Bundle, Client, ClientError, Prompt, BUNDLE_FORMAT};
+
+/// How long one long poll of a watch asks the server to hold it: under the idle timeouts of
+/// common proxies and load balancers (60 s), so they do not cut it.
+pub const WATCH_WAIT: Duration = Duration::from_secs(25);
 
 /// Configures a [`Client`].
 #[derive(Debug)]
@@ -13,6 +18,7 @@ pub struct ClientBuilder {
     pub(crate) timeout: Duration,
     pub(crate) retry_after: Duration,
     pub(crate) bundle: Option<Bundle>,
+    pub(crate) watch: Option<Duration>,
 }
 
 impl ClientBuilder {
@@ -64,18 +70,37 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// Follows every environment the client gets (on its first [`Client::get`]) with a long
+    /// poll on a thread of its own, so a promotion or a rollback replaces the cached value the
+    /// moment the server sees it, not when the TTL runs out (default off). The cache, the last
+    /// good value and the bundle behave as without watching when the server cannot be reached:
+    /// a failed poll is retried after [`ClientBuilder::retry_after`], and the TTL still runs.
+    /// Versions asked for by number never change and are not watched. Against a server that
+    /// does not take `wait` the watch stops and the TTL keeps values current.
+    pub fn watch(mut self, on: bool) -> Self {
+        self.watch = on.then_some(WATCH_WAIT);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Client {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(self.timeout))
-            .build();
-        Client::from_parts(
-            self.base,
-            self.ttl,
-            self.retry_after,
-            self.bundle,
-            ureq::Agent::new_with_config(config),
-        )
+        let agent = |timeout: Duration| {
+            let config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(timeout))
+                .build();
+            ureq::Agent::new_with_config(config)
+        };
+        let wait = self.watch.unwrap_or_default();
+        Client::from_parts(Parts {
+            agent: agent(self.timeout),
+            // A poll is answered within its wait; the timeout covers the rest.
+            watch_agent: agent(wait + self.timeout),
+            base: self.base,
+            ttl: self.ttl,
+            retry_after: self.retry_after,
+            bundle: self.bundle,
+            watch: self.watch,
+        })
     }
 }

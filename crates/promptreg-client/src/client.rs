@@ -1,8 +1,8 @@
 //! The client: the cache, the request, and the fallbacks when the server cannot answer (see the
 //! crate docs for the order).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,6 +23,12 @@ struct Entry {
 /// A blocking, caching client for `promptreg serve`. See the [module docs](self).
 #[derive(Debug)]
 pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// What the client and its watch threads share.
+#[derive(Debug)]
+pub(crate) struct Inner {
     base: String,
     ttl: Duration,
     retry_after: Duration,
@@ -34,6 +40,12 @@ pub struct Client {
     /// as splits have named); taken from the bundle, kept as a stale value is, until the next
     /// retry.
     variants: Mutex<HashMap<String, Variant>>,
+    /// How long a watch's long poll waits on the server; `None`: no watching.
+    watch: Option<Duration>,
+    /// The agent long polls use: its timeout leaves room for the wait.
+    watch_agent: ureq::Agent,
+    /// The cache keys a watch thread follows.
+    watched: Mutex<HashSet<String>>,
 }
 
 /// A split's other entry, and until when to use it without asking the server (`None`: always).
@@ -54,21 +66,20 @@ enum Answer {
 }
 
 impl Client {
-    pub(crate) fn from_parts(
-        base: String,
-        ttl: Duration,
-        retry_after: Duration,
-        bundle: Option<Bundle>,
-        agent: ureq::Agent,
-    ) -> Client {
+    pub(crate) fn from_parts(parts: Parts) -> Client {
         Client {
-            base,
-            ttl,
-            retry_after,
-            bundle,
-            agent,
-            cache: Mutex::new(HashMap::new()),
-            variants: Mutex::new(HashMap::new()),
+            inner: Arc::new(Inner {
+                base: parts.base,
+                ttl: parts.ttl,
+                retry_after: parts.retry_after,
+                bundle: parts.bundle,
+                agent: parts.agent,
+                cache: Mutex::new(HashMap::new()),
+                variants: Mutex::new(HashMap::new()),
+                watch: parts.watch,
+                watch_agent: parts.watch_agent,
+                watched: Mutex::new(HashSet::new()),
+            }),
         }
     }
 
@@ -85,11 +96,81 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             retry_after: DEFAULT_RETRY_AFTER,
             bundle: None,
+            watch: None,
         }
     }
 
-    /// One version of `name`; see the [module docs](self) for how the cache answers.
+    /// One version of `name`; see the [module docs](self) for how the cache answers. With
+    /// [`ClientBuilder::watch`], the first get of an environment starts following it.
     pub fn get(&self, name: &str, target: Target<'_>) -> Result<Prompt, ClientError> {
+        let prompt = self.inner.get(name, target)?;
+        if let Target::Environment(environment) = target {
+            Inner::watch(&self.inner, name, environment);
+        }
+        Ok(prompt)
+    }
+
+    /// The version `key` (a user, session or tenant id) is assigned in `target`: for an
+    /// environment that splits, the entry the split rule gives the key, with
+    /// [`Prompt::split`] and [`Prompt::bucket`] saying how; for one that does not, or for a
+    /// version asked for by number or `Latest`, exactly what [`Client::get`] returns.
+    ///
+    /// No request is made per key: the environment's record (its `split` included) is cached
+    /// as [`Client::get`] caches it, the split's first entry is that record, and each other
+    /// entry is fetched once by number (`GET /api/prompts/NAME?version=V`) and kept. When the
+    /// environment's record came from the cache past its TTL or the bundle because the server
+    /// could not answer, the other entry is taken from what was fetched before or the bundle's
+    /// `variants`, without asking the server again; if neither has it, the error is
+    /// [`ClientError::Unavailable`].
+    ///
+    /// A key is a non-empty string without line breaks (else [`ClientError::InvalidRequest`]).
+    pub fn get_for(
+        &self,
+        name: &str,
+        target: Target<'_>,
+        key: &str,
+    ) -> Result<Prompt, ClientError> {
+        promptreg_wire::split::check_key(key).map_err(|reason| ClientError::InvalidRequest {
+            message: format!("invalid split key: {reason}"),
+        })?;
+        let stable = self.get(name, target)?;
+        self.inner.assign(name, target, key, stable)
+    }
+
+    /// Empties the cache (the bundle stays; watches go on, and refill what they follow).
+    pub fn clear(&self) {
+        self.inner.lock().clear();
+        self.inner.variants().clear();
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// How many environments of prompts a watch follows (see [`ClientBuilder::watch`]).
+    pub fn watching(&self) -> usize {
+        self.inner
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// What [`ClientBuilder::build`] makes a client of.
+pub(crate) struct Parts {
+    pub base: String,
+    pub ttl: Duration,
+    pub retry_after: Duration,
+    pub bundle: Option<Bundle>,
+    pub agent: ureq::Agent,
+    pub watch: Option<Duration>,
+    pub watch_agent: ureq::Agent,
+}
+
+impl Inner {
+    fn get(&self, name: &str, target: Target<'_>) -> Result<Prompt, ClientError> {
         promptreg_wire::name::check(name).map_err(|reason| ClientError::InvalidRequest {
             message: format!("invalid prompt name `{name}`: {reason}"),
         })?;
@@ -131,30 +212,14 @@ impl Client {
         }
     }
 
-    /// The version `key` (a user, session or tenant id) is assigned in `target`: for an
-    /// environment that splits, the entry the split rule gives the key, with
-    /// [`Prompt::split`] and [`Prompt::bucket`] saying how; for one that does not, or for a
-    /// version asked for by number or `Latest`, exactly what [`Client::get`] returns.
-    ///
-    /// No request is made per key: the environment's record (its `split` included) is cached
-    /// as [`Client::get`] caches it, the split's first entry is that record, and each other
-    /// entry is fetched once by number (`GET /api/prompts/NAME?version=V`) and kept. When the
-    /// environment's record came from the cache past its TTL or the bundle because the server
-    /// could not answer, the other entry is taken from what was fetched before or the bundle's
-    /// `variants`, without asking the server again; if neither has it, the error is
-    /// [`ClientError::Unavailable`].
-    ///
-    /// A key is a non-empty string without line breaks (else [`ClientError::InvalidRequest`]).
-    pub fn get_for(
+    /// The entry of `stable`'s split that `key` is assigned (see [`Client::get_for`]).
+    fn assign(
         &self,
         name: &str,
         target: Target<'_>,
         key: &str,
+        stable: Prompt,
     ) -> Result<Prompt, ClientError> {
-        promptreg_wire::split::check_key(key).map_err(|reason| ClientError::InvalidRequest {
-            message: format!("invalid split key: {reason}"),
-        })?;
-        let stable = self.get(name, target)?;
         let (Target::Environment(environment), Some(split)) = (target, stable.split_arc()) else {
             return Ok(stable);
         };
@@ -231,17 +296,6 @@ impl Client {
         Ok(prompt)
     }
 
-    /// Empties the cache (the bundle stays).
-    pub fn clear(&self) {
-        self.lock().clear();
-        self.variants().clear();
-    }
-
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic elsewhere cannot leave the map half-updated: every change is one call.
         self.cache
@@ -309,6 +363,41 @@ impl Client {
         }
     }
 
+    /// Starts a thread that follows `environment` of `name` with long polls, unless one does
+    /// already or watching is off.
+    fn watch(this: &Arc<Inner>, name: &str, environment: &str) {
+        let Some(wait) = this.watch else { return };
+        let key = cache_key(name, Target::Environment(environment));
+        let mut watched = this
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !watched.insert(key.clone()) {
+            return;
+        }
+        drop(watched);
+        let follower = Follower {
+            inner: Arc::downgrade(this),
+            agent: this.watch_agent.clone(),
+            base: this.base.clone(),
+            retry_after: this.retry_after,
+            name: name.to_owned(),
+            environment: environment.to_owned(),
+            key: key.clone(),
+            wait,
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("promptreg-watch {key}"))
+            .spawn(move || follower.run());
+        if spawned.is_err() {
+            // No thread: the TTL keeps the value current, as without watching.
+            this.watched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&key);
+        }
+    }
+
     fn request(&self, name: &str, target: Target<'_>, etag: Option<&str>) -> Answer {
         let mut request = match target {
             Target::Environment(env) => self
@@ -367,6 +456,117 @@ impl Client {
             )),
         }
     }
+}
+
+/// One watch: long polls of one environment of one prompt, for as long as the client lives.
+struct Follower {
+    inner: Weak<Inner>,
+    agent: ureq::Agent,
+    base: String,
+    retry_after: Duration,
+    name: String,
+    environment: String,
+    key: String,
+    wait: Duration,
+}
+
+impl Follower {
+    /// Polls until the client is dropped (noticed when a poll returns: at most one wait) or the
+    /// server turns out not to take `wait` (an older server: the TTL then keeps the value
+    /// current, as without watching).
+    fn run(self) {
+        loop {
+            let Some(inner) = self.inner.upgrade() else {
+                return;
+            };
+            let etag = inner.lock().get(&self.key).and_then(|e| e.etag.clone());
+            let ttl = inner.ttl;
+            // Not held during the poll, so dropping the client is not held up by it.
+            drop(inner);
+            let outcome = self.poll(etag.as_deref());
+            let Some(inner) = self.inner.upgrade() else {
+                return;
+            };
+            match outcome {
+                Polled::Changed(prompt, etag) => inner.store(self.key.clone(), prompt, etag, ttl),
+                Polled::Same => {
+                    let held = inner.lock().get(&self.key).cloned();
+                    if let Some(entry) = held {
+                        inner.store(self.key.clone(), entry.prompt, entry.etag, ttl);
+                    }
+                }
+                Polled::Gone => {
+                    inner.lock().remove(&self.key);
+                    drop(inner);
+                    std::thread::sleep(self.retry_after);
+                }
+                Polled::Unsupported => {
+                    inner
+                        .watched
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .remove(&self.key);
+                    return;
+                }
+                Polled::Failed => {
+                    drop(inner);
+                    std::thread::sleep(self.retry_after);
+                }
+            }
+        }
+    }
+
+    fn poll(&self, etag: Option<&str>) -> Polled {
+        let mut request = self
+            .agent
+            .get(format!("{}/api/prompts/{}/latest", self.base, self.name))
+            .query("environment", &self.environment)
+            .query("wait", self.wait.as_secs().to_string())
+            .header("Accept", "application/json");
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
+        }
+        let Ok(mut response) = request.call() else {
+            return Polled::Failed;
+        };
+        let status = response.status().as_u16();
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        match status {
+            304 => Polled::Same,
+            200 => match serde_json::from_str(&body).map(Prompt::from_json) {
+                Ok(Ok(prompt)) => Polled::Changed(prompt, etag),
+                _ => Polled::Failed,
+            },
+            404 => Polled::Gone,
+            400 if error_code(&body).as_deref() == Some("unknown-parameter") => Polled::Unsupported,
+            _ => Polled::Failed,
+        }
+    }
+}
+
+/// How one long poll ended.
+enum Polled {
+    Changed(Prompt, Option<String>),
+    Same,
+    /// `404`: the environment no longer holds the prompt; the cached value is dropped.
+    Gone,
+    /// The server does not know `wait`.
+    Unsupported,
+    Failed,
+}
+
+/// The `error` code of a `{error, message}` body.
+fn error_code(body: &str) -> Option<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("error")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The `message` of a `{error, message}` body, else the body itself.

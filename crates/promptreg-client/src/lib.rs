@@ -60,7 +60,7 @@ mod prompt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, WATCH_WAIT};
 pub use client::Client;
 pub use prompt::Prompt;
 pub use promptreg_wire::{Bundle, Percent, SplitEntry, TestSummary, BUNDLE_FORMAT};
