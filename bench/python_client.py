@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200_000, help="calls per in-process run")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--samples", type=int, default=1000, help="round trips per measure")
+    parser.add_argument("--moves", type=int, default=20, help="promotions watched")
     args = parser.parse_args()
 
     import requests
@@ -144,6 +145,36 @@ def main() -> None:
         ]:
             median, p90 = per_request(fn, args.samples)
             rows.append((label, f"{median:.0f} µs", f"{p90:.0f} µs"))
+        # watch: when the watching client's cache holds a CLI promotion, against when the
+        # CLI process exits (both from its start)
+        watcher = Client(url, cache_ttl_seconds=3600, watch=True)
+        watcher.get(NAME, environment="dev")
+        time.sleep(0.5)
+        seen_ms, exit_ms = [], []
+        for i in range(args.moves):
+            version = "1.1.0" if i % 2 == 0 else "1.2.0"
+            started = time.perf_counter()
+            cli = subprocess.Popen([args.bin, "--repo", str(repo), "promote", NAME, version,
+                                    "--env", "dev", "--reason", "bench", "--force"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seen = exited = None
+            while seen is None or exited is None:
+                now = time.perf_counter()
+                if seen is None and watcher.get(NAME, environment="dev").version == version:
+                    seen = now
+                if exited is None and cli.poll() is not None:
+                    exited = now
+                time.sleep(0.0002)
+            seen_ms.append((seen - started) * 1000)
+            exit_ms.append((exited - started) * 1000)
+            time.sleep(0.2)
+        watcher.close()
+        for label, values in [("`watch=True`: a CLI promotion in the watching client's cache, "
+                               "from the CLI's start", seen_ms),
+                              ("… the CLI process itself, from its start to its exit", exit_ms)]:
+            values.sort()
+            rows.append((f"{label} ({args.moves} moves)", f"{statistics.median(values):.1f} ms",
+                         f"{values[int(len(values) * 0.9)]:.1f} ms"))
     finally:
         proc.terminate()
         proc.wait()

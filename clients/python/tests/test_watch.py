@@ -33,7 +33,6 @@ def test_watch_picks_up_a_cli_rollback(registry: Registry, server: Server) -> No
         seen = c.get(NAME, environment="staging")
         assert seen.origin == "cache"  # pushed into the cache, not fetched by this call
         # and a canary started by the CLI reaches keyed reads too
-        registry.cli("promote", NAME, "1.1.0", "--env", "staging", "--reason", "again")
         registry.cli(
             "promote", NAME, "1.2.0", "--env", "staging", "--canary", "50", "--reason", "canary"
         )
