@@ -75,9 +75,10 @@ def test_server_dies_mid_run_then_comes_back(registry: Registry, server: Server)
 
 
 def test_failures_are_not_retried_on_every_call(server: Server) -> None:
-    c = Client(server.url, cache_ttl_seconds=1.0, timeout=0.5, retry_after=1.0)
+    # a pause (min(ttl, retry_after)) long enough for a slow machine to restart the server
+    c = Client(server.url, cache_ttl_seconds=2.5, timeout=0.5, retry_after=2.5)
     c.get(NAME)
-    time.sleep(1.05)
+    time.sleep(2.55)
     server.stop()
     asked = len(server.requests(NAME))  # the log is appended to across restarts
     assert c.get(NAME).origin == "stale"  # expired: starts a revalidation, which fails
