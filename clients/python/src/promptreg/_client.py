@@ -558,7 +558,9 @@ class _Watcher(threading.Thread):
                     continue
                 new_etag = response.headers.get("etag")
                 with c._lock:
-                    if c._cache.get(self.target) is entry:
+                    # Kept unless another answer replaced the entry meanwhile; a write that
+                    # dropped it is what this answer brings.
+                    if c._cache.get(self.target) in (entry, None):
                         c._cache[self.target] = _Entry(record, new_etag, now, False)
                 changed = new_etag != etag
             else:
