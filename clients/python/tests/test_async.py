@@ -27,6 +27,8 @@ def test_async_reads_and_writes(registry: Registry, server: Server) -> None:
             assert all(isinstance(p, Prompt) for p in prompts)
             again = await c.get(NAME, environment="staging")
             assert again.origin == "cache"
+            refreshed = await c.refresh(NAME, environment="staging")  # a 304
+            assert (refreshed.origin, refreshed.etag) == ("server", again.etag)
             assert len(await c.versions(NAME)) == 3
             assert await c.history(NAME, environment="production")
             assert len(await c.list()) == 4
