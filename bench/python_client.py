@@ -31,11 +31,15 @@ from hermetic import hermetic_env  # noqa: E402
 NAME = "support/refund-agent"
 
 
-def start(binary: str, repo: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(
+    binary: str, repo: Path, env: dict[str, str], log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     err = open(log, "wb")
     proc = subprocess.Popen(
         [binary, "--repo", str(repo), "serve", "--addr", "127.0.0.1:0", "--access-log", os.devnull],
-        env=env, stdout=subprocess.DEVNULL, stderr=err,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=err,
     )
     for _ in range(500):
         for line in log.read_text().splitlines():
@@ -88,43 +92,69 @@ def main() -> None:
     home.mkdir()
     env = hermetic_env("Bench", "bench@example.com", home=str(home))
     repo = work / "registry"
-    subprocess.run([args.bin, "init", "--example", str(repo)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [args.bin, "init", "--example", str(repo)], env=env, check=True, capture_output=True
+    )
     # a canary in staging, for the keyed read
-    subprocess.run([args.bin, "--repo", str(repo), "promote", NAME, "1.2.0", "--env", "staging",
-                    "--canary", "10", "--reason", "bench"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            args.bin,
+            "--repo",
+            str(repo),
+            "promote",
+            NAME,
+            "1.2.0",
+            "--env",
+            "staging",
+            "--canary",
+            "10",
+            "--reason",
+            "bench",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     proc, url = start(args.bin, repo, env, work / "serve.log")
     try:
         rows: list[tuple[str, str, str]] = []
         client = Client(url, cache_ttl_seconds=3600)
         client.get(NAME, environment="production")
-        us = per_call_batched(lambda i: client.get(NAME, environment="production"),
-                              args.calls, args.runs)
+        us = per_call_batched(
+            lambda i: client.get(NAME, environment="production"), args.calls, args.runs
+        )
         rows.append(("`Client.get` cached (in-process)", f"{us:.2f} µs", "-"))
         client.get(NAME, environment="staging", key="warm")
         keys = [f"user-{i}" for i in range(args.calls)]
-        us = per_call_batched(lambda i: client.get(NAME, environment="staging", key=keys[i]),
-                              args.calls, args.runs)
-        rows.append(("`Client.get` cached, a distinct key per call on a 90/10 split", f"{us:.2f} µs", "-"))
+        us = per_call_batched(
+            lambda i: client.get(NAME, environment="staging", key=keys[i]), args.calls, args.runs
+        )
+        rows.append(
+            ("`Client.get` cached, a distinct key per call on a 90/10 split", f"{us:.2f} µs", "-")
+        )
 
         def seed_get() -> object:
-            return requests.get(f"{url}/api/prompts/{NAME}/latest",
-                                params={"environment": "production"}).json()
+            return requests.get(
+                f"{url}/api/prompts/{NAME}/latest", params={"environment": "production"}
+            ).json()
 
         session = requests.Session()
 
         def session_get() -> object:
-            return session.get(f"{url}/api/prompts/{NAME}/latest",
-                               params={"environment": "production"}).json()
+            return session.get(
+                f"{url}/api/prompts/{NAME}/latest", params={"environment": "production"}
+            ).json()
 
-        etag = requests.get(f"{url}/api/prompts/{NAME}/latest",
-                            params={"environment": "production"}).headers["etag"]
+        etag = requests.get(
+            f"{url}/api/prompts/{NAME}/latest", params={"environment": "production"}
+        ).headers["etag"]
 
         def session_revalidate() -> object:
-            r = session.get(f"{url}/api/prompts/{NAME}/latest",
-                            params={"environment": "production"},
-                            headers={"If-None-Match": etag})
+            r = session.get(
+                f"{url}/api/prompts/{NAME}/latest",
+                params={"environment": "production"},
+                headers={"If-None-Match": etag},
+            )
             assert r.status_code == 304
             return r
 
@@ -154,9 +184,24 @@ def main() -> None:
         for i in range(args.moves):
             version = "1.1.0" if i % 2 == 0 else "1.2.0"
             started = time.perf_counter()
-            cli = subprocess.Popen([args.bin, "--repo", str(repo), "promote", NAME, version,
-                                    "--env", "dev", "--reason", "bench", "--force"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cli = subprocess.Popen(
+                [
+                    args.bin,
+                    "--repo",
+                    str(repo),
+                    "promote",
+                    NAME,
+                    version,
+                    "--env",
+                    "dev",
+                    "--reason",
+                    "bench",
+                    "--force",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             seen = exited = None
             while seen is None or exited is None:
                 now = time.perf_counter()
@@ -169,19 +214,33 @@ def main() -> None:
             exit_ms.append((exited - started) * 1000)
             time.sleep(0.2)
         watcher.close()
-        for label, values in [("`watch=True`: a CLI promotion in the watching client's cache, "
-                               "from the CLI's start", seen_ms),
-                              ("… the CLI process itself, from its start to its exit", exit_ms)]:
+        for label, values in [
+            (
+                "`watch=True`: a CLI promotion in the watching client's cache, "
+                "from the CLI's start",
+                seen_ms,
+            ),
+            ("… the CLI process itself, from its start to its exit", exit_ms),
+        ]:
             values.sort()
-            rows.append((f"{label} ({args.moves} moves)", f"{statistics.median(values):.1f} ms",
-                         f"{values[int(len(values) * 0.9)]:.1f} ms"))
+            rows.append(
+                (
+                    f"{label} ({args.moves} moves)",
+                    f"{statistics.median(values):.1f} ms",
+                    f"{values[int(len(values) * 0.9)]:.1f} ms",
+                )
+            )
     finally:
         proc.terminate()
         proc.wait()
-    print(f"promptreg {promptreg.__version__}, requests {requests.__version__}, "
-          f"Python {sys.version.split()[0]}, serve: {args.bin}")
-    print(f"in-process: median of {args.runs} runs of {args.calls:,} calls; "
-          f"round trips: median and p90 of {args.samples:,}")
+    print(
+        f"promptreg {promptreg.__version__}, requests {requests.__version__}, "
+        f"Python {sys.version.split()[0]}, serve: {args.bin}"
+    )
+    print(
+        f"in-process: median of {args.runs} runs of {args.calls:,} calls; "
+        f"round trips: median and p90 of {args.samples:,}"
+    )
     print()
     print("| read | median | p90 |")
     print("|---|---:|---:|")
