@@ -364,7 +364,20 @@ pub(super) async fn events(
     };
     // Subscribed before the snapshot is taken, so no batch falls between them.
     let batches = shared.events.batches.subscribe();
-    let now = shared.events.snapshot();
+    let mut now = shared.events.snapshot();
+    let tip = *shared.tips.borrow();
+    if let (None, Some(tip)) = (now.commit, tip) {
+        // Just started: the hub has not read its first index yet. Read it here (reading the
+        // same tip twice publishes nothing), so the stream's `ready` names its position.
+        let hub = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            with_reader(&hub.repo.clone(), |store| {
+                Ok(hub.events.advance(store, tip))
+            })
+        })
+        .await;
+        now = shared.events.snapshot();
+    }
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

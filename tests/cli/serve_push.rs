@@ -277,15 +277,16 @@ fn events_come_in_order_and_resume_from_the_last_event_id() {
     assert_eq!(ready.id.as_deref(), Some(start.as_str()));
     assert_eq!(staging_only.next().kind, "ready");
 
+    // Each move is read before the next is made: moves that land together are one batch.
     repo.promote(NAME, "1.1.0", "dev");
     let first = repo.rev("main");
-    repo.promote(NAME, "1.1.0", "staging");
-    repo.run(&["rollback", NAME, "--env", "dev", "--reason", "flaky"])
-        .ok();
     let one = all.next();
     assert_eq!(moved(&one), triple("dev", "1.1.0", "1.0.0"));
     assert_eq!(one.id.as_deref(), Some(first.as_str()));
+    repo.promote(NAME, "1.1.0", "staging");
     assert_eq!(moved(&all.next()), triple("staging", "1.1.0", "1.0.0"));
+    repo.run(&["rollback", NAME, "--env", "dev", "--reason", "flaky"])
+        .ok();
     let three = all.next();
     assert_eq!(moved(&three), triple("dev", "1.0.0", "1.1.0"));
     assert_eq!(three.id, Some(repo.rev("main")));
@@ -324,6 +325,23 @@ fn events_come_in_order_and_resume_from_the_last_event_id() {
         let answer = get(&server.url(&format!("/api/events{bad}")));
         assert_eq!(answer.status, 400, "{bad}: {}", answer.body);
     }
+    // Another method: the JSON 405 with the route's `Allow`.
+    let refused = agent()
+        .post(&server.url("/api/events"))
+        .header("content-type", "application/json")
+        .send("{}")
+        .expect("an answer");
+    assert_eq!(refused.status(), 405);
+    assert_eq!(
+        refused.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, HEAD")
+    );
+    // HEAD answers the stream's headers and ends.
+    let head = agent()
+        .head(&server.url("/api/events"))
+        .call()
+        .expect("an answer");
+    assert_eq!(head.status(), 200);
 }
 
 #[test]
