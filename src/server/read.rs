@@ -141,6 +141,12 @@ pub(super) async fn list(
     let result = async {
         let query = query::parse(Kind::List, &uri)?;
         info.environment = query.params.environment.clone();
+        // A hit is answered here: the tip and every tag directory from their stamps.
+        if let Some(stamp) = shared.state.tip().zip(shared.state.all_tags()) {
+            if let Some(hit) = shared.cache.get(&list_key(stamp, &query.params)) {
+                return Ok(hit);
+            }
+        }
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || {
             with_reader(&shared.repo.clone(), |store| {
@@ -285,20 +291,28 @@ fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, 
     }
 }
 
+/// The cache key of the list at `tip` with the tags' fingerprint `tags`.
+fn list_key((tip, tags): (crate::store::ObjectId, u64), params: &Params) -> Key {
+    Key {
+        tip,
+        tags,
+        kind: Kind::List,
+        name: String::new(),
+        params: params.clone(),
+        entry: None,
+    }
+}
+
 /// The list at the served ref's tip, from the cache when the tip and the tags are unchanged.
 fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Cached>, ApiError> {
     let tip = match shared.state.tip() {
         Some(tip) => tip,
         None => served_tip(shared, store)?,
     };
-    let key = Key {
-        tip,
-        tags: all_tags_fingerprint(store),
-        kind: Kind::List,
-        name: String::new(),
-        params: params.clone(),
-        entry: None,
-    };
+    let tags = (shared.state.all_tags())
+        .or_else(|| shared.state.walk_tags())
+        .unwrap_or_else(|| all_tags_fingerprint(store));
+    let key = list_key((tip, tags), params);
     if let Some(hit) = shared.cache.get(&key) {
         return Ok(hit);
     }

@@ -14,7 +14,7 @@
 //! reftable, per-worktree refs) or the served ref is a symbolic ref.
 
 use std::hash::{Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
@@ -74,7 +74,17 @@ pub(crate) struct ServedState {
     /// `None`: the refs are not files this can watch; every request reads the ref.
     files: Option<RefFiles>,
     tip: RwLock<Option<(TipStamp, ObjectId)>>,
+    /// The directories of `refs/tags/` as last walked (sorted, `refs/tags/` itself first even
+    /// when missing), each with its stamp then: what [`ServedState::all_tags`] checks.
+    tag_dirs: RwLock<Option<TagDirs>>,
 }
+
+/// Directories and their stamps (`None`: the directory did not exist).
+type TagDirs = Vec<(PathBuf, Option<Stamp>)>;
+
+/// Most directories under `refs/tags/` whose stamps are checked on a request's own task; a
+/// registry with more loose tag directories lists them on the blocking pool for every list.
+const FAST_TAG_DIRS: usize = 256;
 
 impl ServedState {
     /// The state of `refname` in the repository at `repo`, nothing read yet.
@@ -85,6 +95,7 @@ impl ServedState {
         Self {
             files,
             tip: RwLock::new(None),
+            tag_dirs: RwLock::new(None),
         }
     }
 
@@ -142,6 +153,72 @@ impl ServedState {
     }
 }
 
+impl ServedState {
+    /// A fingerprint of every version tag from the stamps of `packed-refs` and of the
+    /// directories [`ServedState::walk_tags`] last found under `refs/tags/`: a tag created,
+    /// deleted or moved changes its directory's stamp, a new directory its parent's. `None`
+    /// when nothing was walked yet, a stamp changed or cannot be trusted: walk again.
+    pub fn all_tags(&self) -> Option<u64> {
+        let files = self.files.as_ref()?;
+        let now = SystemTime::now();
+        let packed = stamp(&files.packed, now).ok()?;
+        let held = self.tag_dirs.read().ok()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        "all tags".hash(&mut hasher);
+        packed.hash(&mut hasher);
+        for (dir, seen) in held.as_ref()? {
+            let now = stamp(dir, now).ok()?;
+            if now != *seen {
+                return None;
+            }
+            (dir, now).hash(&mut hasher);
+        }
+        Some(hasher.finish())
+    }
+
+    /// Walks `refs/tags/`, keeping each directory's stamp (taken before it is listed, so a
+    /// change while listing shows next time) for [`ServedState::all_tags`], and returns its
+    /// fingerprint; `None` when a stamp cannot be trusted yet or there are more than
+    /// [`FAST_TAG_DIRS`] directories (then nothing is kept).
+    pub fn walk_tags(&self) -> Option<u64> {
+        let files = self.files.as_ref()?;
+        let now = SystemTime::now();
+        let mut dirs = vec![(files.tags.clone(), stamp(&files.tags, now))];
+        let mut next = 0;
+        while let Some((dir, _)) = dirs.get(next) {
+            let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+            let found: Vec<PathBuf> = entries
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect();
+            for path in found {
+                let stamped = stamp(&path, now);
+                dirs.push((path, stamped));
+            }
+            next += 1;
+            if dirs.len() > FAST_TAG_DIRS {
+                break;
+            }
+        }
+        let trusted: Option<TagDirs> = (dirs.len() <= FAST_TAG_DIRS)
+            .then(|| {
+                dirs.into_iter()
+                    .map(|(dir, stamped)| stamped.ok().map(|s| (dir, s)))
+                    .collect()
+            })
+            .flatten();
+        let mut kept = trusted;
+        if let Some(kept) = &mut kept {
+            // `refs/tags/` stays first (it is the first found); the rest by path.
+            kept[1..].sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        if let Ok(mut held) = self.tag_dirs.write() {
+            *held = kept;
+        }
+        self.all_tags()
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -170,6 +247,7 @@ mod tests {
                 tags: dir.join("refs/tags"),
             }),
             tip: RwLock::new(None),
+            tag_dirs: RwLock::new(None),
         }
     }
 
@@ -218,6 +296,55 @@ mod tests {
         std::fs::write(&main, "ref: refs/heads/other\n").unwrap();
         settle(&main);
         assert_eq!(state.stamp_before_read(), None, "a symbolic ref");
+    }
+
+    #[test]
+    fn every_tag_directory_is_stamped_for_the_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let tags = dir.path().join("refs/tags");
+        std::fs::create_dir_all(tags.join("support/agent")).unwrap();
+        std::fs::write(dir.path().join("packed-refs"), "# pack-refs\n").unwrap();
+        let settle_all = || {
+            for path in [
+                dir.path().join("packed-refs"),
+                tags.join("support/agent"),
+                tags.join("support"),
+                tags.join("p"),
+                tags.clone(),
+            ] {
+                if path.exists() {
+                    settle(&path);
+                }
+            }
+        };
+        settle_all();
+        assert_eq!(state.all_tags(), None, "nothing walked yet");
+        let first = state.walk_tags().expect("settled");
+        assert_eq!(state.all_tags(), Some(first), "stamps unchanged");
+        // A loose tag two levels down: its directory's stamp changes.
+        std::fs::write(tags.join("support/agent/v1.0.0"), "x").unwrap();
+        assert_eq!(state.all_tags(), None);
+        assert_eq!(state.walk_tags(), None, "just changed: not trusted");
+        settle_all();
+        let second = state.walk_tags().unwrap();
+        assert_ne!(second, first);
+        // A new prompt's directory: its parent's stamp changes.
+        std::fs::create_dir_all(tags.join("support/other")).unwrap();
+        settle(&tags.join("support/other"));
+        File::open(tags.join("support"))
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(30))
+            .unwrap();
+        assert_eq!(state.all_tags(), None);
+        let third = state.walk_tags().unwrap();
+        assert_ne!(third, second);
+        // Packed: `packed-refs` replaced.
+        replace(
+            &dir.path().join("packed-refs"),
+            "# pack-refs with: peeled\n",
+        );
+        assert_ne!(state.all_tags(), Some(third));
     }
 
     #[test]

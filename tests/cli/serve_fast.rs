@@ -110,6 +110,48 @@ fn a_fetch_into_the_ref_and_a_new_tag_show_on_the_next_request() {
 }
 
 #[test]
+fn the_list_sees_a_tag_that_arrives_alone_settled_or_not() {
+    let upstream = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
+    let mirror = TestRepo::new();
+    let source = upstream.root.to_string_lossy().into_owned();
+    mirror.git(&["pull", "-q", &source, "main"]);
+    mirror.git(&["fetch", "-q", "--tags", &source]);
+    let server = Server::start(&mirror, &[]);
+    let list_url = server.url("/api/prompts");
+    let latest = || {
+        let reply = get(&list_url);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()[0]["latest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(latest(), "1.0.0");
+    // Settled: answered from the stamps of the tag directories (twice), and a tag arriving
+    // alone (the branch unchanged) shows at once.
+    std::thread::sleep(SETTLED);
+    assert_eq!(latest(), "1.0.0");
+    assert_eq!(latest(), "1.0.0");
+    upstream.release("support/agent", "1.1.0", "v1.1");
+    let before = mirror.rev("main");
+    mirror.git(&["fetch", "-q", "--tags", &source]);
+    assert_eq!(mirror.rev("main"), before, "only a tag arrived");
+    assert_eq!(latest(), "1.1.0");
+    std::thread::sleep(SETTLED);
+    assert_eq!(latest(), "1.1.0");
+    // A loose tag deleted by hand, then all tags packed.
+    mirror.git(&["tag", "-d", "support/agent/v1.1.0"]);
+    assert_eq!(latest(), "1.0.0");
+    std::thread::sleep(SETTLED);
+    assert_eq!(latest(), "1.0.0");
+    mirror.git(&["fetch", "-q", "--tags", &source]);
+    mirror.git(&["pack-refs", "--all"]);
+    assert_eq!(latest(), "1.1.0");
+    std::thread::sleep(SETTLED);
+    assert_eq!(latest(), "1.1.0");
+}
+
+#[test]
 fn sigterm_right_after_many_requests_loses_no_access_log_line() {
     let repo = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
     let log = repo.tmp().join("access.log");
