@@ -163,14 +163,24 @@ pub enum UnknownKind {
     /// `{% include %}`, `{% import %}`, `{% from … import %}`, `{% extends %}`: the renderer
     /// holds no other template, so there is nothing to load (even `ignore missing` loads nothing).
     Load,
+    /// `x.name()`: the values a prompt is rendered with (strings, numbers, lists, maps) have no
+    /// methods in MiniJinja — `"a,b".split(",")` or `d.items()` fail when rendered (jinja2 and
+    /// MiniJinja's Python-compatibility mode have them; promptreg's renderer does not). Only
+    /// the loop's `cycle` and `changed` are methods here.
+    Method,
 }
+
+/// The methods a template may call: the `loop` object's.
+const LOOP_METHODS: [&str; 2] = ["cycle", "changed"];
 
 /// Every filter, test and function `source` uses that the renderer lacks, and every
 /// include/import/extends, in source order; or why it does not compile. A function counts only
 /// when the template neither defines it nor reads it as a variable: calls of names in
 /// `variables(source)` are returned too, for the caller (who knows the declared variables) to
 /// judge. Read from MiniJinja's compiled instructions, so only what the engine will really look
-/// up is checked; method calls (`x.items()`) depend on the value and are not checked.
+/// up is checked. A method call is reported unless its name is one of the loop's, or the
+/// template builds a macro or has a block (a macro stored in a map or a block called through
+/// `self` can be called as a method: those templates are left to the render).
 pub fn unknowns(source: &str) -> Result<Vec<Unknown>, TemplateError> {
     use minijinja::machinery::{get_compiled_template, Instruction, Instructions};
 
@@ -179,6 +189,13 @@ pub fn unknowns(source: &str) -> Result<Vec<Unknown>, TemplateError> {
     let free: BTreeSet<String> = template.undeclared_variables(false).into_iter().collect();
     let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let compiled = get_compiled_template(&template);
+    let builds_callables = !compiled.blocks.is_empty()
+        || (0..compiled.instructions.len() as u32).any(|idx| {
+            matches!(
+                compiled.instructions.get(idx),
+                Some(Instruction::BuildMacro(..))
+            )
+        });
     let mut found = Vec::new();
     let mut scan = |instructions: &Instructions<'_>| {
         for idx in 0..instructions.len() as u32 {
@@ -199,6 +216,11 @@ pub fn unknowns(source: &str) -> Result<Vec<Unknown>, TemplateError> {
                     if free.contains(*name) && !globals.contains(name) =>
                 {
                     (UnknownKind::Function, name.to_string())
+                }
+                Instruction::CallMethod(name, _)
+                    if !builds_callables && !LOOP_METHODS.contains(name) =>
+                {
+                    (UnknownKind::Method, name.to_string())
                 }
                 Instruction::Include(_) | Instruction::LoadBlocks => {
                     let tag = first_word(source.get(start..end).unwrap_or(""));
@@ -402,6 +424,34 @@ mod tests {
         // Checked against this renderer, not Jinja2's list: MiniJinja has `tojson` only with its
         // `json` feature, which promptreg does not enable.
         assert_eq!(unknown("{{ a | tojson }}")[0].1, "tojson");
+    }
+
+    #[test]
+    fn method_calls_are_unknown_but_the_loop_s() {
+        use UnknownKind::Method;
+        let found = unknown("{{ steps.split(\",\") }} and {{ d.items() }}{{ s.upper() }}");
+        assert_eq!(
+            found
+                .iter()
+                .map(|(k, n, _)| (*k, n.as_str()))
+                .collect::<Vec<_>>(),
+            [(Method, "split"), (Method, "items"), (Method, "upper")]
+        );
+        for (_, name, at) in &found {
+            assert!(at.starts_with(name.as_str()), "{name} at {at:?}");
+        }
+        // The engine agrees: such a render can only fail.
+        let env = environment();
+        for source in ["{{ s.split(',') }}", "{{ d.items() }}", "{{ l.append(1) }}"] {
+            let context = serde_json::json!({"s": "a,b", "d": {"k": 1}, "l": [1]});
+            let e = env.render_str(source, context).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UnknownMethod, "{source}");
+        }
+        let cycling = "{% for x in xs %}{{ loop.cycle('odd', 'even') }}{% if loop.changed(x) %}!{% endif %}{% endfor %}";
+        assert_eq!(unknown(cycling), []);
+        // A template with macros or blocks can call them as methods: left to the render.
+        let stored = "{% macro m() %}hi{% endmacro %}{% set d = {'m': m} %}{{ d.m() }}";
+        assert_eq!(unknown(stored), []);
     }
 
     #[test]

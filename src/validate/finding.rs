@@ -64,6 +64,7 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("unknown-filter", Severity::Error, "a template uses a filter promptreg's renderer does not have (`{{ v | nosuchfilter }}`)"),
     ("unknown-test", Severity::Error, "a template uses a test promptreg's renderer does not have (`{% if x is nosuchtest %}`)"),
     ("unknown-function", Severity::Error, "a template calls a function that neither the renderer nor the template defines (`{{ nosuchfn() }}`)"),
+    ("unknown-method", Severity::Error, "a template calls a method of a value (`{{ v.split(',') }}`): promptreg's renderer has only the loop's `cycle` and `changed`"),
     ("template-include", Severity::Error, "a template uses `{% include %}`, `{% import %}`, `{% from … import %}` or `{% extends %}`: each template renders alone"),
     ("unused-variable", Severity::Warning, "a required variable no template reads"),
     ("token-budget", Severity::Error, "the prompt, rendered with defaults, has more tokens than `token_budget`"),

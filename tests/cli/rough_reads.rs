@@ -52,6 +52,12 @@ fn templates_using_what_the_renderer_lacks_are_refused() {
             "`{% extends %}`",
         ),
         ("{{ v | tojson }}", "unknown-filter", 24, "`tojson`"),
+        (
+            "{{ v.split(',') }}",
+            "unknown-method",
+            22,
+            "the method `split()`",
+        ),
     ] {
         let repo = TestRepo::init();
         repo.write(&prompt_file("x"), &prompt_with(template));

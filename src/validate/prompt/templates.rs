@@ -268,6 +268,10 @@ fn unusable_message(unknown: &Unknown) -> (&'static str, String) {
             "unknown-function",
             format!("calls `{name}()`, which is neither a function of promptreg's renderer nor a macro or variable the template defines"),
         ),
+        UnknownKind::Method => (
+            "unknown-method",
+            format!("calls the method `{name}()`, which no value of promptreg's renderer has (MiniJinja has no string, list or map methods: use a filter, e.g. `| split(\",\")`, `| items`, `| upper`)"),
+        ),
         UnknownKind::Load => (
             "template-include",
             format!("uses `{{% {name} %}}`, but promptreg renders each template alone: there is no other template to load (put the text in the template itself)"),
