@@ -54,7 +54,7 @@ fn entry_name(kind: &str, id: Oid) -> String {
 
 /// How many writes of a kind that keeps `keep` entries go between two prunings: a quarter of
 /// `keep` (so a kind holds at most `keep + keep / 4` entries, less one), at least one.
-pub(crate) fn prune_batch(keep: usize) -> u64 {
+pub fn prune_batch(keep: usize) -> u64 {
     (keep as u64 / 4).max(1)
 }
 

@@ -154,6 +154,26 @@ pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
     Ok(found.get(name).map(|target| target.id))
 }
 
+/// Where the tag ref `refname` points, read as git does (the loose file, else `packed-refs` by
+/// binary search), without libgit2: its lookup maps `packed-refs` into each repository handle
+/// it is asked through, and with 100,000 tags the server's 32 reading threads held 32 copies of
+/// a 10 MiB file in memory (VmHWM 300 MiB). `Some(None)`: no such ref. `None`: not a plain case
+/// (a symbolic or unreadable loose ref, a damaged `packed-refs`) — the caller asks libgit2.
+pub fn tag_lookup(common_dir: &Path, refname: &str) -> Option<Option<Oid>> {
+    match std::fs::read(common_dir.join(refname)) {
+        Ok(content) => {
+            let text = std::str::from_utf8(&content).ok()?;
+            let hex = text.strip_suffix('\n').unwrap_or(text);
+            Oid::from_str(hex)
+                .ok()
+                .filter(|_| hex.len() == 40)
+                .map(Some)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => packed_lookup(common_dir, refname).ok(),
+        Err(_) => None,
+    }
+}
+
 /// The ref name of a `packed-refs` record line (`<id> <name>`); `None` for the header,
 /// comments and peeled (`^<id>`) lines.
 fn refname(line: &str) -> Option<&str> {

@@ -2,10 +2,12 @@
 //! committed link is refused, never followed), the raw-tree lookups that skip parsing large
 //! trees, blob contents, and hashing content as a blob.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use git2::ObjectType;
 
+use super::memo::Memo;
 use super::{refs, GitError, ObjectId, Store};
 use crate::fsread::Refusal;
 use crate::{Error, PromptName, Result, Version};
@@ -217,13 +219,7 @@ impl Store {
             .map_err(Error::git("cannot open the object database"))?;
         let mut current = root;
         for component in path.split('/') {
-            let object = odb
-                .read(current)
-                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
-            if object.kind() != ObjectType::Tree {
-                return Ok(None);
-            }
-            match raw_tree_entry(object.data(), component.as_bytes()) {
+            match tree_child(&odb, current, component.as_bytes(), path)? {
                 Some(id) => current = id,
                 None => return Ok(None),
             }
@@ -265,6 +261,52 @@ impl Store {
         }
         links_below(&odb, dir, path)
     }
+}
+
+/// Trees at least this large (the `prompts/` tree of a registry with more than a few hundred
+/// prompts) are looked up through an index of their entries kept in memory, by tree id: a first
+/// read of each version of a 10,000-prompt registry would otherwise inflate and scan the same
+/// 320 KiB tree every time.
+const INDEXED_TREE_BYTES: usize = 16 * 1024;
+
+/// The indexes of large trees: name → id, each costing about its raw size plus 64 bytes an
+/// entry, 32 MiB in all (a 10,000-entry tree takes under 1 MiB).
+static TREE_INDEXES: Memo<HashMap<Box<[u8]>, ObjectId>> = Memo::new(32 << 20);
+
+/// The id of the entry called `name` in the tree `tree` (`None`: no such entry, or `tree` is
+/// not a tree); `path` is what is being looked up, for the error.
+fn tree_child(
+    odb: &git2::Odb<'_>,
+    tree: ObjectId,
+    name: &[u8],
+    path: &str,
+) -> Result<Option<ObjectId>> {
+    if let Some(index) = TREE_INDEXES.peek(tree) {
+        return Ok(index.get(name).copied());
+    }
+    let object = odb
+        .read(tree)
+        .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+    if object.kind() != ObjectType::Tree {
+        return Ok(None);
+    }
+    let data = object.data();
+    if data.len() < INDEXED_TREE_BYTES {
+        return Ok(raw_tree_entry(data, name));
+    }
+    let index = TREE_INDEXES.get(tree, || {
+        let mut index = HashMap::new();
+        for (_, entry, id) in raw_entries(data) {
+            // As a scan would: the first of two entries with one name (a malformed tree).
+            index.entry(Box::from(entry)).or_insert(id);
+        }
+        let cost = data.len() + 64 * index.len();
+        Some((index, cost))
+    });
+    Ok(match index {
+        Some(index) => index.get(name).copied(),
+        None => raw_tree_entry(data, name),
+    })
 }
 
 /// The id of the entry called `name` in a raw tree object.
