@@ -149,9 +149,46 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
 
 /// The target of exactly `name` in `packed-refs`, found by binary search when it is sorted.
 pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
-    // A prefix listing of the name itself, keeping only the exact match.
-    let found = packed_with_prefix(&common_dir.join("packed-refs"), name)?;
-    Ok(found.get(name).map(|target| target.id))
+    let path = common_dir.join("packed-refs");
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path)(e)),
+    };
+    let len = file.metadata().map_err(Error::io(&path))?.len();
+    let lines = SortedLines {
+        file: &file,
+        len,
+        path: &path,
+        key: refname,
+    };
+    let sorted_from = match lines.line_at(0)? {
+        Some((header, end)) if header.starts_with("# pack-refs with:") => header
+            .split_whitespace()
+            .any(|t| t == "sorted")
+            .then_some(end),
+        _ => None,
+    };
+    let Some(data_start) = sorted_from else {
+        // Not sorted: a prefix listing of the name itself reads the file through.
+        let found = packed_with_prefix(&path, name)?;
+        return Ok(found.get(name).map(|target| target.id));
+    };
+    // Sorted: the one line, found by binary search (a few hundred bytes read, not 64 KiB).
+    let start = lines.lower_bound(data_start, name)?;
+    let Some(record) = lines.record_at_or_after(start)? else {
+        return Ok(None);
+    };
+    if record.key(&lines) != name {
+        return Ok(None);
+    }
+    let (hex, _) = record
+        .line
+        .split_once(' ')
+        .ok_or_else(|| lines.corrupt(record.start))?;
+    Oid::from_str(hex)
+        .map(Some)
+        .map_err(|_| lines.corrupt(record.start))
 }
 
 /// Where the tag ref `refname` points, read as git does (the loose file, else `packed-refs` by
@@ -265,6 +302,56 @@ mod tests {
             (Oid::from_str(&a).unwrap(), Some(Oid::from_str(&b).unwrap()))
         );
         assert_eq!(found["refs/tags/y/v1.0.0"].annotated, Some(false));
+    }
+
+    #[test]
+    fn one_ref_is_found_exactly_packed_or_loose() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut names: Vec<String> = (0..300).map(|i| format!("refs/tags/p{i}/v1.0.0")).collect();
+        names.push("refs/tags/p12/v1.0.0-rc.1".into());
+        names.push("refs/tags/p12-x/v1.0.0".into());
+        names.sort();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let id_of = |name: &str| {
+            let at = names.iter().position(|n| *n == name).unwrap();
+            Some(Oid::from_str(&oid(at + 1)).unwrap())
+        };
+        for sorted in [true, false] {
+            write_packed(dir.path(), &names, sorted);
+            for name in [
+                "refs/tags/p0/v1.0.0",
+                "refs/tags/p12/v1.0.0",
+                "refs/tags/p12/v1.0.0-rc.1",
+                "refs/tags/p12-x/v1.0.0",
+                "refs/tags/p299/v1.0.0",
+            ] {
+                assert_eq!(packed_lookup(dir.path(), name).unwrap(), id_of(name));
+                assert_eq!(tag_lookup(dir.path(), name), Some(id_of(name)), "{name}");
+            }
+            for absent in [
+                "refs/tags/p12/v1.0",
+                "refs/tags/p12/v1.0.0-rc",
+                "refs/tags/zz/v1",
+            ] {
+                assert_eq!(packed_lookup(dir.path(), absent).unwrap(), None, "{absent}");
+                assert_eq!(tag_lookup(dir.path(), absent), Some(None), "{absent}");
+            }
+        }
+        // A loose ref wins; anything but a plain id is left to libgit2.
+        let loose = dir.path().join("refs/tags/p12");
+        std::fs::create_dir_all(&loose).unwrap();
+        std::fs::write(loose.join("v1.0.0"), format!("{}\n", oid(99))).unwrap();
+        assert_eq!(
+            tag_lookup(dir.path(), "refs/tags/p12/v1.0.0"),
+            Some(Some(Oid::from_str(&oid(99)).unwrap()))
+        );
+        std::fs::write(loose.join("v1.0.0"), "ref: refs/tags/p0/v1.0.0\n").unwrap();
+        assert_eq!(tag_lookup(dir.path(), "refs/tags/p12/v1.0.0"), None);
+        std::fs::write(loose.join("v1.0.0"), "").unwrap();
+        assert_eq!(tag_lookup(dir.path(), "refs/tags/p12/v1.0.0"), None);
+        // A tag `p0` as a file where the directory `p0/` would be.
+        std::fs::write(dir.path().join("refs/tags/p7"), format!("{}\n", oid(5))).unwrap();
+        assert_eq!(tag_lookup(dir.path(), "refs/tags/p7/v1.0.0"), None);
     }
 
     #[test]
