@@ -174,7 +174,16 @@ pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
         let found = packed_with_prefix(&path, name)?;
         return Ok(found.get(name).map(|target| target.id));
     };
-    // Sorted: the one line, found by binary search (a few hundred bytes read, not 64 KiB).
+    // Sorted: the one line, found by binary search (a few hundred bytes read, not 64 KiB):
+    // one read per step, unless a line is longer than a step reads.
+    if let Some(found) = quick_find(&file, len, data_start, name).map_err(Error::io(&path))? {
+        return match found {
+            Some(hex) => Oid::from_str(&hex)
+                .map(Some)
+                .map_err(|_| lines.corrupt(data_start)),
+            None => Ok(None),
+        };
+    }
     let start = lines.lower_bound(data_start, name)?;
     let Some(record) = lines.record_at_or_after(start)? else {
         return Ok(None);
@@ -189,6 +198,107 @@ pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
     Oid::from_str(hex)
         .map(Some)
         .map_err(|_| lines.corrupt(record.start))
+}
+
+/// How much one step of [`quick_find`] reads: several `packed-refs` lines.
+const STEP_BYTES: usize = 512;
+
+/// A record line [`quick_find`] read: where it starts, where the next line starts, its id (hex)
+/// and its ref name.
+struct Found {
+    start: u64,
+    next: u64,
+    hex: String,
+    name: String,
+}
+
+/// The id (hex) of the record `name` in the sorted records of `packed-refs` from `data_start`
+/// on, by a binary search reading [`STEP_BYTES`] per step: `Some(None)` when there is none,
+/// `None` when a line did not fit in a step's read (the caller searches line by line).
+fn quick_find(
+    file: &File,
+    len: u64,
+    data_start: u64,
+    name: &str,
+) -> std::io::Result<Option<Option<String>>> {
+    let mut buf = [0u8; STEP_BYTES];
+    let mut record_from =
+        |from: u64, at_line: bool| record_from(file, len, &mut buf, from, at_line);
+    // As `SortedLines::lower_bound`: records starting before `lo` sort below `name`; those at
+    // or after `hi` do not.
+    let (mut lo, mut hi) = (data_start, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match record_from(mid, mid == data_start)? {
+            None => return Ok(None),
+            Some(Some(found)) if found.start < hi => {
+                if found.name.as_str() < name {
+                    lo = found.next;
+                } else {
+                    hi = found.start;
+                }
+            }
+            Some(_) => hi = mid,
+        }
+    }
+    Ok(match record_from(lo, true)? {
+        None => None,
+        Some(Some(found)) if found.name == name => Some(Some(found.hex)),
+        Some(_) => Some(None),
+    })
+}
+
+/// The first record line starting at or after `from` (a line start when `at_line`), read in
+/// one step into `buf`: `Some(None)` at the end of the file, `None` when the line does not fit.
+fn record_from(
+    file: &File,
+    len: u64,
+    buf: &mut [u8; STEP_BYTES],
+    from: u64,
+    at_line: bool,
+) -> std::io::Result<Option<Option<Found>>> {
+    use std::os::unix::fs::FileExt;
+    let read_at = if at_line { from } else { from - 1 };
+    let want = (len - read_at).min(STEP_BYTES as u64) as usize;
+    let got = file.read_at(&mut buf[..want], read_at)?;
+    let window = &buf[..got];
+    let ended = read_at + got as u64 >= len;
+    let mut pos = if at_line {
+        0
+    } else {
+        match memchr::memchr(b'\n', window) {
+            Some(nl) => nl + 1,
+            None if ended => return Ok(Some(None)),
+            None => return Ok(None),
+        }
+    };
+    let found = |line: &str, start: u64, next: u64| {
+        refname(line).map(|name| Found {
+            start,
+            next,
+            hex: line.split_once(' ').map_or("", |(h, _)| h).to_owned(),
+            name: name.to_owned(),
+        })
+    };
+    loop {
+        if read_at + pos as u64 >= len {
+            return Ok(Some(None));
+        }
+        let start = read_at + pos as u64;
+        let Some(nl) = memchr::memchr(b'\n', &window[pos..]) else {
+            // The file's last line without a newline, or a line cut by the window.
+            if ended {
+                let line = String::from_utf8_lossy(&window[pos..]);
+                return Ok(Some(found(&line, start, len)));
+            }
+            return Ok(None);
+        };
+        let line = String::from_utf8_lossy(&window[pos..pos + nl]);
+        pos += nl + 1;
+        if let Some(record) = found(&line, start, read_at + pos as u64) {
+            return Ok(Some(Some(record)));
+        }
+    }
 }
 
 /// Where the tag ref `refname` points, read as git does (the loose file, else `packed-refs` by
@@ -352,6 +462,31 @@ mod tests {
         // A tag `p0` as a file where the directory `p0/` would be.
         std::fs::write(dir.path().join("refs/tags/p7"), format!("{}\n", oid(5))).unwrap();
         assert_eq!(tag_lookup(dir.path(), "refs/tags/p7/v1.0.0"), None);
+    }
+
+    #[test]
+    fn one_ref_is_found_past_long_lines_and_a_missing_last_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("refs/tags/{}/v1.0.0", "l".repeat(2 * STEP_BYTES));
+        let mut names: Vec<String> = (0..50).map(|i| format!("refs/tags/p{i}/v1.0.0")).collect();
+        names.push(long.clone());
+        names.sort();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        write_packed(dir.path(), &names, true);
+        for (at, name) in names.iter().enumerate() {
+            let id = Some(Oid::from_str(&oid(at + 1)).unwrap());
+            assert_eq!(packed_lookup(dir.path(), name).unwrap(), id, "{name}");
+        }
+        assert_eq!(packed_lookup(dir.path(), "refs/tags/m/v1").unwrap(), None);
+        let path = dir.path().join("packed-refs");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cut = text.trim_end().rsplit_once('\n').unwrap().0.to_owned();
+        // The last record without its peeled line and newline.
+        std::fs::write(&path, &cut).unwrap();
+        let last = names.last().unwrap();
+        let id = Some(Oid::from_str(&oid(names.len())).unwrap());
+        assert_eq!(packed_lookup(dir.path(), last).unwrap(), id);
+        assert_eq!(packed_lookup(dir.path(), "refs/tags/zz/v1").unwrap(), None);
     }
 
     #[test]
