@@ -273,6 +273,22 @@ const INDEXED_TREE_BYTES: usize = 16 * 1024;
 /// entry, 32 MiB in all (a 10,000-entry tree takes under 1 MiB).
 static TREE_INDEXES: Memo<HashMap<Box<[u8]>, ObjectId>> = Memo::new(32 << 20);
 
+/// The large trees looked up once lately in this process (not yet indexed).
+static SEEN_TREES: std::sync::Mutex<Vec<ObjectId>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether this is the first lookup in large tree `id` in this process (of late); notes it.
+fn first_sight(id: ObjectId) -> bool {
+    let mut seen = SEEN_TREES.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(&id) {
+        return false;
+    }
+    if seen.len() >= 64 {
+        seen.remove(0);
+    }
+    seen.push(id);
+    true
+}
+
 /// The id of the entry called `name` in the tree `tree` (`None`: no such entry, or `tree` is
 /// not a tree); `path` is what is being looked up, for the error.
 fn tree_child(
@@ -291,7 +307,9 @@ fn tree_child(
         return Ok(None);
     }
     let data = object.data();
-    if data.len() < INDEXED_TREE_BYTES {
+    // A one-shot command scans (it stops at the entry; an index would cost more to build);
+    // a process that comes back to the same large tree indexes it.
+    if data.len() < INDEXED_TREE_BYTES || first_sight(tree) {
         return Ok(raw_tree_entry(data, name));
     }
     let index = TREE_INDEXES.get(tree, || {
@@ -367,4 +385,62 @@ pub(super) fn links_below(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_tree_answers_the_same_scanned_or_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), "main").unwrap();
+        let repo = &store.repo;
+        let blob = repo.blob(b"x").unwrap();
+        let mut inner = repo.treebuilder(None).unwrap();
+        inner.insert("prompt.yaml", blob, 0o100644).unwrap();
+        let inner = inner.write().unwrap();
+        let mut big = repo.treebuilder(None).unwrap();
+        for i in 0..1000 {
+            let (id, mode) = if i % 2 == 0 {
+                (inner, 0o040000)
+            } else {
+                (blob, 0o100644)
+            };
+            big.insert(format!("prompt-number-{i:04}"), id, mode)
+                .unwrap();
+        }
+        let big = big.write().unwrap();
+        assert!(repo.find_tree(big).unwrap().len() == 1000);
+        let mut root = repo.treebuilder(None).unwrap();
+        root.insert("prompts", big, 0o040000).unwrap();
+        let root = root.write().unwrap();
+        let size = repo.odb().unwrap().read(big).unwrap().len();
+        assert!(size >= INDEXED_TREE_BYTES, "{size}");
+        // The first lookup scans, the later ones go through the index: the same answers.
+        for _ in 0..3 {
+            for i in [0, 1, 2, 500, 999] {
+                let want = if i % 2 == 0 { inner } else { blob };
+                let path = format!("prompts/prompt-number-{i:04}");
+                assert_eq!(store.path_id(root, &path).unwrap(), Some(want), "{path}");
+            }
+            assert_eq!(
+                store
+                    .path_id(root, "prompts/prompt-number-0000/prompt.yaml")
+                    .unwrap(),
+                Some(blob)
+            );
+            for absent in [
+                "prompts/prompt-number-1000",
+                "prompts/x",
+                "prompts/prompt-number-0001/a",
+            ] {
+                assert_eq!(store.path_id(root, absent).unwrap(), None, "{absent}");
+            }
+        }
+        assert!(
+            TREE_INDEXES.peek(big).is_some(),
+            "the large tree was indexed"
+        );
+    }
 }
