@@ -2,8 +2,10 @@
 //! entry, through the parsed-index cache.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::model::registry::Registry;
+use crate::store::memo::Memo;
 use crate::store::{CommitView, ObjectId, Store};
 use crate::{Error, PromptName, Result, REGISTRY_FILE};
 
@@ -29,12 +31,77 @@ pub fn registry_at(
     let Some(name) = only else {
         return registry_of_blob(store, id);
     };
-    if let Some(registry) = cached_entry(store, id, name) {
-        return Ok(registry);
+    if let Some(parsed) = PARSED.peek(id) {
+        return Ok(one_entry(&parsed, name));
     }
-    let mut registry = registry_of_blob(store, id)?;
-    registry.prompts.retain(|n, _| n == name);
-    Ok(registry)
+    // The first read of an index in this process takes the one entry from the disk cache; a
+    // process that reads the same index again (the server, a loop over prompts) keeps it whole.
+    if first_sight(id) {
+        if let Some(registry) = cached_entry(store, id, name) {
+            return Ok(registry);
+        }
+    }
+    let parsed = PARSED.get(id, || {
+        let registry = registry_of_blob(store, id).ok()?;
+        let cost = estimated_bytes(&registry);
+        Some((registry, cost))
+    });
+    match parsed {
+        Some(parsed) => Ok(one_entry(&parsed, name)),
+        // It does not parse: the direct path reports why.
+        None => {
+            let mut registry = registry_of_blob(store, id)?;
+            registry.prompts.retain(|n, _| n == name);
+            Ok(registry)
+        }
+    }
+}
+
+/// Parsed indexes by blob id, shared by the process's threads (each is made once, however many
+/// threads need it at the same moment), up to about 64 MiB: a 10,000-prompt index is about
+/// 4 MiB, and only the newest one or two are hot.
+static PARSED: Memo<Registry> = Memo::new(64 << 20);
+
+/// The blob ids of the last few indexes a one-prompt read saw in this process.
+static SEEN: Mutex<Vec<ObjectId>> = Mutex::new(Vec::new());
+
+/// Whether this is the first one-prompt read of index `id` in this process (of late); notes it.
+fn first_sight(id: ObjectId) -> bool {
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(&id) {
+        return false;
+    }
+    if seen.len() >= 8 {
+        seen.remove(0);
+    }
+    seen.push(id);
+    true
+}
+
+/// `parsed` cut down to `name`'s entry: what a read for one prompt gets.
+fn one_entry(parsed: &Registry, name: &PromptName) -> Registry {
+    Registry {
+        format: parsed.format,
+        environments: parsed.environments.clone(),
+        prompts: parsed
+            .prompts
+            .get_key_value(name)
+            .map(|(name, pointers)| (name.clone(), pointers.clone()))
+            .into_iter()
+            .collect(),
+        access: parsed.access.clone(),
+        policy: parsed.policy.clone(),
+    }
+}
+
+/// About how many bytes a parsed index holds (names, pointers and the maps around them).
+fn estimated_bytes(registry: &Registry) -> usize {
+    let entries: usize = registry
+        .prompts
+        .iter()
+        .map(|(name, pointers)| 96 + name.as_str().len() + 96 * pointers.len())
+        .sum();
+    4096 + entries
 }
 
 /// One prompt's entry of the cached index of blob `id`, found by binary search in the cached

@@ -229,11 +229,25 @@ pub fn read_prompt(store: &Store, release: &Release) -> Result<Prompt> {
         return Ok(prompt);
     }
     let prompt = resolve_release(store, release)?;
-    if let Ok(text) = serde_json::to_string(&prompt) {
-        store.cache_put(PROMPT_CACHE, release.tag_id, &text, 1024);
+    // One process adds at most a pruning batch of releases: a short command's read is there
+    // for the next command, while a long-running reader (the server's first read of each of
+    // 100,000 versions, an export of the whole registry) neither pushes out what the others
+    // cached nor creates and deletes a file per release (which on ext4 without a journal costs
+    // more than the rest of the read: new inodes skip over recently deleted ones).
+    let written = PROMPTS_WRITTEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if written < crate::store::prune_batch(PROMPT_KEEP) {
+        if let Ok(text) = serde_json::to_string(&prompt) {
+            store.cache_put(PROMPT_CACHE, release.tag_id, &text, PROMPT_KEEP);
+        }
     }
     Ok(prompt)
 }
+
+/// How many resolved releases the disk cache keeps.
+const PROMPT_KEEP: usize = 1024;
+
+/// How many resolved releases this process has added to the disk cache (or tried to).
+static PROMPTS_WRITTEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The cache kind of resolved releases (bump the suffix when `Prompt` changes shape, or when
 /// what a release resolves to changes: v2 refuses committed links that v1 served as text).

@@ -10,6 +10,7 @@ mod file_entry;
 mod guard;
 pub mod identity;
 mod lock;
+pub mod memo;
 mod refs;
 mod release;
 mod sorted_lines;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Repository, RepositoryOpenFlags};
 
+pub use cache::prune_batch;
 pub use catch_up::Behind;
 pub use commits::{CommitView, Person};
 pub use components::{DirComponents, TreeComponents};

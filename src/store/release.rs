@@ -33,7 +33,14 @@ pub struct Release {
 impl Store {
     /// Reads the release of `version` of `name` from its tag (`None` when there is no such tag).
     pub fn release(&self, name: &PromptName, version: &Version) -> Result<Option<Release>> {
-        match self.repo.refname_to_id(&version.tag_ref(name)) {
+        let refname = version.tag_ref(name);
+        if let Some(found) = refs::tag_lookup(self.common_dir(), &refname) {
+            return match found {
+                Some(oid) => self.release_from(name, version, oid).map(Some),
+                None => Ok(None),
+            };
+        }
+        match self.repo.refname_to_id(&refname) {
             Ok(oid) => self.release_from(name, version, oid).map(Some),
             Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
             Err(e) => Err(Error::git(format!(

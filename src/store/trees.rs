@@ -2,10 +2,12 @@
 //! committed link is refused, never followed), the raw-tree lookups that skip parsing large
 //! trees, blob contents, and hashing content as a blob.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use git2::ObjectType;
 
+use super::memo::Memo;
 use super::{refs, GitError, ObjectId, Store};
 use crate::fsread::Refusal;
 use crate::{Error, PromptName, Result, Version};
@@ -217,13 +219,7 @@ impl Store {
             .map_err(Error::git("cannot open the object database"))?;
         let mut current = root;
         for component in path.split('/') {
-            let object = odb
-                .read(current)
-                .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
-            if object.kind() != ObjectType::Tree {
-                return Ok(None);
-            }
-            match raw_tree_entry(object.data(), component.as_bytes()) {
+            match tree_child(&odb, current, component.as_bytes(), path)? {
                 Some(id) => current = id,
                 None => return Ok(None),
             }
@@ -265,6 +261,70 @@ impl Store {
         }
         links_below(&odb, dir, path)
     }
+}
+
+/// Trees at least this large (the `prompts/` tree of a registry with more than a few hundred
+/// prompts) are looked up through an index of their entries kept in memory, by tree id: a first
+/// read of each version of a 10,000-prompt registry would otherwise inflate and scan the same
+/// 320 KiB tree every time.
+const INDEXED_TREE_BYTES: usize = 16 * 1024;
+
+/// The indexes of large trees: name → id, each costing about its raw size plus 64 bytes an
+/// entry, 32 MiB in all (a 10,000-entry tree takes under 1 MiB).
+static TREE_INDEXES: Memo<HashMap<Box<[u8]>, ObjectId>> = Memo::new(32 << 20);
+
+/// The large trees looked up once lately in this process (not yet indexed).
+static SEEN_TREES: std::sync::Mutex<Vec<ObjectId>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether this is the first lookup in large tree `id` in this process (of late); notes it.
+fn first_sight(id: ObjectId) -> bool {
+    let mut seen = SEEN_TREES.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.contains(&id) {
+        return false;
+    }
+    if seen.len() >= 64 {
+        seen.remove(0);
+    }
+    seen.push(id);
+    true
+}
+
+/// The id of the entry called `name` in the tree `tree` (`None`: no such entry, or `tree` is
+/// not a tree); `path` is what is being looked up, for the error.
+fn tree_child(
+    odb: &git2::Odb<'_>,
+    tree: ObjectId,
+    name: &[u8],
+    path: &str,
+) -> Result<Option<ObjectId>> {
+    if let Some(index) = TREE_INDEXES.peek(tree) {
+        return Ok(index.get(name).copied());
+    }
+    let object = odb
+        .read(tree)
+        .map_err(Error::git(format!("cannot read the tree of `{path}`")))?;
+    if object.kind() != ObjectType::Tree {
+        return Ok(None);
+    }
+    let data = object.data();
+    // A one-shot command scans (it stops at the entry; an index would cost more to build);
+    // a process that comes back to the same large tree indexes it.
+    if data.len() < INDEXED_TREE_BYTES || first_sight(tree) {
+        return Ok(raw_tree_entry(data, name));
+    }
+    let index = TREE_INDEXES.get(tree, || {
+        let mut index = HashMap::new();
+        for (_, entry, id) in raw_entries(data) {
+            // As a scan would: the first of two entries with one name (a malformed tree).
+            index.entry(Box::from(entry)).or_insert(id);
+        }
+        let cost = data.len() + 64 * index.len();
+        Some((index, cost))
+    });
+    Ok(match index {
+        Some(index) => index.get(name).copied(),
+        None => raw_tree_entry(data, name),
+    })
 }
 
 /// The id of the entry called `name` in a raw tree object.
@@ -325,4 +385,62 @@ pub(super) fn links_below(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_tree_answers_the_same_scanned_or_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(dir.path(), "main").unwrap();
+        let repo = &store.repo;
+        let blob = repo.blob(b"x").unwrap();
+        let mut inner = repo.treebuilder(None).unwrap();
+        inner.insert("prompt.yaml", blob, 0o100644).unwrap();
+        let inner = inner.write().unwrap();
+        let mut big = repo.treebuilder(None).unwrap();
+        for i in 0..1000 {
+            let (id, mode) = if i % 2 == 0 {
+                (inner, 0o040000)
+            } else {
+                (blob, 0o100644)
+            };
+            big.insert(format!("prompt-number-{i:04}"), id, mode)
+                .unwrap();
+        }
+        let big = big.write().unwrap();
+        assert!(repo.find_tree(big).unwrap().len() == 1000);
+        let mut root = repo.treebuilder(None).unwrap();
+        root.insert("prompts", big, 0o040000).unwrap();
+        let root = root.write().unwrap();
+        let size = repo.odb().unwrap().read(big).unwrap().len();
+        assert!(size >= INDEXED_TREE_BYTES, "{size}");
+        // The first lookup scans, the later ones go through the index: the same answers.
+        for _ in 0..3 {
+            for i in [0, 1, 2, 500, 999] {
+                let want = if i % 2 == 0 { inner } else { blob };
+                let path = format!("prompts/prompt-number-{i:04}");
+                assert_eq!(store.path_id(root, &path).unwrap(), Some(want), "{path}");
+            }
+            assert_eq!(
+                store
+                    .path_id(root, "prompts/prompt-number-0000/prompt.yaml")
+                    .unwrap(),
+                Some(blob)
+            );
+            for absent in [
+                "prompts/prompt-number-1000",
+                "prompts/x",
+                "prompts/prompt-number-0001/a",
+            ] {
+                assert_eq!(store.path_id(root, absent).unwrap(), None, "{absent}");
+            }
+        }
+        assert!(
+            TREE_INDEXES.peek(big).is_some(),
+            "the large tree was indexed"
+        );
+    }
 }

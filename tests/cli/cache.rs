@@ -383,3 +383,47 @@ fn promote_caches_the_index_it_commits() {
         String::from_utf8_lossy(&derived)
     );
 }
+
+/// The server keeps parsed indexes in memory by blob id (from the second read of one on) and
+/// the entries of large trees by tree id: a `registry.yaml` changed by a plain commit is a new
+/// blob, read afresh, and every version read gives what the CLI gives.
+#[test]
+fn the_server_sees_an_index_changed_by_hand_after_keeping_the_old_one() {
+    use crate::serve::{get, Server};
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "One.");
+    repo.promote_through_pipeline("x", "1.0.0");
+    repo.release("x", "1.1.0", "One point one.");
+    repo.promote("x", "1.1.0", "dev");
+    let server = Server::start(&repo, &[]);
+    let read = |version: &str| {
+        let reply = get(&server.url(&format!("/api/prompts/x?version={version}")));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    };
+    // Two reads of one index: the second is answered from the index kept in memory.
+    assert_eq!(
+        read("1.0.0")["environments"],
+        serde_json::json!(["staging", "production"])
+    );
+    assert_eq!(read("1.1.0")["environments"], serde_json::json!(["dev"]));
+
+    let before = repo.read("registry.yaml");
+    let after = before.replace("production: 1.0.0", "production: 1.1.0");
+    assert_ne!(before, after, "registry.yaml:\n{before}");
+    repo.commit_by_hand("registry.yaml", &after, "promote x 1.1.0 by hand");
+    for (version, held) in [
+        ("1.0.0", serde_json::json!(["staging"])),
+        ("1.1.0", serde_json::json!(["dev", "production"])),
+    ] {
+        let served = read(version);
+        assert_eq!(served["environments"], held, "{version}");
+        let cli = repo.run(&["fetch", &format!("x@{version}"), "--format", "json"]);
+        cli.ok();
+        assert_eq!(
+            served,
+            cli.json(),
+            "{version}: the server and the CLI disagree"
+        );
+    }
+}
