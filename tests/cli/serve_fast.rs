@@ -20,6 +20,17 @@ fn dev_version(server: &Server) -> String {
         .to_owned()
 }
 
+/// A registry with `support/agent` 1.0.0 everywhere, a clone that pulled it (branch and
+/// tags), and the path the clone fetches from.
+fn mirrored() -> (TestRepo, TestRepo, String) {
+    let upstream = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
+    let mirror = TestRepo::new();
+    let source = upstream.root.to_string_lossy().into_owned();
+    mirror.git(&["pull", "-q", &source, "main"]);
+    mirror.git(&["fetch", "-q", "--tags", &source]);
+    (upstream, mirror, source)
+}
+
 #[test]
 fn promotions_back_to_back_each_show_on_the_next_request() {
     let repo = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
@@ -65,11 +76,7 @@ fn promotions_back_to_back_each_show_on_the_next_request() {
 
 #[test]
 fn a_fetch_into_the_ref_and_a_new_tag_show_on_the_next_request() {
-    let upstream = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
-    let mirror = TestRepo::new();
-    let source = upstream.root.to_string_lossy().into_owned();
-    mirror.git(&["pull", "-q", &source, "main"]);
-    mirror.git(&["fetch", "-q", "--tags", &source]);
+    let (upstream, mirror, source) = mirrored();
     let server = Server::start(&mirror, &[]);
     let versions_url = server.url("/api/prompts/support/agent/versions");
     let versions = || {
@@ -111,11 +118,7 @@ fn a_fetch_into_the_ref_and_a_new_tag_show_on_the_next_request() {
 
 #[test]
 fn the_list_sees_a_tag_that_arrives_alone_settled_or_not() {
-    let upstream = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
-    let mirror = TestRepo::new();
-    let source = upstream.root.to_string_lossy().into_owned();
-    mirror.git(&["pull", "-q", &source, "main"]);
-    mirror.git(&["fetch", "-q", "--tags", &source]);
+    let (upstream, mirror, source) = mirrored();
     let server = Server::start(&mirror, &[]);
     let list_url = server.url("/api/prompts");
     let latest = || {
