@@ -1,0 +1,94 @@
+//! The web UI of `promptreg serve` (`--ui`, on by default): read-only HTML pages over the same
+//! served tip, response cache and read operations as the JSON API (docs/UI.md).
+//!
+//! Pages are rendered by MiniJinja with HTML auto-escaping (every template is `*.html`), so
+//! prompt text — untrusted input — is always shown as text. The stylesheet and the one script
+//! are embedded in the binary and served from `/_ui/`; the Content-Security-Policy allows
+//! scripts, styles and requests from the server alone, so no inline script runs and nothing
+//! is loaded from elsewhere. Every page works without JavaScript.
+
+mod data;
+mod diff;
+mod pages;
+mod text;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::Shared;
+
+/// The stylesheet and the script, embedded.
+const CSS: &str = include_str!("static/ui.css");
+const JS: &str = include_str!("static/ui.js");
+
+/// What the pages may load: from the server only; no inline script or style, no frames, no
+/// plugins, forms only to the server.
+pub(super) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+/// The UI's own state: the templates, and what it derived from the served tip.
+pub(super) struct Ui {
+    pub shared: Arc<Shared>,
+    pub templates: minijinja::Environment<'static>,
+    pub derived: data::Derived,
+}
+
+/// The UI's routes (docs/UI.md), for any router state: they carry their own.
+pub(super) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> Router<S> {
+    let ui = Arc::new(Ui {
+        shared,
+        templates: pages::templates(),
+        derived: data::Derived::default(),
+    });
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/prompts/{*id}", get(pages::prompt))
+        .route("/compare/{*name}", get(pages::compare))
+        .route("/history", get(pages::registry_history))
+        .route("/history/{*name}", get(pages::prompt_history))
+        .route("/_ui/ui.css", get(|| async { asset(CSS, "text/css") }))
+        .route("/_ui/ui.js", get(|| async { asset(JS, "text/javascript") }))
+        .with_state(ui)
+}
+
+/// An embedded file, cacheable for an hour (its URL names no version, so not longer).
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A rendered page with the UI's headers.
+pub(super) fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
