@@ -47,6 +47,7 @@ mod split_vectors;
 mod splits;
 mod symlinks;
 mod test_files;
+mod ui;
 mod validate;
 mod versions;
 mod writes_cli;

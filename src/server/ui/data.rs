@@ -4,7 +4,7 @@
 //!
 //! Runs on the blocking pool ([`blocking`]): a cache miss is Git work.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -36,11 +36,13 @@ pub(crate) struct Index {
     pub tags: Vec<String>,
 }
 
-/// What the UI derived from the served tip, kept until it moves.
+/// What the UI derived from the served tip, kept until it moves, and the tags of each release
+/// (a release never changes, so they are kept across tips).
 #[derive(Default)]
 pub(crate) struct Derived {
     index: Mutex<Option<Arc<Index>>>,
     history: Mutex<Option<(ObjectId, Arc<Vec<Value>>)>>,
+    tags: Mutex<HashMap<(String, String), Vec<String>>>,
 }
 
 /// Runs `f` with this pool thread's repository handle, on the blocking pool.
@@ -91,11 +93,18 @@ pub(crate) fn index(
         .map(|r| r.environments.keys().cloned().collect())
         .unwrap_or_default();
     let mut trees = store.release_trees().map_err(ApiError::from)?;
+    let mut known = derived.tags.lock().expect("tags lock");
     let mut domains = BTreeSet::new();
     let mut all_tags = BTreeSet::new();
     let mut rows = Vec::with_capacity(records.len());
     for record in records {
-        let tags = latest_tags(store, &mut trees, &record).unwrap_or_default();
+        let tags = match &record.latest {
+            Some(latest) => known
+                .entry((record.name.clone(), latest.clone()))
+                .or_insert_with(|| latest_tags(store, &mut trees, &record).unwrap_or_default())
+                .clone(),
+            None => Vec::new(),
+        };
         let mut search = format!(
             "{} {} {}",
             record.name,
@@ -113,6 +122,7 @@ pub(crate) fn index(
             search,
         });
     }
+    drop(known);
     let index = Arc::new(Index {
         etag: cached.etag.clone(),
         environments,

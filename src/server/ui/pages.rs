@@ -38,6 +38,9 @@ pub(super) fn templates() -> Environment<'static> {
     }
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.add_filter("urlencode", urlencode);
+    env.add_filter("json", |value: Value| {
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    });
     env
 }
 
