@@ -48,6 +48,7 @@ mod splits;
 mod symlinks;
 mod test_files;
 mod ui;
+mod ui_browser;
 mod validate;
 mod versions;
 mod writes_cli;
