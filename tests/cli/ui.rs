@@ -384,4 +384,28 @@ fn a_promotion_shows_on_the_next_page_load() {
     );
     let trail = page(&server, "/history/support/refund-agent", 200);
     assert!(trail.contains("Ship &lt;the&gt; order-number question"));
+
+    // A canary shows with its shares, on the index and the prompt page.
+    repo.run(&[
+        "promote",
+        "support/refund-agent",
+        "1.2.0",
+        "--env",
+        "staging",
+        "--canary",
+        "12.5",
+        "--reason",
+        "try the lower temperature",
+    ])
+    .ok();
+    let index = page(&server, "/?q=refund", 200);
+    let staging = index.split("data-env=\"staging\">").nth(1).unwrap();
+    let staging = &staging[..staging.find("</td>").unwrap()];
+    assert!(
+        staging.contains("1.1.0</a>&nbsp;<small>87.5%</small>")
+            && staging.contains("1.2.0</a>&nbsp;<small>12.5%</small>"),
+        "{staging}"
+    );
+    let prompt = page(&server, "/prompts/support/refund-agent", 200);
+    assert!(prompt.contains("<strong>12.5%</strong>") && prompt.contains("traffic split"));
 }

@@ -306,6 +306,23 @@ fn a_reviewer_finds_what_production_serves_the_change_and_who_promoted_it() {
     assert_eq!(browser.text(".count"), "4 of 4 prompts");
     browser.screenshot("index-desktop");
     same_origin(&browser, "/");
+    browser.session(
+        "POST",
+        "/goog/cdp/execute",
+        json!({"cmd": "Emulation.setEmulatedMedia",
+               "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}}),
+    );
+    let dark = browser.script("return getComputedStyle(document.body).backgroundColor");
+    assert_eq!(
+        dark, "rgb(13, 17, 23)",
+        "the dark palette follows the system's preference"
+    );
+    browser.screenshot("index-dark");
+    browser.session(
+        "POST",
+        "/goog/cdp/execute",
+        json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": []}}),
+    );
     browser.keys("\u{E004}");
     assert_eq!(
         browser.script("return document.activeElement.textContent"),
