@@ -537,6 +537,9 @@ fn history_page(
             environment.is_none_or(|env| e.get("environment").and_then(|v| v.as_str()) == Some(env))
         })
         .filter(|e| {
+            if since.is_none() && until.is_none() {
+                return true;
+            }
             let at = e
                 .get("at")
                 .and_then(|v| v.as_str())
