@@ -409,3 +409,35 @@ fn a_promotion_shows_on_the_next_page_load() {
     let prompt = page(&server, "/prompts/support/refund-agent", 200);
     assert!(prompt.contains("<strong>12.5%</strong>") && prompt.contains("traffic split"));
 }
+
+#[test]
+fn a_version_page_names_its_component_files_and_shows_their_content() {
+    let repo = TestRepo::init();
+    repo.write(
+        "prompts/support/files/prompt.yaml",
+        "summary: From files\nmodel: gpt-4o\nsystem_prompt_file: system.md\nexamples_file: examples.yaml\n",
+    );
+    repo.write(
+        "prompts/support/files/system.md",
+        "You answer <politely>.\n",
+    );
+    repo.write(
+        "prompts/support/files/examples.yaml",
+        "- input: hi\n  output: hello\n",
+    );
+    repo.run(&[
+        "create",
+        "support/files",
+        "--version",
+        "1.0.0",
+        "-m",
+        "first",
+    ])
+    .ok();
+    let server = Server::start(&repo, &[]);
+    let version = page(&server, "/prompts/support/files@1.0.0", 200);
+    assert!(version.contains("You answer &lt;politely&gt;."));
+    assert!(version.contains("<dt>system_prompt_file</dt><dd><code>system.md</code>"));
+    assert!(version.contains("<dt>examples_file</dt><dd><code>examples.yaml</code>"));
+    assert!(version.contains("<pre>hello</pre>"), "{version}");
+}

@@ -230,3 +230,38 @@ pub(crate) fn compare(
     let tip = tip(shared, store)?.to_string();
     Ok(crate::ops::diff::diff(store, name, &a, &b, Some(&tip))?)
 }
+
+#[derive(Deserialize)]
+struct ComponentsOnly {
+    system_prompt_file: Option<String>,
+    examples_file: Option<String>,
+}
+
+/// The component files a release's `prompt.yaml` names (`system_prompt_file`, `examples_file`)
+/// as `(key, path)`: the record has their content read in, not their names.
+pub(crate) fn components(
+    store: &Store,
+    name: &PromptName,
+    version: &str,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let version = crate::Version::parse(version)?;
+    let Some(release) = store.release(name, &version)? else {
+        return Ok(Vec::new());
+    };
+    let mut trees = store.release_trees()?;
+    let Some(file) = trees.prompt_file(release.commit, name)? else {
+        return Ok(Vec::new());
+    };
+    let bytes = store.blob(file)?;
+    let Ok(named) = crate::model::yaml::parse::<ComponentsOnly>(&bytes, Path::new(&name.file()))
+    else {
+        return Ok(Vec::new());
+    };
+    Ok([
+        ("system_prompt_file", named.system_prompt_file),
+        ("examples_file", named.examples_file),
+    ]
+    .into_iter()
+    .filter_map(|(key, path)| path.map(|p| (key, p)))
+    .collect())
+}

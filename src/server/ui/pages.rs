@@ -289,16 +289,17 @@ async fn prompt_page(ui: &Arc<Ui>, name: &str) -> Result<Response, ApiError> {
 async fn version_page(ui: &Arc<Ui>, name: &str, version: &str) -> Result<Response, ApiError> {
     let name = PromptName::parse(name)?;
     let version = Version::parse(version)?.to_string();
-    let (record, runs) = {
+    let (record, runs, components) = {
         let (name, version) = (name.clone(), version.clone());
         blocking(&ui.shared, move |shared, store| {
             let params = Params {
-                version: Some(version),
+                version: Some(version.clone()),
                 ..Params::default()
             };
             let record = data::api_read(shared, store, &name, Kind::Record, params.clone())?;
             let runs = data::api_read(shared, store, &name, Kind::Tests, params)?;
-            Ok((record, runs))
+            let components = data::components(store, &name, &version)?;
+            Ok((record, runs, components))
         })
         .await?
     };
@@ -357,6 +358,7 @@ async fn version_page(ui: &Arc<Ui>, name: &str, version: &str) -> Result<Respons
             tokens_exact => tokenizer.exact,
             encoding => tokenizer.encoding.name(),
             runs => Value::from_serialize(&runs),
+            components => components,
         },
     ))
 }
