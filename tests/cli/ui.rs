@@ -266,6 +266,16 @@ fn prompt_text_is_shown_as_text_never_as_markup() {
     }
     let version = page(&server, "/prompts/support/agent@1.0.0", 200);
     assert!(version.contains("&lt;script&gt;alert(1)&lt;"), "{version}");
+    // What a visitor types comes back escaped too.
+    for path in [
+        "/?q=%22%3E%3Cscript%3Ealert(5)%3C%2Fscript%3E",
+        "/history?environment=%22%3E%3Cscript%3E",
+        "/compare/support/agent?a=%3Cscript%3E&b=1.0.0",
+    ] {
+        let got = get(&server.url(path));
+        assert!(!got.body.contains("<script>"), "{path}: {}", got.body);
+        assert_eq!(got.body.matches("<script").count(), 1, "{path}");
+    }
     assert!(version.contains("&quot;quoted&quot; &amp; "));
 }
 
@@ -290,6 +300,17 @@ fn unknown_prompts_and_versions_are_404_pages() {
     ] {
         page(&server, path, 400);
     }
+    // The pages are read-only: another method is the API's JSON 405.
+    let posted = reply(agent().post(&server.url("/")).send("x"));
+    assert_eq!(posted.status, 405);
+    assert_eq!(posted.json()["error"], "method-not-allowed");
+    let head = reply(
+        agent()
+            .head(&server.url("/prompts/support/refund-agent"))
+            .call(),
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
     // A path neither the UI nor the API takes is the API's JSON 404.
     let other = get(&server.url("/nothing/here"));
     assert_eq!(other.status, 404);

@@ -14,12 +14,12 @@ mod text;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::Shared;
+use super::{ApiError, Shared};
 
 /// The stylesheet and the script, embedded.
 const CSS: &str = include_str!("static/ui.css");
@@ -46,14 +46,41 @@ pub(super) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
         derived: data::Derived::default(),
     });
     Router::new()
-        .route("/", get(pages::index))
-        .route("/prompts/{*id}", get(pages::prompt))
-        .route("/compare/{*name}", get(pages::compare))
-        .route("/history", get(pages::registry_history))
-        .route("/history/{*name}", get(pages::prompt_history))
-        .route("/_ui/ui.css", get(|| async { asset(CSS, "text/css") }))
-        .route("/_ui/ui.js", get(|| async { asset(JS, "text/javascript") }))
+        .route("/", get(pages::index).fallback(read_only))
+        .route("/prompts/{*id}", get(pages::prompt).fallback(read_only))
+        .route("/compare/{*name}", get(pages::compare).fallback(read_only))
+        .route("/history", get(pages::registry_history).fallback(read_only))
+        .route(
+            "/history/{*name}",
+            get(pages::prompt_history).fallback(read_only),
+        )
+        .route(
+            "/_ui/ui.css",
+            get(|| async { asset(CSS, "text/css") }).fallback(read_only),
+        )
+        .route(
+            "/_ui/ui.js",
+            get(|| async { asset(JS, "text/javascript") }).fallback(read_only),
+        )
         .with_state(ui)
+}
+
+/// 405 `method-not-allowed` with `Allow: GET, HEAD`, as the API refuses a method: the pages
+/// are read-only.
+async fn read_only(method: Method, uri: Uri) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!(
+            "{method} is not a method of {}; the web UI takes GET, HEAD",
+            uri.path()
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
 }
 
 /// An embedded file, cacheable for an hour (its URL names no version, so not longer).
