@@ -41,8 +41,43 @@ pub(crate) struct Index {
 #[derive(Default)]
 pub(crate) struct Derived {
     index: Mutex<Option<Arc<Index>>>,
-    history: Mutex<Option<(ObjectId, Arc<Vec<Value>>)>>,
+    history: Mutex<Option<(ObjectId, Arc<Events>)>>,
     tags: Mutex<HashMap<(String, String), Vec<String>>>,
+}
+
+/// Audit-trail events as the API serializes them, with what the history page filters on read
+/// out once: each event's environment and its day (UTC).
+pub(crate) struct Events {
+    pub events: Vec<Value>,
+    pub environments: Vec<Option<String>>,
+    pub days: Vec<Option<chrono::NaiveDate>>,
+}
+
+impl Events {
+    pub fn new(events: Vec<Value>) -> Self {
+        let environments = events
+            .iter()
+            .map(|e| {
+                e.get("environment")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        let days = events
+            .iter()
+            .map(|e| {
+                e.get("at")
+                    .and_then(Value::as_str)
+                    .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                    .map(|at| at.with_timezone(&chrono::Utc).date_naive())
+            })
+            .collect();
+        Events {
+            events,
+            environments,
+            days,
+        }
+    }
 }
 
 /// Runs `f` with this pool thread's repository handle, on the blocking pool.
@@ -186,7 +221,7 @@ pub(crate) fn registry_history(
     shared: &Shared,
     store: &Store,
     derived: &Derived,
-) -> Result<Arc<Vec<Value>>, ApiError> {
+) -> Result<Arc<Events>, ApiError> {
     let tip = tip(shared, store)?;
     if let Some((at, events)) = derived.history.lock().expect("history lock").as_ref() {
         if *at == tip {
@@ -206,7 +241,7 @@ pub(crate) fn registry_history(
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let events = Arc::new(events);
+    let events = Arc::new(Events::new(events));
     *derived.history.lock().expect("history lock") = Some((tip, events.clone()));
     Ok(events)
 }

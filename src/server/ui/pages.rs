@@ -505,7 +505,7 @@ pub(super) async fn prompt_history(
             })
             .await?
         };
-        let events: Vec<serde_json::Value> = serde_json::from_value(events).unwrap_or_default();
+        let events = data::Events::new(serde_json::from_value(events).unwrap_or_default());
         history_page(&ui, Some(&name), &events, &index.environments, &query)
     }
     .await;
@@ -526,30 +526,21 @@ fn day(param: &str, value: Option<&str>) -> Result<Option<chrono::NaiveDate>, Ap
 fn history_page(
     ui: &Ui,
     name: Option<&PromptName>,
-    events: &[serde_json::Value],
+    events: &data::Events,
     environments: &[String],
     query: &HistoryQuery,
 ) -> Result<Response, ApiError> {
     let environment = given(&query.environment);
     let since = day("since", given(&query.since))?;
     let until = day("until", given(&query.until))?;
-    let matching: Vec<&serde_json::Value> = events
-        .iter()
-        .filter(|e| {
-            environment.is_none_or(|env| e.get("environment").and_then(|v| v.as_str()) == Some(env))
-        })
-        .filter(|e| {
-            if since.is_none() && until.is_none() {
-                return true;
-            }
-            let at = e
-                .get("at")
-                .and_then(|v| v.as_str())
-                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-                .map(|at| at.with_timezone(&chrono::Utc).date_naive());
+    let matching: Vec<&serde_json::Value> = (0..events.events.len())
+        .filter(|&i| environment.is_none_or(|env| events.environments[i].as_deref() == Some(env)))
+        .filter(|&i| {
+            let at = events.days[i];
             since.is_none_or(|s| at.is_some_and(|at| at >= s))
                 && until.is_none_or(|u| at.is_some_and(|at| at <= u))
         })
+        .map(|i| &events.events[i])
         .collect();
     let pages = matching.len().div_ceil(EVENTS_PER_PAGE).max(1);
     let page = query
