@@ -46,15 +46,16 @@ pub(crate) struct Derived {
 }
 
 /// Audit-trail events as the API serializes them, with what the history page filters on read
-/// out once: each event's environment and its day (UTC).
+/// out once: each event's environment and its day (UTC); for the registry's, its pipeline.
 pub(crate) struct Events {
     pub events: Vec<Value>,
+    pub pipeline: Vec<String>,
     pub environments: Vec<Option<String>>,
     pub days: Vec<Option<chrono::NaiveDate>>,
 }
 
 impl Events {
-    pub fn new(events: Vec<Value>) -> Self {
+    pub fn new(events: Vec<Value>, pipeline: Vec<String>) -> Self {
         let environments = events
             .iter()
             .map(|e| {
@@ -74,6 +75,7 @@ impl Events {
             .collect();
         Events {
             events,
+            pipeline,
             environments,
             days,
         }
@@ -241,7 +243,8 @@ pub(crate) fn registry_history(
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let events = Arc::new(Events::new(events));
+    let pipeline = pipeline(shared, store, None)?.0;
+    let events = Arc::new(Events::new(events, pipeline));
     *derived.history.lock().expect("history lock") = Some((tip, events.clone()));
     Ok(events)
 }
@@ -299,4 +302,56 @@ pub(crate) fn components(
     .into_iter()
     .filter_map(|(key, path)| path.map(|p| (key, p)))
     .collect())
+}
+
+/// What one environment serves: a version, or a split (each version with its share).
+#[derive(serde::Serialize)]
+pub(crate) struct Serves {
+    pub environment: String,
+    pub version: Option<String>,
+    pub split: Option<Vec<Share>>,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct Share {
+    pub version: String,
+    pub percent: f64,
+}
+
+/// The pipeline and, with `name`, what each environment serves of it, from the index at the
+/// served tip — for one prompt only its entry is read, as `fetch` reads it.
+pub(crate) fn pipeline(
+    shared: &Shared,
+    store: &Store,
+    name: Option<&PromptName>,
+) -> Result<(Vec<String>, Vec<Serves>), ApiError> {
+    let tip = tip(shared, store)?.to_string();
+    let commit = store.commit(Some(&tip))?;
+    let registry = crate::read::registry_at(store, &commit, &tip, name)?;
+    let Some(name) = name else {
+        return Ok((registry.environments, Vec::new()));
+    };
+    let pointers = registry.pointers(name);
+    let serves = registry
+        .environments
+        .iter()
+        .map(|env| {
+            let pointer = pointers.get(env);
+            Serves {
+                environment: env.clone(),
+                version: pointer.map(|p| p.first().to_string()),
+                split: pointer.and_then(|p| p.split()).map(|split| {
+                    split
+                        .to_wire()
+                        .into_iter()
+                        .map(|e| Share {
+                            version: e.version,
+                            percent: e.percent.as_number(),
+                        })
+                        .collect()
+                }),
+            }
+        })
+        .collect();
+    Ok((registry.environments, serves))
 }

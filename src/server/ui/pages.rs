@@ -235,32 +235,28 @@ pub(super) async fn prompt(State(ui): State<Arc<Ui>>, Path(id): Path<String>) ->
 
 async fn prompt_page(ui: &Arc<Ui>, name: &str) -> Result<Response, ApiError> {
     let name = PromptName::parse(name)?;
-    let (index, versions, history) = {
-        let (ui2, name) = (ui.clone(), name.clone());
+    let (environments, serves, versions, history, latest) = {
+        let name = name.clone();
         blocking(&ui.shared, move |shared, store| {
             let versions = data::api_read(shared, store, &name, Kind::Versions, Params::default())?;
             let history = data::api_read(shared, store, &name, Kind::History, Params::default())?;
-            let index = data::index(shared, store, &ui2.derived)?;
-            Ok((index, versions, history))
+            let (environments, serves) = data::pipeline(shared, store, Some(&name))?;
+            // The summary and tags are the latest version's, as the list shows them.
+            let released = versions.as_array().is_some_and(|v| !v.is_empty());
+            let latest = if released {
+                let params = Params {
+                    version: Some("latest".into()),
+                    ..Params::default()
+                };
+                data::api_read(shared, store, &name, Kind::Record, params).ok()
+            } else {
+                None
+            };
+            Ok((environments, serves, versions, history, latest))
         })
         .await?
     };
-    let row = index.rows.iter().find(|r| r.record.name == name.as_str());
-    let serves: Vec<Value> = index
-        .environments
-        .iter()
-        .map(|env| {
-            let record = row.map(|r| &r.record);
-            context! {
-                environment => env,
-                version => record.and_then(|r| r.environments.get(env)).and_then(|v| v.as_str()),
-                split => record.and_then(|r| r.splits.get(env)).map(|split| split
-                    .iter()
-                    .map(|e| context! { version => e.version, percent => e.percent.as_number() })
-                    .collect::<Vec<_>>()),
-            }
-        })
-        .collect();
+    let field = |key: &str| latest.as_ref().and_then(|r| r.get(key)).cloned();
     let mut versions: Vec<serde_json::Value> = serde_json::from_value(versions).unwrap_or_default();
     versions.reverse();
     let recent: Vec<serde_json::Value> = serde_json::from_value::<Vec<serde_json::Value>>(history)
@@ -275,12 +271,12 @@ async fn prompt_page(ui: &Arc<Ui>, name: &str) -> Result<Response, ApiError> {
             title => name.as_str(),
             api => format!("/api/prompts/{name}/versions"),
             name => name.as_str(),
-            summary => row.and_then(|r| r.record.summary.clone()),
-            tags => row.map(|r| r.tags.clone()).unwrap_or_default(),
-            latest => row.and_then(|r| r.record.latest.clone()),
-            serves => serves,
+            summary => field("summary").map(|v| Value::from_serialize(&v)),
+            tags => field("tags").map(|v| Value::from_serialize(&v)),
+            latest => field("version").map(|v| Value::from_serialize(&v)),
+            serves => Value::from_serialize(&serves),
             versions => versions,
-            environments => index.environments,
+            environments => environments,
             events => recent,
         },
     ))
@@ -409,13 +405,11 @@ pub(super) async fn compare(
             .unwrap_or_default();
         let split_view = query.view.as_deref() == Some("split");
         let environments = {
-            let ui2 = ui.clone();
+            let name = name.clone();
             blocking(&ui.shared, move |shared, store| {
-                data::index(shared, store, &ui2.derived)
+                Ok(data::pipeline(shared, store, Some(&name))?.0)
             })
             .await?
-            .environments
-            .clone()
         };
         let (default_a, default_b) = match versions.len() {
             0 => (String::new(), String::new()),
@@ -472,14 +466,11 @@ pub(super) async fn registry_history(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let result = async {
         let ui2 = ui.clone();
-        let (events, index) = blocking(&ui.shared, move |shared, store| {
-            Ok((
-                data::registry_history(shared, store, &ui2.derived)?,
-                data::index(shared, store, &ui2.derived)?,
-            ))
+        let events = blocking(&ui.shared, move |shared, store| {
+            data::registry_history(shared, store, &ui2.derived)
         })
         .await?;
-        history_page(&ui, None, &events, &index.environments, &query)
+        history_page(&ui, None, &events, &events.pipeline, &query)
     }
     .await;
     page_or_error(&ui, result)
@@ -494,19 +485,21 @@ pub(super) async fn prompt_history(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let result = async {
         let name = PromptName::parse(&name)?;
-        let ui2 = ui.clone();
-        let (events, index) = {
+        let (events, environments) = {
             let name = name.clone();
             blocking(&ui.shared, move |shared, store| {
                 Ok((
                     data::api_read(shared, store, &name, Kind::History, Params::default())?,
-                    data::index(shared, store, &ui2.derived)?,
+                    data::pipeline(shared, store, Some(&name))?.0,
                 ))
             })
             .await?
         };
-        let events = data::Events::new(serde_json::from_value(events).unwrap_or_default());
-        history_page(&ui, Some(&name), &events, &index.environments, &query)
+        let events = data::Events::new(
+            serde_json::from_value(events).unwrap_or_default(),
+            Vec::new(),
+        );
+        history_page(&ui, Some(&name), &events, &environments, &query)
     }
     .await;
     page_or_error(&ui, result)
