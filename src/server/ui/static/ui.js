@@ -4,11 +4,15 @@
 (function () {
   var form = document.querySelector("form[data-instant]");
   if (form && window.fetch && window.DOMParser) {
-    var timer = null, seq = 0;
+    var timer = null, seq = 0, shown = location.pathname + location.search;
     var update = function () {
       var params = new URLSearchParams(new FormData(form));
       Array.from(params.keys()).forEach(function (k) { if (!params.get(k)) params.delete(k); });
       var url = form.getAttribute("action") + (params.toString() ? "?" + params : "");
+      // The same filters (a `change` as the field loses focus after typing): keep the results,
+      // and the keyboard's place in them.
+      if (url === shown) return;
+      shown = url;
       var mine = ++seq;
       fetch(url, { headers: { "accept": "text/html" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -19,7 +23,7 @@
           if (fresh && here) { here.replaceWith(fresh); }
           history.replaceState(null, "", url);
         })
-        .catch(function () { /* the form still submits normally */ });
+        .catch(function () { shown = null; /* the results stay; the next change tries again */ });
     };
     form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(update, 120); });
     form.addEventListener("change", function () { clearTimeout(timer); update(); });
