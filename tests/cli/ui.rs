@@ -462,3 +462,21 @@ fn a_version_page_names_its_component_files_and_shows_their_content() {
     assert!(version.contains("<dt>examples_file</dt><dd><code>examples.yaml</code>"));
     assert!(version.contains("<pre>hello</pre>"), "{version}");
 }
+
+#[test]
+fn an_unreleased_prompt_is_listed_without_a_link_to_a_page_it_does_not_have() {
+    let repo = crate::support::released_prompt("support/agent", "1.0.0", "Hello {{ user_name }}");
+    repo.commit_by_hand(
+        "prompts/draft/idea/prompt.yaml",
+        "summary: A draft\nsystem_prompt: hi\n",
+        "a draft",
+    );
+    let server = Server::start(&repo, &[]);
+    let index = page(&server, "/", 200);
+    assert!(
+        index.contains("<span class=\"pname\">draft/idea</span>"),
+        "{index}"
+    );
+    assert!(!index.contains("href=\"/prompts/draft/idea\""));
+    assert!(index.contains("href=\"/prompts/support/agent\""));
+}
