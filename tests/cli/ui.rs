@@ -480,3 +480,28 @@ fn an_unreleased_prompt_is_listed_without_a_link_to_a_page_it_does_not_have() {
     assert!(!index.contains("href=\"/prompts/draft/idea\""));
     assert!(index.contains("href=\"/prompts/support/agent\""));
 }
+
+#[test]
+fn the_index_is_paginated_and_its_links_keep_the_filters() {
+    let repo = TestRepo::init();
+    for i in 0..53 {
+        repo.release(&format!("bulk/p{i:02}"), "1.0.0", "Hello {{ user_name }}");
+    }
+    let server = Server::start(&repo, &[]);
+    let rows = |body: &str| body.matches("class=\"pname\" href=").count();
+    let first = page(&server, "/?q=bulk", 200);
+    assert!(first.contains("53 of 53 prompts · page 1 of 2"), "{first}");
+    assert_eq!(rows(&first), 50);
+    assert!(
+        first.contains("rel=\"next\" href=\"/?q=bulk&amp;page=2\""),
+        "{first}"
+    );
+    assert!(!first.contains("rel=\"prev\""));
+    let second = page(&server, "/?q=bulk&page=2", 200);
+    assert_eq!(rows(&second), 3);
+    assert!(second.contains("href=\"/prompts/bulk/p52\""));
+    assert!(second.contains("rel=\"prev\" href=\"/?q=bulk&amp;page=1\""));
+    assert!(!second.contains("rel=\"next\""));
+    // A page past the end is the last one.
+    assert_eq!(rows(&page(&server, "/?q=bulk&page=7", 200)), 3);
+}
