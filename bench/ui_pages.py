@@ -7,7 +7,9 @@ Starts `promptreg serve --access-log FILE` on REPO (default /tmp/bench-reg, made
   * cold: the first `/` after start (the list of every prompt, as `GET /api/prompts` makes it,
     parsed, and the tags of every latest release read) and the first `/history` (the whole
     registry's audit trail);
-  * warm: --runs requests of each page, one at a time.
+  * warm: --runs requests of each page, one at a time;
+  * with --promote NAME VERSION ENV (give REPO as a scratch copy: it commits there): the CLI
+    promotes, then the first `/`, `/prompts/NAME` and `/history` after the change.
 
 The server-side time of a request is the access log's `duration_ms` (from the request's
 arrival to its response's headers: what the server spent). Page weight is the HTML's size;
@@ -60,6 +62,7 @@ def main() -> int:
     parser.add_argument("--bin", required=True)
     parser.add_argument("--repo", default="/tmp/bench-reg")
     parser.add_argument("--runs", type=int, default=31)
+    parser.add_argument("--promote", nargs=3, metavar=("NAME", "VERSION", "ENV"))
     args = parser.parse_args()
 
     log = tempfile.NamedTemporaryFile(prefix="ui-pages-", suffix=".log", delete=False).name
@@ -68,6 +71,10 @@ def main() -> int:
         "HOME": tempfile.mkdtemp(prefix="ui-pages-home-"),
         "GIT_CONFIG_GLOBAL": "/dev/null",
         "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
     }
     server = subprocess.Popen(
         [args.bin, "--repo", args.repo, "serve", "--addr", "127.0.0.1:0", "--access-log", log],
@@ -102,6 +109,20 @@ def main() -> int:
                 assert status == 200, (page, status)
                 sizes[page] = len(body)
                 order.append(page)
+        changed: list[str] = []
+        if args.promote:
+            name, version, environment = args.promote
+            subprocess.run(
+                [args.bin, "--repo", args.repo, "promote", name, version, "--env", environment,
+                 "--reason", "bench: a change", "--force"],
+                check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(2.5)  # past the 2 s in which a fresh ref's stamp is not trusted
+            changed = ["/", f"/prompts/{name}", "/history"]
+            for page in changed:
+                status, body = fetch(base + page)
+                assert status == 200, (page, status)
+                order.append("changed " + page)
         time.sleep(0.5)  # the access log is written within 100 ms
     finally:
         server.terminate()
@@ -124,6 +145,9 @@ def main() -> int:
     for page in ["/", "/history"]:
         ms = durations["cold " + page][0]
         print(f"| `{page}` cold (first after start) | {ms:.1f} | | | |")
+    for page in changed:
+        ms = durations["changed " + page][0]
+        print(f"| `{page}` first after the promotion | {ms:.1f} | | | |")
     for page in PAGES:
         values = durations[page]
         print(
@@ -140,6 +164,7 @@ def main() -> int:
         json.dumps(
             {
                 "cold_ms": {k: round(v, 1) for k, v in cold.items()},
+                "after_change_ms": {p: durations["changed " + p][0] for p in changed},
                 "server_ms_median": {
                     p: round(statistics.median(durations[p]), 3) for p in PAGES
                 },
