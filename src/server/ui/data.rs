@@ -43,6 +43,9 @@ pub(crate) struct Derived {
     index: Mutex<Option<Arc<Index>>>,
     history: Mutex<Option<(ObjectId, Arc<Events>)>>,
     tags: Mutex<HashMap<(String, String), Vec<String>>>,
+    /// Held while the index is looked up or made: a request that comes while the refs watch's
+    /// warm-up (or another request) makes it waits for that one instead of making it again.
+    making: Mutex<()>,
 }
 
 /// Audit-trail events as the API serializes them, with what the history page filters on read
@@ -117,6 +120,7 @@ pub(crate) fn index(
     store: &Store,
     derived: &Derived,
 ) -> Result<Arc<Index>, ApiError> {
+    let _making = derived.making.lock().expect("index lock");
     let cached = read::cached_list(shared, store, &Params::default())?;
     if let Some(index) = derived.index.lock().expect("index lock").as_ref() {
         if index.etag == cached.etag {
