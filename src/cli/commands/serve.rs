@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     cache_size: String,
     /// Serve the read-only web UI at / (the default): browse, compare and audit prompts in a
-    /// browser (docs/UI.md)
+    /// browser (docs/SERVE.md, "The web UI")
     #[arg(long, overrides_with = "no_ui")]
     ui: bool,
     /// Serve the JSON API only: no pages

@@ -1,5 +1,5 @@
 //! The web UI of `promptreg serve` (`--ui`, on by default): read-only HTML pages over the same
-//! served tip, response cache and read operations as the JSON API (docs/UI.md).
+//! served tip, response cache and read operations as the JSON API (docs/SERVE.md, "The web UI").
 //!
 //! Pages are rendered by MiniJinja with HTML auto-escaping (every template is `*.html`), so
 //! prompt text — untrusted input — is always shown as text. The stylesheet and the one script
@@ -38,7 +38,7 @@ pub(super) struct Ui {
     pub derived: data::Derived,
 }
 
-/// The UI's routes (docs/UI.md), for any router state: they carry their own.
+/// The UI's routes (docs/SERVE.md, "The web UI"), for any router state: they carry their own.
 pub(super) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> Router<S> {
     let ui = Arc::new(Ui {
         shared,
