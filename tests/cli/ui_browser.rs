@@ -295,6 +295,7 @@ fn a_reviewer_finds_what_production_serves_the_change_and_who_promoted_it() {
         assert!(
             !console.iter().any(|m| m.contains("Content Security Policy")
                 || m.contains("Refused")
+                || m.contains("Failed to load")
                 || m.contains("Uncaught")),
             "{page}: {console:?}"
         );

@@ -21,9 +21,10 @@ use axum::Router;
 
 use super::{ApiError, Shared};
 
-/// The stylesheet and the script, embedded.
+/// The stylesheet, the script and the icon, embedded.
 const CSS: &str = include_str!("static/ui.css");
 const JS: &str = include_str!("static/ui.js");
+const ICON: &str = include_str!("static/icon.svg");
 
 /// What the pages may load: from the server only; no inline script or style, no frames, no
 /// plugins, forms only to the server.
@@ -61,6 +62,10 @@ pub(super) fn router<S: Clone + Send + Sync + 'static>(shared: Arc<Shared>) -> R
         .route(
             "/_ui/ui.css",
             get(|| async { asset(CSS, "text/css") }).fallback(read_only),
+        )
+        .route(
+            "/_ui/icon.svg",
+            get(|| async { asset(ICON, "image/svg+xml") }).fallback(read_only),
         )
         .route(
             "/_ui/ui.js",
