@@ -29,6 +29,7 @@ mod response;
 mod routes;
 mod state;
 mod sync;
+mod ui;
 mod watch;
 mod write;
 
@@ -96,6 +97,8 @@ pub struct Config {
     pub notify: NotifyFn,
     /// Bytes the response cache may hold ([`CACHE_BUDGET`] by default; 0 disables it).
     pub cache_budget: usize,
+    /// Serve the web UI's pages (`serve --ui`, the default; `--no-ui` turns them off).
+    pub ui: bool,
 }
 
 /// The served ref's full name, and whether it is the branch HEAD points at (writes go there).
@@ -191,24 +194,32 @@ pub(crate) fn with_reader<T>(
 /// local identity) and without an access log or listener: for driving the API in process, as the
 /// fuzz targets do (`fuzz/`, `tests/fuzz.rs`).
 pub fn read_only_router(repo: PathBuf, refname: String) -> axum::Router {
-    routes::router(Arc::new(Shared {
-        state: state::ServedState::new(&repo, &refname),
-        repo,
-        refname,
-        tokens: BTreeMap::new(),
-        read_tokens: BTreeMap::new(),
-        cors: Vec::new(),
-        local_identity: None,
-        cache: cache::ResponseCache::new(cache::CACHE_BUDGET),
-        health: Mutex::new(None),
-        redact: error::Redact::default(),
-        notify: Arc::new(|_: &str| {}),
-        log: None,
-        // No watch: a long poll waits out its time.
-        tips: tokio::sync::watch::channel(None).1,
-        events: events::EventHub::default(),
-        stop: tokio::sync::watch::channel(false).0,
-    }))
+    read_only_router_with(repo, refname, false)
+}
+
+/// [`read_only_router`], with the web UI's pages when `ui` (tests/cli/ui.rs).
+pub fn read_only_router_with(repo: PathBuf, refname: String, ui: bool) -> axum::Router {
+    routes::router(
+        Arc::new(Shared {
+            state: state::ServedState::new(&repo, &refname),
+            repo,
+            refname,
+            tokens: BTreeMap::new(),
+            read_tokens: BTreeMap::new(),
+            cors: Vec::new(),
+            local_identity: None,
+            cache: cache::ResponseCache::new(cache::CACHE_BUDGET),
+            health: Mutex::new(None),
+            redact: error::Redact::default(),
+            notify: Arc::new(|_: &str| {}),
+            log: None,
+            // No watch: a long poll waits out its time.
+            tips: tokio::sync::watch::channel(None).1,
+            events: events::EventHub::default(),
+            stop: tokio::sync::watch::channel(false).0,
+        }),
+        ui,
+    )
 }
 
 /// Runs the server until SIGINT or SIGTERM, then finishes in-flight requests and returns.
@@ -276,6 +287,9 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 ", reads need a token"
             }
         ));
+        if config.ui {
+            notify(&format!("web UI at http://{local}/ (--no-ui turns it off)"));
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         if let Some(sync) = config.sync.clone() {
             tokio::spawn(sync::run(
@@ -286,7 +300,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             ));
         }
         tokio::spawn(events::run(shared.clone(), tips));
-        let app = routes::router(shared.clone());
+        let app = routes::router(shared.clone(), config.ui);
         let stopping = shared.clone();
         connections::serve_connections(listener, app, move || {
             stopping.stop.send_replace(true);

@@ -252,7 +252,7 @@ fn all_tags_fingerprint(store: &Store) -> u64 {
 /// What keys a read of `name` now: the served ref's tip (from memory when its files are
 /// unchanged, else read and remembered) and a fingerprint of the prompt's tags (their stamps
 /// when settled, else a listing of `refs/tags/<name>/`).
-fn stamp_of(
+pub(super) fn stamp_of(
     shared: &Shared,
     store: &Store,
     name: &PromptName,
@@ -270,7 +270,10 @@ fn stamp_of(
 
 /// The served ref's tip, read from the repository and remembered in the served state: `503`
 /// when it is missing or cannot be read (as `/healthz` says).
-fn served_tip(shared: &Shared, store: &Store) -> Result<crate::store::ObjectId, ApiError> {
+pub(super) fn served_tip(
+    shared: &Shared,
+    store: &Store,
+) -> Result<crate::store::ObjectId, ApiError> {
     let stamp = shared.state.stamp_before_read();
     match store.ref_target(&shared.refname) {
         Ok(Some(tip)) => {
@@ -304,7 +307,11 @@ fn list_key((tip, tags): (crate::store::ObjectId, u64), params: &Params) -> Key 
 }
 
 /// The list at the served ref's tip, from the cache when the tip and the tags are unchanged.
-fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Cached>, ApiError> {
+pub(super) fn cached_list(
+    shared: &Shared,
+    store: &Store,
+    params: &Params,
+) -> Result<Arc<Cached>, ApiError> {
     let tip = match shared.state.tip() {
         Some(tip) => tip,
         None => served_tip(shared, store)?,
@@ -335,7 +342,7 @@ fn cached_list(shared: &Shared, store: &Store, params: &Params) -> Result<Arc<Ca
 /// answer, cached once per entry; a key on an environment that does not split changes nothing.
 /// `stamp` is the tip and tags fingerprint to read at ([`stamp_of`]). Without a `store`, only
 /// the cache answers: `None` on a miss.
-fn cached_read(
+pub(super) fn cached_read(
     shared: &Shared,
     store: Option<&Store>,
     (tip, tags): (crate::store::ObjectId, u64),

@@ -20,9 +20,16 @@ use super::{access_log, auth, cors, error, events, health, read, write, ApiError
 use crate::{PromptName, Version};
 
 /// `GET /healthz`, `GET` and `POST /api/prompts`, and under `/api/prompts/` the read or write
-/// the path's suffix names (see [`prompt_route`]); any other path is 404, any other method 405.
-pub(super) fn router(shared: Arc<Shared>) -> Router {
+/// the path's suffix names (see [`prompt_route`]); with `ui`, the web UI's pages (`/`,
+/// `/prompts/…`, `/compare/…`, `/history…`, `/_ui/…`); any other path is 404, any other method 405.
+pub(super) fn router(shared: Arc<Shared>, ui: bool) -> Router {
+    let pages = if ui {
+        super::ui::router(shared.clone())
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(pages)
         .route(
             "/healthz",
             get(health::healthz).fallback(|method: Method| async move {

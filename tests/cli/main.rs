@@ -47,6 +47,8 @@ mod split_vectors;
 mod splits;
 mod symlinks;
 mod test_files;
+mod ui;
+mod ui_browser;
 mod validate;
 mod versions;
 mod writes_cli;

@@ -19,7 +19,7 @@ use crate::cli::Context;
 /// --allow-local-writes is given. See docs/SERVE.md.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  promptreg serve\n  promptreg serve --addr 0.0.0.0:8000 --tokens tokens.yaml --access-log access.log\n  promptreg serve --ref main --sync origin --interval 60s\n\n  curl 'http://127.0.0.1:8000/api/prompts/support/refund-agent/latest?environment=production'"
+    after_help = "Examples:\n  promptreg serve\n  promptreg serve --addr 0.0.0.0:8000 --tokens tokens.yaml --access-log access.log\n  promptreg serve --ref main --sync origin --interval 60s\n  promptreg serve --no-ui                     # the JSON API only\n\n  curl 'http://127.0.0.1:8000/api/prompts/support/refund-agent/latest?environment=production'"
 )]
 pub struct Args {
     /// The address to listen on (port 0: any free port; the bound address is printed)
@@ -57,6 +57,13 @@ pub struct Args {
     /// Memory the response cache may use (e.g. 64MiB, 512KiB; 0 turns it off)
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     cache_size: String,
+    /// Serve the read-only web UI at / (the default): browse, compare and audit prompts in a
+    /// browser (docs/SERVE.md, "The web UI")
+    #[arg(long, overrides_with = "no_ui")]
+    ui: bool,
+    /// Serve the JSON API only: no pages
+    #[arg(long, overrides_with = "ui")]
+    no_ui: bool,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -168,6 +175,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             .map(|remote| SyncConfig { remote, interval }),
         notify: Arc::new(|message: &str| eprintln!("{message}")),
         cache_budget,
+        ui: !args.no_ui,
     })
 }
 
