@@ -171,6 +171,30 @@ fn every_page_answers_with_what_the_cli_reports_and_links_its_json() {
     let none = page(&server, "/history?since=2000-01-01&until=2000-12-31", 200);
     assert!(none.contains("0 events"));
     page(&server, "/history?since=yesterday", 400);
+    // Each event links its commit: the changes of that commit alone.
+    let promotion = every
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "promoted")
+        .expect("a promotion");
+    let commit = promotion["commit"].as_str().unwrap();
+    assert!(all.contains(&format!("/history?commit={commit}")), "{all}");
+    let same_commit = every
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["commit"] == commit)
+        .count();
+    let of_commit = page(&server, &format!("/history?commit={}", &commit[..10]), 200);
+    assert!(
+        of_commit.contains(&format!("class=\"count\">{same_commit} event")),
+        "{of_commit}"
+    );
+    assert!(of_commit.contains(promotion["reason"].as_str().unwrap_or_default()));
+    for bad in ["xyz", "abc", "%3Cscript%3E"] {
+        page(&server, &format!("/history?commit={bad}"), 400);
+    }
 
     // Every link of every page leads somewhere: a page, a JSON answer or the assets.
     for body in [&index, &prompt, &version, &compare, &trail, &all] {

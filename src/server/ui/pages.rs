@@ -455,7 +455,25 @@ pub(super) struct HistoryQuery {
     environment: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    /// The events of one commit (its id, or an unambiguous prefix of at least 7 hex digits).
+    commit: Option<String>,
     page: Option<String>,
+}
+
+/// A `commit` filter: 7 to 40 hex digits, lower-cased, or a 400.
+fn commit_filter(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    value
+        .map(|v| {
+            if (7..=40).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(v.to_ascii_lowercase())
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "`commit` is a commit id (7 to 40 hex digits), not `{}`",
+                    v.chars().take(64).collect::<String>()
+                )))
+            }
+        })
+        .transpose()
 }
 
 /// `/history`: the whole registry's audit trail.
@@ -526,8 +544,16 @@ fn history_page(
     let environment = given(&query.environment);
     let since = day("since", given(&query.since))?;
     let until = day("until", given(&query.until))?;
+    let commit = commit_filter(given(&query.commit))?;
     let matching: Vec<&serde_json::Value> = (0..events.events.len())
         .filter(|&i| environment.is_none_or(|env| events.environments[i].as_deref() == Some(env)))
+        .filter(|&i| {
+            commit.as_deref().is_none_or(|c| {
+                events.events[i]["commit"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(c))
+            })
+        })
         .filter(|&i| {
             let at = events.days[i];
             since.is_none_or(|s| at.is_some_and(|at| at >= s))
@@ -553,6 +579,7 @@ fn history_page(
         ("environment", environment),
         ("since", given(&query.since)),
         ("until", given(&query.until)),
+        ("commit", commit.as_deref()),
     ] {
         if let Some(value) = value {
             filters.insert(key, value.to_owned());
