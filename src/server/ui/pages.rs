@@ -154,17 +154,9 @@ pub(super) async fn index(
         })
         .filter(|row| tag.is_none_or(|t| row.tags.iter().any(|have| have == t)))
         .collect();
-    let pages = matching.len().div_ceil(PAGE_SIZE).max(1);
-    let page = query
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
-    let shown: Vec<Value> = matching
+    let (page, pages, on_page) = paginate(&matching, query.page.as_deref(), PAGE_SIZE);
+    let shown: Vec<Value> = on_page
         .iter()
-        .skip((page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
         .map(|row| {
             let r = &row.record;
             let serves: Vec<Value> = index
@@ -523,6 +515,19 @@ pub(super) async fn prompt_history(
     page_or_error(&ui, result)
 }
 
+/// The page `page` asks for (1 when it is missing or not a number, the last one past the end),
+/// how many pages `items` make at `per_page` (at least one), and that page's items.
+fn paginate<'a, T>(items: &'a [T], page: Option<&str>, per_page: usize) -> (usize, usize, &'a [T]) {
+    let pages = items.len().div_ceil(per_page).max(1);
+    let page = page
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let start = ((page - 1) * per_page).min(items.len());
+    let end = (start + per_page).min(items.len());
+    (page, pages, &items[start..end])
+}
+
 /// A day `YYYY-MM-DD` of a filter, or a 400 naming the parameter.
 fn day(param: &str, value: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     value
@@ -561,19 +566,7 @@ fn history_page(
         })
         .map(|i| &events.events[i])
         .collect();
-    let pages = matching.len().div_ceil(EVENTS_PER_PAGE).max(1);
-    let page = query
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
-    let shown: Vec<&serde_json::Value> = matching
-        .iter()
-        .skip((page - 1) * EVENTS_PER_PAGE)
-        .take(EVENTS_PER_PAGE)
-        .copied()
-        .collect();
+    let (page, pages, shown) = paginate(&matching, query.page.as_deref(), EVENTS_PER_PAGE);
     let mut filters = BTreeMap::new();
     for (key, value) in [
         ("environment", environment),
@@ -599,7 +592,7 @@ fn history_page(
             },
             api => api,
             name => name.map(|n| n.as_str()),
-            events => Value::from_serialize(&shown),
+            events => Value::from_serialize(shown),
             environments => environments,
             filters => filters,
             matching => matching.len(),
