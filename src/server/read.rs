@@ -44,17 +44,17 @@ pub(super) async fn read(
         let query = query::parse(kind, &uri)?;
         info.version = query.params.version.clone();
         info.environment = query.params.environment.clone();
-        // Subscribed before the first answer is made, so a move of the tip while it is being
-        // made still wakes the wait.
-        let mut tips = shared.tips.clone();
-        tips.mark_unchanged();
-        let mut answer = answer(&shared, &name, kind, &query, None).await?;
         let held = headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok());
         let (Some(wait), Some(held)) = (query.wait, held) else {
-            return Ok::<_, ApiError>(answer);
+            return Ok::<_, ApiError>(answer(&shared, &name, kind, &query, None).await?);
         };
+        // A long poll: subscribed before the first answer is made, so a move of the tip while
+        // it is being made still wakes the wait.
+        let mut tips = shared.tips.clone();
+        tips.mark_unchanged();
+        let mut answer = answer(&shared, &name, kind, &query, None).await?;
         let deadline = tokio::time::Instant::now() + wait;
         let mut stop = shared.stop.subscribe();
         let mut watching = true;
