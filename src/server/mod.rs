@@ -312,8 +312,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     // A blocking task still running (a write past its timeout) is abandoned, not awaited: the
     // process exits and the kernel releases the write lock it holds.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    // Every request is answered or abandoned by now: what is buffered is written before exit.
+    // Every request is answered or abandoned by now: what is buffered is written before exit,
+    // unless the log does not take it (a pipe nobody reads, a stalled disk): then the process
+    // exits after LOG_DRAIN without those lines rather than hang on SIGTERM.
     log.close();
-    let _ = writer.join();
+    let drained_by = std::time::Instant::now() + LOG_DRAIN;
+    while !writer.is_finished() && std::time::Instant::now() < drained_by {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if writer.is_finished() {
+        let _ = writer.join();
+    }
     result
 }
+
+/// How long shutdown waits for the access log to take its last lines.
+const LOG_DRAIN: Duration = Duration::from_secs(10);

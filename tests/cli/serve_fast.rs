@@ -184,3 +184,50 @@ fn sigterm_right_after_many_requests_loses_no_access_log_line() {
         .count();
     assert_eq!(reads, THREADS * EACH);
 }
+
+/// The access log on stderr, and stderr a pipe nobody reads once the server has started (a
+/// stuck log collector): requests are still answered, and SIGTERM still ends the process,
+/// after at most the log's drain time, instead of waiting for the pipe for ever.
+#[test]
+fn sigterm_ends_the_server_even_when_its_log_is_not_read() {
+    use std::io::{BufRead, BufReader};
+    let repo = promoted_through_pipeline("support/agent", "1.0.0", "v1.0.0");
+    let mut command = repo.command(&["serve", "--addr", "127.0.0.1:0"]);
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("spawn serve");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("the first line");
+    let base = line
+        .strip_prefix("listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("not the address: {line}"))
+        .to_owned();
+    // Far more log than a pipe holds (64 KiB): the log's writer blocks on it.
+    let url = format!("{base}/api/prompts/support/agent?environment=dev");
+    let agent = agent();
+    for _ in 0..1_500 {
+        let status = agent.get(&url).call().expect("request").status();
+        assert_eq!(status, 200);
+    }
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let status = status.expect("the server ended within 30 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    drop(stderr);
+}

@@ -157,7 +157,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 .open(path)
                 .with_context(|| format!("cannot open `{}`", path.display()))?,
         ),
-        None => Box::new(std::io::stderr()),
+        None => stderr_of_its_own(),
     };
     drop(store);
     server::run(Config {
@@ -177,6 +177,21 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         cache_budget,
         ui: !args.no_ui,
     })
+}
+
+/// Standard error for the access log, as a descriptor of its own: the log's writer thread can
+/// block on a pipe nobody reads (a stuck log collector), and through `std::io::stderr()` it
+/// would hold the standard library's stderr lock meanwhile, so the main thread's last flush
+/// would wait for it for ever and SIGTERM would never end the process.
+fn stderr_of_its_own() -> Box<dyn Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(std::io::stderr())
 }
 
 /// Refuses to start with a `--sync` remote git cannot fetch from, naming the remotes there are.
