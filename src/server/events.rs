@@ -125,21 +125,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut tips: Tips) {
     loop {
         let tip = *tips.borrow_and_update();
         if let Some(tip) = tip {
-            let hub = shared.clone();
-            let outcome = tokio::task::spawn_blocking(move || {
-                with_reader(&hub.repo.clone(), |store| {
-                    Ok(hub.events.advance(store, tip))
-                })
+            let outcome = on_pool(&shared, move |shared, store| {
+                shared.events.advance(store, tip)
             })
             .await;
-            let problem = match outcome {
-                Ok(Ok(Ok(()))) => None,
-                Ok(Ok(Err(message))) => Some(message),
-                Ok(Err(e)) => Some(e.message),
-                Err(e) => Some(e.to_string()),
-            };
             // Once per problem, not once per move while it lasts.
-            match problem {
+            match outcome.err() {
                 Some(message) if !reported => {
                     (shared.notify)(&format!(
                         "events: cannot read the index at {tip}: {message}"
@@ -154,6 +145,24 @@ pub(super) async fn run(shared: Arc<Shared>, mut tips: Tips) {
             changed = tips.changed() => if changed.is_err() { return },
             _ = stop.wait_for(|stopping| *stopping) => return,
         }
+    }
+}
+
+/// Runs `read` with this pool thread's read handle on the blocking pool; any failure (the
+/// read's, the handle's, the task's) as its message.
+async fn on_pool<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    read: impl FnOnce(&Shared, &Store) -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let shared = shared.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        with_reader(&shared.repo.clone(), |store| Ok(read(&shared, store)))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(e.message),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -312,13 +321,9 @@ impl Stream {
         if since == tip {
             return;
         }
-        let shared = self.shared.clone();
-        let old = tokio::task::spawn_blocking(move || {
-            with_reader(&shared.repo.clone(), |store| Ok(prompts_at(store, since)))
-        })
-        .await;
+        let old = on_pool(&self.shared, move |_, store| prompts_at(store, since)).await;
         match old {
-            Ok(Ok(Ok((_, prompts)))) => {
+            Ok((_, prompts)) => {
                 let filter = &self.filter;
                 self.pending.extend(
                     diff(&prompts, &now.prompts, &now.environments)
@@ -369,11 +374,8 @@ pub(super) async fn events(
     if let (None, Some(tip)) = (now.commit, tip) {
         // Just started: the hub has not read its first index yet. Read it here (reading the
         // same tip twice publishes nothing), so the stream's `ready` names its position.
-        let hub = shared.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            with_reader(&hub.repo.clone(), |store| {
-                Ok(hub.events.advance(store, tip))
-            })
+        let _ = on_pool(&shared, move |shared, store| {
+            shared.events.advance(store, tip)
         })
         .await;
         now = shared.events.snapshot();
