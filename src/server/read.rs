@@ -317,7 +317,11 @@ pub(super) fn cached_list(
         None => served_tip(shared, store)?,
     };
     let tags = (shared.state.all_tags())
-        .or_else(|| shared.state.walk_tags())
+        .or_else(|| {
+            // One walk: its stamps' fingerprint when they can be trusted, else its listing's.
+            let walk = shared.state.walk_tags()?;
+            Some(walk.stamped.unwrap_or(walk.listed))
+        })
         .unwrap_or_else(|| all_tags_fingerprint(store));
     let key = list_key((tip, tags), params);
     if let Some(hit) = shared.cache.get(&key) {

@@ -177,37 +177,45 @@ impl ServedState {
     }
 
     /// Walks `refs/tags/`, keeping each directory's stamp (taken before it is listed, so a
-    /// change while listing shows next time) for [`ServedState::all_tags`], and returns its
-    /// fingerprint; `None` when a stamp cannot be trusted yet or there are more than
-    /// [`FAST_TAG_DIRS`] directories (then nothing is kept).
-    pub fn walk_tags(&self) -> Option<u64> {
+    /// change while listing shows next time) for [`ServedState::all_tags`]. Returns both
+    /// fingerprints the walk gives: the stamps' (`None` when a stamp cannot be trusted yet or
+    /// there are more than [`FAST_TAG_DIRS`] directories; then nothing is kept) and the
+    /// listing's, of `packed-refs`' size and time and every loose tag's path, which a caller
+    /// uses instead without walking again. `None` when the refs are not files.
+    pub fn walk_tags(&self) -> Option<TagsWalk> {
         let files = self.files.as_ref()?;
         let now = SystemTime::now();
         let mut dirs = vec![(files.tags.clone(), stamp(&files.tags, now))];
+        let mut tags = Vec::new();
         let mut next = 0;
         while let Some((dir, _)) = dirs.get(next) {
-            let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
-            let found: Vec<PathBuf> = entries
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect();
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => found.push(entry.path()),
+                    _ => tags.push(entry.path()),
+                }
+            }
             for path in found {
                 let stamped = stamp(&path, now);
                 dirs.push((path, stamped));
             }
             next += 1;
-            if dirs.len() > FAST_TAG_DIRS {
-                break;
-            }
         }
-        let trusted: Option<TagDirs> = (dirs.len() <= FAST_TAG_DIRS)
+        let mut listed = std::collections::hash_map::DefaultHasher::new();
+        "listed tags".hash(&mut listed);
+        if let Ok(meta) = std::fs::metadata(&files.packed) {
+            (meta.len(), meta.modified().ok()).hash(&mut listed);
+        }
+        tags.sort();
+        tags.hash(&mut listed);
+        let mut kept: Option<TagDirs> = (dirs.len() <= FAST_TAG_DIRS)
             .then(|| {
                 dirs.into_iter()
                     .map(|(dir, stamped)| stamped.ok().map(|s| (dir, s)))
                     .collect()
             })
             .flatten();
-        let mut kept = trusted;
         if let Some(kept) = &mut kept {
             // `refs/tags/` stays first (it is the first found); the rest by path.
             kept[1..].sort_by(|a, b| a.0.cmp(&b.0));
@@ -215,8 +223,20 @@ impl ServedState {
         if let Ok(mut held) = self.tag_dirs.write() {
             *held = kept;
         }
-        self.all_tags()
+        Some(TagsWalk {
+            stamped: self.all_tags(),
+            listed: listed.finish(),
+        })
     }
+}
+
+/// What one walk of `refs/tags/` gives ([`ServedState::walk_tags`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TagsWalk {
+    /// The fingerprint [`ServedState::all_tags`] gives from now on, when it can be trusted.
+    pub stamped: Option<u64>,
+    /// The fingerprint of the listing itself.
+    pub listed: u64,
 }
 
 #[cfg(all(test, unix))]
@@ -320,14 +340,18 @@ mod tests {
         };
         settle_all();
         assert_eq!(state.all_tags(), None, "nothing walked yet");
-        let first = state.walk_tags().expect("settled");
+        let first = state.walk_tags().unwrap().stamped.expect("settled");
         assert_eq!(state.all_tags(), Some(first), "stamps unchanged");
         // A loose tag two levels down: its directory's stamp changes.
         std::fs::write(tags.join("support/agent/v1.0.0"), "x").unwrap();
         assert_eq!(state.all_tags(), None);
-        assert_eq!(state.walk_tags(), None, "just changed: not trusted");
+        assert_eq!(
+            state.walk_tags().unwrap().stamped,
+            None,
+            "just changed: not trusted"
+        );
         settle_all();
-        let second = state.walk_tags().unwrap();
+        let second = state.walk_tags().unwrap().stamped.unwrap();
         assert_ne!(second, first);
         // A new prompt's directory: its parent's stamp changes.
         std::fs::create_dir_all(tags.join("support/other")).unwrap();
@@ -337,7 +361,7 @@ mod tests {
             .set_modified(SystemTime::now() - Duration::from_secs(30))
             .unwrap();
         assert_eq!(state.all_tags(), None);
-        let third = state.walk_tags().unwrap();
+        let third = state.walk_tags().unwrap().stamped.unwrap();
         assert_ne!(third, second);
         // Packed: `packed-refs` replaced.
         replace(
@@ -345,6 +369,31 @@ mod tests {
             "# pack-refs with: peeled\n",
         );
         assert_ne!(state.all_tags(), Some(third));
+    }
+
+    #[test]
+    fn past_the_limit_of_directories_the_walk_s_listing_keys_the_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let tags = dir.path().join("refs/tags");
+        for n in 0..FAST_TAG_DIRS + 10 {
+            std::fs::create_dir_all(tags.join(format!("p{n}"))).unwrap();
+        }
+        let old = SystemTime::now() - Duration::from_secs(60);
+        for entry in std::fs::read_dir(&tags).unwrap().flatten() {
+            File::open(entry.path()).unwrap().set_modified(old).unwrap();
+        }
+        settle(&tags);
+        let walk = state.walk_tags().unwrap();
+        assert_eq!(walk.stamped, None, "too many directories to stamp");
+        assert_eq!(state.all_tags(), None, "nothing kept");
+        assert_eq!(
+            state.walk_tags().unwrap().listed,
+            walk.listed,
+            "the same listing"
+        );
+        std::fs::write(tags.join("p7/v1.0.0"), "x").unwrap();
+        assert_ne!(state.walk_tags().unwrap().listed, walk.listed, "a new tag");
     }
 
     #[test]
