@@ -105,16 +105,21 @@ impl Reply {
     }
 }
 
+/// A response header as text, `None` when it is missing or not text.
+pub(crate) fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 pub(crate) fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     let mut response = result.expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (etag, cache_control) = (header("etag"), header("cache-control"));
+    let (etag, cache_control) = (
+        header(&response, "etag"),
+        header(&response, "cache-control"),
+    );
     Reply {
         status: response.status().as_u16(),
         etag,

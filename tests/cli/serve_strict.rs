@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::serve::{agent, get, reply, send, tokens_file, Reply, Server, TOKEN};
+use crate::serve::{agent, get, header, reply, send, tokens_file, Reply, Server, TOKEN};
 use crate::support::{promoted_through_pipeline, TestRepo};
 
 const NAME: &str = "support/refund-agent";
@@ -46,14 +46,10 @@ fn call(method: &str, url: &str, token: Option<&str>) -> (Reply, Option<String>,
         other => panic!("no such method in the table: {other}"),
     };
     let response = result.expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (allow, content_type) = (header("allow"), header("content-type"));
+    let (allow, content_type) = (
+        header(&response, "allow"),
+        header(&response, "content-type"),
+    );
     (reply(Ok(response)), allow, content_type)
 }
 

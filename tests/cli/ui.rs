@@ -2,7 +2,7 @@
 //! CLI's, escaping of prompt text, the JSON links, the headers, 404s, `--read-tokens` and
 //! `--no-ui`. The browser tests are in `ui_browser.rs`.
 
-use crate::serve::{agent, get, reply, Reply, Server};
+use crate::serve::{agent, get, header, reply, Reply, Server};
 use crate::support::TestRepo;
 
 /// The example registry (`promptreg init --example`), in the test repository's directory.
@@ -17,15 +17,8 @@ pub(crate) fn example() -> TestRepo {
 /// escaping writes `/`) read back as `/`, for readable assertions.
 fn page(server: &Server, path: &str, status: u16) -> String {
     let response = agent().get(&server.url(path)).call().expect("request");
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (content_type, csp) = (header("content-type"), header("content-security-policy"));
+    let text = |name: &str| header(&response, name).unwrap_or_default();
+    let (content_type, csp) = (text("content-type"), text("content-security-policy"));
     let got = reply(Ok(response));
     assert_eq!(got.status, status, "{path}: {}", got.body);
     assert_eq!(content_type, "text/html; charset=utf-8", "{path}");
