@@ -63,7 +63,7 @@ pub fn prompt_yaml(data: &[u8]) {
     }
 }
 
-/// `registry.yaml`: the full parse, the one-entry fast path (which must agree with the full
+/// `registry.yaml`: the full parse (its one-pass path against the YAML parser), the one-entry fast path (which must agree with the full
 /// parse whenever that succeeds) and the cache form (which must read back to the same index).
 /// The cache reader also gets the raw input, as a corrupt cache file would reach it.
 pub fn registry_yaml(data: &[u8]) {
@@ -73,7 +73,15 @@ pub fn registry_yaml(data: &[u8]) {
     }
     let fixed = PromptName::parse(RESULTS_PROMPT).expect("a valid name");
     let fast = Registry::parse_for(data, file, &fixed);
-    let Ok(full) = Registry::parse(data, file) else {
+    // The one-pass reading of the whole index must give what the YAML parser gives, and never
+    // accept what it refuses.
+    let slow = Registry::parse_slow(data, file);
+    assert_eq!(
+        Registry::parse(data, file).ok(),
+        slow.as_ref().ok().cloned(),
+        "parse's one-pass path disagrees with the YAML parser"
+    );
+    let Ok(full) = slow else {
         return;
     };
     let mut only = full.clone();

@@ -11,10 +11,10 @@ use crate::{Error, PromptName, Result, REGISTRY_FILE};
 
 /// The index as committed at `commit`; with `only`, just that prompt's entry is kept.
 ///
-/// A full parse of a large index takes tens of milliseconds (75 ms at 10,000 prompts), so parsed
-/// indexes are cached by blob id (see `store::cache`): the first read of an index pays for the
-/// parse once, later reads cost a small file read. `promote` caches the index it writes, so
-/// only indexes that arrive by other means (a pull, a hand edit) are ever parsed on a read.
+/// A one-prompt read of an index with no cache entry takes the entry alone from the text (one
+/// pass over its lines, `Registry::parse_for`); whole indexes are cached by blob id (see
+/// `store::cache`), so later reads of one cost a small file read. `promote` caches the index it
+/// writes; `list` and the server cache the ones they read whole.
 pub fn registry_at(
     store: &Store,
     commit: &CommitView<'_>,
@@ -40,6 +40,12 @@ pub fn registry_at(
         if let Some(registry) = cached_entry(store, id, name) {
             return Ok(registry);
         }
+        // Not cached (a fresh clone, a pull): one pass over the text finds the entry, without
+        // parsing the others; a process that comes back for more parses it whole below.
+        let blob = store
+            .read_blob(id)
+            .map_err(Error::git("cannot read registry.yaml"))?;
+        return Registry::parse_for(&blob, Path::new(REGISTRY_FILE), name);
     }
     let parsed = PARSED.get(id, || {
         let registry = registry_of_blob(store, id).ok()?;

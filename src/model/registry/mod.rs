@@ -14,6 +14,8 @@ use serde_saphyr::Spanned;
 
 pub mod cache;
 pub mod edit;
+pub mod index_text;
+pub(crate) mod layout;
 pub mod pointer;
 pub(crate) mod scan;
 
@@ -217,21 +219,26 @@ pub fn initial_text() -> String {
 }
 
 impl Registry {
-    /// Parses and checks the whole index.
+    /// Parses and checks the whole index: in one pass over its lines when it is laid out the
+    /// way promptreg writes it (see `layout`), else — and for every error — by the YAML parser.
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self> {
+        match layout::fast_parse(bytes, file) {
+            Some(registry) => Ok(registry),
+            None => Self::parse_slow(bytes, file),
+        }
+    }
+
+    /// Parses and checks the whole index with the YAML parser (what [`Registry::parse`] falls
+    /// back to; the fuzz target compares the two).
+    pub fn parse_slow(bytes: &[u8], file: &Path) -> Result<Self> {
         Self::from_raw(yaml::parse(bytes, file)?, file, bytes)
     }
 
     /// Parses the index keeping only `name`'s entry (all other entries are skipped unread).
     /// Errors are the same as [`Registry::parse`] would report for the parts it reads.
     pub fn parse_for(bytes: &[u8], file: &Path, name: &PromptName) -> Result<Self> {
-        let reduced = scan::reduce_to_entry(bytes, name.as_str());
-        if let Some(reduced) = reduced.as_deref().and_then(|r| std::str::from_utf8(r).ok()) {
-            if let Ok(raw) = serde_saphyr::from_str::<RawRegistry>(reduced) {
-                if let Ok(registry) = Self::from_raw(raw, file, reduced.as_bytes()) {
-                    return Ok(registry);
-                }
-            }
+        if let Some(registry) = layout::fast_parse_one(bytes, file, name) {
+            return Ok(registry);
         }
         // Unusual layout or an error: the full parse decides, with exact positions.
         let mut registry = Self::parse(bytes, file)?;

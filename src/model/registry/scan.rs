@@ -1,6 +1,6 @@
-//! The one scanner of `registry.yaml`'s `prompts:` block, for the three readers of its layout:
-//! the one-entry parse ([`reduce_to_entry`], behind `Registry::parse_for`), the pointer editor
-//! (`registry::edit`) and `validate`'s positions ([`Entries`]). It reads plain block-style
+//! The line scanner of `registry.yaml`'s `prompts:` block for the pointer editor
+//! (`registry::edit`) and `validate`'s positions ([`Entries`]); the reads split the block with
+//! `registry::layout`. It reads plain block-style
 //! YAML only and says so (`None`) whenever a layout is anything else.
 
 use std::collections::HashMap;
@@ -33,96 +33,6 @@ pub(crate) fn prompts_block(bytes: &[u8]) -> Option<PromptsBlock> {
         key_at,
         body: body_start..body_end,
         indent: first_content_indent(&bytes[body_start..body_end]),
-    })
-}
-
-/// The document with the `prompts:` block reduced to `name`'s entry, or `None` when the layout is
-/// not the plain block style this shortcut understands (the caller then parses everything).
-///
-/// It makes two passes over the bytes (the block's newlines, the name's occurrences) and copies
-/// only the header, the entry and whatever follows the block: reading one entry of a 10,000-prompt
-/// index costs about what inflating it does. Anything odd — a duplicate `prompts:`, document
-/// markers, a key that appears twice — either makes this return `None` or lands in the reduced
-/// document, where the parser rejects it and the caller falls back to the full parse.
-pub(crate) fn reduce_to_entry(bytes: &[u8], name: &str) -> Option<Vec<u8>> {
-    if bytes.starts_with(b"---") || bytes.starts_with(b"%") {
-        return None;
-    }
-    // The `prompts:` line, with nothing after the key but a comment.
-    let block = prompts_block(bytes)?;
-    let rest_of_line = std::str::from_utf8(block.rest_of_key_line(bytes))
-        .ok()?
-        .trim();
-    if !(rest_of_line.is_empty() || rest_of_line.starts_with('#')) {
-        return None;
-    }
-    let (body_start, body_end) = (block.body.start, block.body.end);
-    let indent = block.indent?;
-    if !entries_are_plain_keys(&bytes[body_start..body_end], indent) {
-        // An explicit (`? `), flow, tagged, anchored or escaped key could be `name` without
-        // reading as `name:`; only the full parse can tell.
-        return None;
-    }
-    let mut found = None;
-    for at in memchr::memmem::find_iter(&bytes[body_start..body_end], name.as_bytes()) {
-        let at = body_start + at;
-        if let Some(entry_start) = key_line_start(bytes, at, name.len(), indent) {
-            if found.is_some() {
-                return None; // The same key twice: the full parse reports it.
-            }
-            found = Some(entry_start);
-        }
-    }
-    let mut reduced = Vec::with_capacity(body_start + 256 + (bytes.len() - body_end));
-    reduced.extend_from_slice(&bytes[..body_start]);
-    if let Some(entry_start) = found {
-        let first_line_end = memchr::memchr(b'\n', &bytes[entry_start..])
-            .map_or(bytes.len(), |i| entry_start + i + 1);
-        let entry_end = block_end(bytes, first_line_end, indent);
-        reduced.extend_from_slice(&bytes[entry_start..entry_end]);
-        if !reduced.ends_with(b"\n") {
-            reduced.push(b'\n');
-        }
-    }
-    reduced.extend_from_slice(&bytes[body_end..]);
-    Some(reduced)
-}
-
-/// Whether every line of `block` at the entries' indentation is a simple key line
-/// (`  name:`, `  "name":`, `  'name':`, the name of letters, digits and `_-./`), and no content
-/// line is indented less: then the entries are exactly those lines, and a name that does not
-/// appear as one of them is not in the block.
-fn entries_are_plain_keys(block: &[u8], indent: usize) -> bool {
-    let line_starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
-    line_starts.into_iter().all(|at| {
-        let line = &block[at.min(block.len())..];
-        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
-        let spaces = line.iter().take_while(|&&b| b == b' ').count();
-        let content = &line[spaces..];
-        if matches!(content, [] | [b'\r'] | [b'#', ..]) || spaces > indent {
-            return true;
-        }
-        if spaces < indent {
-            return false;
-        }
-        let (key, after) = match content {
-            [q @ (b'"' | b'\''), rest @ ..] => match rest.iter().position(|b| b == q) {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => return false,
-            },
-            _ => {
-                let end = content
-                    .iter()
-                    .position(|&b| b == b':')
-                    .unwrap_or(content.len());
-                (&content[..end], &content[end..])
-            }
-        };
-        key.first().is_some_and(u8::is_ascii_alphanumeric)
-            && key
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
-            && matches!(after, [b':'] | [b':', b' ' | b'\r', ..])
     })
 }
 
@@ -395,40 +305,7 @@ fn key_of(line: &str) -> Option<(String, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::model::registry::tests::name;
-    use crate::model::registry::Registry;
-
-    #[test]
-    fn reduce_falls_back_on_unusual_layouts() {
-        assert!(reduce_to_entry(b"format: 1\nprompts: {a: {dev: 1.0.0}}\n", "a").is_none());
-        assert!(reduce_to_entry(b"---\nformat: 1\nprompts:\n  a: {}\n", "a").is_none());
-        assert!(reduce_to_entry(b"format: 1\nprompts:\n  a: {}\n  a: {}\n", "a").is_none());
-        assert!(reduce_to_entry(b"format: 1\nprompts:\n  a: {}\n  \"a\": {}\n", "a").is_none());
-        // Substrings, values and deeper keys are not the entry.
-        let text = b"format: 1\nprompts:\n  ab:\n    dev: 1.0.0\n  b:\n    a: 1.0.0\n";
-        let reduced = reduce_to_entry(text, "a").unwrap();
-        assert_eq!(reduced, b"format: 1\nprompts:\n");
-        // Keys that are `a` without reading `a:` at the entries' indentation (found by the
-        // registry_yaml fuzz target: the shortcut used to report no entry for them).
-        for odd in [
-            "  ? a\n  : {dev: 1.0.0}\n",
-            "  \"a\" : {dev: 1.0.0}\n",
-            "  a : {dev: 1.0.0}\n",
-            "  !!str a: {dev: 1.0.0}\n",
-            "  \"\\x61\": {dev: 1.0.0}\n",
-            "  {a: {dev: 1.0.0}}\n",
-            "  b: {}\n {a: {dev: 1.0.0}}\n",
-        ] {
-            let text = format!("format: 1\nprompts:\n  b: {{}}\n{odd}");
-            assert!(reduce_to_entry(text.as_bytes(), "a").is_none(), "{odd:?}");
-        }
-        let flow = "format: 1\nprompts: {a: {dev: 1.0.0}}\n";
-        let r = Registry::parse_for(flow.as_bytes(), Path::new("r"), &name("a")).unwrap();
-        assert_eq!(r.pointers(&name("a")).len(), 1);
-    }
 
     const TEXT: &str = "format: 1\nprompts:\n  a:\n    dev: 1.0.0   # note\n    production: 2.0.0\n  # comment\n  'b/c':\n    staging: 1.0.0\n  d: {dev: 3.0.0, staging: 3.0.0}\naccess: {}\n";
 
