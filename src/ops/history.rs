@@ -18,6 +18,8 @@ use crate::model::trailers::{shown_reason, Trailers};
 use crate::store::{CommitView, ObjectId, Release, Store};
 use crate::{Error, PromptName, Result};
 
+use super::history_cache::EventCache;
+use crate::read::steps::{IndexSteps, Stepped};
 use crate::read::{pointers_of_blob, registry_blob, registry_of_blob};
 
 /// Which events to return.
@@ -68,7 +70,9 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     let mut events: Vec<(usize, Event)> = Vec::new();
     let mut seen = Seen::default();
     let mut parsed = super::tested::Parsed::default();
-    for (index, id) in store.walk(head.id(), None, false)?.into_iter().enumerate() {
+    let mut cache = EventCache::load(store, head.id());
+    let walk = store.walk(head.id(), None, false)?;
+    for (index, &id) in walk.iter().enumerate() {
         position.insert(id, index);
         if shallow_roots.contains(&id) {
             // Its parents are not in the clone: diffing it against nothing would invent
@@ -76,17 +80,28 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
             cut_at.get_or_insert_with(|| crate::store::short_id(id));
             continue;
         }
-        let commit = store
-            .find_commit(id)
-            .map_err(Error::git("cannot read a commit"))?;
-        for event in commit_events(store, &commit, query.name.as_ref(), &mut seen)? {
-            events.push((index, event));
-        }
-        for event in super::tested::tested_events(store, &commit, query.name.as_ref(), &mut parsed)?
-        {
-            events.push((index, event));
-        }
+        let made = match cache.get(store, id, query.name.as_ref()) {
+            Some(made) => made,
+            None => {
+                // Every prompt's events, for the cache; then the ones asked for.
+                let commit = store
+                    .find_commit(id)
+                    .map_err(Error::git("cannot read a commit"))?;
+                let mut made = commit_events(store, &commit, None, &mut seen)?;
+                made.extend(super::tested::tested_events(
+                    store,
+                    &commit,
+                    None,
+                    &mut parsed,
+                )?);
+                cache.put(id, &made);
+                made.retain(|e| query.name.as_ref().is_none_or(|n| e.prompt == n.as_str()));
+                made
+            }
+        };
+        events.extend(made.into_iter().map(|event| (index, event)));
     }
+    cache.save(store, head.id(), &walk);
     for release in releases(store, query.name.as_ref())? {
         let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
         events.push((index, created_event(&release)));
@@ -204,6 +219,23 @@ pub fn commit_events(
     // Each prompt's pointers before (first parent), after, and in the other parents of a merge,
     // with the pipeline (for move order).
     let mut states = Vec::new();
+    if let (Some(after), Some(before), 1) = (blob, before, parent_blobs.len()) {
+        // One parent: follow the bytes that changed, entry by entry.
+        if let Some(stepped) = seen.steps.step(store, after, before)? {
+            let Stepped {
+                environments,
+                changed,
+                ..
+            } = stepped;
+            for (name, old, new) in changed {
+                if only.is_some_and(|o| *o != name) {
+                    continue;
+                }
+                states.push((name, environments.clone(), old, new, Vec::new()));
+            }
+            return Ok(moves(states, event));
+        }
+    }
     match only {
         Some(name) => {
             let (Ok((envs, old)), Ok((_, new))) = (
@@ -245,6 +277,18 @@ pub fn commit_events(
             }
         }
     }
+    Ok(moves(states, event))
+}
+
+/// One prompt's pointers around a commit: its name, the pipeline, the pointers before (first
+/// parent) and after, and those of a merge's other parents.
+type State = (PromptName, Vec<String>, Pointers, Pointers, Vec<Pointers>);
+
+/// The moves each state shows, made into events by `event`.
+fn moves<F>(states: Vec<State>, event: F) -> Vec<Event>
+where
+    F: Fn(String, String, Option<Pointer>, Option<Pointer>, Change, bool, Vec<String>) -> Event,
+{
     let mut out = Vec::new();
     for (name, envs, old, new, others) in states {
         for (env, from, to, change) in pointer_moves(&envs, &old, &new) {
@@ -267,7 +311,7 @@ pub fn commit_events(
             ));
         }
     }
-    Ok(out)
+    out
 }
 
 /// The last few indexes read during a walk: a commit's parent index is the next commit's own,
@@ -275,6 +319,8 @@ pub fn commit_events(
 #[derive(Default)]
 pub struct Seen {
     recent: Vec<(ObjectId, (Vec<String>, Pointers))>,
+    /// Steps from each commit's index to its parent's.
+    steps: IndexSteps,
 }
 
 impl Seen {

@@ -12,6 +12,7 @@ pub mod record;
 mod registry;
 pub mod release;
 pub mod results;
+pub mod steps;
 
 pub use gaps::{tag_missing, MissingTag};
 pub use missing::{missing_version, nearby_environments, nearby_names, not_found};

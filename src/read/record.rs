@@ -111,6 +111,7 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
     let mut commit = store.commit(revision)?;
     let mut holders = fetched.registry.holders(name, version);
     let mut blob = registry_blob(store, &commit);
+    let mut steps = super::steps::IndexSteps::default();
     loop {
         if commit.id() == fetched.release.commit {
             return Ok(None);
@@ -131,19 +132,34 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
                 (Some(moved), _) => {
                     holders_before(&holders, &moved, name, version, &fetched.registry)
                 }
-                (None, Some(id)) => {
-                    let content = store
-                        .read_blob(id)
-                        .map_err(Error::git("cannot read registry.yaml"))?;
-                    match Registry::parse_for(
-                        &content,
-                        std::path::Path::new(crate::REGISTRY_FILE),
-                        name,
-                    ) {
-                        Ok(registry) => registry.holders(name, version),
-                        Err(_) => Vec::new(),
+                (None, Some(id)) => match blob.map(|after| steps.step(store, after, id)) {
+                    // Only the entries whose bytes changed are read.
+                    Some(Ok(Some(stepped))) => {
+                        match stepped.changed.iter().find(|(n, _, _)| n == name) {
+                            None => holders.clone(),
+                            Some((_, old, _)) => stepped
+                                .environments_before
+                                .iter()
+                                .filter(|env| old.get(*env).is_some_and(|p| p.serves(version)))
+                                .cloned()
+                                .collect(),
+                        }
                     }
-                }
+                    Some(Err(e)) => return Err(e),
+                    _ => {
+                        let content = store
+                            .read_blob(id)
+                            .map_err(Error::git("cannot read registry.yaml"))?;
+                        match Registry::parse_for(
+                            &content,
+                            std::path::Path::new(crate::REGISTRY_FILE),
+                            name,
+                        ) {
+                            Ok(registry) => registry.holders(name, version),
+                            Err(_) => Vec::new(),
+                        }
+                    }
+                },
                 (None, None) => Vec::new(),
             };
             if before != holders {
