@@ -1,12 +1,12 @@
 //! The audit trail's vocabulary: events, how a pointer change is classified, and the git
 //! trailers promptreg writes on its own commits (and reads back to avoid re-parsing the index).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::registry::{Pointer, Pointers};
 
 /// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Change {
     /// A version was released (a tag).
@@ -66,7 +66,7 @@ impl Change {
 }
 
 /// One entry of the audit trail (the JSON of `history --format json`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event: Change,
     pub prompt: String,

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod example;
 pub mod export;
 pub mod history;
+mod history_cache;
 pub mod init;
 pub mod list;
 mod pointer;

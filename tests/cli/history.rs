@@ -798,3 +798,97 @@ fn forced_only_when_the_pipeline_rule_was_overridden() {
         ]
     );
 }
+
+/// The `history` output and every cache entry of it, as text.
+fn history_json(repo: &TestRepo, args: &[&str]) -> String {
+    let mut all = vec!["history"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = repo.run(&all);
+    out.ok();
+    out.stdout.clone()
+}
+
+fn history_cache_entries(repo: &TestRepo) -> usize {
+    std::fs::read_dir(repo.path(".git/promptreg/cache"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("history-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn cached_events_give_what_a_cold_walk_gives() {
+    let repo = TestRepo::init();
+    for name in ["x", "y"] {
+        repo.release(name, "1.0.0", name);
+        repo.release(name, "1.1.0", &format!("{name} two"));
+    }
+    repo.write("registry.yaml", &registry_with(SPACED));
+    hand_commit(
+        &repo,
+        "Setup <setup@example.com>",
+        &day(2),
+        "both to dev",
+        "setup",
+    );
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write(
+        "registry.yaml",
+        &registry_with(&SPACED.replacen("    dev: 1.0.0\n", "    dev: 1.1.0\n", 1)),
+    );
+    hand_commit(
+        &repo,
+        "Brancher <branch@example.com>",
+        &day(3),
+        "x up",
+        "PR #1",
+    );
+    repo.git(&["checkout", "-q", "main"]);
+    run_on(
+        &repo,
+        &day(4),
+        &["promote", "y", "1.0.0", "--to", "staging", "--reason", "r"],
+    )
+    .ok();
+    repo.git(&["merge", "-q", "--no-ff", "feature", "-m", "Merge feature"]);
+    repo.record_run("y@1.0.0", "smoke", 3, 0);
+    let queries: [&[&str]; 3] = [&[], &["x"], &["y", "--env", "staging"]];
+    let cold: Vec<String> = queries.iter().map(|q| history_json(&repo, q)).collect();
+    assert!(history_cache_entries(&repo) >= 1);
+    assert!(cold[1].contains("branch@example.com"), "{}", cold[1]);
+    // Again, from the cache: the same bytes.
+    for (query, expected) in queries.iter().zip(&cold) {
+        assert_eq!(&history_json(&repo, query), expected, "{query:?}");
+    }
+    // A new commit: the walk reads the earlier entry and computes only the new commit, which
+    // must give what a walk without any cache gives.
+    repo.write(
+        "registry.yaml",
+        &repo
+            .read("registry.yaml")
+            .replacen("staging: 1.0.0", "staging: 1.1.0", 1),
+    );
+    hand_commit(&repo, "Late <late@example.com>", &day(6), "y up", "by hand");
+    let warm: Vec<String> = queries.iter().map(|q| history_json(&repo, q)).collect();
+    assert!(warm[2].contains("late@example.com"), "{}", warm[2]);
+    std::fs::remove_dir_all(repo.path(".git/promptreg")).unwrap();
+    for (query, expected) in queries.iter().zip(&warm) {
+        assert_eq!(&history_json(&repo, query), expected, "{query:?}");
+    }
+    // A cache entry that is not ours is ignored, not trusted.
+    for entry in std::fs::read_dir(repo.path(".git/promptreg/cache")).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("history-")
+        {
+            std::fs::write(&path, "something else\n").unwrap();
+        }
+    }
+    assert_eq!(history_json(&repo, &[]), warm[0]);
+}
