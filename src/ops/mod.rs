@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod example;
 pub mod export;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod list;
 mod pointer;
