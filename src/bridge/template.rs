@@ -343,17 +343,11 @@ fn handlebars(source: &str, out: &mut Writer<'_>) -> Result<(), Refusal> {
             search = close;
             continue;
         }
-        out.literal(&source[rest..open]);
-        if source[open..].starts_with("{{!--") {
-            let end = source[open..]
-                .find("--}}")
-                .ok_or_else(|| refuse(source, open, "a comment `{{!--` without its `--}}`"))?;
-            rest = open + end + 4;
-            search = rest;
-            continue;
-        }
-        let triple = source[open..].starts_with("{{{");
-        let (inner_start, closing) = if triple {
+        let comment = source[open..].starts_with("{{!--");
+        let triple = !comment && source[open..].starts_with("{{{");
+        let (inner_start, closing) = if comment {
+            (open + 5, "--}}")
+        } else if triple {
             (open + 3, "}}}")
         } else {
             (open + 2, "}}")
@@ -361,9 +355,36 @@ fn handlebars(source: &str, out: &mut Writer<'_>) -> Result<(), Refusal> {
         let close = source[inner_start..]
             .find(closing)
             .ok_or_else(|| refuse(source, open, format!("a tag without its `{closing}`")))?;
-        let inner = &source[inner_start..inner_start + close];
-        rest = inner_start + close + closing.len();
-        search = rest;
+        let inner = if comment {
+            "!"
+        } else {
+            &source[inner_start..inner_start + close]
+        };
+        let end = inner_start + close + closing.len();
+        // A block tag, `else` or a comment alone on its line: Handlebars drops the whole line
+        // (its indentation and its newline), so the conversion leaves them out too.
+        let trimmed = inner.trim();
+        let blockish = !triple && (trimmed.starts_with(['#', '/', '!', '^']) || trimmed == "else");
+        let line_start = source[..open].rfind('\n').map_or(0, |n| n + 1);
+        let line_end = source[end..]
+            .find('\n')
+            .map_or(source.len(), |n| end + n + 1);
+        let standalone = blockish
+            && line_start >= rest
+            && source[line_start..open]
+                .trim_matches([' ', '\t'])
+                .is_empty()
+            && source[end..line_end]
+                .trim_matches([' ', '\t', '\r', '\n'])
+                .is_empty();
+        if standalone {
+            out.literal(&source[rest..line_start]);
+            rest = line_end;
+        } else {
+            out.literal(&source[rest..open]);
+            rest = end;
+        }
+        search = end;
         if inner.starts_with('~') || inner.ends_with('~') {
             return Err(refuse(
                 source,
@@ -684,6 +705,19 @@ mod tests {
             ],
         );
         assert_eq!(text, "r1no");
+    }
+
+    #[test]
+    fn handlebars_standalone_lines_vanish() {
+        let c = ok(
+            "List:\n  {{#each xs}}\n- {{this}}\n  {{/each}}\n{{! gone }}\nEnd {{#if a}}x{{/if}}\n",
+            Syntax::Handlebars,
+        );
+        let text = render(
+            &c.text,
+            &[("xs", serde_json::json!(["a", "b"])), ("a", true.into())],
+        );
+        assert_eq!(text, "List:\n- a\n- b\nEnd x");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod export;
 mod fetch;
 mod gates;
 mod history;
+mod import;
 mod init;
 mod integrity;
 mod invalid;

@@ -1,0 +1,443 @@
+//! `promptreg import`: other systems' exports (fixtures/import/) become releases, checked with
+//! `fetch --format json`, git's own view of tags and commits, and `render`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::{TestRepo, COMMITTER_EMAIL};
+
+fn fixture(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/import")
+        .join(relative)
+        .display()
+        .to_string()
+}
+
+fn fetch(repo: &TestRepo, selector: &str) -> Value {
+    let out = repo.run(&["fetch", selector, "--format", "json"]);
+    out.ok();
+    out.json()
+}
+
+/// Every file under `.git` and the working tree, byte for byte (objects, refs, logs, index),
+/// but for promptreg's read cache (`.git/promptreg/cache/`), which every read fills.
+fn every_byte(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    let cache = root.join(".git/promptreg/cache");
+    while let Some(dir) = stack.pop() {
+        if dir == cache {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_langfuse_export_becomes_versions_authors_dates_and_pointers() {
+    let repo = TestRepo::init();
+    let out = repo.run(&["import", "langfuse", &fixture("langfuse/export.json")]);
+    out.ok()
+        .stderr_has(&["imported 3 prompts (6 versions) from langfuse"]);
+    // The same versions, each with its author and date as the tagger.
+    let tags = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname:short) %(taggername) %(taggeremail) %(taggerdate:iso-strict)",
+        "refs/tags",
+    ]);
+    let expected = [
+        "movie-critic/v1.0.0 Ana Lima <ana@example.com> 2025-03-01T09:15:00Z",
+        "movie-critic/v2.0.0 bruno <bruno@example.com> 2025-03-08T14:02:11Z",
+        "summarize/v1.0.0 dana <dana@example.com> 2025-01-15T12:00:00Z",
+        "support-reply/v1.0.0 chloé <chloé@example.com> 2025-04-02T10:30:00+02:00",
+        "support-reply/v2.0.0 chloé <chloé@example.com> 2025-04-09T16:45:00+02:00",
+    ];
+    for line in expected {
+        assert!(
+            tags.lines().any(|l| l == line),
+            "{line} missing from\n{tags}"
+        );
+    }
+    // createdBy without an address: the importing user, at the original date.
+    assert!(tags.contains(&format!(
+        "movie-critic/v3.0.0 Test Committer <{COMMITTER_EMAIL}> 2025-03-20T08:00:00Z"
+    )));
+    // The commits carry the same identity.
+    let log = repo.git(&["log", "--format=%an <%ae> %aI %s", "--grep=^create"]);
+    assert!(
+        log.contains("Ana Lima <ana@example.com> 2025-03-01T09:15:00Z create movie-critic 1.0.0"),
+        "{log}"
+    );
+
+    // Labels that are environments became pointers; the others are reported.
+    let critic = fetch(&repo, "movie-critic@staging");
+    assert_eq!(critic["version"], "2.0.0");
+    assert_eq!(critic["created_by"], "bruno@example.com");
+    assert_eq!(critic["description"], "Ask for a score");
+    assert_eq!(
+        critic["system_prompt"],
+        "As a {{ criticLevel }} movie critic, rate {{ movie }} from 1 to 10 and say why."
+    );
+    assert_eq!(critic["model"], "gpt-4o");
+    assert_eq!(critic["temperature"], 0.5);
+    assert_eq!(critic["metadata"]["config"]["max_tokens"], 300);
+    assert_eq!(critic["tags"], serde_json::json!(["movies"]));
+    assert_eq!(
+        critic["variables"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["criticLevel", "movie"]
+    );
+    let reply = fetch(&repo, "support-reply@production");
+    assert_eq!(reply["version"], "2.0.0");
+    assert_eq!(
+        reply["environments"],
+        serde_json::json!(["dev", "staging", "production"])
+    );
+    assert!(reply["system_prompt"]
+        .as_str()
+        .unwrap()
+        .contains("Réponds en français"));
+    assert_eq!(reply["messages"][0]["role"], "user");
+    assert_eq!(reply["messages"][1]["role"], "assistant");
+    assert_eq!(fetch(&repo, "summarize@production")["version"], "1.0.0");
+    let list = repo.run(&["versions", "movie-critic", "--format", "json"]);
+    assert_eq!(list.json().as_array().unwrap().len(), 3);
+    // Text that only looked like a template renders as it was.
+    let out = repo.run(&[
+        "render",
+        "summarize",
+        "--var",
+        "max_words=20",
+        "--var",
+        "text=Hi",
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "Summarize in 20 words or fewer:\n\nHi\n\nKeep literal braces like {{ this is not a variable }} and {% as text %}.\n"
+    );
+    repo.fsck();
+}
+
+#[test]
+fn the_report_names_every_version_label_and_what_was_not_carried() {
+    let repo = TestRepo::init();
+    let out = repo.run(&[
+        "import",
+        "langfuse",
+        &fixture("langfuse/export.json"),
+        "--format",
+        "json",
+    ]);
+    out.ok();
+    let report = out.json();
+    assert_eq!(report["changed"], true);
+    let critic = &report["prompts"][0];
+    assert_eq!(critic["name"], "movie-critic");
+    assert_eq!(critic["versions"][2]["author_from"], "importing user");
+    assert!(critic["versions"][2]["not_carried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("clx9userid42")));
+    let labels: Vec<(String, String)> = critic["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["label"].as_str().unwrap().to_owned(),
+                l["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        labels.contains(&("staging".into(), "moved".into())),
+        "{labels:?}"
+    );
+    assert!(labels
+        .iter()
+        .any(|(l, a)| l == "experiment-b" && a.starts_with("not carried")));
+    assert!(labels
+        .iter()
+        .any(|(l, a)| l == "latest" && a.contains("@latest")));
+    let renamed = &report["prompts"][2];
+    assert_eq!(
+        (renamed["source"].as_str(), renamed["name"].as_str()),
+        (Some("Support Reply"), Some("support-reply"))
+    );
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_says_so() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "langfuse", &fixture("langfuse/export.json")])
+        .ok();
+    let before = every_byte(&repo.root);
+    let out = repo.run(&["import", "langfuse", &fixture("langfuse/export.json")]);
+    out.ok().stderr_has(&["nothing to import"]);
+    assert!(out.stdout.contains("already imported"));
+    assert!(
+        every_byte(&repo.root) == before,
+        "the second import wrote something"
+    );
+}
+
+#[test]
+fn dry_run_leaves_every_byte_untouched() {
+    let repo = TestRepo::init();
+    let before = every_byte(&repo.root);
+    let out = repo.run(&[
+        "import",
+        "langfuse",
+        &fixture("langfuse/export.json"),
+        "--dry-run",
+    ]);
+    out.ok().stderr_has(&["dry run: nothing written"]);
+    assert!(out.stdout.contains("would create"));
+    assert!(out
+        .stdout
+        .contains("production: would move (via dev, staging)"));
+    assert!(
+        every_byte(&repo.root) == before,
+        "--dry-run wrote something"
+    );
+}
+
+#[test]
+fn a_changed_version_is_refused_naming_the_file_and_version() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "langfuse", &fixture("langfuse/export.json")])
+        .ok();
+    let text = std::fs::read_to_string(fixture("langfuse/export.json")).unwrap();
+    let edited = repo.tmp().join("edited.json");
+    std::fs::write(
+        &edited,
+        text.replace("First draft", "x")
+            .replace("do you like", "do you love"),
+    )
+    .unwrap();
+    let shown = edited.display().to_string();
+    repo.refuses_unchanged(&["import", "langfuse", &shown])
+        .stderr_has(&[
+            &shown,
+            "version 1",
+            "`movie-critic` 1.0.0 is already released with different content",
+            "hint:",
+        ]);
+}
+
+#[test]
+fn refusals_name_the_file_and_the_field_and_change_nothing() {
+    let repo = TestRepo::init();
+    let cases = [
+        (
+            "langfuse",
+            "langfuse/refused/placeholder.json",
+            "[0].prompt[1]: a message placeholder",
+        ),
+        (
+            "langfuse",
+            "langfuse/refused/reserved.json",
+            "data[0].prompt: the mustache template cannot be imported: line 2, column 3",
+        ),
+        (
+            "prompty",
+            "prompty/refused/mustache.prompty",
+            "template: only jinja2",
+        ),
+        (
+            "prompty",
+            "prompty/refused/tojson.prompty",
+            "body, the system message at line 4",
+        ),
+        (
+            "dotprompt",
+            "dotprompt/refused/history.prompt",
+            "body, line 6: dotprompt's `history` helper",
+        ),
+        (
+            "dotprompt",
+            "dotprompt/refused/media.prompt",
+            "body, line 7: dotprompt's `media` helper",
+        ),
+    ];
+    for (format, file, field) in cases {
+        let path = fixture(file);
+        repo.refuses_unchanged(&["import", format, &path])
+            .stderr_has(&[&path, field, "hint:"]);
+    }
+    // A whole directory is refused when one file is, before anything is written.
+    let dir = repo.tmp().join("mixed");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(fixture("prompty/basic.prompty"), dir.join("a.prompty")).unwrap();
+    std::fs::copy(
+        fixture("prompty/refused/tojson.prompty"),
+        dir.join("b.prompty"),
+    )
+    .unwrap();
+    repo.refuses_unchanged(&["import", "prompty", &dir.display().to_string()]);
+    repo.refuses_unchanged(&["import", "langfuse", &fixture("prompty/basic.prompty")])
+        .stderr_has(&["not JSON"]);
+}
+
+#[test]
+fn a_prompty_file_becomes_a_release_that_renders_the_same_text() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "prompty", &fixture("prompty/basic.prompty")])
+        .ok();
+    let record = fetch(&repo, "basic-prompt@latest");
+    assert_eq!(record["version"], "1.0.0");
+    assert_eq!(record["model"], "gpt-4o-mini");
+    assert_eq!(record["temperature"], 0.2);
+    assert_eq!(
+        record["summary"],
+        "A basic prompt that uses the chat API to answer questions"
+    );
+    assert_eq!(record["variables"]["firstName"]["default"], "Jane");
+    assert_eq!(record["variables"]["question"]["required"], true);
+    assert_eq!(
+        record["examples"][0]["question"],
+        "What is the meaning of life?"
+    );
+    // What prompty renders for the sample: the system message, then the user's.
+    let out = repo.run(&[
+        "render",
+        "basic-prompt@latest",
+        "--var",
+        "question=What is the meaning of life?",
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "You are an AI assistant who helps people find information.\n\
+         As the assistant, you answer questions briefly, succinctly,\n\
+         and in a personable manner using markdown. You can add some personal flair.\n\
+         \n\
+         # Customer\n\
+         You are helping Jane to find answers to their questions.\n\
+         Use their name to address them in your responses.\n\
+         \n\
+         [user]\n\
+         What is the meaning of life?\n"
+    );
+    // Jinja2 with loops and filters is kept as it is; the author has an address; version 1.2.
+    repo.run(&[
+        "import",
+        "prompty",
+        &fixture("prompty/travel-guide.prompty"),
+    ])
+    .ok();
+    let guide = fetch(&repo, "travel-guide@1.2.0");
+    assert_eq!(guide["created_by"], "lea@example.com");
+    assert_eq!(guide["metadata"]["config"]["max_tokens"], 400);
+    let vars = repo.tmp().join("vars.json");
+    std::fs::write(
+        &vars,
+        r#"{"city": "Kraków", "days": 2, "interests": ["food", "history"]}"#,
+    )
+    .unwrap();
+    let out = repo.run(&[
+        "render",
+        "travel-guide@1.2.0",
+        "--vars-file",
+        &vars.display().to_string(),
+    ]);
+    out.ok();
+    assert!(out.stdout.contains("I have 2 days in Kraków.\nI like food, history.\n\nDay 1: suggest one place.\n\nDay 2: suggest one place."), "{}", out.stdout);
+    assert!(!guide["metadata"]
+        .to_string()
+        .contains("AZURE_OPENAI_ENDPOINT"));
+}
+
+#[test]
+fn dotprompt_files_become_chat_releases() {
+    let repo = TestRepo::init();
+    repo.run(&[
+        "import",
+        "dotprompt",
+        &fixture("dotprompt"),
+        "--domain",
+        "guides",
+    ])
+    .ok();
+    let guide = fetch(&repo, "guides/city-guide@latest");
+    assert_eq!(guide["model"], "googleai/gemini-2.0-flash");
+    assert_eq!(guide["temperature"], 0.6);
+    assert_eq!(
+        guide["variables"]["city"]["description"],
+        "the city to describe"
+    );
+    assert_eq!(guide["variables"]["vip"]["default"], false);
+    let vars = repo.tmp().join("vars.json");
+    std::fs::write(
+        &vars,
+        r#"{"city": "Sevilla", "sights": ["Alcázar", "Giralda"], "vip": true}"#,
+    )
+    .unwrap();
+    let out = repo.run(&[
+        "render",
+        "guides/city-guide@latest",
+        "--vars-file",
+        &vars.display().to_string(),
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "You are a city guide. Treat the traveller as a VIP.\n\n[user]\nDescribe Sevilla — ¿qué ver?\n- 0: Alcázar\n- 1: Giralda\n"
+    );
+    // No role marker: the text is the user's; `\{{` stays literal.
+    let greeting = fetch(&repo, "guides/greeting@latest");
+    assert_eq!(greeting["system_prompt"], "");
+    let out = repo.run(&["render", "guides/greeting@latest", "--var", "name=Zoë"]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "[user]\nSay hello to Zoë in one short sentence. Literal: {{name}}.\n"
+    );
+}
+
+#[test]
+fn a_gate_that_refuses_a_label_is_reported_and_the_versions_still_land() {
+    let repo = TestRepo::init();
+    let registry = repo.read("registry.yaml");
+    repo.commit_by_hand(
+        "registry.yaml",
+        &format!("{registry}policy:\n  staging:\n    min_pass_rate: 0.9\n"),
+        "gate staging",
+    );
+    let out = repo.run(&[
+        "import",
+        "langfuse",
+        &fixture("langfuse/export.json"),
+        "--format",
+        "json",
+    ]);
+    out.ok();
+    let report = out.json();
+    let summarize = &report["prompts"][1];
+    assert_eq!(summarize["name"], "summarize");
+    let action = summarize["labels"][0]["action"].as_str().unwrap();
+    assert!(action.starts_with("refused: staging:"), "{action}");
+    assert_eq!(fetch(&repo, "summarize@dev")["version"], "1.0.0");
+    repo.run(&["fetch", "summarize@production"]).refused();
+    assert_eq!(
+        fetch(&repo, "summarize@1.0.0")["created_by"],
+        "dana@example.com"
+    );
+}
