@@ -245,36 +245,6 @@ fn messages(body: &str, first_line: usize, file: &Path) -> Result<Vec<ForeignMes
     Ok(out)
 }
 
-/// Whether a MiniJinja template only prints variables (`{{ name }}`): the part of it every
-/// format can carry. Returns the template in `{{name}}` form, or `None`.
-pub fn simple_template(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(open) = rest.find(['{']) {
-        let after = &rest[open..];
-        if after.starts_with("{%") || after.starts_with("{#") {
-            return None;
-        }
-        if !after.starts_with("{{") {
-            out.push_str(&rest[..=open]);
-            rest = &rest[open + 1..];
-            continue;
-        }
-        let close = after.find("}}")?;
-        let name = after[2..close].trim();
-        if !super::template::is_variable_name(name) {
-            return None;
-        }
-        out.push_str(&rest[..open]);
-        out.push_str("{{");
-        out.push_str(name);
-        out.push_str("}}");
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
 /// A release as a `.prompt` file, or `None` when a template does more than print variables.
 pub fn render(name: &str, version: &str, prompt: &Prompt) -> Result<Option<String>> {
     let mut meta = Map::new();
@@ -318,7 +288,7 @@ pub fn render(name: &str, version: &str, prompt: &Prompt) -> Result<Option<Strin
     let front = crate::model::yaml::to_string(&Value::Object(meta))?;
     let mut body = String::new();
     let mut block = |role: &str, text: &str| -> bool {
-        let Some(text) = simple_template(text) else {
+        let Some(text) = super::template::export_template(text, Syntax::Handlebars) else {
             return false;
         };
         if !body.is_empty() {
@@ -376,15 +346,5 @@ mod tests {
             crate::Error::Bridge { field, .. } => assert_eq!(field, "body, line 5"),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn only_simple_templates_export() {
-        assert_eq!(
-            simple_template("Hi {{ name }} {x}").as_deref(),
-            Some("Hi {{name}} {x}")
-        );
-        assert_eq!(simple_template("{% if a %}x{% endif %}"), None);
-        assert_eq!(simple_template("{{ a | upper }}"), None);
     }
 }

@@ -286,6 +286,27 @@ fn finish(role: Role, line: usize, text: &str) -> ForeignMessage {
     }
 }
 
+/// Why a release cannot be written as `.prompty` exactly, if it cannot: a line of a template
+/// that reads as a role marker would split the message there.
+pub fn unsayable(prompt: &Prompt) -> Option<String> {
+    let texts = std::iter::once(("system_prompt".to_owned(), prompt.system_prompt.as_str())).chain(
+        prompt
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("messages[{i}]"), m.content.as_str())),
+    );
+    for (field, text) in texts {
+        if let Some(line) = text.lines().find(|l| marker(l).is_some()) {
+            return Some(format!(
+                "{field} has the line `{}`, which .prompty reads as a role marker",
+                line.trim()
+            ));
+        }
+    }
+    None
+}
+
 /// A release as a `.prompty` file (Jinja2 body; promptreg's templates are MiniJinja, the same
 /// syntax).
 pub fn render(name: &str, version: &str, prompt: &Prompt, author: &str) -> Result<String> {
@@ -299,15 +320,32 @@ pub fn render(name: &str, version: &str, prompt: &Prompt, author: &str) -> Resul
     if !prompt.tags.is_empty() {
         meta.insert("tags".into(), prompt.tags.clone().into());
     }
+    // What an import kept under `metadata.config` goes back where it came from.
+    let config = match prompt.metadata.get("config") {
+        Some(Value::Object(c)) => c.clone(),
+        _ => Map::new(),
+    };
     let mut model = Map::new();
-    model.insert("api".into(), "chat".into());
+    let api = config.get("api").cloned().unwrap_or_else(|| "chat".into());
+    model.insert("api".into(), api);
+    let mut configuration = match config.get("configuration") {
+        Some(Value::Object(c)) => c.clone(),
+        _ => Map::new(),
+    };
     if let Some(m) = &prompt.model {
-        model.insert("configuration".into(), serde_json::json!({"name": m}));
+        configuration.insert("name".into(), m.clone().into());
     }
-    model.insert(
-        "parameters".into(),
-        serde_json::json!({"temperature": prompt.temperature}),
-    );
+    if !configuration.is_empty() {
+        model.insert("configuration".into(), configuration.into());
+    }
+    let mut parameters = Map::new();
+    parameters.insert("temperature".into(), prompt.temperature.into());
+    for (k, v) in &config {
+        if k != "api" && k != "configuration" {
+            parameters.insert(k.clone(), v.clone());
+        }
+    }
+    model.insert("parameters".into(), parameters.into());
     meta.insert("model".into(), model.into());
     if !prompt.variables.is_empty() {
         let mut inputs = Map::new();
@@ -323,6 +361,9 @@ pub fn render(name: &str, version: &str, prompt: &Prompt, author: &str) -> Resul
             inputs.insert(var.clone(), input.into());
         }
         meta.insert("inputs".into(), inputs.into());
+    }
+    if let Some(sample @ Value::Object(_)) = prompt.examples.first() {
+        meta.insert("sample".into(), sample.clone());
     }
     let front = crate::model::yaml::to_string(&Value::Object(meta))?;
     let mut body = String::new();

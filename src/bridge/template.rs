@@ -616,6 +616,59 @@ fn jinja2(source: &str) -> Result<Converted, Refusal> {
     })
 }
 
+/// A MiniJinja template that only prints variables and literal text, written in `syntax`
+/// (`{{name}}` for Langfuse's Mustache-style substitution, Handlebars with `\{{` for a literal
+/// `{{`): `None` when it does more (tags, filters, expressions), or when the result would not
+/// render the same — checked by converting it back and rendering both.
+pub fn export_template(text: &str, syntax: Syntax) -> Option<String> {
+    let literal = |out: &mut String, piece: &str| match syntax {
+        Syntax::Handlebars => out.push_str(&piece.replace("{{", "\\{{")),
+        _ => out.push_str(piece),
+    };
+    let mut out = String::new();
+    let mut pending = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        if after.starts_with("{%") || after.starts_with("{#") {
+            return None;
+        }
+        if !after.starts_with("{{") {
+            pending.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        }
+        pending.push_str(&rest[..open]);
+        let close = after.find("}}")?;
+        let inner = after[2..close].trim();
+        if inner == "\"{\"" || inner == "'{'" {
+            pending.push('{');
+        } else if is_variable_name(inner) {
+            literal(&mut out, &std::mem::take(&mut pending));
+            out.push_str("{{");
+            out.push_str(inner);
+            out.push_str("}}");
+        } else {
+            return None;
+        }
+        rest = &after[close + 2..];
+    }
+    pending.push_str(rest);
+    literal(&mut out, &pending);
+    let back = convert(&out, syntax).ok()?;
+    let names = crate::model::template::variables(text).ok()?;
+    if back.variables != names {
+        return None;
+    }
+    let values: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|n| (n.clone(), format!("\u{1}{n}\u{1}").into()))
+        .collect();
+    let original = crate::model::template::render(text, &values).ok()?;
+    let again = crate::model::template::render(&back.text, &values).ok()?;
+    (original == again).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +790,31 @@ mod tests {
         }
         let e = convert("one\ntwo {{history}} {{json x}}", Syntax::Handlebars).unwrap_err();
         assert_eq!((e.line, e.column), (2, 17), "{e}");
+    }
+
+    #[test]
+    fn plain_templates_export_and_others_do_not() {
+        assert_eq!(
+            export_template("Hi {{ name }} {x}", Syntax::Mustache).as_deref(),
+            Some("Hi {{name}} {x}")
+        );
+        assert_eq!(
+            export_template("{% if a %}x{% endif %}", Syntax::Mustache),
+            None
+        );
+        assert_eq!(export_template("{{ a | upper }}", Syntax::Mustache), None);
+        // A literal `{{name}}`: Handlebars escapes it, Langfuse cannot say it.
+        let literal = "Keep {{ \"{\" }}{name}} and {{ name }}";
+        assert_eq!(
+            export_template(literal, Syntax::Handlebars).as_deref(),
+            Some("Keep \\{{name}} and {{name}}")
+        );
+        assert_eq!(export_template(literal, Syntax::Mustache), None);
+        let spaced = "Keep {{ \"{\" }}{ not a var }}";
+        assert_eq!(
+            export_template(spaced, Syntax::Mustache).as_deref(),
+            Some("Keep {{ not a var }}")
+        );
     }
 
     #[test]

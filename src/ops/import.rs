@@ -233,13 +233,8 @@ fn files(format: Format, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             out.push(path.clone());
             continue;
         }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(Error::io(path))?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter(|e| e.file_name().to_str().is_some_and(|n| format.takes(n)))
-            .map(|e| e.path())
-            .collect();
+        let mut found = Vec::new();
+        walk(format, path, 0, &mut found)?;
         found.sort();
         if found.is_empty() {
             return Err(bridge::refused(
@@ -251,6 +246,21 @@ fn files(format: Format, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         out.extend(found);
     }
     Ok(out)
+}
+
+/// The format's files under `dir`, down to the depth of a prompt name (4 levels), so an export
+/// written as `support/refund-agent.prompty` reads back; links are not followed.
+fn walk(format: Format, dir: &std::path::Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let entry = entry.map_err(Error::io(dir))?;
+        let kind = entry.file_type().map_err(Error::io(entry.path()))?;
+        if kind.is_dir() && depth < 3 {
+            walk(format, &entry.path(), depth + 1, out)?;
+        } else if kind.is_file() && entry.file_name().to_str().is_some_and(|n| format.takes(n)) {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
 }
 
 fn read_all(request: &ImportRequest) -> Result<Vec<Mapped>> {

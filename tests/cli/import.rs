@@ -248,32 +248,32 @@ fn refusals_name_the_file_and_the_field_and_change_nothing() {
     let cases = [
         (
             "langfuse",
-            "langfuse/refused/placeholder.json",
+            "refused/langfuse/placeholder.json",
             "[0].prompt[1]: a message placeholder",
         ),
         (
             "langfuse",
-            "langfuse/refused/reserved.json",
+            "refused/langfuse/reserved.json",
             "data[0].prompt: the mustache template cannot be imported: line 2, column 3",
         ),
         (
             "prompty",
-            "prompty/refused/mustache.prompty",
+            "refused/prompty/mustache.prompty",
             "template: only jinja2",
         ),
         (
             "prompty",
-            "prompty/refused/tojson.prompty",
+            "refused/prompty/tojson.prompty",
             "body, the system message at line 4",
         ),
         (
             "dotprompt",
-            "dotprompt/refused/history.prompt",
+            "refused/dotprompt/history.prompt",
             "body, line 6: dotprompt's `history` helper",
         ),
         (
             "dotprompt",
-            "dotprompt/refused/media.prompt",
+            "refused/dotprompt/media.prompt",
             "body, line 7: dotprompt's `media` helper",
         ),
     ];
@@ -287,7 +287,7 @@ fn refusals_name_the_file_and_the_field_and_change_nothing() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::copy(fixture("prompty/basic.prompty"), dir.join("a.prompty")).unwrap();
     std::fs::copy(
-        fixture("prompty/refused/tojson.prompty"),
+        fixture("refused/prompty/tojson.prompty"),
         dir.join("b.prompty"),
     )
     .unwrap();

@@ -16,6 +16,7 @@ mod docs_blocks;
 mod doctor;
 mod exit_status;
 mod export;
+mod export_formats;
 mod fetch;
 mod gates;
 mod history;
