@@ -324,7 +324,8 @@ mod http_server {
     }
 }
 
-/// `import`'s readers of other systems' exports (Langfuse JSON, `.prompty`, dotprompt) and the
+/// `import`'s readers of other systems' exports (Langfuse, MLflow, LangSmith, PromptLayer JSON,
+/// `.prompty`, dotprompt) and the
 /// template converters: the bytes go to each format's parser, every version read is planned
 /// into `prompt.yaml` content (which must parse back), and the text goes through each template
 /// syntax, whose output, when accepted, must compile and read exactly the variables reported.
@@ -332,7 +333,14 @@ pub fn bridge(data: &[u8]) {
     use promptreg::bridge::{self, template, Format as Bridge, Syntax};
 
     let file = Path::new("fuzz-export");
-    for format in [Bridge::Langfuse, Bridge::Prompty, Bridge::Dotprompt] {
+    for format in [
+        Bridge::Langfuse,
+        Bridge::Prompty,
+        Bridge::Dotprompt,
+        Bridge::Mlflow,
+        Bridge::Langsmith,
+        Bridge::Promptlayer,
+    ] {
         let Ok(prompts) = format.parse(data, file) else {
             continue;
         };

@@ -199,6 +199,7 @@ fn messages(body: &str, first_line: usize, file: &Path) -> Result<Vec<ForeignMes
         if !text.trim().is_empty() {
             out.push(ForeignMessage {
                 role,
+                syntax: None,
                 content: text.trim().to_owned(),
                 field: format!(
                     "body, the {} message at line {line}",

@@ -261,6 +261,7 @@ fn message(value: &Value, field: &str, file: &Path) -> Result<ForeignMessage> {
         .ok_or_else(|| refused(file, format!("{field}.content"), "missing or not a string"))?;
     Ok(ForeignMessage {
         role,
+        syntax: None,
         content: content.to_owned(),
         field: format!("{field}.content"),
     })

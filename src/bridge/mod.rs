@@ -8,6 +8,9 @@
 
 pub mod dotprompt;
 pub mod langfuse;
+pub mod langsmith;
+pub mod mlflow;
+pub mod promptlayer;
 pub mod prompty;
 pub mod template;
 
@@ -28,6 +31,9 @@ pub enum Format {
     Langfuse,
     Prompty,
     Dotprompt,
+    Mlflow,
+    Langsmith,
+    Promptlayer,
 }
 
 impl Format {
@@ -36,6 +42,9 @@ impl Format {
             Format::Langfuse => "langfuse",
             Format::Prompty => "prompty",
             Format::Dotprompt => "dotprompt",
+            Format::Mlflow => "mlflow",
+            Format::Langsmith => "langsmith",
+            Format::Promptlayer => "promptlayer",
         }
     }
 
@@ -45,13 +54,18 @@ impl Format {
             Format::Langfuse => langfuse::parse(bytes, file),
             Format::Prompty => prompty::parse(bytes, file).map(|p| vec![p]),
             Format::Dotprompt => dotprompt::parse(bytes, file).map(|p| vec![p]),
+            Format::Mlflow => mlflow::parse(bytes, file),
+            Format::Langsmith => langsmith::parse(bytes, file),
+            Format::Promptlayer => promptlayer::parse(bytes, file),
         }
     }
 
     /// Whether a file in a directory given to `import` is one of this format's.
     pub fn takes(self, file_name: &str) -> bool {
         match self {
-            Format::Langfuse => file_name.ends_with(".json"),
+            Format::Langfuse | Format::Mlflow | Format::Langsmith | Format::Promptlayer => {
+                file_name.ends_with(".json")
+            }
             Format::Prompty => file_name.ends_with(".prompty"),
             Format::Dotprompt => file_name.ends_with(".prompt"),
         }
@@ -93,6 +107,8 @@ impl VersionId {
 pub struct ForeignMessage {
     pub role: Role,
     pub content: String,
+    /// Its own template syntax, when the format sets one per message (else the version's).
+    pub syntax: Option<Syntax>,
     /// Where it is in the file (`prompt[1].content`).
     pub field: String,
 }
@@ -250,15 +266,13 @@ fn is_email(text: &str) -> bool {
 pub fn plan(file: &Path, format: Format, version: &ForeignVersion) -> Result<Planned> {
     let mut notes = Vec::new();
     let mut variables = std::collections::BTreeSet::new();
-    let mut convert = |text: &str, field: &str| -> Result<String> {
-        let converted = template::convert(text, version.syntax).map_err(|r| {
+    let mut convert = |text: &str, field: &str, syntax: Option<Syntax>| -> Result<String> {
+        let syntax = syntax.unwrap_or(version.syntax);
+        let converted = template::convert(text, syntax).map_err(|r| {
             refused(
                 file,
                 field,
-                format!(
-                    "the {} template cannot be imported: {r}",
-                    version.syntax.as_str()
-                ),
+                format!("the {} template cannot be imported: {r}", syntax.as_str()),
             )
         })?;
         notes.extend(converted.notes.iter().map(|n| format!("{field}: {n}")));
@@ -269,10 +283,10 @@ pub fn plan(file: &Path, format: Format, version: &ForeignVersion) -> Result<Pla
     let mut system = None;
     let mut messages = Vec::new();
     match &version.body {
-        Body::Text { content, field } => system = Some(convert(content, field)?),
+        Body::Text { content, field } => system = Some(convert(content, field, None)?),
         Body::Chat(list) => {
             for (i, message) in list.iter().enumerate() {
-                let content = convert(&message.content, &message.field)?;
+                let content = convert(&message.content, &message.field, message.syntax)?;
                 if i == 0 && message.role == Role::System {
                     system = Some(content);
                 } else {
@@ -421,6 +435,109 @@ pub fn role(name: &str) -> Option<Role> {
         "assistant" | "ai" | "model" => Some(Role::Assistant),
         _ => None,
     }
+}
+
+/// The items of a JSON export file: one object, a list, or a list under one of `keys`
+/// (`{"data": [...]}`), each with the field that names it (`[2]`, `data[0]`).
+pub fn json_items(bytes: &[u8], file: &Path, keys: &[&str]) -> Result<Vec<(String, Value)>> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        refused(
+            file,
+            format!("line {}, column {}", e.line(), e.column()),
+            format!("not JSON: {e}"),
+        )
+    })?;
+    let numbered = |items: Vec<Value>, prefix: &str| {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{prefix}[{i}]"), v))
+            .collect()
+    };
+    match value {
+        Value::Array(items) => Ok(numbered(items, "")),
+        Value::Object(mut map) => {
+            for key in keys {
+                if map.get(*key).is_some_and(Value::is_array) {
+                    let Some(Value::Array(items)) = map.remove(*key) else {
+                        unreachable!("checked")
+                    };
+                    return Ok(numbered(items, key));
+                }
+            }
+            Ok(vec![("[0]".to_owned(), Value::Object(map))])
+        }
+        _ => Err(refused(
+            file,
+            "(top level)",
+            "expected an object or a list of objects",
+        )),
+    }
+}
+
+/// Groups versions by prompt name, refusing a version number seen twice; versions in order.
+pub fn grouped(
+    file: &Path,
+    versions: Vec<(String, String, ForeignVersion)>,
+) -> Result<Vec<ForeignPrompt>> {
+    let mut prompts: BTreeMap<String, ForeignPrompt> = BTreeMap::new();
+    for (name, field, version) in versions {
+        let prompt = prompts
+            .entry(name.clone())
+            .or_insert_with(|| ForeignPrompt {
+                name,
+                file: file.to_path_buf(),
+                versions: Vec::new(),
+            });
+        if prompt.versions.iter().any(|v| v.id == version.id) {
+            return Err(refused(
+                file,
+                format!("{field}.version"),
+                format!(
+                    "`{}` has version {} twice",
+                    prompt.name,
+                    version.id.version()
+                ),
+            ));
+        }
+        prompt.versions.push(version);
+    }
+    let mut out: Vec<ForeignPrompt> = prompts.into_values().collect();
+    for prompt in &mut out {
+        prompt.versions.sort_by_key(|v| v.id.version());
+    }
+    Ok(out)
+}
+
+/// A string field, or a refusal naming it.
+pub fn string_at<'v>(
+    object: &'v Map<String, Value>,
+    key: &str,
+    field: &str,
+    file: &Path,
+) -> Result<&'v str> {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| refused(file, format!("{field}.{key}"), "missing or not a string"))
+}
+
+/// A whole version number of at least 1, or a refusal naming it.
+pub fn number_at(object: &Map<String, Value>, key: &str, field: &str, file: &Path) -> Result<u64> {
+    object
+        .get(key)
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            refused(
+                file,
+                format!("{field}.{key}"),
+                "missing or not a whole number of at least 1",
+            )
+        })
 }
 
 #[cfg(test)]

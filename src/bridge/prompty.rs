@@ -278,6 +278,7 @@ fn messages(body: &str, first_line: usize, file: &Path) -> Result<Vec<ForeignMes
 fn finish(role: Role, line: usize, text: &str) -> ForeignMessage {
     ForeignMessage {
         role,
+        syntax: None,
         content: text.trim().to_owned(),
         field: format!(
             "body, the {} message at line {line}",

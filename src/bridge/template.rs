@@ -20,6 +20,8 @@ pub enum Syntax {
     Handlebars,
     /// Jinja2: kept as it is when MiniJinja compiles it.
     Jinja2,
+    /// Plain text, no template at all (LangChain's `SystemMessage`): every brace is text.
+    Literal,
 }
 
 impl Syntax {
@@ -29,6 +31,7 @@ impl Syntax {
             Syntax::FString => "f-string",
             Syntax::Handlebars => "handlebars",
             Syntax::Jinja2 => "jinja2",
+            Syntax::Literal => "literal",
         }
     }
 }
@@ -76,6 +79,7 @@ pub fn convert(source: &str, syntax: Syntax) -> Result<Converted, Refusal> {
         Syntax::FString => fstring(source, &mut out)?,
         Syntax::Handlebars => handlebars(source, &mut out)?,
         Syntax::Jinja2 => return jinja2(source),
+        Syntax::Literal => out.literal(source),
     }
     out.finish()
 }

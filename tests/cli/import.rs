@@ -272,6 +272,21 @@ fn refusals_name_the_file_and_the_field_and_change_nothing() {
             "body, line 6: dotprompt's `history` helper",
         ),
         (
+            "mlflow",
+            "refused/mlflow/jinja.json",
+            "[0].template: line 2, column 1: `{%` makes MLflow render",
+        ),
+        (
+            "langsmith",
+            "refused/langsmith/placeholder.json",
+            "[0].kwargs.messages[1]: a MessagesPlaceholder",
+        ),
+        (
+            "promptlayer",
+            "refused/promptlayer/format-spec.json",
+            "[0].prompt_template.content: the f-string template cannot be imported: line 1, column 8",
+        ),
+        (
             "dotprompt",
             "refused/dotprompt/media.prompt",
             "body, line 7: dotprompt's `media` helper",
@@ -439,5 +454,122 @@ fn a_gate_that_refuses_a_label_is_reported_and_the_versions_still_land() {
     assert_eq!(
         fetch(&repo, "summarize@1.0.0")["created_by"],
         "dana@example.com"
+    );
+}
+
+#[test]
+fn mlflow_versions_and_aliases_become_releases_and_pointers() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "mlflow", &fixture("mlflow")]).ok();
+    let v1 = fetch(&repo, "summarization-prompt@1.0.0");
+    assert_eq!(v1["created_by"], "maria@example.com");
+    assert_eq!(v1["created_at"], "2025-03-01T11:00:00+00:00");
+    assert_eq!(v1["description"], "Initial version");
+    assert_eq!(
+        v1["metadata"]["tags"],
+        serde_json::json!({"task": "summarization", "language": "en"})
+    );
+    let production = fetch(&repo, "summarization-prompt@production");
+    assert_eq!(production["version"], "2.0.0");
+    assert_eq!(production["model"], "gpt-4o-mini");
+    assert_eq!(production["metadata"]["config"]["max_tokens"], 500);
+    assert!(production["metadata"]["config"]["response_format"].is_object());
+    let out = repo.run(&[
+        "render",
+        "summarization-prompt@production",
+        "--var",
+        "num_sentences=2",
+        "--var",
+        "content=Text",
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "You are an expert summarizer. Write in plain English — no jargon.\n\n[user]\nSummarize in 2 sentences:\n\nText\n"
+    );
+}
+
+#[test]
+fn langsmith_commits_become_versions_with_their_model() {
+    let repo = TestRepo::init();
+    let out = repo.run(&[
+        "import",
+        "langsmith",
+        &fixture("langsmith/rag-answer.json"),
+        "--format",
+        "json",
+    ]);
+    out.ok();
+    let report = out.json();
+    assert!(report["prompts"][0]["versions"][1]["not_carried"]
+        .to_string()
+        .contains("openai_api_key: a secret"));
+    let first = fetch(&repo, "rag-answer@1.0.0");
+    assert_eq!(first["created_at"], "2025-06-01T12:00:00+00:00");
+    assert_eq!(first["metadata"]["langsmith_commit"], "a1f3d2c4");
+    let production = fetch(&repo, "rag-answer@production");
+    assert_eq!(production["version"], "2.0.0");
+    assert_eq!(
+        (
+            production["model"].as_str(),
+            production["temperature"].as_f64()
+        ),
+        (Some("gpt-4o"), Some(0.0))
+    );
+    assert!(!production.to_string().contains("OPENAI_API_KEY"));
+    let out = repo.run(&[
+        "render",
+        "rag-answer@production",
+        "--var",
+        "context=C",
+        "--var",
+        "question=Q?",
+    ]);
+    out.ok();
+    // f-string `{{braces}}` are literal braces; an AIMessage is text, its braces too.
+    assert_eq!(
+        out.stdout,
+        "You answer questions using only the context; say \"I don't know\" otherwise. Use {braces} literally.\nContext: C\n\n[user]\nQ?\n\n[assistant]\nUnderstood — I'll cite the {context} I used.\n"
+    );
+}
+
+#[test]
+fn promptlayer_templates_keep_each_message_syntax() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "promptlayer", &fixture("promptlayer/triage.json")])
+        .ok();
+    assert_eq!(fetch(&repo, "ticket-triage@staging")["version"], "1.0.0");
+    let v2 = fetch(&repo, "ticket-triage@production");
+    assert_eq!(v2["version"], "2.0.0");
+    assert_eq!(v2["created_at"], "2025-05-09T15:00:00+00:00");
+    let out = repo.run(&[
+        "render",
+        "ticket-triage@1.0.0",
+        "--var",
+        "product=Acme",
+        "--var",
+        "ticket=It crashes",
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "Classify this Acme ticket as bug, question or request:\nIt crashes\nAnswer with one word. Example output: {\"label\": \"bug\"}\n"
+    );
+    let vars = repo.tmp().join("vars.json");
+    std::fs::write(
+        &vars,
+        r#"{"product": "Acme", "ticket": "Help", "customer_tier": "gold"}"#,
+    )
+    .unwrap();
+    let out = repo.run(&[
+        "render",
+        "ticket-triage@2.0.0",
+        "--vars-file",
+        &vars.display().to_string(),
+    ]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        "You triage Acme support tickets. Réponse : un seul mot.\n\n[user]\nHelp (tier: gold)\n"
     );
 }

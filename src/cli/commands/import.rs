@@ -28,7 +28,7 @@ pub struct Args {
     /// The export's format
     #[arg(value_enum)]
     from: FormatArg,
-    /// Files, or directories (their *.json, *.prompty or *.prompt files)
+    /// Files, or directories (their *.json, *.prompty or *.prompt files, four levels deep)
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Put every prompt under this domain (support → support/NAME)
@@ -47,6 +47,12 @@ enum FormatArg {
     Prompty,
     /// Google dotprompt .prompt files
     Dotprompt,
+    /// MLflow prompt registry versions (PromptVersion fields as JSON)
+    Mlflow,
+    /// LangSmith prompt manifests (LangChain's serialisation), or their commits
+    Langsmith,
+    /// PromptLayer prompt templates (GET /prompt-templates/{name})
+    Promptlayer,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
@@ -59,6 +65,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         FormatArg::Langfuse => Bridge::Langfuse,
         FormatArg::Prompty => Bridge::Prompty,
         FormatArg::Dotprompt => Bridge::Dotprompt,
+        FormatArg::Mlflow => Bridge::Mlflow,
+        FormatArg::Langsmith => Bridge::Langsmith,
+        FormatArg::Promptlayer => Bridge::Promptlayer,
     };
     let request = ImportRequest {
         format: bridge,
