@@ -146,6 +146,16 @@ pub fn import(
         }
         existing.push(flags);
     }
+    // A release takes the whole working-tree directory of the prompt: edits in progress there
+    // (or files not committed) would be overwritten or released with it.
+    let head_tree = commit
+        .tree()
+        .map_err(Error::git("cannot read the commit's tree"))?;
+    for (m, flags) in mapped.iter().zip(&existing) {
+        if flags.iter().any(|there| !there) && uncommitted(store, &head_tree, &m.name)? {
+            return Err(Error::Dirty { path: m.name.dir() });
+        }
+    }
     for (m, flags) in mapped.iter().zip(&existing) {
         let mut versions = Vec::new();
         for (item, &there) in m.items.iter().zip(flags) {
@@ -480,4 +490,66 @@ fn set(
         .entry(name.clone())
         .or_default()
         .insert(env.to_owned(), Pointer::Version(version.clone()));
+}
+
+/// Whether `prompts/<name>/` in the working tree (or its staged entries) differs from HEAD's.
+fn uncommitted(
+    store: &Store,
+    head: &crate::store::TreeView<'_>,
+    name: &PromptName,
+) -> Result<bool> {
+    let dir = name.dir();
+    let workdir = store.workdir("import")?;
+    let mut paths = Vec::new();
+    if !collect(store, workdir, &dir, &mut paths)? {
+        return Ok(true);
+    }
+    let committed = store.entry_id(head, &dir);
+    if paths.is_empty() {
+        return Ok(committed.is_some());
+    }
+    for path in &paths {
+        if store.index_differs(path, head)? {
+            return Ok(true);
+        }
+    }
+    let files = store.hash_worktree_files(&paths)?;
+    Ok(Some(store.tree_of(&files, &dir)?) != committed)
+}
+
+/// The files under `dir` (repository-relative) that are not ignored; false when there is
+/// something other than regular files and directories (a link: never released by an import).
+fn collect(
+    store: &Store,
+    workdir: &std::path::Path,
+    dir: &str,
+    out: &mut Vec<String>,
+) -> Result<bool> {
+    let full = workdir.join(dir);
+    let entries = match std::fs::read_dir(&full) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(Error::io(&full)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(Error::io(&full))?;
+        let Ok(file_name) = entry.file_name().into_string() else {
+            return Ok(false);
+        };
+        let path = format!("{dir}/{file_name}");
+        if store.is_ignored(&path) {
+            continue;
+        }
+        let kind = entry.file_type().map_err(Error::io(entry.path()))?;
+        if kind.is_dir() {
+            if !collect(store, workdir, &path, out)? {
+                return Ok(false);
+            }
+        } else if kind.is_file() {
+            out.push(path);
+        } else {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

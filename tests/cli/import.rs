@@ -573,3 +573,44 @@ fn promptlayer_templates_keep_each_message_syntax() {
         "You triage Acme support tickets. Réponse : un seul mot.\n\n[user]\nHelp (tier: gold)\n"
     );
 }
+
+#[test]
+fn edits_in_progress_in_a_prompt_directory_are_never_overwritten() {
+    let repo = TestRepo::init();
+    repo.run(&["import", "langfuse", &fixture("langfuse/export.json")])
+        .ok();
+    let text = std::fs::read_to_string(fixture("langfuse/export.json")).unwrap();
+    let mut versions: Value = serde_json::from_str(&text).unwrap();
+    let mut fourth = versions[2].clone();
+    fourth["version"] = 4.into();
+    fourth["prompt"] = "Version four: {{movie}}".into();
+    fourth["labels"] = serde_json::json!([]);
+    versions.as_array_mut().unwrap().push(fourth);
+    let newer = repo.tmp().join("newer.json");
+    std::fs::write(&newer, versions.to_string()).unwrap();
+    let newer = newer.display().to_string();
+    let edited = format!(
+        "{}# my edit\n",
+        repo.read("prompts/movie-critic/prompt.yaml")
+    );
+    repo.write("prompts/movie-critic/prompt.yaml", &edited);
+    repo.refuses_unchanged(&["import", "langfuse", &newer])
+        .stderr_has(&["prompts/movie-critic", "uncommitted changes", "git stash"]);
+    repo.git(&["checkout", "--", "prompts/movie-critic/prompt.yaml"]);
+    repo.write("prompts/movie-critic/notes.txt", "not for release");
+    repo.refuses_unchanged(&["import", "langfuse", &newer, "--dry-run"]);
+    std::fs::remove_file(repo.path("prompts/movie-critic/notes.txt")).unwrap();
+    repo.run(&["import", "langfuse", &newer]).ok();
+    assert_eq!(
+        fetch(&repo, "movie-critic@4.0.0")["system_prompt"],
+        "Version four: {{ movie }}"
+    );
+    let released = repo.git(&[
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "movie-critic/v4.0.0",
+        "prompts/movie-critic",
+    ]);
+    assert_eq!(released.trim(), "prompts/movie-critic/prompt.yaml");
+}
