@@ -86,7 +86,11 @@ pub fn convert(source: &str, syntax: Syntax) -> Result<Converted, Refusal> {
 
 /// Where byte `at` of `source` is, 1-based.
 pub fn position(source: &str, at: usize) -> (usize, usize) {
-    let before = &source[..at.min(source.len())];
+    let mut at = at.min(source.len());
+    while !source.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &source[..at];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)

@@ -422,7 +422,6 @@ fn pointers(
             reports.push(report);
             continue;
         }
-        *changed = true;
         let steps: Vec<&String> = pipeline[..=k]
             .iter()
             .filter(|e| {
@@ -437,6 +436,7 @@ fn pointers(
             .map(|e| (*e).clone())
             .collect();
         if request.dry_run {
+            *changed = true;
             report.action = "would move".into();
             // What the later labels see: this one done.
             for e in &steps {
@@ -460,9 +460,11 @@ fn pointers(
                 signatures,
             );
             match promoted {
-                Ok(Promoted::Moved { .. } | Promoted::AlreadyThere) => {
+                Ok(Promoted::Moved { .. }) => {
+                    *changed = true;
                     set(&mut current, &m.name, e, &version)
                 }
+                Ok(Promoted::AlreadyThere) => set(&mut current, &m.name, e, &version),
                 Err(
                     err @ (Error::GateNotMet { .. }
                     | Error::AccessDenied { .. }

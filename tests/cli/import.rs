@@ -50,7 +50,7 @@ fn a_langfuse_export_becomes_versions_authors_dates_and_pointers() {
     let repo = TestRepo::init();
     let out = repo.run(&["import", "langfuse", &fixture("langfuse/export.json")]);
     out.ok()
-        .stderr_has(&["imported 3 prompts (6 versions) from langfuse"]);
+        .stderr_has(&["imported from langfuse: created 6 versions, moved 3 pointers (3 prompts)"]);
     // The same versions, each with its author and date as the tagger.
     let tags = repo.git(&[
         "for-each-ref",
@@ -444,6 +444,7 @@ fn a_gate_that_refuses_a_label_is_reported_and_the_versions_still_land() {
         "json",
     ]);
     out.ok();
+    out.stderr_has(&["labels not moved (a gate or an access rule refused it"]);
     let report = out.json();
     let summarize = &report["prompts"][1];
     assert_eq!(summarize["name"], "summarize");

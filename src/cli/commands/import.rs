@@ -78,15 +78,49 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     let (store, signatures) = context.writer("import")?;
     let report = import(&store, &request, &signatures)?;
     let versions: usize = report.prompts.iter().map(|p| p.versions.len()).sum();
-    let (prompts, s) = (
-        report.prompts.len(),
-        if report.prompts.len() == 1 { "" } else { "s" },
-    );
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let created = report
+        .prompts
+        .iter()
+        .flat_map(|p| &p.versions)
+        .filter(|v| matches!(v.action, "created" | "would create"))
+        .count();
+    let moved = report
+        .prompts
+        .iter()
+        .flat_map(|p| &p.labels)
+        .filter(|l| matches!(l.action.as_str(), "moved" | "would move"))
+        .count();
+    let refused = report
+        .prompts
+        .iter()
+        .flat_map(|p| &p.labels)
+        .filter(|l| l.action.starts_with("refused"))
+        .count();
+    let prompts = plural(report.prompts.len(), "prompt");
     context.status(&match (report.changed, report.dry_run) {
-        (false, _) => format!("nothing to import: all {versions} versions of {prompts} prompt{s} and their labels are already here"),
-        (true, true) => format!("dry run: nothing written ({versions} versions of {prompts} prompt{s} read)"),
-        (true, false) => format!("imported {prompts} prompt{s} ({versions} versions) from {}", report.format),
+        (false, _) => format!(
+            "nothing to import: all {} of {prompts} and their labels are already here",
+            plural(versions, "version")
+        ),
+        (true, true) => format!(
+            "dry run: nothing written; would create {} and move {} ({prompts} read)",
+            plural(created, "version"),
+            plural(moved, "pointer")
+        ),
+        (true, false) => format!(
+            "imported from {}: created {}, moved {} ({prompts})",
+            report.format,
+            plural(created, "version"),
+            plural(moved, "pointer")
+        ),
     });
+    if refused > 0 {
+        context.warning(&format!(
+            "{} not moved (a gate or an access rule refused it; see the POINTER column)",
+            plural(refused, "label")
+        ));
+    }
     if format == Format::Json {
         return output::json(&report);
     }
