@@ -693,6 +693,76 @@ mod tests {
         convert(source, syntax).unwrap_or_else(|e| panic!("{source:?}: {e}"))
     }
 
+    /// The conversion table: each syntax, what converts (and renders the same) and what is
+    /// refused, with `name = "Zoë"`, `xs = ["a", "b"]`, `flag = true`.
+    #[test]
+    fn the_conversion_table() {
+        use Syntax::{FString, Handlebars, Jinja2, Literal, Mustache};
+        let converts: [(Syntax, &str, &str); 14] = [
+            (Mustache, "Hi {{name}}", "Hi Zoë"),
+            (
+                Mustache,
+                "Hi {{ name }} {{ not a var }}",
+                "Hi Zoë {{ not a var }}",
+            ),
+            (Mustache, "{% raw %}{#x#}", "{% raw %}{#x#}"),
+            (FString, "Hi {name}, {{literal}}", "Hi Zoë, {literal}"),
+            (FString, "{{{name}}}", "{Zoë}"),
+            (Handlebars, "Hi {{name}} {{{name}}}", "Hi Zoë Zoë"),
+            (Handlebars, "{{#if flag}}yes{{else}}no{{/if}}", "yes"),
+            (Handlebars, "{{#unless flag}}no{{/unless}}.", "."),
+            (
+                Handlebars,
+                "{{#each xs}}{{@index}}{{this}}{{/each}}",
+                "0a1b",
+            ),
+            (Handlebars, "\\{{name}} {{!-- c --}}", "{{name}} "),
+            (Jinja2, "{{ name | upper }}", "ZOË"),
+            (
+                Jinja2,
+                "{% for x in xs %}{{ loop.index }}{% endfor %}",
+                "12",
+            ),
+            (Literal, "{{name}} {% x %} {#", "{{name}} {% x %} {#"),
+            (Literal, "plain", "plain"),
+        ];
+        let values = [
+            ("name", serde_json::Value::from("Zoë")),
+            ("xs", serde_json::json!(["a", "b"])),
+            ("flag", true.into()),
+        ];
+        for (syntax, source, expected) in converts {
+            let c = ok(source, syntax);
+            let used: Vec<_> = values
+                .iter()
+                .filter(|(k, _)| c.variables.contains(*k))
+                .cloned()
+                .collect();
+            assert_eq!(
+                render(&c.text, &used),
+                expected,
+                "{syntax:?} {source:?} -> {:?}",
+                c.text
+            );
+        }
+        let refused: [(Syntax, &str, &str); 10] = [
+            (Mustache, "{{ true }}", "reserved"),
+            (FString, "{x:>4}", "format spec"),
+            (FString, "{0}", "positional"),
+            (FString, "a } b", "single `}`"),
+            (Handlebars, "{{lookup a b}}", "helper `lookup`"),
+            (Handlebars, "{{#with a}}{{/with}}", "`#with`"),
+            (Handlebars, "{{> header}}", "partial"),
+            (Handlebars, "{{~name}}", "whitespace control"),
+            (Jinja2, "{{ x | tojson }}", "tojson"),
+            (Jinja2, "{{ x.split(',') }}", "split"),
+        ];
+        for (syntax, source, why) in refused {
+            let e = convert(source, syntax).expect_err(source);
+            assert!(e.message.contains(why), "{syntax:?} {source:?}: {e}");
+        }
+    }
+
     #[test]
     fn mustache_variables_and_literal_braces() {
         let c = ok(
