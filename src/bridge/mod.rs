@@ -21,6 +21,7 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 
 use crate::model::prompt::{Prompt, PromptFile, Role};
+use crate::model::tokens::Budget;
 use crate::{Error, PromptName, Result, Version};
 
 pub use template::Syntax;
@@ -324,6 +325,22 @@ pub fn plan(file: &Path, format: Format, version: &ForeignVersion) -> Result<Pla
             config.insert("temperature".into(), t.into());
         }
     }
+    // `create` refuses a prompt over its token budget: a long prompt gets a budget it fits in
+    // (with room for its variables), rather than a refusal half-way through an import.
+    let mut texts: Vec<&str> = system.iter().map(String::as_str).collect();
+    texts.extend(messages.iter().filter_map(|m| m["content"].as_str()));
+    let tokenizer = crate::model::tokens::tokenizer_for(version.model.as_deref());
+    let default = crate::model::prompt::DEFAULT_TOKEN_BUDGET;
+    if let Budget::Over(count) =
+        crate::model::tokens::within_budget(tokenizer.encoding, &texts, default * 4 / 5)
+    {
+        let budget = (count * 5 / 4 / 1024 + 1) * 1024;
+        doc.insert("token_budget".into(), budget.into());
+        notes.push(format!(
+            "{}: about {count} tokens, more than the default token_budget ({default}) leaves room for: token_budget set to {budget}",
+            version.field
+        ));
+    }
     if let Some(system) = system {
         doc.insert("system_prompt".into(), system.into());
     }
@@ -568,6 +585,41 @@ mod tests {
         );
         assert_eq!(author_identity("clx0user123"), None);
         assert_eq!(author_identity("API"), None);
+    }
+
+    #[test]
+    fn a_long_prompt_gets_a_budget_it_fits_in() {
+        let long = "Describe the weather in detail. ".repeat(800);
+        let version = ForeignVersion::new(
+            VersionId::Number(1),
+            "[0]".into(),
+            Syntax::Mustache,
+            Body::Text {
+                content: long,
+                field: "[0].prompt".into(),
+            },
+        );
+        let planned = plan(Path::new("x.json"), Format::Langfuse, &version).unwrap();
+        assert!(
+            planned.prompt.token_budget > 4096,
+            "{}",
+            planned.prompt.token_budget
+        );
+        assert!(planned
+            .notes
+            .iter()
+            .any(|n| n.contains("token_budget set to")));
+        let short = ForeignVersion::new(
+            VersionId::Number(1),
+            "[0]".into(),
+            Syntax::Mustache,
+            Body::Text {
+                content: "Hi".into(),
+                field: "[0].prompt".into(),
+            },
+        );
+        let planned = plan(Path::new("x.json"), Format::Langfuse, &short).unwrap();
+        assert_eq!(planned.prompt.token_budget, 4096);
     }
 
     #[test]
