@@ -31,6 +31,8 @@ pub struct ImportRequest {
     pub domain: Option<String>,
     /// Report what would happen and write nothing.
     pub dry_run: bool,
+    /// Labels to read as other environments' names (`prod` → `production`).
+    pub labels: Vec<(String, String)>,
 }
 
 /// The mapping report.
@@ -384,7 +386,12 @@ fn pointers(
     for item in &m.items {
         for label in &item.labels {
             let version = item.planned.version.clone();
-            match pipeline.iter().position(|e| e == label) {
+            let env = request
+                .labels
+                .iter()
+                .find(|(from, _)| from == label)
+                .map_or(label.as_str(), |(_, to)| to.as_str());
+            match pipeline.iter().position(|e| e == env) {
                 Some(k) => targets.push((k, version, label.clone())),
                 None => reports.push(LabelReport {
                     label: label.clone(),

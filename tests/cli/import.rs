@@ -615,3 +615,40 @@ fn edits_in_progress_in_a_prompt_directory_are_never_overwritten() {
     ]);
     assert_eq!(released.trim(), "prompts/movie-critic/prompt.yaml");
 }
+
+#[test]
+fn labels_can_be_read_as_other_environments() {
+    let repo = TestRepo::init();
+    let out = repo.run(&[
+        "import",
+        "promptlayer",
+        &fixture("promptlayer/triage.json"),
+        "--label",
+        "prod=production",
+        "--label",
+        "production=staging",
+        "--format",
+        "json",
+    ]);
+    out.ok();
+    let labels = &out.json()["prompts"][0]["labels"];
+    let prod = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["label"] == "prod")
+        .unwrap();
+    assert_eq!(
+        (prod["environment"].as_str(), prod["action"].as_str()),
+        (Some("production"), Some("moved"))
+    );
+    assert_eq!(fetch(&repo, "ticket-triage@production")["version"], "2.0.0");
+    repo.run(&[
+        "import",
+        "promptlayer",
+        &fixture("promptlayer/triage.json"),
+        "--label",
+        "prod",
+    ])
+    .usage();
+}

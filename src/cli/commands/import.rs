@@ -37,6 +37,9 @@ pub struct Args {
     /// Print the report of what would happen and write nothing
     #[arg(long)]
     dry_run: bool,
+    /// Read the label LABEL as the environment ENV (repeatable), e.g. --label prod=production
+    #[arg(long, value_name = "LABEL=ENV")]
+    label: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -69,11 +72,26 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         FormatArg::Langsmith => Bridge::Langsmith,
         FormatArg::Promptlayer => Bridge::Promptlayer,
     };
+    let mut labels = Vec::new();
+    for pair in &args.label {
+        let Some((from, to)) = pair
+            .split_once('=')
+            .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+        else {
+            return Err(crate::cli::report::Usage(
+                format!("--label `{pair}` is not LABEL=ENV"),
+                "write the label and the environment it means: --label prod=production".into(),
+            )
+            .into());
+        };
+        labels.push((from.to_owned(), to.to_owned()));
+    }
     let request = ImportRequest {
         format: bridge,
         paths: args.paths.clone(),
         domain: args.domain.clone(),
         dry_run: args.dry_run,
+        labels,
     };
     let (store, signatures) = context.writer("import")?;
     let report = import(&store, &request, &signatures)?;
