@@ -158,6 +158,29 @@ pub fn import(
             return Err(Error::Dirty { path: m.name.dir() });
         }
     }
+    // Pointer moves refuse uncommitted edits to registry.yaml: found now, before any release.
+    let moves = mapped.iter().any(|m| {
+        m.items.iter().any(|item| {
+            item.labels.iter().any(|label| {
+                let env = request
+                    .labels
+                    .iter()
+                    .find(|(from, _)| from == label)
+                    .map_or(label.as_str(), |(_, to)| to.as_str());
+                registry.environments.iter().any(|e| e == env)
+                    && registry.pointer(&m.name, env)
+                        != Some(&Pointer::Version(item.planned.version.clone()))
+            })
+        })
+    });
+    if moves {
+        let committed = store.read_file(&head_tree, crate::REGISTRY_FILE)?;
+        let on_disk = crate::fsread::WorkTree::new(store.workdir("import")?)
+            .read_bounded(crate::REGISTRY_FILE, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
+        if on_disk != committed || store.index_differs(crate::REGISTRY_FILE, &head_tree)? {
+            return Err(Error::RegistryDirty);
+        }
+    }
     for (m, flags) in mapped.iter().zip(&existing) {
         let mut versions = Vec::new();
         for (item, &there) in m.items.iter().zip(flags) {

@@ -598,6 +598,22 @@ fn edits_in_progress_in_a_prompt_directory_are_never_overwritten() {
     repo.refuses_unchanged(&["import", "langfuse", &newer])
         .stderr_has(&["prompts/movie-critic", "uncommitted changes", "git stash"]);
     repo.git(&["checkout", "--", "prompts/movie-critic/prompt.yaml"]);
+    let registry = repo.read("registry.yaml");
+    repo.write(
+        "registry.yaml",
+        &format!("{registry}# a comment in progress\n"),
+    );
+    let mut moved = versions.clone();
+    moved[0]["labels"] = serde_json::json!(["production"]);
+    let moving = repo.tmp().join("moving.json");
+    std::fs::write(&moving, moved.to_string()).unwrap();
+    repo.refuses_unchanged(&["import", "langfuse", &moving.display().to_string()])
+        .stderr_has(&["registry.yaml has uncommitted changes"]);
+    // Nothing to move: the edit in progress is no obstacle.
+    repo.run(&["import", "langfuse", &fixture("langfuse/export.json")])
+        .ok()
+        .stderr_has(&["nothing to import"]);
+    repo.write("registry.yaml", &registry);
     repo.write("prompts/movie-critic/notes.txt", "not for release");
     repo.refuses_unchanged(&["import", "langfuse", &newer, "--dry-run"]);
     std::fs::remove_file(repo.path("prompts/movie-critic/notes.txt")).unwrap();
