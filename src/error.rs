@@ -339,6 +339,25 @@ pub enum Error {
         context: String,
         source: git2::Error,
     },
+
+    /// Another system's export (`import`) holds something promptreg cannot carry as it is: a
+    /// malformed field, or a template without an equivalent.
+    #[error("{}: {field}: {message}", file.display())]
+    Bridge {
+        file: PathBuf,
+        /// Where in the file (`[2].prompt[1].content`, `front matter`, `body, line 4`).
+        field: String,
+        message: String,
+    },
+
+    /// A version to import exists already with other content.
+    #[error("{}: {field}: `{name}` {version} is already released with different content", file.display())]
+    ImportConflict {
+        file: PathBuf,
+        field: String,
+        name: String,
+        version: String,
+    },
 }
 
 /// What [`Error::TooLarge`] says about the size.
@@ -448,6 +467,8 @@ impl Error {
             | Error::BadTag { .. }
             | Error::Io { .. }
             | Error::Git { .. } => (500, "internal"),
+            Error::Bridge { .. } => (422, "import-refused"),
+            Error::ImportConflict { .. } => (409, "import-conflict"),
         }
     }
 
@@ -508,7 +529,9 @@ impl Error {
             | Error::TagConflict { .. }
             | Error::Contended { .. }
             | Error::Io { .. }
-            | Error::Git { .. } => None,
+            | Error::Git { .. }
+            | Error::Bridge { .. }
+            | Error::ImportConflict { .. } => None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`store`] is the only module that talks to Git. Nothing here prints: every operation returns
 //! data or an [`Error`], and the binary decides how to show it.
 
+pub mod bridge;
 pub mod error;
 pub mod fsread;
 pub mod import;

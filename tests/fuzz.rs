@@ -49,6 +49,7 @@ fn seed_dirs(target: &str) -> Vec<String> {
         "prompt_yaml" => vec!["fixtures/invalid".into(), "prompts.example/prompts".into()],
         "registry_yaml" => vec!["fixtures/invalid".into()],
         "promptfoo_json" | "junit_xml" => vec!["fixtures/results".into()],
+        "bridge" => vec!["fixtures/import".into()],
         _ => vec![],
     };
     dirs.push(format!("fuzz/seeds/{target}"));
@@ -65,6 +66,7 @@ fn dictionary(target: &str) -> &'static str {
         "selector" => "selector.dict",
         "trailers" => "trailers.dict",
         "http" => "http.dict",
+        "bridge" => "bridge.dict",
         other => panic!("no dictionary for target {other}"),
     }
 }
@@ -361,6 +363,11 @@ fn trailers() {
 #[test]
 fn http() {
     fuzz("http");
+}
+
+#[test]
+fn bridge() {
+    fuzz("bridge");
 }
 
 /// Every target has a test above, a libFuzzer binary, a dictionary and seeds: a target added

@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("selector", selector),
     ("trailers", trailers),
     ("http", http),
+    ("bridge", bridge),
 ];
 
 /// The prompt the results target reads a file for (its seeds are this prompt's files).
@@ -329,4 +330,55 @@ mod http_server {
         let _ = std::fs::remove_dir_all(&dir);
         dir
     }
+}
+
+/// `import`'s readers of other systems' exports (Langfuse, MLflow, LangSmith, PromptLayer JSON,
+/// `.prompty`, dotprompt) and the
+/// template converters: the bytes go to each format's parser, every version read is planned
+/// into `prompt.yaml` content (which must parse back), and the text goes through each template
+/// syntax, whose output, when accepted, must compile and read exactly the variables reported.
+pub fn bridge(data: &[u8]) {
+    use promptreg::bridge::{self, template, Format as Bridge, Syntax};
+
+    let file = Path::new("fuzz-export");
+    for format in [
+        Bridge::Langfuse,
+        Bridge::Prompty,
+        Bridge::Dotprompt,
+        Bridge::Mlflow,
+        Bridge::Langsmith,
+        Bridge::Promptlayer,
+    ] {
+        let Ok(prompts) = format.parse(data, file) else {
+            continue;
+        };
+        for prompt in &prompts {
+            let _ = bridge::prompt_name(&prompt.name, Some("fuzz"));
+            for version in &prompt.versions {
+                if let Ok(planned) = bridge::plan(file, format, version) {
+                    PromptFile::parse(planned.yaml.as_bytes(), file)
+                        .expect("a planned prompt.yaml parses back");
+                }
+            }
+        }
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for syntax in [
+        Syntax::Mustache,
+        Syntax::FString,
+        Syntax::Handlebars,
+        Syntax::Jinja2,
+    ] {
+        if let Ok(converted) = template::convert(text, syntax) {
+            let read = promptreg::model::template::variables(&converted.text)
+                .expect("a converted template compiles");
+            if syntax != Syntax::Handlebars {
+                assert_eq!(read, converted.variables, "variables of {syntax:?}");
+            }
+        }
+    }
+    let _ = template::export_template(text, Syntax::Mustache);
+    let _ = template::export_template(text, Syntax::Handlebars);
 }

@@ -48,6 +48,7 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
+    Import(commands::import::Args),
     #[command(name = commands::template_worker::NAME, hide = true)]
     TemplateWorker(commands::template_worker::Args),
 }
@@ -87,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => commands::completions::run(&context, args),
         Command::Serve(args) => commands::serve::run(&context, args),
         Command::Export(args) => commands::export::run(&context, args),
+        Command::Import(args) => commands::import::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };

@@ -203,6 +203,8 @@ pub fn hint(error: &Error) -> String {
         Error::TagConflict { conflict, .. } => format!("a version tag cannot sit beside `{conflict}`; rename or delete that ref (`git tag -d`), or choose another name"),
         Error::RefLocked { .. } => "a killed process may have left it; run `promptreg doctor --fix`".into(),
         Error::Contended { .. } => "another process keeps committing to the branch; try again".into(),
+        Error::Bridge { .. } => "nothing was imported; fix that field of the export (or the prompt in its system) and run the import again — docs/BRIDGES.md lists what each format carries".into(),
+        Error::ImportConflict { name, version, .. } => format!("compare with `promptreg fetch {name}@{version}`; a released version never changes, so import into another --domain or drop that version from the export"),
         Error::Yaml { problem: YamlProblem::Syntax, file, .. } => format!(
             "fix the YAML at that line and column (quote values that hold `: `, `#` or start with `{{`); `promptreg validate {}` lists every problem",
             file.display()

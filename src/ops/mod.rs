@@ -11,6 +11,7 @@ pub mod example;
 pub mod export;
 pub mod history;
 mod history_cache;
+pub mod import;
 pub mod init;
 pub mod list;
 mod pointer;

@@ -394,8 +394,9 @@ fn check_file(relative: &str) {
 }
 
 /// The files checked here, each by its own test below.
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
     "README.md",
+    "docs/BRIDGES.md",
     "docs/CLIENT.md",
     "docs/EDITORS.md",
     "docs/FORMAT.md",
@@ -421,6 +422,11 @@ fn every_doc_is_checked() {
 #[test]
 fn readme_blocks_run() {
     check_file("README.md");
+}
+
+#[test]
+fn bridges_md_blocks_run() {
+    check_file("docs/BRIDGES.md");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use promptreg::ops::export::export;
+use clap::ValueEnum;
+use promptreg::ops::export::{export, export_foreign, Foreign, ForeignRequest};
 
 use crate::cli::context::Format;
 use crate::cli::{output, Context};
@@ -11,18 +12,48 @@ use crate::cli::{output, Context};
 /// Write one file holding every prompt an environment serves (a deployment bundle)
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "The bundle: {\"format\": 1, \"environment\", \"exported_at\", \"commit\", \"prompts\": {NAME: RECORD}},\nwhere each RECORD is what `fetch NAME@ENV --format json` prints.\n\nFormats: json (default), yaml"
+    after_help = "The bundle: {\"format\": 1, \"environment\", \"exported_at\", \"commit\", \"prompts\": {NAME: RECORD}},\nwhere each RECORD is what `fetch NAME@ENV --format json` prints.\n\nFormats: json (default), yaml\n\nOther systems (--to, docs/BRIDGES.md):\n  promptreg export --to langfuse --out langfuse.json      every version, labels = environments\n  promptreg export --to prompty --env production --out prompty/\n  promptreg export --to dotprompt --prompt summarize --out dotprompt/"
 )]
 pub struct Args {
     /// The environment (default: the last of the pipeline, production)
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// Write the bundle to this file (atomically) instead of stdout
+    /// Write the bundle to this file (atomically) instead of stdout; with --to prompty or
+    /// dotprompt, the directory to write one file per prompt into
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// What to write: the deployment bundle, or another system's format
+    #[arg(long, value_enum, default_value = "bundle")]
+    to: To,
+    /// Only this prompt (with --to langfuse, prompty or dotprompt)
+    #[arg(long, value_name = "NAME")]
+    prompt: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum To {
+    /// The bundle of one environment (promptreg's own clients read it)
+    Bundle,
+    /// The Langfuse prompts API's JSON: a list of version objects (every version, or --env's)
+    Langfuse,
+    /// One Microsoft .prompty file per prompt (its latest version, or --env's)
+    Prompty,
+    /// One Google dotprompt .prompt file per prompt (its latest version, or --env's)
+    Dotprompt,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
+    if args.to != To::Bundle {
+        return foreign(context, args);
+    }
+    if args.prompt.is_some() {
+        return Err(crate::cli::report::Usage(
+            "--prompt needs --to langfuse, prompty or dotprompt".into(),
+            "a bundle holds every prompt an environment serves; pick the format: --to prompty"
+                .into(),
+        )
+        .into());
+    }
     let format = context.format(&[Format::Json, Format::Yaml], Format::Json)?;
     let store = context.store()?;
     let exported = export(&store, args.env.as_deref(), context.revision.as_deref())?;
@@ -49,5 +80,73 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         bundle.environment,
         path.display()
     ));
+    Ok(())
+}
+
+fn foreign(context: &Context, args: &Args) -> Result<()> {
+    context.format(&[Format::Json], Format::Json)?;
+    let to = match args.to {
+        To::Langfuse => Foreign::Langfuse,
+        To::Prompty => Foreign::Prompty,
+        _ => Foreign::Dotprompt,
+    };
+    let dir = match (to, &args.out) {
+        (Foreign::Langfuse, _) => None,
+        (_, Some(dir)) => Some(dir),
+        (_, None) => {
+            return Err(crate::cli::report::Usage(
+                "--to prompty and --to dotprompt write one file per prompt and need --out DIR"
+                    .into(),
+                "name a directory: --out exported/".into(),
+            )
+            .into())
+        }
+    };
+    let prompt = args
+        .prompt
+        .as_deref()
+        .map(promptreg::PromptName::parse)
+        .transpose()?;
+    let store = context.store()?;
+    let request = ForeignRequest {
+        to,
+        environment: args.env.clone(),
+        prompt,
+    };
+    let exported = export_foreign(&store, &request, context.revision.as_deref())?;
+    for skipped in &exported.skipped {
+        context.warning(&format!("not exported: {skipped}"));
+    }
+    let count = exported.exported.len();
+    let what = format!("{count} version{}", if count == 1 { "" } else { "s" });
+    match dir {
+        None => {
+            let file = &exported.files[0];
+            match &args.out {
+                None => output::print(&file.content)?,
+                Some(path) => {
+                    promptreg::store::write_atomic(path, file.content.as_bytes())?;
+                    context.status(&format!("wrote {what} to {}", path.display()));
+                }
+            }
+        }
+        Some(dir) => {
+            for file in &exported.files {
+                let path = dir.join(&file.path);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        anyhow::anyhow!(e).context(format!("cannot create `{}`", parent.display()))
+                    })?;
+                }
+                promptreg::store::write_atomic(&path, file.content.as_bytes())?;
+            }
+            context.status(&format!(
+                "wrote {what} as {} file{} into {}",
+                exported.files.len(),
+                if exported.files.len() == 1 { "" } else { "s" },
+                dir.display()
+            ));
+        }
+    }
     Ok(())
 }

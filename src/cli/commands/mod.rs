@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod export;
 pub mod fetch;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod promote;
