@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod output;
 mod report;
+mod review;
 mod written;
 
 use std::io::Write;
@@ -48,6 +49,7 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
+    Access(commands::access::Args),
     #[command(name = commands::template_worker::NAME, hide = true)]
     TemplateWorker(commands::template_worker::Args),
 }
@@ -88,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&context, args),
         Command::Export(args) => commands::export::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
+        Command::Access(args) => commands::access::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
     let status = match result {

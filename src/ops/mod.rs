@@ -2,6 +2,7 @@
 //! file per command or write. Reads go through [`crate::read`]; writes through
 //! [`crate::store`]'s write protocol (`write_start` begins one).
 
+pub mod access;
 pub mod access_log;
 pub mod audit;
 pub mod create;
