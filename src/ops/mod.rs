@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod example;
 pub mod export;
 pub mod history;
+mod history_merges;
 pub mod init;
 pub mod list;
 mod pointer;

@@ -216,6 +216,7 @@ mod tests {
             forced: false,
             gate_unmet: Vec::new(),
             test: None,
+            merge: None,
         }
     }
 
