@@ -72,6 +72,18 @@ pub struct Audit {
 
 /// Audits the commits reachable from `revision` (HEAD) but not from `base`, oldest first.
 pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit> {
+    audit_proposed(store, base, revision, false)
+}
+
+/// [`audit`]; with `proposed`, `revision` is a pull request's head, whose commits are to
+/// arrive through the merge under review: moves of protected environments on its own line
+/// are expected there, not reported.
+pub fn audit_proposed(
+    store: &Store,
+    base: &str,
+    revision: Option<&str>,
+    proposed: bool,
+) -> Result<Audit> {
     let base_commit = store.commit(Some(base))?;
     let head = store.commit(revision)?;
     let base_registry =
@@ -86,7 +98,10 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
     };
     let mut parsed = super::tested::Parsed::default();
     let range = store.walk(head.id(), Some(base_commit.id()), true)?;
-    let first_parent = first_parent_line(store, head.id(), &range)?;
+    let first_parent = match proposed {
+        true => HashSet::new(),
+        false => first_parent_line(store, head.id(), &range)?,
+    };
     check_tags(store, &range, rules.access.as_ref(), &mut audit.violations)?;
     for id in range {
         let commit = store

@@ -29,6 +29,7 @@ mod man_pages;
 mod output_and_hints;
 mod pre_commit;
 mod promote;
+mod promotion_pr;
 mod render;
 mod results;
 mod rollback;
