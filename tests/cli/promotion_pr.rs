@@ -41,8 +41,14 @@ fn protected() -> TestRepo {
     repo
 }
 
+/// Runs promptreg as `email`: the author (checked for moves and results) and the committer
+/// (the tagger, checked for releases).
 fn as_author(repo: &TestRepo, email: &str, args: &[&str]) -> Output {
-    repo.run_with(args, &[("GIT_AUTHOR_EMAIL", email)], &[])
+    repo.run_with(
+        args,
+        &[("GIT_AUTHOR_EMAIL", email), ("GIT_COMMITTER_EMAIL", email)],
+        &[],
+    )
 }
 
 /// git as `email` (author and committer).
