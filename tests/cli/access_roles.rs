@@ -413,3 +413,39 @@ fn a_bad_rule_is_a_validate_finding_and_refuses_writes() {
         "not in environments",
     ]);
 }
+
+#[test]
+fn http_writes_follow_the_same_rules() {
+    use crate::serve::{registry, send, tokens_file, Server, TOKEN};
+    use serde_json::json;
+    // The token's identity is bot@example.com; only rm may release.
+    let repo = registry();
+    let index = repo.read("registry.yaml");
+    repo.write(
+        "registry.yaml",
+        &format!(
+            "{index}access:\n  prompts:\n    \"*\":\n      release: [rm@example.com]\n      record: [rm@example.com]\n"
+        ),
+    );
+    repo.git(&["commit", "-qam", "access rules"]);
+    let tokens = tokens_file(&repo);
+    let server = Server::start(&repo, &["--tokens", &tokens]);
+    let before = repo.snapshot();
+    let created = send(
+        "POST",
+        &server.url("/api/prompts"),
+        Some(TOKEN),
+        &json!({"name": "support/agent", "version": "2.0.0", "description": "d", "system_prompt": "Hi {{ user_name }}"}),
+    );
+    assert_eq!(created.status, 403, "{}", created.body);
+    assert_eq!(created.json()["error"], "access-denied");
+    let message = created.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("bot@example.com may not release versions of `support/agent`"),
+        "{message}"
+    );
+    assert!(
+        before == repo.snapshot(),
+        "a refused HTTP write changed the repository"
+    );
+}
