@@ -263,14 +263,24 @@ impl Access {
         name: &str,
         environment: Option<&str>,
     ) -> Option<Rule<'_>> {
+        self.rule_in(action, &scopes_of(name), environment)
+    }
+
+    /// The rule for `action` found first in `scopes` (most specific first).
+    fn rule_in(
+        &self,
+        action: Action,
+        scopes: &[String],
+        environment: Option<&str>,
+    ) -> Option<Rule<'_>> {
         let env = environment.unwrap_or("");
         let lookup = |action: Action| -> Option<Rule<'_>> {
-            for scope in scopes_of(name) {
+            for scope in scopes {
                 let place = |a: &str, env: Option<&str>| match env {
-                    Some(e) => format!("access.prompts.{}.{a}.{e}", quoted(&scope)),
-                    None => format!("access.prompts.{}.{a}", quoted(&scope)),
+                    Some(e) => format!("access.prompts.{}.{a}.{e}", quoted(scope)),
+                    None => format!("access.prompts.{}.{a}", quoted(scope)),
                 };
-                let actions = self.prompts.get(&scope);
+                let actions = self.prompts.get(scope);
                 let found = match action {
                     Action::Release => actions
                         .and_then(|a| a.release.as_deref())
@@ -336,8 +346,9 @@ impl Access {
     /// The members allowed to move `environment` for prompts of `domain`; `None`: everyone.
     /// (The promote rule of the domain or of every prompt; see [`Access::rule_for`].)
     pub fn rule(&self, domain: Option<&str>, environment: &str) -> Option<&[String]> {
-        let name = domain.map_or("-".to_owned(), |d| format!("{d}/-"));
-        self.rule_for(Action::Promote, &name, Some(environment))
+        let mut scopes: Vec<String> = domain.map(|d| format!("{d}/*")).into_iter().collect();
+        scopes.push("*".to_owned());
+        self.rule_in(Action::Promote, &scopes, Some(environment))
             .map(|r| r.members)
     }
 
