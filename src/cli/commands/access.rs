@@ -10,8 +10,10 @@ use promptreg::PromptName;
 use crate::cli::context::Format;
 use crate::cli::{output, Context};
 
-/// What the access rules in registry.yaml let each identity do, and the CODEOWNERS file that
-/// has the forge ask the same reviewers
+/// Show what the access rules let an identity do; write a CODEOWNERS file from them
+///
+/// The rules are `access:` in registry.yaml (docs/FORMAT.md §3.1): who may release, promote,
+/// roll back and record results, per prompt, domain or every prompt.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(subcommand)]
