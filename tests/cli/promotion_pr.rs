@@ -567,3 +567,87 @@ fn codeowners_follow_the_rules() {
     assert!(file.contains("/registry.yaml @acme/rm\n"), "{file}");
     assert!(!out.stderr.contains("pattern"), "{}", out.stderr);
 }
+
+/// A directory holding only `git` (a link to the real one) and the given fake programs, each
+/// recording its arguments in `<dir>/<program>.log`: a PATH where nothing else is found.
+fn only_git_and(repo: &TestRepo, fakes: &[&str]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = repo.tmp().join("only");
+    std::fs::create_dir_all(&bin).unwrap();
+    let git = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let git = String::from_utf8(git.stdout).unwrap();
+    std::os::unix::fs::symlink(git.trim(), bin.join("git")).unwrap();
+    for fake in fakes {
+        let path = bin.join(fake);
+        let log = bin.join(format!("{fake}.log"));
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = --version ] && exit 0\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn pr_uses_glab_when_gh_is_missing_and_refuses_when_neither_is() {
+    let repo = protected();
+    let remote = repo.tmp().join("remote.git");
+    repo.git(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    let bin = only_git_and(&repo, &["glab"]);
+    let run = |branch: &str| {
+        let mut args = promote_production(Some(branch));
+        args.extend(["--push", "origin", "--pr"].map(String::from));
+        repo.run_with(
+            &strs(&args),
+            &[("GIT_AUTHOR_EMAIL", RM), ("PATH", bin.to_str().unwrap())],
+            &[],
+        )
+    };
+    run("via-glab")
+        .ok()
+        .stderr_has(&["opened the pull request with glab"]);
+    let log = std::fs::read_to_string(bin.join("glab.log")).unwrap();
+    assert!(
+        log.starts_with("mr\ncreate\n--source-branch\nvia-glab\n--target-branch\nmain\n"),
+        "{log}"
+    );
+    std::fs::remove_file(bin.join("glab")).unwrap();
+    let out = run("via-nothing");
+    out.refused().stderr_has(&[
+        "--pr needs the `gh` or `glab` command, and neither is installed; the branch is pushed",
+        "hint:",
+    ]);
+    // The branch was pushed all the same.
+    assert!(
+        repo.git_in(
+            &remote,
+            &["rev-parse", "--verify", "-q", "refs/heads/via-nothing"]
+        )
+        .stdout
+        .trim()
+        .len()
+            == 40
+    );
+}
+
+#[test]
+fn a_failed_push_says_the_branch_is_committed_locally() {
+    let repo = protected();
+    let mut args = promote_production(Some("promote/x"));
+    args.extend(["--push", "nowhere"].map(String::from));
+    let out = as_author(&repo, RM, &strs(&args));
+    out.refused().stderr_has(&[
+        "`git push nowhere promote/x` failed; the branch `promote/x` is committed locally",
+        "hint: check the remote and your credentials",
+    ]);
+    assert_eq!(repo.rev("promote/x^"), repo.rev("main"));
+}

@@ -125,8 +125,7 @@ fn run_codeowners(context: &Context, args: &CodeownersArgs) -> Result<()> {
     match &args.out {
         None => output::print(&owners.text),
         Some(path) => {
-            std::fs::write(path, &owners.text)
-                .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
+            promptreg::store::write_atomic(path, owners.text.as_bytes())?;
             context.status(&format!("wrote {}", path.display()));
             Ok(())
         }
