@@ -45,7 +45,14 @@ pub struct Move<'a> {
 
 /// Takes the lock and loads the committed index, refusing uncommitted edits to it (staged or
 /// not) so a move never overwrites work in progress.
-pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>> {
+///
+/// For a move to commit on a new `branch`, the working copy and the index of `registry.yaml`
+/// are never written, so edits in progress there do not matter.
+pub fn load<'r>(
+    store: &'r Store,
+    operation: &'static str,
+    branch: Option<&str>,
+) -> Result<Loaded<'r>> {
     let start = begin(store, operation)?;
     let tree = start.registry_tree(store)?;
     let id = store
@@ -59,7 +66,10 @@ pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>>
     // Never through a link, never a FIFO (it would block under the lock).
     let on_disk = crate::fsread::WorkTree::new(&start.workdir)
         .read_bounded(REGISTRY_FILE, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
-    if on_disk.as_deref() != Some(&*committed) || store.index_differs(REGISTRY_FILE, tree)? {
+    let dirty = || -> Result<bool> {
+        Ok(on_disk.as_deref() != Some(&*committed) || store.index_differs(REGISTRY_FILE, tree)?)
+    };
+    if branch.is_none() && dirty()? {
         return Err(Error::RegistryDirty);
     }
     let registry = registry_of_blob(store, id)?;

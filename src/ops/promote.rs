@@ -197,7 +197,7 @@ pub fn promote_on(
     signatures: &Signatures,
     branch: Option<&str>,
 ) -> Result<Promoted> {
-    let loaded = load(store, "promote")?;
+    let loaded = load(store, "promote", branch)?;
     let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;

@@ -47,7 +47,7 @@ pub fn rollback_on(
     signatures: &Signatures,
     branch: Option<&str>,
 ) -> Result<RolledBack> {
-    let loaded = load(store, "rollback")?;
+    let loaded = load(store, "rollback", branch)?;
     let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;

@@ -51,7 +51,7 @@ pub fn split_on(
 ) -> Result<SplitSet> {
     let to =
         Split::new(request.shares.clone()).map_err(|message| Error::InvalidSplit { message })?;
-    let loaded = load(store, "split")?;
+    let loaded = load(store, "split", branch)?;
     let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;

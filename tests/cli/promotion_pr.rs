@@ -184,6 +184,8 @@ fn branch_leaves_the_checkout_byte_for_byte_unchanged() {
     repo.write("notes.txt", "draft\n");
     repo.git(&["add", "notes.txt"]);
     repo.write("prompts/support/faq/prompt.yaml", "edited: true\n");
+    // An edit in progress to registry.yaml does not block a move on another branch.
+    repo.write("registry.yaml", &format!("{RULES}# draft\n"));
     let tip = repo.rev("HEAD");
     let before = checkout_bytes(&repo);
     let out = as_author(
