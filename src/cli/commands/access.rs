@@ -77,6 +77,13 @@ fn run_check(context: &Context, args: &CheckArgs) -> Result<()> {
         name.as_ref(),
         context.revision.as_deref(),
     )?;
+    if let Some(name) = &name {
+        if store.versions(name)?.is_empty() {
+            context.warning(&format!(
+                "`{name}` has no release yet; these are the rules it would get"
+            ));
+        }
+    }
     if format == Format::Json {
         return output::json(&rows);
     }
@@ -119,6 +126,9 @@ fn run_check(context: &Context, args: &CheckArgs) -> Result<()> {
 fn run_codeowners(context: &Context, args: &CodeownersArgs) -> Result<()> {
     let store = context.store()?;
     let owners = codeowners(&store, context.revision.as_deref(), args.teams.as_deref())?;
+    if !owners.text.lines().any(|l| !l.starts_with('#')) {
+        context.warning("the access rules name no owners (no `release` rule, no `promote` rule for the guarded environments): the file asks for no reviewers");
+    }
     for line in &owners.unexpressed {
         context.warning(&format!("not in CODEOWNERS: {line}"));
     }
