@@ -19,45 +19,57 @@ pub fn merges_bringing_in(
     commits: &HashSet<ObjectId>,
 ) -> Result<HashMap<ObjectId, Merge>> {
     let mut found = HashMap::new();
-    if commits.is_empty() {
-        return Ok(found);
-    }
-    // Only commits off the first-parent line need a merge; stop once all are placed.
-    let mut wanted: HashSet<ObjectId> = commits.clone();
+    // The first-parent line, newest first, with its merges' parents; it ends early once every
+    // wanted commit is on it (then none was merged).
+    let mut off_line: HashSet<ObjectId> = commits.clone();
+    let mut merges: Vec<(ObjectId, Vec<ObjectId>)> = Vec::new();
     let mut at = Some(tip);
     while let Some(id) = at {
-        if wanted.is_empty() {
+        if off_line.is_empty() {
             break;
         }
-        wanted.remove(&id);
+        off_line.remove(&id);
         let commit = store
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
         let parents: Vec<ObjectId> = commit.parent_ids().collect();
+        at = parents.first().copied();
         if parents.len() > 1 {
-            let mut merge = None;
-            for side in &parents[1..] {
-                for brought in store.walk(*side, Some(parents[0]), false)? {
-                    if wanted.remove(&brought) {
-                        let merge = merge.get_or_insert_with(|| {
-                            let author = commit.author();
-                            Merge {
-                                commit: id.to_string(),
-                                by: author.email(),
-                                by_name: author.name(),
-                                at: author.when().to_rfc3339(),
-                                subject: commit
-                                    .summary_bytes()
-                                    .map(|s| String::from_utf8_lossy(s).into_owned())
-                                    .unwrap_or_default(),
-                            }
-                        });
-                        found.insert(brought, merge.clone());
-                    }
+            merges.push((id, parents));
+        }
+    }
+    // Each merge brings in what its other parents reach and its first parent does not.
+    for (id, parents) in merges {
+        if off_line.is_empty() {
+            break;
+        }
+        let mut merge = None;
+        for side in &parents[1..] {
+            for brought in store.walk(*side, Some(parents[0]), false)? {
+                if !off_line.remove(&brought) {
+                    continue;
+                }
+                if merge.is_none() {
+                    let commit = store
+                        .find_commit(id)
+                        .map_err(Error::git("cannot read a commit"))?;
+                    let author = commit.author();
+                    merge = Some(Merge {
+                        commit: id.to_string(),
+                        by: author.email(),
+                        by_name: author.name(),
+                        at: author.when().to_rfc3339(),
+                        subject: commit
+                            .summary_bytes()
+                            .map(|s| String::from_utf8_lossy(s).into_owned())
+                            .unwrap_or_default(),
+                    });
+                }
+                if let Some(merge) = &merge {
+                    found.insert(brought, merge.clone());
                 }
             }
         }
-        at = parents.first().copied();
     }
     Ok(found)
 }
