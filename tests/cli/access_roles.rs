@@ -31,6 +31,7 @@ access:
       rollback: {staging: [oncall@example.com, support]}
     support/refund:
       release: [owner@example.com]
+      promote: {dev: [owner@example.com]}
       record: [owner@example.com]
 ";
 
@@ -163,6 +164,46 @@ fn promote_by_domain_rule_and_default_rule() {
         &["access.prompts.\"support/*\".promote.dev"],
     );
     promote("rm@example.com", "support/faq", "1.1.0", "production").ok();
+    // A prompt's own rule replaces its domain's: the support group may not move its dev.
+    refused_as(
+        &repo,
+        "sam@support.example.com",
+        &[
+            "promote",
+            "support/refund",
+            "1.0.0",
+            "--env",
+            "dev",
+            "--reason",
+            "r",
+        ],
+        &[
+            "access.prompts.support/refund.promote.dev",
+            "owner@example.com",
+        ],
+    );
+    promote("owner@example.com", "support/refund", "1.0.0", "dev").ok();
+    // split asks the promote rule too.
+    let split = [
+        "split",
+        "support/faq",
+        "1.1.0=50",
+        "1.0.0=50",
+        "--env",
+        "dev",
+        "--reason",
+        "ab",
+    ];
+    refused_as(
+        &repo,
+        "rm@example.com",
+        &split,
+        &[
+            "rm@example.com may not move dev of `support/faq`",
+            "access.prompts.\"support/*\".promote.dev",
+        ],
+    );
+    as_author(&repo, "sam@support.example.com", &split).ok();
     // No rule for billing/y in dev: anyone.
     release_as(&repo, "rm@example.com", "billing/y", "two").ok();
     promote("anyone@else.org", "billing/y", "1.1.0", "dev").ok();
