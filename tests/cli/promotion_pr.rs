@@ -653,3 +653,24 @@ fn a_failed_push_says_the_branch_is_committed_locally() {
     ]);
     assert_eq!(repo.rev("promote/x^"), repo.rev("main"));
 }
+
+#[test]
+fn a_move_merged_through_another_branch_names_the_merge_on_the_main_line() {
+    let repo = protected();
+    as_author(&repo, RM, &strs(&promote_production(Some("p1")))).ok();
+    repo.git(&["branch", "release", "main"]);
+    repo.git(&["checkout", "-q", "release"]);
+    repo.git(&["merge", "-q", "--no-ff", "p1", "-m", "into release"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "release", "-m", "release to main"]);
+    let events = crate::history::history_events(&repo, &["support/faq", "--env", "production"]);
+    let merge = events[0].merge.as_ref().expect("merged");
+    assert_eq!(merge["commit"], repo.rev("HEAD").as_str());
+    assert_eq!(merge["subject"], "release to main");
+    // Read from the release branch, the same move was brought in by the merge there.
+    let events = crate::history::history_events(
+        &repo,
+        &["support/faq", "--env", "production", "--ref", "release"],
+    );
+    assert_eq!(events[0].merge.as_ref().unwrap()["subject"], "into release");
+}
