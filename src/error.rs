@@ -235,6 +235,8 @@ pub enum Error {
         name: String,
         environment: String,
         allowed: Vec<String>,
+        /// Where the rule is written, e.g. `access.environments.production`.
+        rule: Box<str>,
     },
 
     /// `rollback` found no earlier version in the environment's history.
@@ -358,6 +360,30 @@ pub enum Error {
         name: String,
         version: String,
     },
+    /// The identity may not release versions of, or record results for, this prompt.
+    #[error("{email} may not {action} `{name}`")]
+    ActionDenied {
+        email: String,
+        /// `release versions of`, `record results for`.
+        action: &'static str,
+        name: String,
+        allowed: Vec<String>,
+        rule: Box<str>,
+    },
+
+    /// A direct move into a protected environment on the checked-out branch.
+    #[error("{environment} is protected: a move of `{name}` into it must arrive through a merge, not a direct commit on `{branch}`")]
+    ProtectedEnvironment {
+        name: String,
+        environment: String,
+        branch: String,
+        /// `promote`, `rollback`, `split`.
+        operation: &'static str,
+    },
+
+    /// `--branch NAME` names a branch that exists already, or is not a valid branch name.
+    #[error("cannot create branch `{branch}`: {}", if *exists { "it exists already" } else { "not a valid Git branch name" })]
+    BadBranch { branch: String, exists: bool },
 }
 
 /// What [`Error::TooLarge`] says about the size.
@@ -469,6 +495,9 @@ impl Error {
             | Error::Git { .. } => (500, "internal"),
             Error::Bridge { .. } => (422, "import-refused"),
             Error::ImportConflict { .. } => (409, "import-conflict"),
+            Error::ActionDenied { .. } => (403, "access-denied"),
+            Error::ProtectedEnvironment { .. } => (409, "protected-environment"),
+            Error::BadBranch { .. } => (409, "bad-branch"),
         }
     }
 
@@ -531,7 +560,10 @@ impl Error {
             | Error::Io { .. }
             | Error::Git { .. }
             | Error::Bridge { .. }
-            | Error::ImportConflict { .. } => None,
+            | Error::ImportConflict { .. }
+            | Error::ActionDenied { .. }
+            | Error::ProtectedEnvironment { .. }
+            | Error::BadBranch { .. } => None,
         }
     }
 

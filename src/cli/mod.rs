@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod output;
 mod report;
+mod review;
 mod written;
 
 use std::io::Write;
@@ -49,6 +50,7 @@ pub enum Command {
     Serve(commands::serve::Args),
     Export(commands::export::Args),
     Import(commands::import::Args),
+    Access(commands::access::Args),
     #[command(name = commands::template_worker::NAME, hide = true)]
     TemplateWorker(commands::template_worker::Args),
 }
@@ -90,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(&context, args),
         Command::Import(args) => commands::import::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
+        Command::Access(args) => commands::access::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
     let status = match result {

@@ -178,8 +178,8 @@ pub fn hint(error: &Error) -> String {
         Error::CanaryOfStable { name, environment, .. } => format!(
             "name the new version to canary; `promptreg versions {name}` shows what {environment} serves"
         ),
-        Error::AccessDenied { allowed, environment, .. } => format!(
-            "the access rules in registry.yaml let these move {environment}: {}; ask one of them, or change the rules in a reviewed commit",
+        Error::AccessDenied { allowed, environment, rule, .. } => format!(
+            "the access rules in registry.yaml ({rule}) let these move {environment}: {}; ask one of them, or change the rules in a reviewed commit",
             list(allowed)
         ),
         Error::NothingToRollBack { name, environment, .. } => format!(
@@ -228,6 +228,17 @@ pub fn hint(error: &Error) -> String {
         Error::Io { source, .. } => io_hint(source).into(),
         Error::Git { .. } if error.to_string().contains(".lock") => "a killed process may have left the lock file; if no Git command runs, `promptreg doctor --fix` clears it".into(),
         Error::Git { .. } => "check the repository with `git fsck` and `git status`; if they are clean, report the message above".into(),
+        Error::ActionDenied { allowed, rule, .. } => format!(
+            "the access rules in registry.yaml ({rule}) let these do it: {}; ask one of them, or change the rules in a reviewed commit",
+            list(allowed)
+        ),
+        Error::ProtectedEnvironment { environment, operation, .. } => format!(
+            "write the move on a new branch for review: `promptreg {operation} … --branch NAME` (add `--push REMOTE` to push it), then open a pull request into the registry branch; `{environment}` is listed in access.protected"
+        ),
+        Error::BadBranch { branch, exists: true } => format!(
+            "choose another name, or delete the old branch first (`git branch -D {branch}`)"
+        ),
+        Error::BadBranch { exists: false, .. } => "use a name such as `promote/support-faq-1.2.0` (see `git check-ref-format --branch`)".into(),
     }
 }
 

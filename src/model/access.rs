@@ -1,20 +1,34 @@
-//! Access rules: which identities may move each environment's pointers, optionally per domain.
+//! Access rules: who may release, promote, roll back and record results, for which prompts, and
+//! which environments take moves only through a merge.
 //!
 //! ```yaml
 //! access:
 //!   groups:
-//!     release-managers: [alice@example.com, "*@ops.example.com"]
-//!   environments:
+//!     support: ["*@support.example.com"]
+//!     release-managers: [alice@example.com]
+//!   prompts:                       # scope → action → members
+//!     "*":                         # every prompt
+//!       promote: {production: [release-managers]}
+//!     "support/*":                 # every prompt of the domain `support`
+//!       release: [support]
+//!       promote: {dev: [support], staging: [support]}
+//!       record: [support]
+//!     support/refund-agent:        # one prompt
+//!       rollback: {production: [release-managers, oncall@example.com]}
+//!   protected: [production]        # moves arrive only through a merge
+//!   environments:                  # (format 1's first rules) = "*": promote
 //!     production: [release-managers]
-//!   domains:
+//!   domains:                       # (format 1's first rules) = "DOMAIN/*": promote
 //!     support:
-//!       production: [support-leads@example.com, release-managers]
+//!       production: [support-leads@example.com]
 //! ```
-//! A domain rule replaces the environment rule for prompts of that domain; an environment with
-//! no rule is open to everyone. Members are e-mail addresses, `*@domain` patterns, or group
-//! names; group members are addresses and patterns.
+//! For an action on a prompt, the most specific scope with a rule for it applies: the prompt's
+//! own, then its domain's, then `*`. No rule at any level: everyone may. `rollback` with no
+//! rollback rule at any level follows the `promote` rule of the environment. Members are e-mail
+//! addresses, `*@domain` patterns, or group names; group members are addresses and patterns.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,13 +44,111 @@ pub struct Access {
     ))]
     pub groups: BTreeMap<String, Vec<String>>,
     /// Environment → members allowed to move its pointers (addresses, `*@domain` patterns or
-    /// group names). An environment with no rule is open to everyone.
-    #[serde(default)]
+    /// group names): the same as `prompts: {"*": {promote: …}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environments: BTreeMap<String, Vec<String>>,
-    /// Domain → environment → members; replaces the `environments` rule for prompts of that
-    /// domain.
-    #[serde(default)]
+    /// Domain → environment → members: the same as `prompts: {"DOMAIN/*": {promote: …}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub domains: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Scope → who may do what: `*` (every prompt), `DOMAIN/*` (the prompts of a domain) or a
+    /// prompt name. The most specific scope with a rule for an action applies.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": "^(\\*|[a-z0-9][a-z0-9-]*/\\*|[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*)$"}))]
+    pub prompts: BTreeMap<String, Actions>,
+    /// Environments whose pointer moves must arrive through a merge on the registry branch
+    /// (`promote --branch NAME`, then a reviewed pull request), never as a direct commit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<String>,
+}
+
+/// Who may do each action in one scope; an action left out has no rule at this scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    /// Who may release versions (`create`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Vec<String>>,
+    /// Environment → who may move its pointer forward (`promote`, `split`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub promote: BTreeMap<String, Vec<String>>,
+    /// Environment → who may roll it back; with no rollback rule, the promote rule applies.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollback: BTreeMap<String, Vec<String>>,
+    /// Who may record test results (`results record`, `results import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Vec<String>>,
+}
+
+/// Something an identity does to a prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Release,
+    Promote,
+    Rollback,
+    Record,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Release,
+        Action::Promote,
+        Action::Rollback,
+        Action::Record,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Release => "release",
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
+            Action::Record => "record",
+        }
+    }
+
+    /// Whether the action is per environment.
+    pub fn per_environment(self) -> bool {
+        matches!(self, Action::Promote | Action::Rollback)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The rule that decides an action: where it is written and who it lets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule<'a> {
+    /// Where in `registry.yaml`, e.g. `access.prompts."support/*".promote.staging`.
+    pub place: String,
+    pub members: &'a [String],
+}
+
+/// The scopes a prompt's rules are looked up in, most specific first.
+pub fn scopes_of(name: &str) -> Vec<String> {
+    let mut scopes = vec![name.to_owned()];
+    if let Some((domain, _)) = name.split_once('/') {
+        scopes.push(format!("{domain}/*"));
+    }
+    scopes.push("*".to_owned());
+    scopes
+}
+
+fn quoted(scope: &str) -> String {
+    if scope.contains('*') {
+        format!("\"{scope}\"")
+    } else {
+        scope.to_owned()
+    }
+}
+
+fn valid_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
 }
 
 impl Access {
@@ -54,58 +166,206 @@ impl Access {
                 ));
             }
         }
-        let rules = self
-            .environments
-            .iter()
-            .map(|(env, members)| (None, env, members))
-            .chain(self.domains.iter().flat_map(|(domain, rules)| {
-                rules
-                    .iter()
-                    .map(move |(env, members)| (Some(domain), env, members))
-            }));
-        for (domain, env, members) in rules {
-            let place = domain.map_or(String::new(), |d| format!(" (domain `{d}`)"));
-            if !environments.contains(env) {
-                return Err(format!(
-                    "access rule for `{env}`{place}: not in environments [{}]",
-                    environments.join(", ")
-                ));
-            }
-            if let Some(bad) = members
+        let members_ok = |place: &str, members: &[String]| -> Result<(), String> {
+            match members
                 .iter()
                 .find(|m| !m.contains('@') && !self.groups.contains_key(*m))
             {
+                Some(bad) => Err(format!(
+                    "access rule {place} names `{bad}`, which is neither an e-mail address nor a group"
+                )),
+                None => Ok(()),
+            }
+        };
+        let env_ok = |place: &str, env: &str| -> Result<(), String> {
+            if environments.iter().any(|e| e == env) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "access rule {place}: not in environments [{}]",
+                    environments.join(", ")
+                ))
+            }
+        };
+        for (env, members) in &self.environments {
+            let place = format!("for `{env}`");
+            env_ok(&place, env)?;
+            members_ok(&place, members)?;
+        }
+        for (domain, rules) in &self.domains {
+            for (env, members) in rules {
+                let place = format!("for `{env}` (domain `{domain}`)");
+                env_ok(&place, env)?;
+                members_ok(&place, members)?;
+            }
+        }
+        for (scope, actions) in &self.prompts {
+            let valid = scope == "*"
+                || scope
+                    .strip_suffix("/*")
+                    .is_some_and(|d| valid_segment(d) && !d.contains('/'))
+                || (!scope.contains('*') && scope.split('/').all(valid_segment));
+            if !valid {
                 return Err(format!(
-                    "access rule for `{env}`{place} names `{bad}`, which is neither an e-mail address nor a group"
+                    "access.prompts has the scope `{scope}`; a scope is `*` (every prompt), `DOMAIN/*` or a prompt name"
                 ));
             }
+            let at = |action: &str| format!("access.prompts.{}.{action}", quoted(scope));
+            for (action, list) in [("release", &actions.release), ("record", &actions.record)] {
+                if let Some(members) = list {
+                    members_ok(&at(action), members)?;
+                }
+            }
+            for (action, map) in [
+                ("promote", &actions.promote),
+                ("rollback", &actions.rollback),
+            ] {
+                for (env, members) in map {
+                    let place = format!("for `{env}` ({})", at(action));
+                    env_ok(&place, env)?;
+                    members_ok(&place, members)?;
+                }
+            }
+            // The first rules' keys say the same as `promote` at a scope: once, not twice.
+            let legacy = match scope.strip_suffix("/*") {
+                None if scope == "*" => Some(("access.environments", &self.environments)),
+                Some(domain) => self
+                    .domains
+                    .get(domain)
+                    .map(|rules| ("access.domains", rules)),
+                None => None,
+            };
+            if let Some((key, rules)) = legacy {
+                if let Some(env) = actions.promote.keys().find(|e| rules.contains_key(*e)) {
+                    return Err(format!(
+                        "the promote rule for `{env}` at {} is also given in {key}; keep one",
+                        quoted(scope)
+                    ));
+                }
+            }
+        }
+        let mut seen = Vec::new();
+        for env in &self.protected {
+            env_ok(&format!("access.protected `{env}`"), env)?;
+            if seen.contains(&env) {
+                return Err(format!("access.protected lists `{env}` twice"));
+            }
+            seen.push(env);
         }
         Ok(())
     }
 
-    /// The members allowed to move `environment` for prompts of `domain`; `None`: everyone.
-    pub fn rule(&self, domain: Option<&str>, environment: &str) -> Option<&[String]> {
-        domain
-            .and_then(|d| self.domains.get(d))
-            .and_then(|rules| rules.get(environment))
-            .or_else(|| self.environments.get(environment))
-            .map(Vec::as_slice)
+    /// The rule for `action` on prompt `name` (in `environment` for promote and rollback);
+    /// `None`: no rule, everyone may.
+    pub fn rule_for(
+        &self,
+        action: Action,
+        name: &str,
+        environment: Option<&str>,
+    ) -> Option<Rule<'_>> {
+        self.rule_in(action, &scopes_of(name), environment)
     }
 
-    /// Whether `email` may move `environment`'s pointer of a prompt in `domain`.
-    pub fn allows(&self, email: &str, domain: Option<&str>, environment: &str) -> bool {
-        let Some(members) = self.rule(domain, environment) else {
-            return true;
+    /// The rule for `action` found first in `scopes` (most specific first).
+    fn rule_in(
+        &self,
+        action: Action,
+        scopes: &[String],
+        environment: Option<&str>,
+    ) -> Option<Rule<'_>> {
+        let env = environment.unwrap_or("");
+        let lookup = |action: Action| -> Option<Rule<'_>> {
+            for scope in scopes {
+                let place = |a: &str, env: Option<&str>| match env {
+                    Some(e) => format!("access.prompts.{}.{a}.{e}", quoted(scope)),
+                    None => format!("access.prompts.{}.{a}", quoted(scope)),
+                };
+                let actions = self.prompts.get(scope);
+                let found = match action {
+                    Action::Release => actions
+                        .and_then(|a| a.release.as_deref())
+                        .map(|m| (place("release", None), m)),
+                    Action::Record => actions
+                        .and_then(|a| a.record.as_deref())
+                        .map(|m| (place("record", None), m)),
+                    Action::Rollback => actions
+                        .and_then(|a| a.rollback.get(env))
+                        .map(|m| (place("rollback", Some(env)), m.as_slice())),
+                    Action::Promote => {
+                        let legacy = if scope == "*" {
+                            self.environments
+                                .get(env)
+                                .map(|m| (format!("access.environments.{env}"), m))
+                        } else {
+                            scope.strip_suffix("/*").and_then(|d| {
+                                self.domains
+                                    .get(d)
+                                    .and_then(|r| r.get(env))
+                                    .map(|m| (format!("access.domains.{d}.{env}"), m))
+                            })
+                        };
+                        actions
+                            .and_then(|a| a.promote.get(env))
+                            .map(|m| (place("promote", Some(env)), m))
+                            .or(legacy)
+                            .map(|(p, m)| (p, m.as_slice()))
+                    }
+                };
+                if let Some((place, members)) = found {
+                    return Some(Rule { place, members });
+                }
+            }
+            None
         };
+        match action {
+            Action::Rollback => lookup(Action::Rollback).or_else(|| lookup(Action::Promote)),
+            other => lookup(other),
+        }
+    }
+
+    /// Whether `email` is one of `members` (directly, by pattern, or through a group).
+    pub fn admits(&self, members: &[String], email: &str) -> bool {
         members.iter().any(|member| match self.groups.get(member) {
             Some(group) => group.iter().any(|m| matches(m, email)),
             None => matches(member, email),
         })
     }
+
+    /// Whether `email` may do `action` to `name` (in `environment`).
+    pub fn permits(
+        &self,
+        email: &str,
+        action: Action,
+        name: &str,
+        environment: Option<&str>,
+    ) -> bool {
+        self.rule_for(action, name, environment)
+            .is_none_or(|rule| self.admits(rule.members, email))
+    }
+
+    /// The members allowed to move `environment` for prompts of `domain`; `None`: everyone.
+    /// (The promote rule of the domain or of every prompt; see [`Access::rule_for`].)
+    pub fn rule(&self, domain: Option<&str>, environment: &str) -> Option<&[String]> {
+        let mut scopes: Vec<String> = domain.map(|d| format!("{d}/*")).into_iter().collect();
+        scopes.push("*".to_owned());
+        self.rule_in(Action::Promote, &scopes, Some(environment))
+            .map(|r| r.members)
+    }
+
+    /// Whether `email` may move `environment`'s pointer of a prompt in `domain`.
+    pub fn allows(&self, email: &str, domain: Option<&str>, environment: &str) -> bool {
+        self.rule(domain, environment)
+            .is_none_or(|members| self.admits(members, email))
+    }
+
+    /// Whether moves into `environment` must arrive through a merge.
+    pub fn is_protected(&self, environment: &str) -> bool {
+        self.protected.iter().any(|e| e == environment)
+    }
 }
 
 /// `alice@example.com` matches itself (case-insensitively); `*@example.com` any address there.
-fn matches(pattern: &str, email: &str) -> bool {
+pub fn matches(pattern: &str, email: &str) -> bool {
     let email = email.to_ascii_lowercase();
     let pattern = pattern.to_ascii_lowercase();
     match pattern.strip_prefix("*@") {
@@ -150,5 +410,120 @@ mod tests {
         let mut a = Access::default();
         a.groups.insert("g".into(), vec!["g2".into()]);
         assert!(a.check(&envs).is_err());
+    }
+
+    fn roles() -> Access {
+        let text = r#"
+groups:
+  support: ["*@support.example.com"]
+  rm: [rm@example.com]
+environments:
+  production: [rm]
+prompts:
+  "*":
+    release: [rm]
+  "support/*":
+    release: [support]
+    promote: {staging: [support]}
+    record: [support, qa@example.com]
+  support/refund:
+    release: [owner@example.com]
+    rollback: {production: [oncall@example.com]}
+protected: [production]
+"#;
+        serde_saphyr::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn prompt_beats_domain_beats_default() {
+        let a = roles();
+        let envs: Vec<String> = ["dev", "staging", "production"].map(String::from).to_vec();
+        assert_eq!(a.check(&envs), Ok(()));
+        let p = |email, action, name, env| a.permits(email, action, name, env);
+        assert!(p(
+            "x@support.example.com",
+            Action::Release,
+            "support/faq",
+            None
+        ));
+        assert!(!p("rm@example.com", Action::Release, "support/faq", None));
+        assert!(p("rm@example.com", Action::Release, "billing/x", None));
+        assert!(!p(
+            "x@support.example.com",
+            Action::Release,
+            "support/refund",
+            None
+        ));
+        assert!(p(
+            "owner@example.com",
+            Action::Release,
+            "support/refund",
+            None
+        ));
+        assert!(p(
+            "anyone@x.org",
+            Action::Promote,
+            "support/faq",
+            Some("dev")
+        ));
+        assert!(!p(
+            "anyone@x.org",
+            Action::Promote,
+            "support/faq",
+            Some("staging")
+        ));
+        assert!(!p(
+            "x@support.example.com",
+            Action::Promote,
+            "support/faq",
+            Some("production")
+        ));
+        // Rollback without a rollback rule follows promote; a prompt's own rule replaces it.
+        assert!(p(
+            "rm@example.com",
+            Action::Rollback,
+            "support/faq",
+            Some("production")
+        ));
+        assert!(!p(
+            "rm@example.com",
+            Action::Rollback,
+            "support/refund",
+            Some("production")
+        ));
+        assert!(p(
+            "oncall@example.com",
+            Action::Rollback,
+            "support/refund",
+            Some("production")
+        ));
+        assert!(p("qa@example.com", Action::Record, "support/faq", None));
+        assert!(p("qa@example.com", Action::Record, "billing/x", None));
+        let rule = a
+            .rule_for(Action::Promote, "support/faq", Some("production"))
+            .unwrap();
+        assert_eq!(rule.place, "access.environments.production");
+        let rule = a.rule_for(Action::Release, "support/faq", None).unwrap();
+        assert_eq!(rule.place, "access.prompts.\"support/*\".release");
+        assert!(a.is_protected("production") && !a.is_protected("staging"));
+    }
+
+    #[test]
+    fn check_rejects_bad_scopes_and_doubles() {
+        let envs: Vec<String> = ["dev", "production"].map(String::from).to_vec();
+        let mut a = Access::default();
+        a.prompts.insert("Support/*".into(), Actions::default());
+        assert!(a.check(&envs).unwrap_err().contains("scope"));
+        let a = Access {
+            protected: vec!["prod".into()],
+            ..Access::default()
+        };
+        assert!(a.check(&envs).unwrap_err().contains("not in environments"));
+        let mut a = Access::default();
+        a.environments.insert("dev".into(), vec!["a@b.c".into()]);
+        let mut actions = Actions::default();
+        actions.promote.insert("dev".into(), vec!["a@b.c".into()]);
+        a.prompts.insert("*".into(), actions);
+        assert!(a.check(&envs).unwrap_err().contains("keep one"));
     }
 }

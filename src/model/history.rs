@@ -97,6 +97,26 @@ pub struct Event {
     pub gate_unmet: Vec<String>,
     /// For `tested`: the run recorded (`to` is the version tested).
     pub test: Option<promptreg_wire::TestSummary>,
+    /// The merge on the branch's first-parent line that brought the commit in (a move made
+    /// with `promote --branch` and merged through a pull request); `null` for a commit made on
+    /// the branch itself.
+    /// Not cached with the commit's events (it depends on the walk's start): `annotate` sets
+    /// it after every walk.
+    #[serde(default)]
+    pub merge: Option<Merge>,
+}
+
+/// The merge that brought an event's commit into the branch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merge {
+    pub commit: String,
+    /// E-mail address of the merge's author (who merged it).
+    pub by: String,
+    pub by_name: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The merge's subject line.
+    pub subject: String,
 }
 
 /// One environment's change between two states of a prompt's entry.

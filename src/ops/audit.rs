@@ -8,10 +8,11 @@
 //! The access rules and the policy in force are those at REF: a change cannot grant itself the
 //! right to make itself. A gate is judged on the results committed in the promoting commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
+use crate::model::access::{Access, Action};
 use crate::model::history::{pointer_moves, Change};
 use crate::model::registry::{Pointer, Pointers, Registry};
 use crate::model::trailers::Trailers;
@@ -39,6 +40,13 @@ pub enum Problem {
     ResultsRewritten,
     /// A results file does not parse or breaks a rule.
     InvalidResults,
+    /// A version tag whose tagger may not release the prompt.
+    DisallowedTagger,
+    /// Results recorded by an author who may not record them for the prompt.
+    DisallowedRecorder,
+    /// A move of a protected environment landed on the branch's first-parent line without a
+    /// merge.
+    UnmergedProtectedMove,
 }
 
 /// One violation (the JSON of `audit --format json`).
@@ -64,6 +72,18 @@ pub struct Audit {
 
 /// Audits the commits reachable from `revision` (HEAD) but not from `base`, oldest first.
 pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit> {
+    audit_proposed(store, base, revision, false)
+}
+
+/// [`audit`]; with `proposed`, `revision` is a pull request's head, whose commits are to
+/// arrive through the merge under review: moves of protected environments on its own line
+/// are expected there, not reported.
+pub fn audit_proposed(
+    store: &Store,
+    base: &str,
+    revision: Option<&str>,
+    proposed: bool,
+) -> Result<Audit> {
     let base_commit = store.commit(Some(base))?;
     let head = store.commit(revision)?;
     let base_registry =
@@ -77,12 +97,24 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
         violations: Vec::new(),
     };
     let mut parsed = super::tested::Parsed::default();
-    for id in store.walk(head.id(), Some(base_commit.id()), true)? {
+    let range = store.walk(head.id(), Some(base_commit.id()), true)?;
+    let first_parent = match proposed {
+        true => HashSet::new(),
+        false => first_parent_line(store, head.id(), &range)?,
+    };
+    check_tags(store, &range, rules.access.as_ref(), &mut audit.violations)?;
+    for id in range {
         let commit = store
             .find_commit(id)
             .map_err(Error::git("cannot read a commit"))?;
         let results = super::tested::run_changes(store, &commit, None, &mut parsed)?;
         let results_changed = !results.is_empty();
+        check_recorders(
+            &commit,
+            &results,
+            rules.access.as_ref(),
+            &mut audit.violations,
+        );
         check_results(&commit, results, &mut audit.violations);
         let blob = registry_blob(store, &commit);
         let parent_blobs: Vec<Option<ObjectId>> =
@@ -99,6 +131,7 @@ pub fn audit(store: &Store, base: &str, revision: Option<&str>) -> Result<Audit>
             blob,
             &parent_blobs,
             &rules,
+            first_parent.contains(&id),
             &mut audit.violations,
         )?;
     }
@@ -183,9 +216,12 @@ fn check_commit(
     blob: Option<ObjectId>,
     parent_blobs: &[Option<ObjectId>],
     rules: &Rules,
+    on_first_parent_line: bool,
     out: &mut Vec<Violation>,
 ) -> Result<()> {
     let author = commit.author().email();
+    // A move on the branch's own line that is not a merge was committed there directly.
+    let direct = on_first_parent_line && commit.parent_count() < 2;
     let violation = |problem,
                      prompt: Option<&PromptName>,
                      env: Option<&str>,
@@ -251,7 +287,7 @@ fn check_commit(
     let names: BTreeSet<&PromptName> = before.prompts.keys().chain(after.prompts.keys()).collect();
     for name in names {
         let (old, new) = (before.pointers(name), after.pointers(name));
-        for (env, from, to, _) in pointer_moves(&after.environments, &old, &new) {
+        for (env, from, to, change) in pointer_moves(&after.environments, &old, &new) {
             if others
                 .iter()
                 .any(|o| o.pointers(name).get(&env) == to.as_ref())
@@ -269,10 +305,33 @@ fn check_commit(
                 )
             };
             if let Some(access) = &rules.access {
-                if !access.allows(&author, name.domain(), &env) {
+                // A move back, or one the commit says is a rollback, is judged as a rollback.
+                let reverted = trailers.as_ref().is_some_and(|t| {
+                    t.change == Change::Reverted
+                        && t.prompt == name.as_str()
+                        && t.environment == env
+                });
+                let action = if reverted || change == Change::Reverted {
+                    Action::Rollback
+                } else {
+                    Action::Promote
+                };
+                if !access.permits(&author, action, name.as_str(), Some(&env)) {
+                    let verb = match action {
+                        Action::Rollback => "roll back",
+                        _ => "move",
+                    };
                     out.push(say(
                         Problem::DisallowedAuthor,
-                        format!("{author} may not move {env} (access rules at the base)"),
+                        format!("{author} may not {verb} {env} (access rules at the base)"),
+                    ));
+                }
+                if direct && access.is_protected(&env) {
+                    out.push(say(
+                        Problem::UnmergedProtectedMove,
+                        format!(
+                            "{env} is protected (access rules at the base), but this move was committed directly on the branch, not merged"
+                        ),
                     ));
                 }
             }
@@ -375,4 +434,109 @@ fn gate_unmet(
         .map_err(Error::git("cannot read a commit's tree"))?;
     let results = crate::read::results_in(store, &tree, name).unwrap_or_default();
     Ok(gate.unmet(&results, version, release.created_at))
+}
+
+/// The commits of `range` on `head`'s first-parent line (the branch's own commits and the
+/// merges that brought the others in).
+fn first_parent_line(
+    store: &Store,
+    head: ObjectId,
+    range: &[ObjectId],
+) -> Result<HashSet<ObjectId>> {
+    let range: HashSet<ObjectId> = range.iter().copied().collect();
+    let mut line = HashSet::new();
+    let mut at = Some(head);
+    while let Some(id) = at.filter(|id| range.contains(id)) {
+        line.insert(id);
+        at = store
+            .find_commit(id)
+            .map_err(Error::git("cannot read a commit"))?
+            .parent_ids()
+            .next();
+    }
+    Ok(line)
+}
+
+/// Reports version tags of commits in `range` whose tagger may not release the prompt.
+fn check_tags(
+    store: &Store,
+    range: &[ObjectId],
+    access: Option<&Access>,
+    out: &mut Vec<Violation>,
+) -> Result<()> {
+    let Some(access) = access.filter(|a| !a.prompts.values().all(|x| x.release.is_none())) else {
+        return Ok(());
+    };
+    let range: HashSet<ObjectId> = range.iter().copied().collect();
+    for tag in store.tag_refs("refs/tags/")? {
+        let target = match tag.peeled {
+            Some(commit) => commit,
+            None => match store.tag_object(tag.target) {
+                crate::store::tags::TagObject::Annotated { target, .. } => target,
+                _ => continue,
+            },
+        };
+        if !range.contains(&target) {
+            continue;
+        }
+        let Some((name, version)) = tag
+            .refname
+            .strip_prefix("refs/tags/")
+            .and_then(|t| t.rsplit_once('/'))
+            .and_then(|(n, v)| Some((PromptName::parse(n).ok()?, Version::from_tag_component(v)?)))
+        else {
+            continue;
+        };
+        let Ok(Some(release)) = store.release(&name, &version) else {
+            continue;
+        };
+        if !access.permits(&release.created_by, Action::Release, name.as_str(), None) {
+            out.push(Violation {
+                problem: Problem::DisallowedTagger,
+                commit: release.commit.to_string(),
+                author: release.created_by.clone(),
+                prompt: Some(name.to_string()),
+                environment: None,
+                from: None,
+                to: Some(version.to_string()),
+                message: format!(
+                    "{} may not release versions of `{name}` (access rules at the base); the tag `{}` was made by them",
+                    release.created_by, release.tag
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reports a commit that added recorded runs for a prompt its author may not record for.
+fn check_recorders(
+    commit: &CommitView<'_>,
+    changes: &[super::tested::RunChanges],
+    access: Option<&Access>,
+    out: &mut Vec<Violation>,
+) {
+    let Some(access) = access else { return };
+    let author = commit.author().email();
+    for change in changes
+        .iter()
+        .filter(|c| c.broken.is_some() || !c.added.is_empty())
+    {
+        if access.permits(&author, Action::Record, change.name.as_str(), None) {
+            continue;
+        }
+        out.push(Violation {
+            problem: Problem::DisallowedRecorder,
+            commit: commit.id().to_string(),
+            author: author.clone(),
+            prompt: Some(change.name.to_string()),
+            environment: None,
+            from: None,
+            to: change.added.first().map(|(v, _)| v.to_string()),
+            message: format!(
+                "{author} may not record results for `{}` (access rules at the base)",
+                change.name
+            ),
+        });
+    }
 }

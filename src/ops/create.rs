@@ -86,6 +86,14 @@ pub fn create(store: &Store, request: &CreateRequest, signatures: &Signatures) -
     let (workdir, branch) = (&start.workdir, &start.branch);
     let head_tree = start.registry_tree(store)?;
     let name = &request.name;
+    // The release's identity is its tag's tagger, the committer (what `audit` judges).
+    super::access::check_action_at(
+        store,
+        head_tree,
+        &signatures.committer.email,
+        crate::model::access::Action::Release,
+        name,
+    )?;
     let existing = store.versions(name)?;
     let highest = existing.last().map(|(v, _)| v.clone());
     let taken = |version: &Version| -> Result<()> {

@@ -150,8 +150,10 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
             .unwrap_or(0);
         (Reverse(at), *index, e.event == Change::Created)
     });
+    let mut events: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
+    super::history_merges::annotate(store, head.id(), &mut events)?;
     Ok(History {
-        events: events.into_iter().map(|(_, e)| e).collect(),
+        events,
         cut_at,
         missing_tags,
     })
@@ -197,6 +199,7 @@ pub fn commit_events(
             forced,
             gate_unmet,
             test: None,
+            merge: None,
         }
     };
     if parent_blobs.len() == 1 {
@@ -398,5 +401,6 @@ fn created_event(release: &Release) -> Event {
         forced: false,
         gate_unmet: Vec::new(),
         test: None,
+        merge: None,
     }
 }

@@ -2,6 +2,7 @@
 //! file per command or write. Reads go through [`crate::read`]; writes through
 //! [`crate::store`]'s write protocol (`write_start` begins one).
 
+pub mod access;
 pub mod access_log;
 pub mod audit;
 pub mod create;
@@ -11,6 +12,7 @@ pub mod example;
 pub mod export;
 pub mod history;
 mod history_cache;
+mod history_merges;
 pub mod import;
 pub mod init;
 pub mod list;

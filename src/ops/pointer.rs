@@ -35,11 +35,24 @@ pub struct Move<'a> {
     pub forced: bool,
     /// Gate conditions overridden with `--force`.
     pub gate_unmet: Vec<String>,
+    /// `Some(refs/heads/NAME)`: commit on that new branch, made from the registry branch's
+    /// tip, for review (HEAD, the index and the working tree untouched); `None`: on the
+    /// checked-out branch, refused for a protected environment.
+    pub branch: Option<&'a str>,
+    /// `promote`, `rollback` or `split` (named in the refusal of a protected environment).
+    pub operation: &'static str,
 }
 
 /// Takes the lock and loads the committed index, refusing uncommitted edits to it (staged or
 /// not) so a move never overwrites work in progress.
-pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>> {
+///
+/// For a move to commit on a new `branch`, the working copy and the index of `registry.yaml`
+/// are never written, so edits in progress there do not matter.
+pub fn load<'r>(
+    store: &'r Store,
+    operation: &'static str,
+    branch: Option<&str>,
+) -> Result<Loaded<'r>> {
     let start = begin(store, operation)?;
     let tree = start.registry_tree(store)?;
     let id = store
@@ -53,35 +66,26 @@ pub fn load<'r>(store: &'r Store, operation: &'static str) -> Result<Loaded<'r>>
     // Never through a link, never a FIFO (it would block under the lock).
     let on_disk = crate::fsread::WorkTree::new(&start.workdir)
         .read_bounded(REGISTRY_FILE, crate::model::yaml::MAX_DOCUMENT_BYTES)?;
-    if on_disk.as_deref() != Some(&*committed) || store.index_differs(REGISTRY_FILE, tree)? {
+    let dirty = || -> Result<bool> {
+        Ok(on_disk.as_deref() != Some(&*committed) || store.index_differs(REGISTRY_FILE, tree)?)
+    };
+    if branch.is_none() && dirty()? {
         return Err(Error::RegistryDirty);
     }
     let registry = registry_of_blob(store, id)?;
     Ok(Loaded { start, registry })
 }
 
-/// Refuses an identity the access rules do not allow to move `environment` of `name`.
+/// Refuses an identity the access rules do not allow to move `environment` of `name`
+/// (`action`: promote for promote and split, rollback for rollback).
 pub fn check_access(
     registry: &Registry,
     email: &str,
     name: &PromptName,
     environment: &str,
+    action: crate::model::access::Action,
 ) -> Result<()> {
-    let Some(access) = &registry.access else {
-        return Ok(());
-    };
-    if access.allows(email, name.domain(), environment) {
-        return Ok(());
-    }
-    Err(Error::AccessDenied {
-        email: email.to_owned(),
-        name: name.to_string(),
-        environment: environment.to_owned(),
-        allowed: access
-            .rule(name.domain(), environment)
-            .map(<[String]>::to_vec)
-            .unwrap_or_default(),
-    })
+    super::access::check_action(registry, email, action, name, Some(environment))
 }
 
 /// Commits the move (only `registry.yaml`), then updates its working copy, index entry and
@@ -107,6 +111,22 @@ pub fn commit_move(
         mv.reason.trim_end(),
         trailers.render()
     );
+    if let Some(refname) = mv.branch {
+        return commit_on_new_branch(store, loaded, mv, refname, &message, signatures);
+    }
+    if loaded
+        .registry
+        .access
+        .as_ref()
+        .is_some_and(|a| a.is_protected(mv.environment))
+    {
+        return Err(Error::ProtectedEnvironment {
+            name: mv.name.to_string(),
+            environment: mv.environment.to_owned(),
+            branch: short_branch(&loaded.start.branch).to_owned(),
+            operation: mv.operation,
+        });
+    }
     let written = RefCell::new(None);
     let committed = store.commit_on_branch(
         &loaded.start.guard,
@@ -144,4 +164,34 @@ pub fn commit_move(
     // The next read of this index finds it parsed already.
     remember_registry(store, blob, &after);
     Ok(committed.id())
+}
+
+/// The move as one commit on the new branch `refname`, whose parent is the tip the move was
+/// computed from (read under the lock); nothing of the checkout changes.
+fn commit_on_new_branch(
+    store: &Store,
+    loaded: &Loaded<'_>,
+    mv: &Move<'_>,
+    refname: &str,
+    message: &str,
+    signatures: &Signatures,
+) -> Result<ObjectId> {
+    let missing = || Error::RegistryMissing {
+        revision: short_branch(&loaded.start.branch).to_owned(),
+    };
+    let (tip, tree) = loaded.start.tip.as_ref().ok_or_else(missing)?;
+    let current = store.read_file(tree, REGISTRY_FILE)?.ok_or_else(missing)?;
+    let text = crate::model::yaml::utf8(&current, Path::new(REGISTRY_FILE))?;
+    let (edited, _) =
+        registry_edit::set_pointer(text, &loaded.registry, mv.name, mv.environment, mv.version)?;
+    let blob = store
+        .write_blob(edited.as_bytes())
+        .map_err(Error::git("cannot write registry.yaml"))?;
+    store.commit_on_new_branch(
+        refname,
+        *tip,
+        message,
+        signatures,
+        &[PathUpdate::file(REGISTRY_FILE, blob)],
+    )
 }

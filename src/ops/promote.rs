@@ -8,6 +8,7 @@ use crate::store::{ObjectId, Release, Store};
 use crate::{Error, PromptName, Result, Version};
 
 use super::pointer::{check_access, commit_move, load, Loaded, Move};
+use crate::model::access::Action;
 
 /// A promotion to make.
 #[derive(Clone, Debug)]
@@ -154,7 +155,7 @@ pub(super) fn admit(
     for (version, _) in growing {
         forced |= admit_stage(registry, name, version, environment, force)?;
     }
-    check_access(registry, email, name, environment)?;
+    check_access(registry, email, name, environment, Action::Promote)?;
     let mut gate_unmet = Vec::new();
     for (version, release) in growing {
         let unmet = unmet_gate(store, loaded, name, version, release, environment)?;
@@ -185,7 +186,19 @@ pub fn promote(
     request: &PromoteRequest,
     signatures: &Signatures,
 ) -> Result<Promoted> {
-    let loaded = load(store, "promote")?;
+    promote_on(store, request, signatures, None)
+}
+
+/// [`promote`], with `branch`: as one commit on that new branch, made from the registry
+/// branch's tip, for a pull request (the checkout stays as it is).
+pub fn promote_on(
+    store: &Store,
+    request: &PromoteRequest,
+    signatures: &Signatures,
+    branch: Option<&str>,
+) -> Result<Promoted> {
+    let loaded = load(store, "promote", branch)?;
+    let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;
     let env = request.environment.as_str();
@@ -232,6 +245,8 @@ pub fn promote(
             // Recorded only when a rule was actually overridden.
             forced,
             gate_unmet,
+            branch: branch.as_deref(),
+            operation: "promote",
         },
         signatures,
     )?;

@@ -67,6 +67,13 @@ pub fn record(store: &Store, request: &RecordRequest, signatures: &Signatures) -
         .map_err(|message| Error::InvalidResult { message })?;
     let start = begin(store, "results record")?;
     let tree = start.registry_tree(store)?;
+    super::access::check_action_at(
+        store,
+        tree,
+        &signatures.author.email,
+        crate::model::access::Action::Record,
+        name,
+    )?;
     if store.release(name, version)?.is_none() {
         return Err(crate::read::missing_version(store, name, version));
     }

@@ -10,6 +10,7 @@ use crate::{Error, PromptName, Result, Version};
 
 use super::history::{history, Query};
 use super::pointer::{check_access, commit_move, load, Move};
+use crate::model::access::Action;
 
 /// A rollback to make.
 #[derive(Clone, Debug)]
@@ -35,7 +36,19 @@ pub fn rollback(
     request: &RollbackRequest,
     signatures: &Signatures,
 ) -> Result<RolledBack> {
-    let loaded = load(store, "rollback")?;
+    rollback_on(store, request, signatures, None)
+}
+
+/// [`rollback`], with `branch`: as one commit on that new branch, made from the registry
+/// branch's tip, for a pull request (the checkout stays as it is).
+pub fn rollback_on(
+    store: &Store,
+    request: &RollbackRequest,
+    signatures: &Signatures,
+    branch: Option<&str>,
+) -> Result<RolledBack> {
+    let loaded = load(store, "rollback", branch)?;
+    let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;
     let env = request.environment.as_str();
@@ -66,7 +79,13 @@ pub fn rollback(
         });
     }
     super::promote::servable_release(store, name, &target, env)?;
-    check_access(registry, &signatures.author.email, name, env)?;
+    check_access(
+        registry,
+        &signatures.author.email,
+        name,
+        env,
+        Action::Rollback,
+    )?;
     let to = Pointer::Version(target.clone());
     let commit = commit_move(
         store,
@@ -81,6 +100,8 @@ pub fn rollback(
             reason: &request.reason,
             forced: false,
             gate_unmet: Vec::new(),
+            branch: branch.as_deref(),
+            operation: "rollback",
         },
         signatures,
     )?;
@@ -195,6 +216,7 @@ mod tests {
             forced: false,
             gate_unmet: Vec::new(),
             test: None,
+            merge: None,
         }
     }
 

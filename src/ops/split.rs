@@ -38,9 +38,21 @@ pub enum SplitSet {
 
 /// Sets the split; see the [module docs](self).
 pub fn split(store: &Store, request: &SplitRequest, signatures: &Signatures) -> Result<SplitSet> {
+    split_on(store, request, signatures, None)
+}
+
+/// [`split`], with `branch`: as one commit on that new branch, made from the registry branch's
+/// tip, for a pull request (the checkout stays as it is).
+pub fn split_on(
+    store: &Store,
+    request: &SplitRequest,
+    signatures: &Signatures,
+    branch: Option<&str>,
+) -> Result<SplitSet> {
     let to =
         Split::new(request.shares.clone()).map_err(|message| Error::InvalidSplit { message })?;
-    let loaded = load(store, "split")?;
+    let loaded = load(store, "split", branch)?;
+    let branch = branch.map(|b| store.new_branch_ref(b)).transpose()?;
     let registry = &loaded.registry;
     let name = &request.name;
     let env = request.environment.as_str();
@@ -86,6 +98,8 @@ pub fn split(store: &Store, request: &SplitRequest, signatures: &Signatures) -> 
             reason: &request.reason,
             forced,
             gate_unmet,
+            branch: branch.as_deref(),
+            operation: "split",
         },
         signatures,
     )?;

@@ -222,5 +222,6 @@ fn event(commit: &CommitView<'_>, name: &PromptName, version: &Version, run: &Te
         forced: false,
         gate_unmet: Vec::new(),
         test: Some(run.into()),
+        merge: None,
     }
 }

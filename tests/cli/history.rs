@@ -28,6 +28,8 @@ pub struct Event {
     pub gate_unmet: Vec<String>,
     /// For `tested` events: the run recorded.
     pub test: Option<serde_json::Value>,
+    /// The merge that brought the commit into the branch.
+    pub merge: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -355,7 +357,8 @@ fn json_shape_is_pinned() {
                 "commit",
                 "forced",
                 "gate_unmet",
-                "test"
+                "test",
+                "merge"
             ]
         );
     }
@@ -377,6 +380,7 @@ fn json_shape_is_pinned() {
             "forced": true,
             "gate_unmet": [],
             "test": null,
+            "merge": null,
         })
     );
     // The typed parse (deny_unknown_fields) accepts it too; no gate, no test runs here.
@@ -384,7 +388,7 @@ fn json_shape_is_pinned() {
     assert_eq!(events.len(), 4);
     assert!(events
         .iter()
-        .all(|e| e.gate_unmet.is_empty() && e.test.is_none()));
+        .all(|e| e.gate_unmet.is_empty() && e.test.is_none() && e.merge.is_none()));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod access_roles;
 mod atomic;
 mod audit;
 mod broken_releases;
@@ -30,6 +31,7 @@ mod man_pages;
 mod output_and_hints;
 mod pre_commit;
 mod promote;
+mod promotion_pr;
 mod render;
 mod results;
 mod rollback;

@@ -1,7 +1,7 @@
 //! `promptreg audit`
 
 use anyhow::Result;
-use promptreg::ops::audit::audit;
+use promptreg::ops::audit::audit_proposed;
 
 use crate::cli::context::Format;
 use crate::cli::{output, Context};
@@ -9,7 +9,9 @@ use crate::cli::{output, Context};
 /// Check every commit since BASE that changed registry.yaml or results (what a pull request's
 /// CI runs)
 ///
-/// Reports pointer moves by authors the access rules (as they were at BASE) do not allow,
+/// Reports pointer moves and rollbacks by authors the access rules (as they were at BASE) do
+/// not allow, version tags by taggers who may not release, results recorded by authors who
+/// may not record, moves of protected environments committed on the branch without a merge,
 /// promotions that skip a pipeline stage or miss the gate of BASE's policy, pointers to
 /// versions that do not exist, indexes that do not parse, and recorded test runs removed or
 /// rewritten. Exit 1 when anything is found.
@@ -21,12 +23,22 @@ pub struct Args {
     /// The revision the change starts from, e.g. origin/main
     #[arg(long, value_name = "REF")]
     base: String,
+    /// The revision audited (HEAD, or --ref) is a pull request's head, not the registry
+    /// branch: moves of protected environments on it are to arrive by the merge under review.
+    /// Not needed on a merge ref such as GitHub's refs/pull/N/merge
+    #[arg(long)]
+    pull_request: bool,
 }
 
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Text, Format::Json], Format::Text)?;
     let store = context.store()?;
-    let result = audit(&store, &args.base, context.revision.as_deref())?;
+    let result = audit_proposed(
+        &store,
+        &args.base,
+        context.revision.as_deref(),
+        args.pull_request,
+    )?;
     if format == Format::Json {
         output::json(&result)?;
     } else {

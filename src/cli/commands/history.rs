@@ -93,15 +93,29 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
             Cell::new(event.environment.as_deref().unwrap_or("")),
             Cell::new(movement(event)),
             Cell::new(&event.by),
-            Cell::new(match &event.test {
-                Some(test) => promptreg::model::results::describe(test),
-                None => output::first_line(&event.reason).to_owned(),
-            }),
+            Cell::new(
+                match &event.test {
+                    Some(test) => promptreg::model::results::describe(test),
+                    None => output::first_line(&event.reason).to_owned(),
+                } + &merged(event),
+            ),
             Cell::new(&event.commit[..event.commit.len().min(10)]),
         ]);
         table.add_row(row);
     }
     output::print_table(table)
+}
+
+/// ` (merged by rm@example.com in 1a2b3c4d5e)` for an event a merge brought in.
+fn merged(event: &Event) -> String {
+    match &event.merge {
+        Some(merge) => format!(
+            " (merged by {} in {})",
+            merge.by,
+            &merge.commit[..merge.commit.len().min(10)]
+        ),
+        None => String::new(),
+    }
 }
 
 /// `1.0.0 → 1.1.0`, `→ 1.0.0`, `1.0.0 →` (demoted), or the released version; a split side shows

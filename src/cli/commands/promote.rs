@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use promptreg::model::registry::{Percent, Pointer};
-use promptreg::ops::promote::{promote, PromoteRequest, Promoted};
+use promptreg::ops::promote::{promote_on, PromoteRequest, Promoted};
 use promptreg::{PromptName, Version};
 
 use crate::cli::written::{self, Written};
@@ -45,6 +45,8 @@ pub struct Args {
     // as an unknown flag.
     #[arg(long, value_name = "PERCENT", allow_hyphen_values = true)]
     canary: Option<String>,
+    #[command(flatten)]
+    review: crate::cli::review::BranchArgs,
 }
 
 /// The version and the environment from the arguments, or a usage error saying which flag.
@@ -112,7 +114,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         force: args.force,
         canary,
     };
-    let promoted = promote(&store, &request, &signatures)?;
+    let promoted = promote_on(&store, &request, &signatures, args.review.branch.as_deref())?;
     let mut result = Written {
         command: "promote",
         name: Some(request.name.to_string()),
@@ -153,9 +155,28 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
                 ),
             };
             context.status(&format!(
-                "{what} (commit {})",
-                promptreg::store::short_id(commit)
+                "{what} (commit {}{})",
+                promptreg::store::short_id(commit),
+                crate::cli::review::on_branch(&args.review)
             ));
+            crate::cli::review::after_branch_commit(
+                context,
+                &args.review,
+                &store,
+                &crate::cli::review::Proposal::new(
+                    &store,
+                    &format!(
+                        "promote {} {} to {}",
+                        request.name, request.version, request.environment
+                    ),
+                    &request.name,
+                    &request.environment,
+                    from.as_ref(),
+                    &to,
+                    &request.reason,
+                    commit,
+                ),
+            )?;
             result.commit = Some(commit.to_string());
             result.new_commit = true;
             result.movement = Some(written::Move {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use promptreg::model::history::Change;
-use promptreg::ops::rollback::{rollback, RollbackRequest};
+use promptreg::ops::rollback::{rollback_on, RollbackRequest};
 use promptreg::{PromptName, Version};
 
 use crate::cli::written::{self, Written};
@@ -32,6 +32,8 @@ pub struct Args {
     /// Why (recorded in the commit message)
     #[arg(long, value_name = "TEXT")]
     reason: String,
+    #[command(flatten)]
+    review: crate::cli::review::BranchArgs,
 }
 
 /// Refuses an empty `--reason` (of `promote` and `rollback`): the audit trail's why.
@@ -99,15 +101,35 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         to,
         reason: args.reason.clone(),
     };
-    let done = rollback(&store, &request, &signatures)?;
+    let done = rollback_on(&store, &request, &signatures, args.review.branch.as_deref())?;
     context.status(&format!(
-        "rolled back {} in {} from {} to {} (commit {})",
+        "rolled back {} in {} from {} to {} (commit {}{})",
         request.name,
         request.environment,
         done.from.describe(),
         done.to,
-        promptreg::store::short_id(done.commit)
+        promptreg::store::short_id(done.commit),
+        crate::cli::review::on_branch(&args.review)
     ));
+    let to = promptreg::model::registry::Pointer::Version(done.to.clone());
+    crate::cli::review::after_branch_commit(
+        context,
+        &args.review,
+        &store,
+        &crate::cli::review::Proposal::new(
+            &store,
+            &format!(
+                "rollback {} {} to {}",
+                request.name, request.environment, done.to
+            ),
+            &request.name,
+            &request.environment,
+            Some(&done.from),
+            &to,
+            &request.reason,
+            done.commit,
+        ),
+    )?;
     written::print(
         format,
         &Written {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use promptreg::model::registry::{Percent, Pointer, Share};
-use promptreg::ops::split::{split, SplitRequest, SplitSet};
+use promptreg::ops::split::{split_on, SplitRequest, SplitSet};
 use promptreg::{PromptName, Version};
 
 use crate::cli::written::{self, Written};
@@ -35,6 +35,8 @@ pub struct Args {
     /// Override the pipeline rule and the environment's gate (recorded in the commit)
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    review: crate::cli::review::BranchArgs,
 }
 
 /// The entries as written on the command line, or the refused split naming the bad one (exit
@@ -75,7 +77,7 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         name: Some(request.name.to_string()),
         ..Written::default()
     };
-    match split(&store, &request, &signatures)? {
+    match split_on(&store, &request, &signatures, args.review.branch.as_deref())? {
         SplitSet::AlreadyThere => context.status(&format!(
             "{} of {} already splits that way; nothing to do",
             request.environment, request.name
@@ -88,15 +90,36 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         } => {
             let to = Pointer::Split(to);
             context.status(&format!(
-                "{} of {} now splits {}{} (commit {})",
+                "{} of {} now splits {}{} (commit {}{})",
                 request.environment,
                 request.name,
                 to.describe(),
                 from.as_ref()
                     .map(|p| format!(" (was {})", p.describe()))
                     .unwrap_or_default(),
-                promptreg::store::short_id(commit)
+                promptreg::store::short_id(commit),
+                crate::cli::review::on_branch(&args.review)
             ));
+            crate::cli::review::after_branch_commit(
+                context,
+                &args.review,
+                &store,
+                &crate::cli::review::Proposal::new(
+                    &store,
+                    &format!(
+                        "split {} {} {}",
+                        request.name,
+                        request.environment,
+                        to.describe()
+                    ),
+                    &request.name,
+                    &request.environment,
+                    from.as_ref(),
+                    &to,
+                    &request.reason,
+                    commit,
+                ),
+            )?;
             result.commit = Some(commit.to_string());
             result.new_commit = true;
             result.movement = Some(written::Move {
