@@ -339,6 +339,26 @@ pub enum Error {
         context: String,
         source: git2::Error,
     },
+
+    /// `archive --before DATE` found no release tagged before DATE.
+    #[error("no release was tagged before {before}")]
+    NothingToArchive { before: String },
+
+    /// A file is not a promptreg archive, or it fails the checks of `archive verify`.
+    #[error("`{}` is not a complete promptreg archive: {reason}", path.display())]
+    ArchiveInvalid { path: PathBuf, reason: String },
+
+    /// `archive restore` found tags that exist here naming other objects than the archive's.
+    #[error("{} tag(s) of the archive exist here with other contents: {}", tags.len(), tags.join(", "))]
+    ArchiveConflict { tags: Vec<String> },
+
+    /// A `git` command promptreg ran (for bundles) failed.
+    #[error("`git {command}` failed: {stderr}")]
+    GitCommand { command: String, stderr: String },
+
+    /// `archive prune` refused: environments hold some of the archived versions.
+    #[error("{} archived version(s) are held by an environment: {}", held.len(), held.join(", "))]
+    ArchiveHeld { held: Vec<String> },
 }
 
 /// What [`Error::TooLarge`] says about the size.
@@ -448,6 +468,11 @@ impl Error {
             | Error::BadTag { .. }
             | Error::Io { .. }
             | Error::Git { .. } => (500, "internal"),
+            Error::NothingToArchive { .. } => (404, "nothing-to-archive"),
+            Error::ArchiveInvalid { .. } => (422, "archive-invalid"),
+            Error::ArchiveConflict { .. } => (409, "tag-conflict"),
+            Error::GitCommand { .. } => (500, "internal"),
+            Error::ArchiveHeld { .. } => (409, "archive-held"),
         }
     }
 
@@ -509,6 +534,11 @@ impl Error {
             | Error::Contended { .. }
             | Error::Io { .. }
             | Error::Git { .. } => None,
+            Error::NothingToArchive { .. }
+            | Error::ArchiveInvalid { .. }
+            | Error::ArchiveConflict { .. }
+            | Error::GitCommand { .. }
+            | Error::ArchiveHeld { .. } => None,
         }
     }
 

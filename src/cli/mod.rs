@@ -48,6 +48,7 @@ pub enum Command {
     Completions(commands::completions::Args),
     Serve(commands::serve::Args),
     Export(commands::export::Args),
+    Archive(commands::archive::Args),
     #[command(name = commands::template_worker::NAME, hide = true)]
     TemplateWorker(commands::template_worker::Args),
 }
@@ -88,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&context, args),
         Command::Export(args) => commands::export::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
+        Command::Archive(args) => commands::archive::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
     let status = match result {

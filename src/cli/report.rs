@@ -226,6 +226,11 @@ pub fn hint(error: &Error) -> String {
         Error::Io { source, .. } => io_hint(source).into(),
         Error::Git { .. } if error.to_string().contains(".lock") => "a killed process may have left the lock file; if no Git command runs, `promptreg doctor --fix` clears it".into(),
         Error::Git { .. } => "check the repository with `git fsck` and `git status`; if they are clean, report the message above".into(),
+        Error::NothingToArchive { .. } => "choose a later date; `promptreg versions NAME` shows when each version was released".into(),
+        Error::ArchiveInvalid { .. } => "`promptreg archive verify FILE` lists every check; write the archive again from a registry that still has the tags".into(),
+        Error::ArchiveConflict { .. } => "nothing was restored; compare them with `git show <tag>`, and delete or rename the tags here (`git tag -d`) if the archive's are the ones to keep".into(),
+        Error::GitCommand { .. } => "promptreg runs `git` from PATH for archives; check that it is installed (`git --version`) and that the file can be written".into(),
+        Error::ArchiveHeld { .. } => "nothing was deleted; promote other versions first, or archive with an earlier --before".into(),
     }
 }
 

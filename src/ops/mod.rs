@@ -3,6 +3,7 @@
 //! [`crate::store`]'s write protocol (`write_start` begins one).
 
 pub mod access_log;
+pub mod archive;
 pub mod audit;
 pub mod create;
 pub mod diff;

@@ -2,6 +2,7 @@
 //! tags, and writes commits (compare-and-swap on the branch) and annotated tags.
 
 mod branch;
+pub mod bundle;
 mod cache;
 mod catch_up;
 mod commits;

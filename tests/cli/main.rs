@@ -3,6 +3,7 @@
 mod support;
 
 mod access;
+mod archive;
 mod atomic;
 mod audit;
 mod broken_releases;

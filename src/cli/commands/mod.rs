@@ -1,6 +1,7 @@
 //! One module per subcommand: an `Args` struct (its doc comments are the `--help`) and a `run`
 //! function that calls the library and prints the result.
 
+pub mod archive;
 pub mod audit;
 pub mod completions;
 pub mod create;
