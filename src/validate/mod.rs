@@ -56,22 +56,60 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         Some(paths) => gather_paths(&files, paths)?,
     };
     let layout = layout(&entries, &mut out);
-    for dir in &layout.prompts {
-        let (start, end) = dir.range;
-        prompt::check(&files, &dir.dir, &entries[start..end], &mut out)?;
-    }
     let names: BTreeSet<PromptName> = layout
         .prompts
         .iter()
         .filter_map(|d| d.name.clone())
         .collect();
-    let refs = match (&options.paths, check_registry) {
-        (Some(_), false) => tags::of(store, &names)?,
-        _ => tags::all(store)?,
-    };
     let everything = options.paths.is_none();
     let in_scope = |name: &PromptName| everything || names.contains(name);
-    let released = tags::check(store, &refs, &in_scope, &names, &mut out)?;
+    let check_tags = |out: &mut Vec<Finding>| -> Result<tags::Released> {
+        let refs = match (&options.paths, check_registry) {
+            (Some(_), false) => tags::of(store, &names)?,
+            _ => tags::all(store)?,
+        };
+        tags::check(store, &refs, &in_scope, &names, out)
+    };
+    // The prompts' checks (reading and parsing each prompt.yaml, compiling and rendering its
+    // templates) and the tags' (reading release trees) share nothing: over many prompts of the
+    // working tree they run at once, the prompts split between threads. The findings are the
+    // same, in the same order, as one thread's.
+    let mut tag_out = Vec::new();
+    let released = match files.shareable() {
+        Some(shared) if layout.prompts.len() >= PARALLEL_FROM => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let chunk = layout.prompts.len().div_ceil(threads.max(1));
+            let (prompt_results, tag_result) = std::thread::scope(|scope| {
+                let workers: Vec<_> = layout
+                    .prompts
+                    .chunks(chunk)
+                    .map(|dirs| {
+                        let (root, entries) = (shared.clone(), &entries);
+                        scope.spawn(move || check_prompts(&Files::WorkTree { root }, dirs, entries))
+                    })
+                    .collect();
+                let tag_result = check_tags(&mut tag_out);
+                let prompt_results: Vec<Result<Vec<Finding>>> = workers
+                    .into_iter()
+                    .map(|worker| {
+                        worker
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect();
+                (prompt_results, tag_result)
+            });
+            for found in prompt_results {
+                out.extend(found?);
+            }
+            tag_result?
+        }
+        _ => {
+            out.extend(check_prompts(&files, &layout.prompts, &entries)?);
+            check_tags(&mut tag_out)?
+        }
+    };
+    out.extend(tag_out);
     let served = if check_registry {
         registry::check(&files, &released, &mut out)?
     } else {
@@ -102,6 +140,23 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     };
     report.sort();
     Ok(report)
+}
+
+/// How many prompts make it worth checking them on several threads.
+const PARALLEL_FROM: usize = 64;
+
+/// The findings of the prompts in `dirs`, in order.
+fn check_prompts(
+    files: &Files<'_>,
+    dirs: &[PromptDir],
+    entries: &[(String, Entry)],
+) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let (start, end) = dir.range;
+        prompt::check(files, &dir.dir, &entries[start..end], &mut out)?;
+    }
+    Ok(out)
 }
 
 /// Every file and link under `prompts/`.
