@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 pub use finding::{Finding, Report, Severity, CODES};
 
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
 
@@ -63,19 +63,28 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         .collect();
     let everything = options.paths.is_none();
     let in_scope = |name: &PromptName| everything || names.contains(name);
-    let check_tags = |out: &mut Vec<Finding>| -> Result<tags::Released> {
+    // The tags, then registry.yaml's pointers to them: the versions it serves.
+    type Served = BTreeSet<(PromptName, Version)>;
+    let check_tags = |out: &mut Vec<Finding>| -> Result<(tags::Released, Served)> {
         let refs = match (&options.paths, check_registry) {
             (Some(_), false) => tags::of(store, &names)?,
             _ => tags::all(store)?,
         };
-        tags::check(store, &refs, &in_scope, &names, out)
+        let released = tags::check(store, &refs, &in_scope, &names, out)?;
+        let served = if check_registry {
+            registry::check(&files, &released, out)?
+        } else {
+            BTreeSet::new()
+        };
+        Ok((released, served))
     };
     // The prompts' checks (reading and parsing each prompt.yaml, compiling and rendering its
-    // templates) and the tags' (reading release trees) share nothing: over many prompts of the
-    // working tree they run at once, the prompts split between threads. The findings are the
-    // same, in the same order, as one thread's.
+    // templates) and those of the tags and registry.yaml (reading release trees, parsing the
+    // index) share nothing: over many prompts of the working tree they run at once, the prompts
+    // split between threads. The findings are the same, in the same order, as one thread's.
     let mut tag_out = Vec::new();
-    let released = match files.shareable() {
+    let mut fine = Vec::new();
+    let (released, served) = match files.shareable() {
         Some(shared) if layout.prompts.len() >= PARALLEL_FROM => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             let chunk = layout.prompts.len().div_ceil(threads.max(1));
@@ -89,7 +98,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                     })
                     .collect();
                 let tag_result = check_tags(&mut tag_out);
-                let prompt_results: Vec<Result<Vec<Finding>>> = workers
+                let prompt_results: Vec<Result<(Vec<Finding>, Vec<ObjectId>)>> = workers
                     .into_iter()
                     .map(|worker| {
                         worker
@@ -100,21 +109,20 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                 (prompt_results, tag_result)
             });
             for found in prompt_results {
-                out.extend(found?);
+                let (findings, servable) = found?;
+                out.extend(findings);
+                fine.extend(servable);
             }
             tag_result?
         }
         _ => {
-            out.extend(check_prompts(&files, &layout.prompts, &entries)?);
+            let (findings, servable) = check_prompts(&files, &layout.prompts, &entries)?;
+            out.extend(findings);
+            fine.extend(servable);
             check_tags(&mut tag_out)?
         }
     };
     out.extend(tag_out);
-    let served = if check_registry {
-        registry::check(&files, &released, &mut out)?
-    } else {
-        BTreeSet::new()
-    };
     // Whether each release's prompt.yaml can be served. Over everything, what is served now —
     // the versions the pointers name and each prompt's `@latest` — since parsing every one of
     // 100,000 releases would multiply the run's time; over some prompts, all of their releases.
@@ -124,7 +132,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         let key = (name.clone(), version.clone());
         !everything || served.contains(&key) || latest.contains(&key)
     };
-    tags::check_contents(store, &released, &wanted, &mut out)?;
+    tags::check_contents(store, &released, &wanted, &fine, &mut out)?;
     if everything
         || options
             .paths
@@ -145,18 +153,20 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
 /// How many prompts make it worth checking them on several threads.
 const PARALLEL_FROM: usize = 64;
 
-/// The findings of the prompts in `dirs`, in order.
+/// The findings of the prompts in `dirs`, in order, and the blobs of their prompt.yaml files
+/// that are servable as they are (see [`prompt::check`]).
 fn check_prompts(
     files: &Files<'_>,
     dirs: &[PromptDir],
     entries: &[(String, Entry)],
-) -> Result<Vec<Finding>> {
+) -> Result<(Vec<Finding>, Vec<ObjectId>)> {
     let mut out = Vec::new();
+    let mut fine = Vec::new();
     for dir in dirs {
         let (start, end) = dir.range;
-        prompt::check(files, &dir.dir, &entries[start..end], &mut out)?;
+        prompt::check(files, &dir.dir, &entries[start..end], &mut out, &mut fine)?;
     }
-    Ok(out)
+    Ok((out, fine))
 }
 
 /// Every file and link under `prompts/`.

@@ -51,5 +51,6 @@ mod test_files;
 mod ui;
 mod ui_browser;
 mod validate;
+mod validate_many;
 mod versions;
 mod writes_cli;
