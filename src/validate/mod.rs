@@ -65,12 +65,13 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     let in_scope = |name: &PromptName| everything || names.contains(name);
     // The tags, then registry.yaml's pointers to them: the versions it serves.
     type Served = BTreeSet<(PromptName, Version)>;
-    let check_tags = |out: &mut Vec<Finding>| -> Result<(tags::Released, Served)> {
+    let mut trees = store.release_trees()?;
+    let mut check_tags = |out: &mut Vec<Finding>| -> Result<(tags::Released, Served)> {
         let refs = match (&options.paths, check_registry) {
             (Some(_), false) => tags::of(store, &names)?,
             _ => tags::all(store)?,
         };
-        let released = tags::check(store, &refs, &in_scope, &names, out)?;
+        let released = tags::check(store, &mut trees, &refs, &in_scope, &names, out)?;
         let served = if check_registry {
             registry::check(&files, &released, out)?
         } else {
@@ -132,7 +133,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         let key = (name.clone(), version.clone());
         !everything || served.contains(&key) || latest.contains(&key)
     };
-    tags::check_contents(store, &released, &wanted, &fine, &mut out)?;
+    tags::check_contents(store, &mut trees, &released, &wanted, &fine, &mut out)?;
     if everything
         || options
             .paths

@@ -81,8 +81,11 @@ pub(crate) fn of(store: &Store, names: &BTreeSet<PromptName>) -> Result<Vec<TagR
 /// Checks the version tags among `refs` whose prompt `in_scope` accepts, and returns every
 /// version tag found (for the pointer checks). `prompts` are the prompts the checked tree holds:
 /// a lightweight tag of one of them is an error, of anything else a warning.
+/// `trees` is shared with [`check_contents`]: each release commit's `prompts/` tree is indexed
+/// once.
 pub(crate) fn check(
     store: &Store,
+    trees: &mut ReleaseTrees<'_>,
     refs: &[TagRef],
     in_scope: &dyn Fn(&PromptName) -> bool,
     prompts: &BTreeSet<PromptName>,
@@ -90,7 +93,6 @@ pub(crate) fn check(
 ) -> Result<Released> {
     let tags: Vec<VersionTag<'_>> = refs.iter().filter_map(version_tag).collect();
     let mut released = Released::default();
-    let mut trees = store.release_trees()?;
     // (ref, annotated, commit to check)
     let mut to_check = Vec::new();
     for tag in &tags {
@@ -178,7 +180,7 @@ pub(crate) fn check(
         match trees.holds(commit, &tag.name)? {
             Holds::Prompt => {
                 // A release holding a link cannot be read at all: report that alone.
-                if !links(&mut trees, tag, commit, out)? {
+                if !links(trees, tag, commit, out)? {
                     released.holding.insert(
                         (tag.name.clone(), tag.version.clone()),
                         (tag.tag.refname.clone(), commit),
@@ -186,7 +188,7 @@ pub(crate) fn check(
                 }
             }
             // A linked prompt.yaml: say so rather than that there is none.
-            Holds::Nothing if links(&mut trees, tag, commit, out)? => {}
+            Holds::Nothing if links(trees, tag, commit, out)? => {}
             Holds::Nothing => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
@@ -242,12 +244,12 @@ fn links(
 /// tree's prompt.yaml files that do): not parsed again.
 pub(crate) fn check_contents(
     store: &Store,
+    trees: &mut ReleaseTrees<'_>,
     released: &Released,
     wanted: &dyn Fn(&PromptName, &Version) -> bool,
     fine: &[ObjectId],
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    let mut trees = store.release_trees()?;
     // prompt.yaml blob → what parsing it said: a blob parses the same in every release that
     // holds it.
     let mut parsed: HashMap<ObjectId, Parsed> = fine.iter().map(|id| (*id, Parsed::Fine)).collect();
