@@ -384,6 +384,25 @@ pub enum Error {
     /// `--branch NAME` names a branch that exists already, or is not a valid branch name.
     #[error("cannot create branch `{branch}`: {}", if *exists { "it exists already" } else { "not a valid Git branch name" })]
     BadBranch { branch: String, exists: bool },
+    /// `archive --before DATE` found no release tagged before DATE.
+    #[error("no release was tagged before {before}")]
+    NothingToArchive { before: String },
+
+    /// A file is not a promptreg archive, or it fails the checks of `archive verify`.
+    #[error("`{}` is not a complete promptreg archive: {reason}", path.display())]
+    ArchiveInvalid { path: PathBuf, reason: String },
+
+    /// `archive restore` found tags that exist here naming other objects than the archive's.
+    #[error("{} tag(s) of the archive exist here with other contents: {}", tags.len(), tags.join(", "))]
+    ArchiveConflict { tags: Vec<String> },
+
+    /// A `git` command promptreg ran (for bundles) failed.
+    #[error("`git {command}` failed: {stderr}")]
+    GitCommand { command: String, stderr: String },
+
+    /// `archive prune` refused: environments hold some of the archived versions.
+    #[error("{} archived version(s) are held by an environment: {}", held.len(), held.join(", "))]
+    ArchiveHeld { held: Vec<String> },
 }
 
 /// What [`Error::TooLarge`] says about the size.
@@ -498,6 +517,11 @@ impl Error {
             Error::ActionDenied { .. } => (403, "access-denied"),
             Error::ProtectedEnvironment { .. } => (409, "protected-environment"),
             Error::BadBranch { .. } => (409, "bad-branch"),
+            Error::NothingToArchive { .. } => (404, "nothing-to-archive"),
+            Error::ArchiveInvalid { .. } => (422, "archive-invalid"),
+            Error::ArchiveConflict { .. } => (409, "tag-conflict"),
+            Error::GitCommand { .. } => (500, "internal"),
+            Error::ArchiveHeld { .. } => (409, "archive-held"),
         }
     }
 
@@ -563,7 +587,12 @@ impl Error {
             | Error::ImportConflict { .. }
             | Error::ActionDenied { .. }
             | Error::ProtectedEnvironment { .. }
-            | Error::BadBranch { .. } => None,
+            | Error::BadBranch { .. }
+            | Error::NothingToArchive { .. }
+            | Error::ArchiveInvalid { .. }
+            | Error::ArchiveConflict { .. }
+            | Error::GitCommand { .. }
+            | Error::ArchiveHeld { .. } => None,
         }
     }
 

@@ -51,6 +51,7 @@ pub enum Command {
     Export(commands::export::Args),
     Import(commands::import::Args),
     Access(commands::access::Args),
+    Archive(commands::archive::Args),
     #[command(name = commands::template_worker::NAME, hide = true)]
     TemplateWorker(commands::template_worker::Args),
 }
@@ -93,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(&context, args),
         Command::Results(args) => commands::results::run(&context, args),
         Command::Access(args) => commands::access::run(&context, args),
+        Command::Archive(args) => commands::archive::run(&context, args),
         Command::TemplateWorker(args) => commands::template_worker::run(&context, args),
     };
     let status = match result {

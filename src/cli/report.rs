@@ -239,6 +239,11 @@ pub fn hint(error: &Error) -> String {
             "choose another name, or delete the old branch first (`git branch -D {branch}`)"
         ),
         Error::BadBranch { exists: false, .. } => "use a name such as `promote/support-faq-1.2.0` (see `git check-ref-format --branch`)".into(),
+        Error::NothingToArchive { .. } => "choose a later date; `promptreg versions NAME` shows when each version was released".into(),
+        Error::ArchiveInvalid { .. } => "`promptreg archive verify FILE` lists every check; write the archive again from a registry that still has the tags".into(),
+        Error::ArchiveConflict { .. } => "nothing was restored; compare them with `git show <tag>`, and delete or rename the tags here (`git tag -d`) if the archive's are the ones to keep".into(),
+        Error::GitCommand { .. } => "promptreg runs `git` from PATH for archives; check that it is installed (`git --version`) and that the file can be written".into(),
+        Error::ArchiveHeld { .. } => "nothing was deleted; promote other versions first, or archive with an earlier --before".into(),
     }
 }
 

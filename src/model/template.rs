@@ -310,15 +310,49 @@ impl io::Write for Bounded {
 
 /// Renders `source` with `values`; a variable it reads that `values` lacks is an error, and so
 /// is running into one of the limits. In the worker process when [`isolate_in`] installed one
-/// and `source` has template syntax at all (plain text runs no code, and stays fast).
+/// and `source` has template syntax at all (plain text runs no code, and stays fast), unless the
+/// compiled template is [`straight_line`]: one that only writes text and the values it looks
+/// up cannot need more memory than its output and its values, so it renders here, without the
+/// round trip to the worker (`validate` renders every prompt of a registry).
 pub fn render(
     source: &str,
     values: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<String, TemplateError> {
-    match isolation::installed() {
-        Some(isolation) if has_syntax(source) => isolation.render(source, values),
-        _ => render_here(source, values),
+    let Some(isolation) = isolation::installed().filter(|_| has_syntax(source)) else {
+        return render_here(source, values);
+    };
+    let env = environment();
+    match env.template_from_str(source) {
+        Ok(template) if straight_line(&template) => render_compiled(&template, values),
+        // A template that does not compile fails the same way in the worker.
+        Err(e) => Err(error(e, false)),
+        Ok(_) => isolation.render(source, values),
     }
+}
+
+/// Whether the compiled `template` only writes text and values it looks up (attributes and
+/// items of them included), with at most forward jumps (`if`/`else`): no loop, call, filter,
+/// test, `set`, macro, block or operator. Each instruction then runs at most once and none
+/// builds a value, so a render holds no more than its values and its (bounded) output.
+fn straight_line(template: &minijinja::Template<'_, '_>) -> bool {
+    use minijinja::machinery::{get_compiled_template, Instruction};
+    let compiled = get_compiled_template(template);
+    if !compiled.blocks.is_empty() {
+        return false;
+    }
+    let instructions = &compiled.instructions;
+    (0..instructions.len() as u32).all(|idx| match instructions.get(idx) {
+        Some(
+            Instruction::EmitRaw(_)
+            | Instruction::Emit
+            | Instruction::Lookup(_)
+            | Instruction::GetAttr(_)
+            | Instruction::GetItem
+            | Instruction::LoadConst(_),
+        ) => true,
+        Some(Instruction::Jump(target) | Instruction::JumpIfFalse(target)) => *target > idx,
+        _ => false,
+    })
 }
 
 /// Whether `source` has any MiniJinja delimiter (`{{`, `{%`, `{#`); without one it is text.
@@ -334,6 +368,14 @@ fn render_here(
 ) -> Result<String, TemplateError> {
     let env = environment();
     let template = env.template_from_str(source).map_err(|e| error(e, false))?;
+    render_compiled(&template, values)
+}
+
+/// Renders a compiled template with the output bound.
+fn render_compiled(
+    template: &minijinja::Template<'_, '_>,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, TemplateError> {
     let mut out = Bounded {
         text: Vec::new(),
         full: false,
@@ -350,6 +392,32 @@ fn render_here(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_text_and_lookups_are_straight_line() {
+        let env = environment();
+        let straight = |source: &str| straight_line(&env.template_from_str(source).unwrap());
+        for source in [
+            "Hello {{ name }}, about {{ user.id }} and {{ a['b'] }}",
+            "{% if vip %}Dear {{ name }}{% else %}Hi{% endif %}",
+            "{# a comment #}plain",
+        ] {
+            assert!(straight(source), "{source}");
+        }
+        for source in [
+            "{% for i in range(3) %}{{ i }}{% endfor %}",
+            "{% set x = 'a' ~ 'b' %}{{ x }}",
+            "{{ name | upper }}",
+            "{{ name * 1000 }}",
+            "{{ name ~ name }}",
+            "{% macro m() %}x{% endmacro %}{{ m() }}",
+            "{{ range(3) }}",
+            "{% if name is defined %}x{% endif %}",
+            "{% block b %}x{% endblock %}",
+        ] {
+            assert!(!straight(source), "{source}");
+        }
+    }
 
     #[test]
     fn finds_the_variables_read() {

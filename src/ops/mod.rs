@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod access_log;
+pub mod archive;
 pub mod audit;
 pub mod create;
 pub mod diff;

@@ -3,6 +3,7 @@
 
 mod branch;
 mod branch_commit;
+pub mod bundle;
 mod cache;
 mod catch_up;
 mod commits;

@@ -81,6 +81,16 @@ impl<'s> Files<'s> {
         Ok(Files::Index { store, entries })
     }
 
+    /// The working tree's root, from which another thread can read the same files
+    /// ([`Files::WorkTree`]); `None` for the index, read through the repository, which one
+    /// thread at a time may use.
+    pub fn shareable(&self) -> Option<PathBuf> {
+        match self {
+            Files::WorkTree { root } => Some(root.clone()),
+            Files::Index { .. } => None,
+        }
+    }
+
     /// The file or link at `path` (repository-relative, `/`-separated); `None` for a directory or
     /// nothing.
     pub fn entry(&self, path: &str) -> Result<Option<Entry>> {

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 pub use finding::{Finding, Report, Severity, CODES};
 
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
 
@@ -56,27 +56,74 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         Some(paths) => gather_paths(&files, paths)?,
     };
     let layout = layout(&entries, &mut out);
-    for dir in &layout.prompts {
-        let (start, end) = dir.range;
-        prompt::check(&files, &dir.dir, &entries[start..end], &mut out)?;
-    }
     let names: BTreeSet<PromptName> = layout
         .prompts
         .iter()
         .filter_map(|d| d.name.clone())
         .collect();
-    let refs = match (&options.paths, check_registry) {
-        (Some(_), false) => tags::of(store, &names)?,
-        _ => tags::all(store)?,
-    };
     let everything = options.paths.is_none();
     let in_scope = |name: &PromptName| everything || names.contains(name);
-    let released = tags::check(store, &refs, &in_scope, &names, &mut out)?;
-    let served = if check_registry {
-        registry::check(&files, &released, &mut out)?
-    } else {
-        BTreeSet::new()
+    // The tags, then registry.yaml's pointers to them: the versions it serves.
+    type Served = BTreeSet<(PromptName, Version)>;
+    let mut trees = store.release_trees()?;
+    let mut check_tags = |out: &mut Vec<Finding>| -> Result<(tags::Released, Served)> {
+        let refs = match (&options.paths, check_registry) {
+            (Some(_), false) => tags::of(store, &names)?,
+            _ => tags::all(store)?,
+        };
+        let released = tags::check(store, &mut trees, &refs, &in_scope, &names, out)?;
+        let served = if check_registry {
+            registry::check(&files, &released, out)?
+        } else {
+            BTreeSet::new()
+        };
+        Ok((released, served))
     };
+    // The prompts' checks (reading and parsing each prompt.yaml, compiling and rendering its
+    // templates) and those of the tags and registry.yaml (reading release trees, parsing the
+    // index) share nothing: over many prompts of the working tree they run at once, the prompts
+    // split between threads. The findings are the same, in the same order, as one thread's.
+    let mut tag_out = Vec::new();
+    let mut fine = Vec::new();
+    let (released, served) = match files.shareable() {
+        Some(shared) if layout.prompts.len() >= PARALLEL_FROM => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let chunk = layout.prompts.len().div_ceil(threads.max(1));
+            let (prompt_results, tag_result) = std::thread::scope(|scope| {
+                let workers: Vec<_> = layout
+                    .prompts
+                    .chunks(chunk)
+                    .map(|dirs| {
+                        let (root, entries) = (shared.clone(), &entries);
+                        scope.spawn(move || check_prompts(&Files::WorkTree { root }, dirs, entries))
+                    })
+                    .collect();
+                let tag_result = check_tags(&mut tag_out);
+                let prompt_results: Vec<Result<(Vec<Finding>, Vec<ObjectId>)>> = workers
+                    .into_iter()
+                    .map(|worker| {
+                        worker
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect();
+                (prompt_results, tag_result)
+            });
+            for found in prompt_results {
+                let (findings, servable) = found?;
+                out.extend(findings);
+                fine.extend(servable);
+            }
+            tag_result?
+        }
+        _ => {
+            let (findings, servable) = check_prompts(&files, &layout.prompts, &entries)?;
+            out.extend(findings);
+            fine.extend(servable);
+            check_tags(&mut tag_out)?
+        }
+    };
+    out.extend(tag_out);
     // Whether each release's prompt.yaml can be served. Over everything, what is served now —
     // the versions the pointers name and each prompt's `@latest` — since parsing every one of
     // 100,000 releases would multiply the run's time; over some prompts, all of their releases.
@@ -86,7 +133,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         let key = (name.clone(), version.clone());
         !everything || served.contains(&key) || latest.contains(&key)
     };
-    tags::check_contents(store, &released, &wanted, &mut out)?;
+    tags::check_contents(store, &mut trees, &released, &wanted, &fine, &mut out)?;
     if everything
         || options
             .paths
@@ -102,6 +149,25 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     };
     report.sort();
     Ok(report)
+}
+
+/// How many prompts make it worth checking them on several threads.
+const PARALLEL_FROM: usize = 64;
+
+/// The findings of the prompts in `dirs`, in order, and the blobs of their prompt.yaml files
+/// that are servable as they are (see [`prompt::check`]).
+fn check_prompts(
+    files: &Files<'_>,
+    dirs: &[PromptDir],
+    entries: &[(String, Entry)],
+) -> Result<(Vec<Finding>, Vec<ObjectId>)> {
+    let mut out = Vec::new();
+    let mut fine = Vec::new();
+    for dir in dirs {
+        let (start, end) = dir.range;
+        prompt::check(files, &dir.dir, &entries[start..end], &mut out, &mut fine)?;
+    }
+    Ok((out, fine))
 }
 
 /// Every file and link under `prompts/`.

@@ -81,8 +81,11 @@ pub(crate) fn of(store: &Store, names: &BTreeSet<PromptName>) -> Result<Vec<TagR
 /// Checks the version tags among `refs` whose prompt `in_scope` accepts, and returns every
 /// version tag found (for the pointer checks). `prompts` are the prompts the checked tree holds:
 /// a lightweight tag of one of them is an error, of anything else a warning.
+/// `trees` is shared with [`check_contents`]: each release commit's `prompts/` tree is indexed
+/// once.
 pub(crate) fn check(
     store: &Store,
+    trees: &mut ReleaseTrees<'_>,
     refs: &[TagRef],
     in_scope: &dyn Fn(&PromptName) -> bool,
     prompts: &BTreeSet<PromptName>,
@@ -90,7 +93,6 @@ pub(crate) fn check(
 ) -> Result<Released> {
     let tags: Vec<VersionTag<'_>> = refs.iter().filter_map(version_tag).collect();
     let mut released = Released::default();
-    let mut trees = store.release_trees()?;
     // (ref, annotated, commit to check)
     let mut to_check = Vec::new();
     for tag in &tags {
@@ -178,7 +180,7 @@ pub(crate) fn check(
         match trees.holds(commit, &tag.name)? {
             Holds::Prompt => {
                 // A release holding a link cannot be read at all: report that alone.
-                if !links(&mut trees, tag, commit, out)? {
+                if !links(trees, tag, commit, out)? {
                     released.holding.insert(
                         (tag.name.clone(), tag.version.clone()),
                         (tag.tag.refname.clone(), commit),
@@ -186,7 +188,7 @@ pub(crate) fn check(
                 }
             }
             // A linked prompt.yaml: say so rather than that there is none.
-            Holds::Nothing if links(&mut trees, tag, commit, out)? => {}
+            Holds::Nothing if links(trees, tag, commit, out)? => {}
             Holds::Nothing => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
@@ -233,62 +235,142 @@ fn links(
 /// prompt.yaml: it must parse, follow the rules and name component files that are there, as
 /// `fetch` needs. Parsing costs ~20–40 µs a release, so a run over everything checks what is
 /// served (see `validate`), and a run over some prompts checks all their releases.
+///
+/// The releases are taken in batches: their blobs are read here (the repository is one
+/// thread's), each distinct blob is parsed once, on several threads when there are many, and
+/// the findings come out in the releases' order, as one thread would write them.
+///
+/// `fine` are blobs known to parse, follow the rules and name no component (the checked
+/// tree's prompt.yaml files that do): not parsed again.
 pub(crate) fn check_contents(
     store: &Store,
+    trees: &mut ReleaseTrees<'_>,
     released: &Released,
     wanted: &dyn Fn(&PromptName, &Version) -> bool,
+    fine: &[ObjectId],
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    let mut trees = store.release_trees()?;
-    // prompt.yaml blob → its problem, when it names no components: a blob parses the same in
-    // every release that holds it.
-    let mut parsed: HashMap<ObjectId, Option<String>> = HashMap::new();
-    for ((name, version), (refname, commit)) in &released.holding {
-        if !wanted(name, version) {
-            continue;
-        }
-        if let Some(problem) = release_problem(store, &mut trees, &mut parsed, *commit, name)? {
-            out.push(Finding::error(
+    // prompt.yaml blob → what parsing it said: a blob parses the same in every release that
+    // holds it.
+    let mut parsed: HashMap<ObjectId, Parsed> = fine.iter().map(|id| (*id, Parsed::Fine)).collect();
+    let mut batch: Vec<Release<'_>> = Vec::new();
+    let mut unparsed: Vec<(ObjectId, String, Vec<u8>)> = Vec::new();
+    let mut pending = std::collections::HashSet::new();
+    let mut releases = released
+        .holding
+        .iter()
+        .filter(|((name, version), _)| wanted(name, version))
+        .peekable();
+    while releases.peek().is_some() {
+        for ((name, _), (refname, commit)) in releases.by_ref().take(BATCH) {
+            let blob = trees.prompt_file(*commit, name)?;
+            if let Some(blob) = blob {
+                if !parsed.contains_key(&blob) && pending.insert(blob) {
+                    unparsed.push((blob, name.file(), store.blob(blob)?));
+                }
+            }
+            batch.push(Release {
+                name,
                 refname,
-                None,
-                "tag-invalid-prompt",
-                format!("{problem}; `fetch` cannot serve this version, and `promote` refuses it"),
-            ));
+                commit: *commit,
+                blob,
+            });
+        }
+        for (blob, outcome) in parse_all(std::mem::take(&mut unparsed)) {
+            parsed.insert(blob, outcome?);
+        }
+        pending.clear();
+        for release in batch.drain(..) {
+            if let Some(problem) = release_problem(store, &parsed, &release)? {
+                out.push(Finding::error(
+                    release.refname,
+                    None,
+                    "tag-invalid-prompt",
+                    format!(
+                        "{problem}; `fetch` cannot serve this version, and `promote` refuses it"
+                    ),
+                ));
+            }
         }
     }
     Ok(())
 }
 
-/// Why the release in `commit` cannot be served although it holds `prompts/<name>/prompt.yaml`:
-/// the file does not parse or breaks a rule, or a component it names cannot be read. What `fetch`
-/// does, without its cache (validate writes nothing).
+/// How many releases [`check_contents`] reads before it parses them.
+const BATCH: usize = 4096;
+
+/// How many blobs make it worth parsing them on several threads.
+const PARALLEL_FROM: usize = 64;
+
+/// A release whose content is checked.
+struct Release<'a> {
+    name: &'a PromptName,
+    refname: &'a str,
+    commit: ObjectId,
+    /// Its prompt.yaml, when it is a regular file there.
+    blob: Option<ObjectId>,
+}
+
+/// What parsing a prompt.yaml blob said.
+enum Parsed {
+    /// It parses, follows the rules and names no component file: servable.
+    Fine,
+    /// It does not parse or breaks a rule: the problem in words.
+    Problem(String),
+    /// It parses and follows the rules, and names component files, which live beside it: the
+    /// answer depends on the commit.
+    Components(Box<PromptFile>),
+}
+
+/// Parses each `(blob, file, bytes)`, in order, on several threads when there are many.
+fn parse_all(blobs: Vec<(ObjectId, String, Vec<u8>)>) -> Vec<(ObjectId, Result<Parsed>)> {
+    let parse = |(blob, file, bytes): &(ObjectId, String, Vec<u8>)| {
+        let outcome = match PromptFile::parse(bytes, Path::new(file)) {
+            Ok(prompt) if prompt.component_paths().next().is_none() => Ok(Parsed::Fine),
+            Ok(prompt) => Ok(Parsed::Components(Box::new(prompt))),
+            Err(e) => describe(file, e).map(Parsed::Problem),
+        };
+        (*blob, outcome)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if blobs.len() < PARALLEL_FROM || threads < 2 {
+        return blobs.iter().map(parse).collect();
+    }
+    let chunk = blobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = blobs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// Why `release` cannot be served although it holds `prompts/<name>/prompt.yaml`: the file does
+/// not parse or breaks a rule, or a component it names cannot be read. What `fetch` does,
+/// without its cache (validate writes nothing).
 fn release_problem(
     store: &Store,
-    trees: &mut ReleaseTrees<'_>,
-    parsed: &mut HashMap<ObjectId, Option<String>>,
-    commit: ObjectId,
-    name: &PromptName,
+    parsed: &HashMap<ObjectId, Parsed>,
+    release: &Release<'_>,
 ) -> Result<Option<String>> {
-    let Some(blob) = trees.prompt_file(commit, name)? else {
+    let Some(blob) = release.blob else {
         return Ok(None);
     };
-    if let Some(known) = parsed.get(&blob) {
-        return Ok(known.clone());
-    }
+    let prompt = match parsed.get(&blob) {
+        None | Some(Parsed::Fine) => return Ok(None),
+        Some(Parsed::Problem(problem)) => return Ok(Some(problem.clone())),
+        Some(Parsed::Components(prompt)) => prompt,
+    };
+    let (name, commit) = (release.name, release.commit);
     let file = name.file();
-    let bytes = store.blob(blob)?;
-    let prompt = match PromptFile::parse(&bytes, Path::new(&file)) {
-        Ok(prompt) => prompt,
-        Err(e) => {
-            let problem = Some(describe(&file, e)?);
-            parsed.insert(blob, problem.clone());
-            return Ok(problem);
-        }
-    };
-    if prompt.component_paths().next().is_none() {
-        parsed.insert(blob, None);
-        return Ok(None);
-    }
     // Components live beside the file, so the answer depends on the commit, not only the blob.
     let tree = store
         .find_commit(commit)

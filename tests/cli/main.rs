@@ -4,6 +4,7 @@ mod support;
 
 mod access;
 mod access_roles;
+mod archive;
 mod atomic;
 mod audit;
 mod broken_releases;
@@ -54,5 +55,6 @@ mod test_files;
 mod ui;
 mod ui_browser;
 mod validate;
+mod validate_many;
 mod versions;
 mod writes_cli;

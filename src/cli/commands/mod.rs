@@ -2,6 +2,7 @@
 //! function that calls the library and prints the result.
 
 pub mod access;
+pub mod archive;
 pub mod audit;
 pub mod completions;
 pub mod create;

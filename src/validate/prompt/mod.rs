@@ -21,12 +21,15 @@ use crate::model::yaml;
 use crate::{Error, Result};
 
 /// Checks the prompt in `dir` (`prompts/<name>`), whose files are `entries` (repository-relative
-/// paths, sorted).
+/// paths, sorted). When its prompt.yaml parses, follows every rule and names no component
+/// file, the id of its content as a blob goes to `fine`: a release holding the same blob is
+/// servable without parsing it again (see `tags::check_contents`).
 pub(crate) fn check(
     files: &Files<'_>,
     dir: &str,
     entries: &[(String, Entry)],
     out: &mut Vec<Finding>,
+    fine: &mut Vec<crate::store::ObjectId>,
 ) -> Result<()> {
     let file = format!("{dir}/{}", crate::PROMPT_FILE);
     let Some(entry) = lookup(entries, &file) else {
@@ -67,6 +70,11 @@ pub(crate) fn check(
     // Every broken rule, each at its place; then what can still be checked is.
     let violations = rules::violations(&prompt);
     let rules_ok = violations.is_empty();
+    if rules_ok && prompt.component_paths().next().is_none() {
+        if let Ok(id) = crate::store::hash_blob(&bytes) {
+            fine.push(id);
+        }
+    }
     if !rules_ok {
         let text = std::str::from_utf8(&bytes).unwrap_or_default();
         let spans = Spans::of(text);
@@ -206,7 +214,7 @@ mod tests {
         };
         let entries = files.walk("prompts/x").unwrap();
         let mut out = Vec::new();
-        check(&files, "prompts/x", &entries, &mut out).unwrap();
+        check(&files, "prompts/x", &entries, &mut out, &mut Vec::new()).unwrap();
         out
     }
 
