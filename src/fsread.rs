@@ -18,7 +18,7 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{openat, statat, AtFlags, Dir, FileType, Mode, OFlags, CWD};
@@ -285,18 +285,45 @@ fn walk_fd(fd: OwnedFd, shown: &str, out: &mut Vec<(String, Kind)>) -> Result<()
         }
     }
     let parent = dir.fd().map_err(|e| io(shown, e))?;
+    if subdirs.len() >= PARALLEL_FROM {
+        // `prompts/` of 10,000 prompts: the opening and listing of their directories is kernel
+        // work two threads share; the halves are appended in order, as one thread gives them.
+        let (first, second) = subdirs.split_at(subdirs.len() / 2);
+        let (a, b) = std::thread::scope(|scope| {
+            let other = scope.spawn(|| walk_subdirs(parent, second));
+            (walk_subdirs(parent, first), other.join())
+        });
+        out.extend(a?);
+        out.extend(b.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        return Ok(());
+    }
+    out.extend(walk_subdirs(parent, &subdirs)?);
+    Ok(())
+}
+
+/// How many sub-directories a directory has before its walk is shared with a second thread.
+const PARALLEL_FROM: usize = 512;
+
+/// Walks each of `subdirs` (their names in `parent`, and their shown paths) in turn.
+fn walk_subdirs(
+    parent: BorrowedFd<'_>,
+    subdirs: &[(CString, String)],
+) -> Result<Vec<(String, Kind)>> {
+    let mut out = Vec::new();
     for (raw, path) in subdirs {
         match openat(parent, raw.as_c_str(), DIR_FLAGS, Mode::empty()) {
-            Ok(sub) => walk_fd(sub, &path, out)?,
+            Ok(sub) => walk_fd(sub, path, &mut out)?,
             // Replaced since it was listed: report what it is now.
             Err(errno) => match statat(parent, raw.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(stat) => out.push((path, kind_of(FileType::from_raw_mode(stat.st_mode)))),
+                Ok(stat) => {
+                    out.push((path.clone(), kind_of(FileType::from_raw_mode(stat.st_mode))))
+                }
                 Err(Errno::NOENT) => {}
-                Err(_) => return Err(io(&path, errno)),
+                Err(_) => return Err(io(path, errno)),
             },
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn kind_of(file_type: FileType) -> Kind {

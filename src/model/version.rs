@@ -185,11 +185,16 @@ impl Version {
 /// The version `@latest` means: the highest release, or the highest pre-release when there are
 /// only pre-releases. `versions` must be sorted ascending.
 pub fn latest(versions: &[Version]) -> Option<&Version> {
-    versions
+    latest_by(versions, |v| v)
+}
+
+/// [`latest`] of items sorted by the version `version_of` gives.
+pub fn latest_by<T>(items: &[T], version_of: impl Fn(&T) -> &Version) -> Option<&T> {
+    items
         .iter()
         .rev()
-        .find(|v| !v.is_prerelease())
-        .or_else(|| versions.last())
+        .find(|item| !version_of(item).is_prerelease())
+        .or_else(|| items.last())
 }
 
 impl fmt::Display for Version {

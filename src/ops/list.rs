@@ -6,14 +6,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::model::version::latest;
+use crate::model::version::latest_by;
 use crate::store::tags::ReleaseTrees;
-use crate::store::Store;
+use crate::store::{ObjectId, Store};
 use crate::{Error, PromptName, Result};
 use promptreg_wire::record::ListRecord;
 
 use crate::read::files::{prompt_files, read_prompt_file, FilesOf};
 use crate::read::gaps::missing_tags;
+use crate::read::summaries::SummaryCache;
 use crate::read::{registry_at, revision_label, MissingTag};
 use serde_json::Value;
 
@@ -50,7 +51,7 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
     if let Some(env) = &filter.environment {
         registry.check_environment(env)?;
     }
-    let all = store.all_versions()?;
+    let all = store.all_version_tags()?;
     let files = prompt_files(
         store,
         match revision {
@@ -73,6 +74,7 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
         }
     }
     let mut trees = store.release_trees()?;
+    let mut summaries = SummaryCache::load(store);
     let mut rows = Vec::new();
     for name in names {
         if filter
@@ -92,20 +94,22 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
         }
         let versions = all.get(name).map(Vec::as_slice).unwrap_or_default();
         let released = !versions.is_empty() || !pointers.is_empty();
-        let newest = latest(versions);
+        let newest = latest_by(versions, |(version, _)| version);
         let summary = match (newest, files.get(name)) {
-            (Some(version), _) => match summary_of(store, &mut trees, name, version) {
-                Ok(summary) => summary,
-                // A tag shaped like a version but not a release (a lightweight `docs/v1.0.0`)
-                // does not make a prompt; one the index names or with files is still listed.
-                Err(Error::BadTag { .. })
-                    if !registry.prompts.contains_key(name) && !files.contains_key(name) =>
-                {
-                    continue
+            (Some((version, tag)), _) => {
+                match summary_of(store, &mut trees, &mut summaries, name, version, *tag) {
+                    Ok(summary) => summary,
+                    // A tag shaped like a version but not a release (a lightweight `docs/v1.0.0`)
+                    // does not make a prompt; one the index names or with files is still listed.
+                    Err(Error::BadTag { .. })
+                        if !registry.prompts.contains_key(name) && !files.contains_key(name) =>
+                    {
+                        continue
+                    }
+                    Err(Error::BadTag { .. }) => None,
+                    Err(e) => return Err(e),
                 }
-                Err(Error::BadTag { .. }) => None,
-                Err(e) => return Err(e),
-            },
+            }
             (None, Some(file)) if !released => {
                 read_prompt_file(store, file)?.and_then(|bytes| summary_in(&bytes, name))
             }
@@ -130,13 +134,18 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
             name: name.to_string(),
             domain: name.domain().map(str::to_owned),
             status: if released { "released" } else { "unreleased" }.to_owned(),
-            latest: newest.map(ToString::to_string),
+            latest: newest.map(|(version, _)| version.to_string()),
             versions: versions.len(),
             environments,
             summary,
             splits,
         });
     }
+    summaries.save(store);
+    let all = all
+        .into_iter()
+        .map(|(name, tags)| (name, tags.into_iter().map(|(v, _)| v).collect()))
+        .collect();
     Ok(Listing {
         missing_tags: missing_tags(&registry, &all),
         environments: registry.environments.clone(),
@@ -152,21 +161,26 @@ fn summary_in(bytes: &[u8], name: &PromptName) -> Option<String> {
         .and_then(|s| s.summary)
 }
 
-/// The summary of a release, read through `trees` so that each release commit's `prompts/` tree
-/// is read once for the whole list (many versions share a commit, and libgit2 does not cache
-/// large trees: a `prompts/` tree of 10,000 entries is ~350 KiB).
+/// The summary of the release `tag` names: from the cache of summaries by tag id, else read
+/// through `trees` so that each release commit's `prompts/` tree is read once for the whole
+/// list (many versions share a commit, and libgit2 does not cache large trees: a `prompts/`
+/// tree of 10,000 entries is ~350 KiB), and cached.
 fn summary_of(
     store: &Store,
     trees: &mut ReleaseTrees<'_>,
+    summaries: &mut SummaryCache,
     name: &PromptName,
     version: &crate::Version,
+    tag: ObjectId,
 ) -> Result<Option<String>> {
-    let Some(release) = store.release(name, version)? else {
-        return Ok(None);
+    if let Some(summary) = summaries.get(tag, name) {
+        return Ok(summary);
+    }
+    let release = store.release_from(name, version, tag)?;
+    let summary = match trees.prompt_file(release.commit, name)? {
+        Some(file) => summary_in(&store.blob(file)?, name),
+        None => None,
     };
-    let Some(file) = trees.prompt_file(release.commit, name)? else {
-        return Ok(None);
-    };
-    let bytes = store.blob(file)?;
-    Ok(summary_in(&bytes, name))
+    summaries.put(tag, name, summary.clone());
+    Ok(summary)
 }

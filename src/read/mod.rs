@@ -13,6 +13,7 @@ mod registry;
 pub mod release;
 pub mod results;
 pub mod steps;
+pub mod summaries;
 
 pub use gaps::{tag_missing, MissingTag};
 pub use missing::{missing_version, nearby_environments, nearby_names, not_found};

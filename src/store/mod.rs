@@ -220,20 +220,43 @@ impl Store {
 
     /// Every prompt that has at least one version tag, with its versions ascending.
     pub fn all_versions(&self) -> Result<BTreeMap<PromptName, Vec<Version>>> {
-        let mut all: BTreeMap<PromptName, Vec<Version>> = BTreeMap::new();
+        Ok(self
+            .all_version_tags()?
+            .into_iter()
+            .map(|(name, tags)| (name, tags.into_iter().map(|(v, _)| v).collect()))
+            .collect())
+    }
+
+    /// Every prompt that has at least one version tag, with its versions ascending and the id
+    /// of each version's tag object (from one read of the ref store, as [`Store::all_versions`]).
+    pub fn all_version_tags(&self) -> Result<BTreeMap<PromptName, Vec<(Version, ObjectId)>>> {
+        // A prompt's tags are next to each other in the sorted listing: its name is checked
+        // once, not once per version, and the map is built from whole runs.
+        let mut runs: Vec<(PromptName, Vec<(Version, ObjectId)>)> = Vec::new();
         for (refname, target) in refs::list_prefix(self.common_dir(), "refs/tags/")? {
             let Some((name, component)) = refname["refs/tags/".len()..].rsplit_once('/') else {
                 continue;
             };
-            let (Ok(name), Some(version)) = (
-                PromptName::parse(name),
-                Version::from_tag_component(component),
-            ) else {
+            let Some(version) = Version::from_tag_component(component) else {
                 continue;
             };
-            if self.is_annotated(&target) {
-                all.entry(name).or_default().push(version);
+            if !self.is_annotated(&target) {
+                continue;
             }
+            match runs.last_mut() {
+                Some((last, versions)) if last.as_str() == name => {
+                    versions.push((version, target.id))
+                }
+                _ => {
+                    if let Ok(name) = PromptName::parse(name) {
+                        runs.push((name, vec![(version, target.id)]));
+                    }
+                }
+            }
+        }
+        let mut all: BTreeMap<PromptName, Vec<(Version, ObjectId)>> = BTreeMap::new();
+        for (name, versions) in runs {
+            all.entry(name).or_default().extend(versions);
         }
         for versions in all.values_mut() {
             versions.sort();

@@ -239,3 +239,55 @@ fn list_survives_an_unrelated_lightweight_tag() {
         );
     }
 }
+
+/// The summaries of a list are cached by the id of each version's tag object: a new release,
+/// and a version tag replaced by hand with one naming other contents, show their own summary
+/// on the next list, exactly as with no cache at all.
+#[test]
+fn cached_summaries_follow_new_and_replaced_tags() {
+    let repo = registry();
+    let summaries = |repo: &TestRepo| -> Vec<(String, String)> {
+        let out = repo.run(&["list", "--format", "json"]);
+        out.ok();
+        out.json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| {
+                let summary = r["summary"].as_str().unwrap_or("-").to_owned();
+                (r["name"].as_str().expect("name").to_owned(), summary)
+            })
+            .collect()
+    };
+    let cold = summaries(&repo);
+    assert!(cold.contains(&("summarize".into(), "The summarize prompt".into())));
+    assert_eq!(summaries(&repo), cold, "the cached summaries are the same");
+
+    // A new release of summarize whose summary differs.
+    let file = "prompts/summarize/prompt.yaml";
+    let text = std::fs::read_to_string(repo.path(file)).unwrap();
+    repo.write(
+        file,
+        &text.replace("The summarize prompt", "Shorter summaries"),
+    );
+    repo.run(&["create", "summarize", "--version", "1.1.0", "-m", "shorter"])
+        .ok();
+    let after_release = summaries(&repo);
+    assert!(after_release.contains(&("summarize".into(), "Shorter summaries".into())));
+
+    // support/triage's only tag replaced by hand by one on a commit with another summary.
+    let file = "prompts/support/triage/prompt.yaml";
+    let text = std::fs::read_to_string(repo.path(file)).unwrap();
+    repo.commit_by_hand(
+        file,
+        &text.replace("The support/triage prompt", "Replaced by hand"),
+        "retag",
+    );
+    repo.git(&["tag", "-f", "-a", "-m", "again", "support/triage/v0.1.0"]);
+    let after_retag = summaries(&repo);
+    assert!(after_retag.contains(&("support/triage".into(), "Replaced by hand".into())));
+
+    // And all of it is what a list with no cache gives.
+    std::fs::remove_dir_all(repo.path(".git/promptreg")).unwrap();
+    assert_eq!(summaries(&repo), after_retag);
+}
