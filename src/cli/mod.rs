@@ -2,6 +2,7 @@
 //! here alone, from a command's [`CliError`]).
 //! Exit codes: 0 success, 1 error (not found, invalid input, refused), 2 usage.
 
+mod allocator;
 mod commands;
 mod context;
 mod error;
@@ -58,6 +59,7 @@ pub enum Command {
 
 /// Runs the CLI and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

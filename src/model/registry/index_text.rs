@@ -96,7 +96,10 @@ impl IndexText {
         older: Vec<u8>,
         file: &Path,
     ) -> std::result::Result<(IndexText, Vec<Changed>), Vec<u8>> {
-        if self.bytes == older {
+        // One pass to the first difference serves both the equality test and the step (an
+        // equality test of its own would compare the same ~650 KiB again).
+        let prefix = common_prefix(&self.bytes, &older);
+        if prefix == self.bytes.len() && prefix == older.len() {
             let same = IndexText {
                 bytes: older,
                 layout: self.layout.clone(),
@@ -105,7 +108,7 @@ impl IndexText {
             };
             return Ok((same, Vec::new()));
         }
-        match self.step_within(&older) {
+        match self.step_within(&older, prefix) {
             Some((entries, names, changed, body)) => {
                 let layout = Layout {
                     body,
@@ -131,14 +134,15 @@ impl IndexText {
     }
 
     /// The step when the changed bytes lie inside the entries: the entries of `older`, its
-    /// name hashes, the changed prompts and its block's range.
+    /// name hashes, the changed prompts and its block's range. `prefix` is the length of the
+    /// two texts' common prefix.
     #[allow(clippy::type_complexity)]
     fn step_within(
         &self,
         older: &[u8],
+        prefix: usize,
     ) -> Option<(Vec<Entry>, HashSet<u64>, Vec<Changed>, Range<usize>)> {
         let newer = &self.bytes;
-        let prefix = common_prefix(newer, older);
         let room = newer.len().min(older.len()) - prefix;
         let suffix = common_suffix(&newer[newer.len() - room..], &older[older.len() - room..]);
         let body = &self.layout.body;
@@ -443,7 +447,9 @@ mod tests {
         let before = b"format: 1\nprompts:\n  a:\n    dev: 1.0.0\n  b:\n    dev: 1.0.0\n  c:\n    dev: 1.0.0\naccess: {}\n";
         let after = b"format: 1\nprompts:\n  a:\n    dev: 1.0.0\n  b:\n    dev: 1.10.0\n  c:\n    dev: 1.0.0\naccess: {}\n";
         let open = IndexText::open(before.to_vec(), file).unwrap();
-        let (_, _, changed, _) = open.step_within(after).unwrap();
+        let (_, _, changed, _) = open
+            .step_within(after, common_prefix(before, after))
+            .unwrap();
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].name, "b");
         check_step(before, after);
