@@ -5,7 +5,6 @@
 //!
 //! Export writes the same shape: a list of version objects, one per release.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
@@ -62,35 +61,13 @@ pub fn parse(bytes: &[u8], file: &Path) -> Result<Vec<ForeignPrompt>> {
             ))
         }
     };
-    let mut prompts: BTreeMap<String, ForeignPrompt> = BTreeMap::new();
+    let mut versions = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let field = format!("{prefix}[{i}]");
         let (name, version) = version(item, &field, file)?;
-        let prompt = prompts
-            .entry(name.clone())
-            .or_insert_with(|| ForeignPrompt {
-                name,
-                file: file.to_path_buf(),
-                versions: Vec::new(),
-            });
-        if prompt.versions.iter().any(|v| v.id == version.id) {
-            return Err(refused(
-                file,
-                format!("{field}.version"),
-                format!(
-                    "`{}` has version {} twice",
-                    prompt.name,
-                    version.id.version()
-                ),
-            ));
-        }
-        prompt.versions.push(version);
+        versions.push((name, field, version));
     }
-    let mut out: Vec<ForeignPrompt> = prompts.into_values().collect();
-    for prompt in &mut out {
-        prompt.versions.sort_by_key(|v| v.id.version());
-    }
-    Ok(out)
+    super::grouped(file, versions)
 }
 
 fn string_list(value: Option<&Value>, field: &str, file: &Path) -> Result<Vec<String>> {

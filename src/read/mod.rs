@@ -14,6 +14,7 @@ pub mod release;
 pub mod results;
 pub mod steps;
 pub mod summaries;
+mod update_cache;
 
 pub use gaps::{tag_missing, MissingTag};
 pub use missing::{missing_version, nearby_environments, nearby_names, not_found};

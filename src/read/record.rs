@@ -11,13 +11,9 @@ use crate::{Error, PromptName, Result, Version};
 
 use super::registry::registry_blob;
 use super::release::Fetched;
+use super::update_cache;
 
-/// Who last changed which environments hold a version.
-#[derive(Clone, Debug)]
-pub struct Update {
-    pub by: String,
-    pub at: String,
-}
+pub use super::update_cache::Update;
 
 /// A version's full record, and why it lacks test results when it does.
 #[derive(Debug)]
@@ -104,20 +100,55 @@ fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) ->
 }
 
 /// The most recent first-parent commit (from `revision`) that changed which environments hold
-/// `version` of `name`, walking back no further than the version's own commit.
+/// `version` of `name`, walking back no further than the version's own commit. The answer is
+/// cached under the starting commit, and the walk stops at the first commit it reaches whose
+/// answer is cached (`update_cache`): after a pull, a read steps back one commit.
 fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Result<Option<Update>> {
     let name = &fetched.release.name;
     let version = &fetched.release.version;
-    let mut commit = store.commit(revision)?;
+    let start = store.commit(revision)?;
+    let start_id = start.id();
+    if let Some(known) = update_cache::cached(store, start_id, name, version) {
+        return Ok(known);
+    }
+    let (update, lasting) = walk_to_last_update(store, fetched, start)?;
+    if lasting {
+        update_cache::remember(store, start_id, name, version, update.as_ref());
+    }
+    Ok(update)
+}
+
+/// [`last_update`]'s walk; also whether the answer lasts (it was not cut short at a shallow
+/// clone's boundary).
+fn walk_to_last_update(
+    store: &Store,
+    fetched: &Fetched,
+    mut commit: crate::store::CommitView<'_>,
+) -> Result<(Option<Update>, bool)> {
+    let name = &fetched.release.name;
+    let version = &fetched.release.version;
     let mut holders = fetched.registry.holders(name, version);
     let mut blob = registry_blob(store, &commit);
     let mut steps = super::steps::IndexSteps::default();
+    let mut first = true;
     loop {
         if commit.id() == fetched.release.commit {
-            return Ok(None);
+            return Ok((None, true));
         }
+        // The same environments hold the version here as where the walk began, so an answer
+        // cached for this commit is the answer (the walk's own start was looked up already).
+        if !first {
+            if let Some(known) = update_cache::cached(store, commit.id(), name, version) {
+                return Ok((known, true));
+            }
+        }
+        first = false;
         let Ok(parent) = commit.parent(0) else {
-            return Ok(None);
+            // The root, or a shallow clone's boundary (whose parents may yet arrive; libgit2
+            // may show it without parents, so `.git/shallow` decides).
+            let boundary =
+                commit.parent_count() > 0 || store.shallow_roots()?.contains(&commit.id());
+            return Ok((None, !boundary));
         };
         let parent_blob = registry_blob(store, &parent);
         if parent_blob != blob {
@@ -164,10 +195,11 @@ fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Resu
             };
             if before != holders {
                 let author = commit.author();
-                return Ok(Some(Update {
+                let update = Update {
                     by: author.email(),
                     at: author.when().to_rfc3339(),
-                }));
+                };
+                return Ok((Some(update), true));
             }
             holders = before;
             blob = parent_blob;

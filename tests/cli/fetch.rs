@@ -514,3 +514,77 @@ fn fetch_writes_an_access_log_line_when_asked() {
         assert!(!lines[0][key].is_null(), "{key}");
     }
 }
+
+/// Who last moved a version is cached under the commit a read starts from, and a later read
+/// stops at the first commit with a cached answer. Hand edits after it (another prompt moved,
+/// as a pull brings; this prompt moved by hand) and a cache removed altogether all give what
+/// a walk with no cache gives.
+#[test]
+fn updated_by_through_the_cache_is_what_a_walk_without_it_gives() {
+    let repo = TestRepo::init();
+    repo.release("x", "1.0.0", "one");
+    repo.release("other", "1.0.0", "other");
+    repo.run_with(
+        &["promote", "x", "1.0.0", "--to", "dev", "--reason", "r"],
+        &[("GIT_AUTHOR_EMAIL", "first@example.com")],
+        &[],
+    )
+    .ok();
+    let cold = |repo: &TestRepo| {
+        std::fs::remove_dir_all(repo.path(".git/promptreg")).ok();
+        record(repo, &["x@1.0.0"]).updated_by
+    };
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("first@example.com")
+    );
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("first@example.com")
+    );
+
+    // A pull that moved another prompt: the answer cached one commit back still holds.
+    let index = repo.read("registry.yaml");
+    let moved_other = format!("{index}  other:\n    dev: 1.0.0\n");
+    let answers = |repo: &TestRepo| {
+        std::fs::read_dir(repo.path(".git/promptreg/cache"))
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("updates-")
+            })
+            .count()
+    };
+    let before = answers(&repo);
+    repo.commit_by_hand("registry.yaml", &moved_other, "other to dev by hand");
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("first@example.com")
+    );
+    assert_eq!(
+        answers(&repo),
+        before + 1,
+        "the new commit's answer is kept"
+    );
+
+    // x moved by hand by someone else: the new commit is the answer, not the cached one.
+    let index = repo.read("registry.yaml");
+    let moved_x = index.replace(
+        "x:\n    dev: 1.0.0\n",
+        "x:\n    dev: 1.0.0\n    staging: 1.0.0\n",
+    );
+    assert_ne!(moved_x, index, "registry.yaml:\n{index}");
+    std::fs::write(repo.path("registry.yaml"), &moved_x).unwrap();
+    repo.git(&[
+        "commit",
+        "-q",
+        "--author=Hand <hand@example.com>",
+        "-am",
+        "x to staging by hand",
+    ]);
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("hand@example.com")
+    );
+    assert_eq!(cold(&repo).as_deref(), Some("hand@example.com"));
+}
