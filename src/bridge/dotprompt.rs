@@ -37,17 +37,7 @@ const HELPERS: [&str; 6] = [
 
 /// Reads one `.prompt` file: one prompt, one version.
 pub fn parse(bytes: &[u8], file: &Path) -> Result<ForeignPrompt> {
-    let text = crate::model::yaml::utf8(bytes, file)?;
-    let (front, body, body_line) = super::front_matter(text, file)?;
-    let padded = format!("\n{front}");
-    let meta: Value = if front.trim().is_empty() {
-        Value::Object(Map::new())
-    } else {
-        crate::model::yaml::parse(padded.as_bytes(), file)?
-    };
-    let Value::Object(meta) = meta else {
-        return Err(refused(file, "front matter", "expected a map of keys"));
-    };
+    let (meta, body, body_line) = super::front_matter_map(bytes, file)?;
     let messages = messages(body, body_line, file)?;
     let id =
         match meta.get("version").and_then(Value::as_str) {

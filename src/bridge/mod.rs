@@ -444,6 +444,27 @@ pub fn front_matter<'a>(text: &'a str, file: &Path) -> Result<(&'a str, &'a str,
     Err(refused(file, "front matter", "no closing `---` line"))
 }
 
+/// The front matter of a prompt file (`.prompty`, dotprompt) as a map of keys, its body, and
+/// the body's first line number. YAML errors carry the file's own line numbers.
+pub fn front_matter_map<'a>(
+    bytes: &'a [u8],
+    file: &Path,
+) -> Result<(Map<String, Value>, &'a str, usize)> {
+    let text = crate::model::yaml::utf8(bytes, file)?;
+    let (front, body, body_line) = front_matter(text, file)?;
+    // One blank line first, so the YAML parser's line numbers are the file's.
+    let padded = format!("\n{front}");
+    let meta: Value = if front.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        crate::model::yaml::parse(padded.as_bytes(), file)?
+    };
+    let Value::Object(meta) = meta else {
+        return Err(refused(file, "front matter", "expected a map of keys"));
+    };
+    Ok((meta, body, body_line))
+}
+
 /// A role name of another system as promptreg's role.
 pub fn role(name: &str) -> Option<Role> {
     match name.trim().to_ascii_lowercase().as_str() {

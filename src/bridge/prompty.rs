@@ -30,18 +30,7 @@ const KNOWN: [&str; 10] = [
 
 /// Reads one `.prompty` file: one prompt, one version.
 pub fn parse(bytes: &[u8], file: &Path) -> Result<ForeignPrompt> {
-    let text = crate::model::yaml::utf8(bytes, file)?;
-    let (front, body, body_line) = super::front_matter(text, file)?;
-    // One blank line first, so the YAML parser's line numbers are the file's.
-    let padded = format!("\n{front}");
-    let meta: Value = if front.trim().is_empty() {
-        Value::Object(Map::new())
-    } else {
-        crate::model::yaml::parse(padded.as_bytes(), file)?
-    };
-    let Value::Object(meta) = meta else {
-        return Err(refused(file, "front matter", "expected a map of keys"));
-    };
+    let (meta, body, body_line) = super::front_matter_map(bytes, file)?;
     let syntax = match meta.get("template") {
         None | Some(Value::Null) => Syntax::Jinja2,
         Some(Value::String(s)) if s == "jinja2" => Syntax::Jinja2,

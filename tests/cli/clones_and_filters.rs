@@ -368,3 +368,38 @@ fn the_http_api_answers_the_same_errors() {
     assert_eq!(missing.status, 503, "{}", missing.body);
     assert_eq!(missing.json()["error"], "tag-missing");
 }
+
+/// Who last moved a version, read in a shallow clone whose boundary cuts the walk short, is not
+/// kept: once the clone is deepened, the same commit gives the real answer.
+#[test]
+fn updated_by_cut_short_at_a_shallow_boundary_is_not_cached() {
+    let repo = moved_then_edited();
+    let clone = clone(&repo, &["--depth", "2"], "shallow");
+    let fetched = repo.git_in(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "refs/tags/x/v1.0.0:refs/tags/x/v1.0.0",
+        ],
+    );
+    assert_eq!(fetched.code, 0, "{}", fetched.stderr);
+    let updated_by = |dir: &std::path::Path| {
+        let out = repo.run_in(dir, &["fetch", "x@1.0.0", "--format", "json"]);
+        out.ok();
+        out.json()["updated_by"].clone()
+    };
+    assert_eq!(
+        updated_by(&clone),
+        Value::Null,
+        "the move is beyond the boundary"
+    );
+    let deepened = repo.git_in(&clone, &["fetch", "-q", "--unshallow", "--tags"]);
+    assert_eq!(deepened.code, 0, "{}", deepened.stderr);
+    let whole = updated_by(&repo.root);
+    assert_ne!(whole, Value::Null);
+    assert_eq!(updated_by(&clone), whole);
+}
