@@ -7,6 +7,7 @@
 
 pub mod files;
 pub mod gaps;
+pub mod holdings;
 pub mod missing;
 pub mod record;
 mod registry;

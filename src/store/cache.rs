@@ -233,14 +233,52 @@ impl Store {
         key: &str,
         key_of: fn(&str) -> Option<&str>,
     ) -> Option<CachedLines> {
+        let entry = self.cache_sorted(kind, id, head_lines, key_of)?;
+        let found = entry.find(key);
+        Some(CachedLines {
+            head: entry.head,
+            last: entry.last,
+            found,
+        })
+    }
+}
+
+/// A cached sorted-lines entry opened once for many one-key reads.
+pub struct SortedEntry {
+    file: std::fs::File,
+    len: u64,
+    path: PathBuf,
+    key_of: fn(&str) -> Option<&str>,
+    /// The first lines (the header), however many were asked for.
+    pub head: Vec<String>,
+    /// The last line (an end marker, to tell a complete entry from a truncated one).
+    pub last: String,
+    /// Where the records start (after the head lines).
+    body: u64,
+}
+
+impl Store {
+    /// Opens a cached file of sorted lines for lookups by binary search ([`SortedEntry::find`]);
+    /// `key_of` gives a line's key (`None` for non-records).
+    pub fn cache_sorted(
+        &self,
+        kind: &str,
+        id: Oid,
+        head_lines: usize,
+        key_of: fn(&str) -> Option<&str>,
+    ) -> Option<SortedEntry> {
         let path = self.cache_path(kind, id);
         let (file, len) = self.cache_open(kind, id)?;
-        let lines = SortedLines {
-            file: &file,
+        let mut entry = SortedEntry {
+            file,
             len,
-            path: &path,
-            key: key_of,
+            path,
+            key_of,
+            head: Vec::with_capacity(head_lines),
+            last: String::new(),
+            body: 0,
         };
+        let lines = entry.lines();
         let mut head = Vec::with_capacity(head_lines);
         let mut at = 0;
         for _ in 0..head_lines {
@@ -248,14 +286,32 @@ impl Store {
             head.push(line);
             at = next;
         }
-        let last = last_line(&file, len)?;
-        let start = lines.lower_bound(at, key).ok()?;
-        let found = lines
+        entry.last = last_line(&entry.file, len)?;
+        entry.head = head;
+        entry.body = at;
+        Some(entry)
+    }
+}
+
+impl SortedEntry {
+    fn lines(&self) -> SortedLines<'_> {
+        SortedLines {
+            file: &self.file,
+            len: self.len,
+            path: &self.path,
+            key: self.key_of,
+        }
+    }
+
+    /// The first record whose key equals `key`.
+    pub fn find(&self, key: &str) -> Option<String> {
+        let lines = self.lines();
+        let start = lines.lower_bound(self.body, key).ok()?;
+        lines
             .record_at_or_after(start)
             .ok()?
             .filter(|record| record.key(&lines) == key)
-            .map(|record| record.line);
-        Some(CachedLines { head, last, found })
+            .map(|record| record.line)
     }
 }
 

@@ -17,6 +17,7 @@ mod refs;
 mod release;
 mod sorted_lines;
 pub mod tags;
+mod tree_index;
 mod trees;
 mod write;
 
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Repository, RepositoryOpenFlags};
 
-pub use cache::prune_batch;
+pub use cache::{prune_batch, SortedEntry};
 pub use catch_up::Behind;
 pub use commits::{CommitView, Person};
 pub use components::{DirComponents, TreeComponents};

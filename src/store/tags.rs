@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use git2::{ObjectType, Odb, Oid};
 
+use super::tree_index::TreeIndex;
 use super::trees::{link_refusal, links_below, raw_entries};
 use super::{refs, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -171,8 +172,8 @@ pub enum Holds {
     NotACommit,
 }
 
-/// A tree's entries: name → (mode, id).
-type TreeEntries = HashMap<Vec<u8>, (u32, Oid)>;
+/// A `prompts/` tree's entries, found by name.
+type TreeEntries = TreeIndex;
 
 /// Entries of the `prompts/` trees of release commits: a large registry's `prompts/` tree has
 /// thousands of entries and every release commit is shared by many tags, so each is read and
@@ -208,7 +209,7 @@ impl ReleaseTrees<'_> {
         };
         let mut segments = name.as_str().split('/');
         let first = segments.next().unwrap_or_default();
-        let Some(&(TREE_MODE, mut current)) = top.get(first.as_bytes()) else {
+        let Some((TREE_MODE, mut current)) = top.get(first.as_bytes()) else {
             return Ok(None);
         };
         for segment in segments {
@@ -245,7 +246,7 @@ impl ReleaseTrees<'_> {
         let mut segments = name.as_str().split('/');
         let first = segments.next().unwrap_or_default();
         let mut at = format!("{}/{first}", crate::PROMPTS_DIR);
-        let mut found = top.get(first.as_bytes()).copied();
+        let mut found = top.get(first.as_bytes());
         for segment in segments {
             match found {
                 Some((TREE_MODE, id)) => found = self.entry(id, segment.as_bytes())?,
@@ -274,11 +275,7 @@ impl ReleaseTrees<'_> {
         if object.kind() != ObjectType::Tree {
             return Ok(None);
         }
-        Ok(Some(
-            raw_entries(object.data())
-                .map(|(mode, name, id)| (name.to_vec(), (mode, id)))
-                .collect(),
-        ))
+        Ok(Some(TreeIndex::new(object.data().to_vec())))
     }
 
     /// The entry `name` of tree `tree`: its mode and id.

@@ -8,7 +8,9 @@
 //! those paths belong to, their tags, and `registry.yaml` if it is one of them.
 //!
 //! Findings carry a file, a position where there is one, a severity and a stable code; nothing
-//! here prints, and nothing is written (not even the read cache).
+//! here prints. The one thing written is a cache entry under `.git/promptreg/`: which
+//! `prompt.yaml` each release's tag object holds ([`crate::read::holdings`]), so the next run
+//! checks 100,000 tags without reading their trees. The repository itself is never changed.
 
 mod files;
 mod finding;
@@ -22,6 +24,7 @@ use std::collections::BTreeSet;
 
 pub use finding::{Finding, Report, Severity, CODES};
 
+use crate::read::holdings::Holdings;
 use crate::store::{ObjectId, Store};
 use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
@@ -71,7 +74,17 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
             (Some(_), false) => tags::of(store, &names)?,
             _ => tags::all(store)?,
         };
-        let released = tags::check(store, &mut trees, &refs, &in_scope, &names, out)?;
+        let mut holdings = Holdings::open(store, refs.len());
+        let released = tags::check(
+            store,
+            &mut trees,
+            &mut holdings,
+            &refs,
+            &in_scope,
+            &names,
+            out,
+        )?;
+        holdings.save();
         let served = if check_registry {
             registry::check(&files, &released, out)?
         } else {
@@ -133,7 +146,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         let key = (name.clone(), version.clone());
         !everything || served.contains(&key) || latest.contains(&key)
     };
-    tags::check_contents(store, &mut trees, &released, &wanted, &fine, &mut out)?;
+    tags::check_contents(store, &released, &wanted, &fine, &mut out)?;
     if everything
         || options
             .paths

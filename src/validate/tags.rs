@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::finding::{Finding, Severity};
 use crate::model::prompt::PromptFile;
+use crate::read::holdings::Holdings;
 use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
 use crate::store::{ObjectId, ObjectKind, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -16,9 +17,9 @@ use crate::{Error, PromptName, Result, Version};
 #[derive(Debug, Default)]
 pub(crate) struct Released {
     by_name: HashMap<String, BTreeMap<Version, bool>>,
-    /// The checked releases that hold their prompt.yaml: (name, version) → (tag ref, commit);
-    /// their content is checked by [`check_contents`].
-    holding: BTreeMap<(PromptName, Version), (String, ObjectId)>,
+    /// The checked releases that hold their prompt.yaml: (name, version) → (tag ref, commit,
+    /// the prompt.yaml blob); their content is checked by [`check_contents`].
+    holding: BTreeMap<(PromptName, Version), (String, ObjectId, ObjectId)>,
 }
 
 impl Released {
@@ -82,10 +83,11 @@ pub(crate) fn of(store: &Store, names: &BTreeSet<PromptName>) -> Result<Vec<TagR
 /// version tag found (for the pointer checks). `prompts` are the prompts the checked tree holds:
 /// a lightweight tag of one of them is an error, of anything else a warning.
 /// `trees` is shared with [`check_contents`]: each release commit's `prompts/` tree is indexed
-/// once.
+/// once. A release found in `holdings` is not read at all; one read and found whole is added.
 pub(crate) fn check(
     store: &Store,
     trees: &mut ReleaseTrees<'_>,
+    holdings: &mut Holdings,
     refs: &[TagRef],
     in_scope: &dyn Fn(&PromptName) -> bool,
     prompts: &BTreeSet<PromptName>,
@@ -177,14 +179,24 @@ pub(crate) fn check(
             continue;
         }
         let Some(commit) = commit else { continue };
+        let key = (tag.name.clone(), tag.version.clone());
+        // An annotated tag's target is its tag object: what it holds never changes.
+        if let Some(blob) = holdings.get(tag.tag.target, &tag.name) {
+            released
+                .holding
+                .insert(key, (tag.tag.refname.clone(), commit, blob));
+            continue;
+        }
         match trees.holds(commit, &tag.name)? {
             Holds::Prompt => {
                 // A release holding a link cannot be read at all: report that alone.
                 if !links(trees, tag, commit, out)? {
-                    released.holding.insert(
-                        (tag.name.clone(), tag.version.clone()),
-                        (tag.tag.refname.clone(), commit),
-                    );
+                    if let Some(blob) = trees.prompt_file(commit, &tag.name)? {
+                        holdings.put(tag.tag.target, &tag.name, blob);
+                        released
+                            .holding
+                            .insert(key, (tag.tag.refname.clone(), commit, blob));
+                    }
                 }
             }
             // A linked prompt.yaml: say so rather than that there is none.
@@ -244,7 +256,6 @@ fn links(
 /// tree's prompt.yaml files that do): not parsed again.
 pub(crate) fn check_contents(
     store: &Store,
-    trees: &mut ReleaseTrees<'_>,
     released: &Released,
     wanted: &dyn Fn(&PromptName, &Version) -> bool,
     fine: &[ObjectId],
@@ -262,12 +273,10 @@ pub(crate) fn check_contents(
         .filter(|((name, version), _)| wanted(name, version))
         .peekable();
     while releases.peek().is_some() {
-        for ((name, _), (refname, commit)) in releases.by_ref().take(BATCH) {
-            let blob = trees.prompt_file(*commit, name)?;
-            if let Some(blob) = blob {
-                if !parsed.contains_key(&blob) && pending.insert(blob) {
-                    unparsed.push((blob, name.file(), store.blob(blob)?));
-                }
+        for ((name, _), (refname, commit, blob)) in releases.by_ref().take(BATCH) {
+            let blob = *blob;
+            if !parsed.contains_key(&blob) && pending.insert(blob) {
+                unparsed.push((blob, name.file(), store.blob(blob)?));
             }
             batch.push(Release {
                 name,
@@ -307,8 +316,8 @@ struct Release<'a> {
     name: &'a PromptName,
     refname: &'a str,
     commit: ObjectId,
-    /// Its prompt.yaml, when it is a regular file there.
-    blob: Option<ObjectId>,
+    /// Its prompt.yaml.
+    blob: ObjectId,
 }
 
 /// What parsing a prompt.yaml blob said.
@@ -355,16 +364,13 @@ fn parse_all(blobs: Vec<(ObjectId, String, Vec<u8>)>) -> Vec<(ObjectId, Result<P
 
 /// Why `release` cannot be served although it holds `prompts/<name>/prompt.yaml`: the file does
 /// not parse or breaks a rule, or a component it names cannot be read. What `fetch` does,
-/// without its cache (validate writes nothing).
+/// without its caches.
 fn release_problem(
     store: &Store,
     parsed: &HashMap<ObjectId, Parsed>,
     release: &Release<'_>,
 ) -> Result<Option<String>> {
-    let Some(blob) = release.blob else {
-        return Ok(None);
-    };
-    let prompt = match parsed.get(&blob) {
+    let prompt = match parsed.get(&release.blob) {
         None | Some(Parsed::Fine) => return Ok(None),
         Some(Parsed::Problem(problem)) => return Ok(Some(problem.clone())),
         Some(Parsed::Components(prompt)) => prompt,
