@@ -1,5 +1,7 @@
 //! Embeds `prompts.example/` into the library so `promptreg init --example DIR` works from any
-//! directory, with no checkout of this repository at hand.
+//! directory, with no checkout of this repository at hand; and names the source the library is
+//! built from (`PROMPTREG_SOURCE_ID`, a hash of `src/`, `Cargo.toml` and `Cargo.lock`), so a
+//! cache of what this build's checks found is never read by a build whose checks differ.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,40 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo"))
         .join("example_files.rs");
     std::fs::write(out, code).expect("cannot write example_files.rs");
+    source_id();
+}
+
+/// Emits `PROMPTREG_SOURCE_ID`: two 64-bit FNV-1a hashes (different offsets) over every source
+/// file's path and content, in path order. Not cryptographic: it only has to change when the
+/// source does.
+fn source_id() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    let src = manifest.join("src");
+    println!("cargo:rerun-if-changed={}", src.display());
+    collect(&src, &src, &mut files);
+    for top in ["Cargo.toml", "Cargo.lock"] {
+        let path = manifest.join(top);
+        println!("cargo:rerun-if-changed={}", path.display());
+        files.push((top.to_owned(), path));
+    }
+    files.sort();
+    let mut hashes = [0xcbf2_9ce4_8422_2325_u64, 0x6c62_272e_07bb_0142_u64];
+    for (relative, full) in files {
+        let content = std::fs::read(&full).unwrap_or_default();
+        for bytes in [relative.as_bytes(), &[0], &content, &[0]] {
+            for hash in &mut hashes {
+                for byte in bytes {
+                    *hash ^= u64::from(*byte);
+                    *hash = hash.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+    }
+    println!(
+        "cargo:rustc-env=PROMPTREG_SOURCE_ID={:016x}{:016x}",
+        hashes[0], hashes[1]
+    );
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {

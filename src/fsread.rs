@@ -107,6 +107,20 @@ impl<'a> WorkTree<'a> {
     /// file, or when the path is a directory.
     pub fn read(&self, relative: &str, limit: usize) -> Result<Option<Content>> {
         let (parents, leaf) = split(relative)?;
+        // One open for the whole path where the kernel refuses every link on the way itself
+        // (`openat2`, Linux 5.6): a fourth of the system calls of a walk from the root. Any
+        // failure (a link, nothing there, an older kernel, a root path through a link) takes
+        // the walk below, which tells those apart.
+        #[cfg(target_os = "linux")]
+        if let Ok(fd) = rustix::fs::openat2(
+            CWD,
+            self.root.join(relative),
+            FILE_FLAGS,
+            Mode::empty(),
+            rustix::fs::ResolveFlags::NO_SYMLINKS | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+        ) {
+            return read_open(fd, relative, limit).map(Some);
+        }
         let Some(dir) = self.open_dirs(&parents)? else {
             return Ok(None);
         };

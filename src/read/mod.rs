@@ -8,6 +8,7 @@
 pub mod files;
 pub mod gaps;
 pub mod holdings;
+pub mod keyed_lines;
 pub mod missing;
 pub mod record;
 mod registry;

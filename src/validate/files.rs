@@ -28,6 +28,13 @@ pub(crate) struct Entry {
     id: Option<ObjectId>,
 }
 
+impl Entry {
+    /// The blob, for index entries (a working-tree file's is known only by reading it).
+    pub fn id(&self) -> Option<ObjectId> {
+        self.id
+    }
+}
+
 /// The content of a file read with a size limit.
 pub(crate) use crate::fsread::Content;
 use crate::fsread::{self, WorkTree};

@@ -12,6 +12,7 @@
 //! `prompt.yaml` each release's tag object holds ([`crate::read::holdings`]), so the next run
 //! checks 100,000 tags without reading their trees. The repository itself is never changed.
 
+mod checked;
 mod files;
 mod finding;
 mod positions;
@@ -25,6 +26,7 @@ use std::collections::BTreeSet;
 pub use finding::{Finding, Report, Severity, CODES};
 
 use crate::read::holdings::Holdings;
+use crate::read::keyed_lines::KeyedLines;
 use crate::store::{ObjectId, Store};
 use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
@@ -98,6 +100,8 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     // split between threads. The findings are the same, in the same order, as one thread's.
     let mut tag_out = Vec::new();
     let mut fine = Vec::new();
+    let mut checks = checked::open(store, layout.prompts.len());
+    let mut learned = Vec::new();
     let (released, served) = match files.shareable() {
         Some(shared) if layout.prompts.len() >= PARALLEL_FROM => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -107,12 +111,14 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                     .prompts
                     .chunks(chunk)
                     .map(|dirs| {
-                        let (root, entries) = (shared.clone(), &entries);
-                        scope.spawn(move || check_prompts(&Files::WorkTree { root }, dirs, entries))
+                        let (root, entries, checks) = (shared.clone(), &entries, &checks);
+                        scope.spawn(move || {
+                            check_prompts(&Files::WorkTree { root }, dirs, entries, checks)
+                        })
                     })
                     .collect();
                 let tag_result = check_tags(&mut tag_out);
-                let prompt_results: Vec<Result<(Vec<Finding>, Vec<ObjectId>)>> = workers
+                let prompt_results: Vec<Result<Checked>> = workers
                     .into_iter()
                     .map(|worker| {
                         worker
@@ -123,19 +129,25 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                 (prompt_results, tag_result)
             });
             for found in prompt_results {
-                let (findings, servable) = found?;
+                let (findings, servable, lines) = found?;
                 out.extend(findings);
                 fine.extend(servable);
+                learned.extend(lines);
             }
             tag_result?
         }
         _ => {
-            let (findings, servable) = check_prompts(&files, &layout.prompts, &entries)?;
+            let (findings, servable, lines) =
+                check_prompts(&files, &layout.prompts, &entries, &checks)?;
             out.extend(findings);
             fine.extend(servable);
+            learned.extend(lines);
             check_tags(&mut tag_out)?
         }
     };
+    for (key, line) in learned {
+        checks.put(key, line);
+    }
     out.extend(tag_out);
     // Whether each release's prompt.yaml can be served. Over everything, what is served now —
     // the versions the pointers name and each prompt's `@latest` — since parsing every one of
@@ -146,7 +158,8 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         let key = (name.clone(), version.clone());
         !everything || served.contains(&key) || latest.contains(&key)
     };
-    tags::check_contents(store, &released, &wanted, &fine, &mut out)?;
+    tags::check_contents(store, &released, &wanted, &fine, &mut checks, &mut out)?;
+    checks.save(store);
     if everything
         || options
             .paths
@@ -167,20 +180,42 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
 /// How many prompts make it worth checking them on several threads.
 const PARALLEL_FROM: usize = 64;
 
-/// The findings of the prompts in `dirs`, in order, and the blobs of their prompt.yaml files
-/// that are servable as they are (see [`prompt::check`]).
+/// What [`check_prompts`] found: findings, servable blobs, and the lines to cache (key, value).
+type Checked = (Vec<Finding>, Vec<ObjectId>, Vec<(String, String)>);
+
+/// The findings of the prompts in `dirs`, in order, the blobs of their prompt.yaml files that
+/// are servable as they are (see [`prompt::check`]), and what to add to the cache of checks:
+/// a directory found in `cache` (by the hash of its files, see [`checked`]) is not checked
+/// again.
 fn check_prompts(
     files: &Files<'_>,
     dirs: &[PromptDir],
     entries: &[(String, Entry)],
-) -> Result<(Vec<Finding>, Vec<ObjectId>)> {
+    cache: &KeyedLines,
+) -> Result<Checked> {
     let mut out = Vec::new();
     let mut fine = Vec::new();
+    let mut learned = Vec::new();
     for dir in dirs {
         let (start, end) = dir.range;
-        prompt::check(files, &dir.dir, &entries[start..end], &mut out, &mut fine)?;
+        let dir_entries = &entries[start..end];
+        let key = checked::key(files, &dir.dir, dir_entries);
+        if let Some(known) = key.as_deref().and_then(|key| checked::get(cache, key)) {
+            out.extend(known.findings);
+            fine.extend(known.fine);
+            continue;
+        }
+        let (out_from, fine_from) = (out.len(), fine.len());
+        prompt::check(files, &dir.dir, dir_entries, &mut out, &mut fine)?;
+        let outcome = checked::Outcome {
+            findings: out[out_from..].to_vec(),
+            fine: fine[fine_from..].to_vec(),
+        };
+        if let (Some(key), Some(line)) = (key, checked::encode(&outcome)) {
+            learned.push((key, line));
+        }
     }
-    Ok((out, fine))
+    Ok((out, fine, learned))
 }
 
 /// Every file and link under `prompts/`.

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use std::path::Path;
 
+use super::checked;
 use super::finding::{Finding, Severity};
 use crate::model::prompt::PromptFile;
 use crate::read::holdings::Holdings;
+use crate::read::keyed_lines::KeyedLines;
 use crate::store::tags::{Holds, ReleaseTrees, TagObject, TagRef};
 use crate::store::{ObjectId, ObjectKind, Store};
 use crate::{Error, PromptName, Result, Version};
@@ -259,13 +261,14 @@ pub(crate) fn check_contents(
     released: &Released,
     wanted: &dyn Fn(&PromptName, &Version) -> bool,
     fine: &[ObjectId],
+    checks: &mut KeyedLines,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
     // prompt.yaml blob → what parsing it said: a blob parses the same in every release that
-    // holds it.
+    // holds it (and, but for a problem's words, which name the file, under every name).
     let mut parsed: HashMap<ObjectId, Parsed> = fine.iter().map(|id| (*id, Parsed::Fine)).collect();
     let mut batch: Vec<Release<'_>> = Vec::new();
-    let mut unparsed: Vec<(ObjectId, String, Vec<u8>)> = Vec::new();
+    let mut unparsed: Vec<Unparsed> = Vec::new();
     let mut pending = std::collections::HashSet::new();
     let mut releases = released
         .holding
@@ -275,8 +278,19 @@ pub(crate) fn check_contents(
     while releases.peek().is_some() {
         for ((name, _), (refname, commit, blob)) in releases.by_ref().take(BATCH) {
             let blob = *blob;
-            if !parsed.contains_key(&blob) && pending.insert(blob) {
-                unparsed.push((blob, name.file(), store.blob(blob)?));
+            if !parsed.contains_key(&blob) && !pending.contains(&blob) {
+                match checked::release_get(checks, &checked::release_key(name, blob)) {
+                    Some(None) => {
+                        parsed.insert(blob, Parsed::Fine);
+                    }
+                    Some(Some(problem)) => {
+                        parsed.insert(blob, Parsed::Problem(problem));
+                    }
+                    None => {
+                        pending.insert(blob);
+                        unparsed.push((blob, name.clone(), store.blob(blob)?));
+                    }
+                }
             }
             batch.push(Release {
                 name,
@@ -285,8 +299,20 @@ pub(crate) fn check_contents(
                 blob,
             });
         }
-        for (blob, outcome) in parse_all(std::mem::take(&mut unparsed)) {
-            parsed.insert(blob, outcome?);
+        for (blob, name, outcome) in parse_all(std::mem::take(&mut unparsed)) {
+            let outcome = outcome?;
+            let problem = match &outcome {
+                Parsed::Fine => Some(None),
+                Parsed::Problem(problem) => Some(Some(problem.as_str())),
+                Parsed::Components(_) => None, // The answer depends on the commit.
+            };
+            if let Some(problem) = problem {
+                checks.put(
+                    checked::release_key(&name, blob),
+                    checked::release_encode(problem),
+                );
+            }
+            parsed.insert(blob, outcome);
         }
         pending.clear();
         for release in batch.drain(..) {
@@ -331,15 +357,19 @@ enum Parsed {
     Components(Box<PromptFile>),
 }
 
-/// Parses each `(blob, file, bytes)`, in order, on several threads when there are many.
-fn parse_all(blobs: Vec<(ObjectId, String, Vec<u8>)>) -> Vec<(ObjectId, Result<Parsed>)> {
-    let parse = |(blob, file, bytes): &(ObjectId, String, Vec<u8>)| {
-        let outcome = match PromptFile::parse(bytes, Path::new(file)) {
+/// A blob to parse: its id, the prompt it is read as, its bytes.
+type Unparsed = (ObjectId, PromptName, Vec<u8>);
+
+/// Parses each `(blob, name, bytes)`, in order, on several threads when there are many.
+fn parse_all(blobs: Vec<Unparsed>) -> Vec<(ObjectId, PromptName, Result<Parsed>)> {
+    let parse = |(blob, name, bytes): &Unparsed| {
+        let file = name.file();
+        let outcome = match PromptFile::parse(bytes, Path::new(&file)) {
             Ok(prompt) if prompt.component_paths().next().is_none() => Ok(Parsed::Fine),
             Ok(prompt) => Ok(Parsed::Components(Box::new(prompt))),
-            Err(e) => describe(file, e).map(Parsed::Problem),
+            Err(e) => describe(&file, e).map(Parsed::Problem),
         };
-        (*blob, outcome)
+        (*blob, name.clone(), outcome)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if blobs.len() < PARALLEL_FROM || threads < 2 {

@@ -55,6 +55,7 @@ mod test_files;
 mod ui;
 mod ui_browser;
 mod validate;
+mod validate_cache;
 mod validate_many;
 mod versions;
 mod writes_cli;

@@ -1,0 +1,194 @@
+//! A cache entry of lines `<key> <value>` sorted by key, each line derived from the immutable
+//! id its key names: read whole when many lookups are coming, searched in place (a few
+//! positioned reads, see [`crate::store::SortedEntry`]) when few are, and written again whole
+//! (aside, then renamed into place) with the lines a run learned merged in.
+//!
+//! The entry sits between a header naming its form and an end line; one without both is
+//! ignored (a write cut short), and so is one read whole whose lines are not keyed and sorted
+//! as written (a search in place of such an entry can only miss).
+
+use std::ops::Range;
+
+use crate::store::{ObjectId, SortedEntry, Store};
+
+/// The length of a key: a hexadecimal SHA-1 id.
+const HEX: usize = 40;
+
+/// Where an entry lives and what it may hold.
+pub struct Form {
+    /// The cache kind.
+    pub kind: &'static str,
+    /// The first line, naming the form (with its newline).
+    pub header: &'static str,
+    /// The most lines kept; past it the entry starts again from the lines of the run that
+    /// writes it.
+    pub max_lines: usize,
+    /// How many entries of the kind to keep (an entry per build, say).
+    pub keep: usize,
+}
+
+/// The last line of a complete entry.
+const END: &str = "end\n";
+
+/// How many lookups make reading a whole entry (9 MB at 100,000 lines) cheaper than a binary
+/// search of the file with positioned reads for each (~20 µs).
+const LOAD_FROM: usize = 256;
+
+/// An entry opened for lookups, and the lines learned since. It holds no handle on the
+/// repository, so threads can share it.
+pub struct KeyedLines {
+    form: &'static Form,
+    id: ObjectId,
+    /// The whole entry, when enough lookups are expected to make reading it pay.
+    loaded: Option<Loaded>,
+    /// Otherwise the entry opened for binary searches (`None`: none, or damaged).
+    opened: Option<SortedEntry>,
+    /// Lines learned now: (key, value).
+    fresh: Vec<(String, String)>,
+}
+
+/// An entry read whole.
+#[derive(Default)]
+struct Loaded {
+    /// The entry as read (empty when there was none, or it was damaged).
+    text: String,
+    /// Where its record lines are in `text`: between the header and the end line.
+    body: Range<usize>,
+    /// Each record line's key as a number (its first 16 hex digits) and where the line starts,
+    /// in order: a lookup searches this compact array rather than the text.
+    index: Vec<(u64, usize)>,
+}
+
+impl KeyedLines {
+    /// Opens entry `id` of `form` in `store`'s cache for about `lookups` lookups.
+    pub fn open(store: &Store, form: &'static Form, id: ObjectId, lookups: usize) -> Self {
+        let (loaded, opened) = if lookups >= LOAD_FROM {
+            (Some(Loaded::read(store, form, id)), None)
+        } else {
+            let opened = store
+                .cache_sorted(form.kind, id, 1, record_key)
+                .filter(|entry| {
+                    let header = entry.head.first().map(|h| format!("{h}\n"));
+                    header.as_deref() == Some(form.header) && format!("{}\n", entry.last) == END
+                });
+            (None, opened)
+        };
+        KeyedLines {
+            form,
+            id,
+            loaded,
+            opened,
+            fresh: Vec::new(),
+        }
+    }
+
+    /// The first value of `key` that `accept` takes. Read whole, every line of the key is
+    /// offered; searched in place, only the first.
+    pub fn find<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
+        match &self.loaded {
+            Some(loaded) => loaded.find(key, accept),
+            None => {
+                let line = self.opened.as_ref()?.find(key)?;
+                accept(line.get(HEX + 1..)?)
+            }
+        }
+    }
+
+    /// Adds a line for [`KeyedLines::save`]. `value` must not hold a newline.
+    pub fn put(&mut self, key: String, value: String) {
+        debug_assert!(key.len() == HEX && !value.contains('\n'));
+        if key.len() == HEX && !value.contains('\n') {
+            self.fresh.push((key, value));
+        }
+    }
+
+    /// Writes the entry again when lines were learned that it lacked. Best-effort, as every
+    /// cache write.
+    pub fn save(mut self, store: &Store) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        let (form, id) = (self.form, self.id);
+        let loaded = self
+            .loaded
+            .take()
+            .unwrap_or_else(|| Loaded::read(store, form, id));
+        let fresh: Vec<String> = self
+            .fresh
+            .iter()
+            .map(|(key, value)| format!("{key} {value}"))
+            .collect();
+        let mut lines: Vec<&str> = loaded.text[loaded.body.clone()].lines().collect();
+        if lines.len() + fresh.len() > form.max_lines {
+            lines.clear();
+        }
+        lines.extend(fresh.iter().map(String::as_str));
+        lines.sort_unstable();
+        lines.dedup();
+        let mut out = String::with_capacity(loaded.text.len() + fresh.len() * 96 + 32);
+        out.push_str(form.header);
+        for line in lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str(END);
+        store.cache_put(form.kind, id, &out, form.keep);
+    }
+}
+
+impl Loaded {
+    fn read(store: &Store, form: &Form, id: ObjectId) -> Loaded {
+        let text = store.cache_get(form.kind, id).unwrap_or_default();
+        let complete = text.starts_with(form.header) && text[form.header.len()..].ends_with(END);
+        if !complete {
+            return Loaded::default();
+        }
+        let body = form.header.len()..text.len() - END.len();
+        let mut index = Vec::new();
+        let mut at = body.start;
+        for line in text[body.clone()].split_inclusive('\n') {
+            match line.get(..HEX).and_then(prefix) {
+                Some(number) => index.push((number, at)),
+                // A line without a key: the entry was not written by this code.
+                None => return Loaded::default(),
+            }
+            at += line.len();
+        }
+        if index.windows(2).any(|pair| pair[0].0 > pair[1].0) {
+            return Loaded::default(); // Out of order: not written by this code either.
+        }
+        Loaded { text, body, index }
+    }
+
+    fn find<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let number = prefix(key)?;
+        let first = self.index.partition_point(|(n, _)| *n < number);
+        self.index[first..]
+            .iter()
+            .take_while(|(n, _)| *n == number)
+            .map(|(_, at)| self.line(*at))
+            .filter(|line| line.get(..HEX) == Some(key))
+            .find_map(|line| accept(line.get(HEX + 1..)?))
+    }
+
+    /// The line starting at `at`, without its newline.
+    fn line(&self, at: usize) -> &str {
+        let rest = &self.text[at..self.body.end];
+        rest.split_once('\n').map_or(rest, |(line, _)| line)
+    }
+}
+
+/// A key's first 16 hex digits as a number, which sorts as the key does.
+fn prefix(key: &str) -> Option<u64> {
+    let digits = key.get(..16)?;
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        .then(|| u64::from_str_radix(digits, 16).ok())
+        .flatten()
+}
+
+/// The key of a record line; `None` for the header and end lines.
+fn record_key(line: &str) -> Option<&str> {
+    (line.as_bytes().get(HEX) == Some(&b' ')).then(|| &line[..HEX])
+}

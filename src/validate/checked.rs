@@ -1,0 +1,194 @@
+//! What checking a prompt directory found, cached by what the check reads, so a `validate` of
+//! 10,000 unchanged prompts hashes their files instead of parsing, compiling and rendering
+//! them again.
+//!
+//! The checks of one directory ([`super::prompt::check`]) read nothing but the directory's
+//! entries (paths and kinds) and the content of its regular files, and their code is fixed by
+//! the build. So the key of a line is the hash of: the build's source id
+//! (`PROMPTREG_SOURCE_ID`, from `build.rs`), the directory, and each entry's path, kind and
+//! content id; its value is the findings and the servable `prompt.yaml` blobs, as JSON. Such a
+//! line can never be stale: any change to a file, an entry or the code makes another key. Not
+//! cached: a directory whose file is over the read limit or vanishes while being read, and
+//! findings of a render limit (`template-limit`: a time or memory bound, which a busier
+//! machine could meet where an idle one does not).
+//!
+//! The lines live in one [`KeyedLines`] entry per build (`checks-<hash of the source id>`; the
+//! two newest builds' entries are kept).
+
+use serde_json::{json, Value};
+
+use super::files::{Content, Entry, Files, Kind};
+use super::finding::{Finding, Severity, CODES};
+use crate::read::keyed_lines::{Form, KeyedLines};
+use crate::store::{hash_blob, ObjectId, Store};
+
+const FORM: Form = Form {
+    kind: "checks",
+    header: "promptreg checks 1\n",
+    max_lines: 200_000,
+    keep: 2,
+};
+
+/// The source this build was made from.
+const SOURCE_ID: &str = env!("PROMPTREG_SOURCE_ID");
+
+/// The largest file whose content is hashed for a key (as `prompt.yaml`'s own limit).
+const READ_LIMIT: usize = crate::model::yaml::MAX_DOCUMENT_BYTES;
+
+/// This build's entry.
+fn entry_id() -> ObjectId {
+    hash_blob(SOURCE_ID.as_bytes()).unwrap_or(ObjectId::ZERO_SHA1)
+}
+
+/// Opens this build's cached checks for about `lookups` directories.
+pub(crate) fn open(store: &Store, lookups: usize) -> KeyedLines {
+    KeyedLines::open(store, &FORM, entry_id(), lookups)
+}
+
+/// What one directory's checks found: findings and servable blobs.
+pub(crate) struct Outcome {
+    pub findings: Vec<Finding>,
+    pub fine: Vec<ObjectId>,
+}
+
+/// The key of the directory `dir` with `entries`, `None` when it cannot be cached.
+pub(crate) fn key(files: &Files<'_>, dir: &str, entries: &[(String, Entry)]) -> Option<String> {
+    let mut text = format!("{SOURCE_ID}\n{dir}\n");
+    for (path, entry) in entries {
+        let content = match entry.kind {
+            Kind::File => match entry.id() {
+                Some(id) => id,
+                None => match files.read(path, entry, READ_LIMIT).ok()? {
+                    Content::Bytes(bytes) => hash_blob(&bytes).ok()?,
+                    Content::TooLarge(_) => return None,
+                },
+            },
+            _ => ObjectId::ZERO_SHA1,
+        };
+        text.push_str(&format!("{path}\0{:?}\0{content}\n", entry.kind));
+    }
+    hash_blob(text.as_bytes()).ok().map(|id| id.to_string())
+}
+
+/// The cached outcome of `key`.
+pub(crate) fn get(cache: &KeyedLines, key: &str) -> Option<Outcome> {
+    cache.find(key, decode)
+}
+
+/// The line to cache for `outcome`, `None` when it must not be cached.
+pub(crate) fn encode(outcome: &Outcome) -> Option<String> {
+    if outcome.findings.iter().any(|f| f.code == "template-limit") {
+        return None;
+    }
+    let findings: Vec<Value> = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            json!([
+                f.file,
+                f.line,
+                f.column,
+                f.severity.as_str(),
+                f.code,
+                f.message
+            ])
+        })
+        .collect();
+    let fine: Vec<String> = outcome.fine.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&json!({ "findings": findings, "fine": fine })).ok()
+}
+
+/// The key of what parsing release blob `blob`, read as `name`'s prompt.yaml, said (a
+/// problem's words name the file, so the name is part of it).
+pub(crate) fn release_key(name: &crate::PromptName, blob: ObjectId) -> String {
+    let text = format!("release\n{SOURCE_ID}\n{name}\n{blob}\n");
+    hash_blob(text.as_bytes()).map_or_else(|_| String::new(), |id| id.to_string())
+}
+
+/// What parsing a release blob said, when cached: `Some(None)` servable as it is (no
+/// component), `Some(Some(problem))` not servable.
+pub(crate) fn release_get(cache: &KeyedLines, key: &str) -> Option<Option<String>> {
+    cache.find(key, |value| {
+        let value: Value = serde_json::from_str(value).ok()?;
+        match value.get("problem")? {
+            Value::Null => Some(None),
+            Value::String(problem) => Some(Some(problem.clone())),
+            _ => None,
+        }
+    })
+}
+
+/// The cached form of a release blob's outcome.
+pub(crate) fn release_encode(problem: Option<&str>) -> String {
+    json!({ "problem": problem }).to_string()
+}
+
+fn decode(value: &str) -> Option<Outcome> {
+    let value: Value = serde_json::from_str(value).ok()?;
+    let findings = value
+        .get("findings")?
+        .as_array()?
+        .iter()
+        .map(|f| {
+            let severity = match f.get(3)?.as_str()? {
+                "error" => Severity::Error,
+                "warning" => Severity::Warning,
+                _ => return None,
+            };
+            // Codes are `&'static str`: a code this build does not know is a miss.
+            let cached = f.get(4)?.as_str()?;
+            let code = CODES
+                .iter()
+                .map(|(code, ..)| *code)
+                .find(|code| *code == cached)?;
+            Some(Finding {
+                file: f.get(0)?.as_str()?.to_owned(),
+                line: f.get(1)?.as_u64(),
+                column: f.get(2)?.as_u64(),
+                severity,
+                code,
+                message: f.get(5)?.as_str()?.to_owned(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let fine = value
+        .get("fine")?
+        .as_array()?
+        .iter()
+        .map(|id| id.as_str()?.parse().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(Outcome { findings, fine })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_and_render_limits_are_not_kept() {
+        let finding = |code: &'static str| Finding {
+            file: "prompts/a/prompt.yaml".into(),
+            line: Some(3),
+            column: None,
+            severity: Severity::Warning,
+            code,
+            message: "a \"quoted\"\nmessage".into(),
+        };
+        let outcome = Outcome {
+            findings: vec![finding("unknown-key")],
+            fine: vec![ObjectId::from_bytes(&[7; 20]).unwrap()],
+        };
+        let line = encode(&outcome).unwrap();
+        assert!(!line.contains('\n'));
+        let back = decode(&line).unwrap();
+        assert_eq!(back.findings, outcome.findings);
+        assert_eq!(back.fine, outcome.fine);
+        let limited = Outcome {
+            findings: vec![finding("template-limit")],
+            fine: Vec::new(),
+        };
+        assert!(encode(&limited).is_none());
+        // A code this build does not know is a miss, not a guess.
+        assert!(decode(&line.replace("unknown-key", "no-such-code")).is_none());
+    }
+}

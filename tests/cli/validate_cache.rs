@@ -1,0 +1,220 @@
+//! `validate`'s caches (`checks-*`: what a prompt directory's checks found, keyed by its files;
+//! `holdings-*`: which prompt.yaml a release's tag object holds): a warm run prints exactly what
+//! a cold one printed, an edited file is checked again, and both ways of reading an entry (read
+//! whole for many lookups, searched in place for a few) give the same answers.
+
+use std::path::PathBuf;
+
+use crate::support::fixtures::prompt_yaml;
+use crate::support::{Output, TestRepo};
+
+/// More prompts and tags than the caches' threshold for reading an entry whole (256).
+const MANY: usize = 300;
+
+/// What validate printed and how it ended.
+fn outcome(out: &Output) -> (i32, String, String) {
+    (out.code, out.stdout.clone(), out.stderr.clone())
+}
+
+fn cache_dir(repo: &TestRepo) -> PathBuf {
+    repo.path(".git/promptreg/cache")
+}
+
+/// The names of the cache entries of `kind`.
+fn entries(repo: &TestRepo, kind: &str) -> Vec<String> {
+    let Ok(listing) = std::fs::read_dir(cache_dir(repo)) else {
+        return Vec::new();
+    };
+    listing
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(&format!("{kind}-")))
+        .collect()
+}
+
+/// A registry with `count` released prompts, and among them every kind of problem validate
+/// caches or must never cache: a working-tree file reading an undeclared variable, one with
+/// only a warning, a component file, a tag without its prompt, and a served release that does
+/// not parse.
+fn registry(count: usize) -> TestRepo {
+    let repo = TestRepo::init();
+    for i in 0..count {
+        repo.write(
+            &format!("prompts/p{i}/prompt.yaml"),
+            &prompt_yaml(
+                &format!("p{i}"),
+                &format!("Prompt {i} greets {{{{ user_name }}}}."),
+            ),
+        );
+    }
+    repo.write(
+        "prompts/parts/prompt.yaml",
+        "summary: s\nmodel: gpt-4o\nsystem_prompt_file: system.md\nvariables:\n  user_name: {}\n",
+    );
+    repo.write("prompts/parts/system.md", "Hello {{ user_name }}.\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "prompts"]);
+    for i in 0..count {
+        repo.git(&["tag", "-a", &format!("p{i}/v1.0.0"), "-m", "release"]);
+    }
+    repo.git(&["tag", "-a", "parts/v1.0.0", "-m", "release"]);
+    repo.git(&["tag", "-a", "ghost/v1.0.0", "-m", "no such prompt here"]);
+    // p1's latest release does not parse; the working tree holds the good file again.
+    let good = repo.read("prompts/p1/prompt.yaml");
+    repo.commit_by_hand("prompts/p1/prompt.yaml", "system_prompt: [unclosed\n", "p1");
+    repo.git(&["tag", "-a", "p1/v2.0.0", "-m", "broken"]);
+    repo.commit_by_hand("prompts/p1/prompt.yaml", &good, "p1 back");
+    // Problems only in the working tree.
+    repo.write(
+        "prompts/p2/prompt.yaml",
+        "summary: s\nmodel: gpt-4o\nsystem_prompt: |\n  Hello {{ user_name }}.\n  Be {{ tone }}.\nvariables:\n  user_name: {}\n",
+    );
+    repo.write(
+        "prompts/p3/prompt.yaml",
+        "summary: s\nmodel: gpt-4o\nsystem_prompt: Hello {{ user_name }}\nvariables:\n  user_name: {}\n  locale: {}\n",
+    );
+    repo
+}
+
+/// Runs validate in every output form, whole and for a few paths.
+fn runs(repo: &TestRepo) -> Vec<(i32, String, String)> {
+    let few = [
+        "validate",
+        "prompts/p1/prompt.yaml",
+        "prompts/p2/prompt.yaml",
+        "prompts/parts/system.md",
+    ];
+    [
+        &["validate"][..],
+        &["validate", "--format", "json"],
+        &["validate", "--strict"],
+        &few,
+        &["validate", "--staged", "--format", "json"],
+    ]
+    .iter()
+    .map(|args| outcome(&repo.run(args)))
+    .collect()
+}
+
+#[test]
+fn a_warm_run_prints_what_a_cold_one_printed() {
+    for count in [3, MANY] {
+        let repo = registry(count);
+        let cold = runs(&repo);
+        // The findings are really there (so that equal outputs mean something).
+        let json: serde_json::Value = serde_json::from_str(&cold[1].1).expect("json");
+        let codes: Vec<&str> = json
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|f| f["code"].as_str().expect("code"))
+            .collect();
+        for code in [
+            "undeclared-variable",
+            "unused-variable",
+            "tag-without-prompt",
+            "tag-invalid-prompt",
+        ] {
+            assert!(codes.contains(&code), "{count}: no {code} in {codes:?}");
+        }
+        assert_eq!(entries(&repo, "checks").len(), 1, "{count}");
+        assert_eq!(entries(&repo, "holdings").len(), 1, "{count}");
+        assert_eq!(runs(&repo), cold, "{count}: warm");
+        std::fs::remove_dir_all(cache_dir(&repo)).expect("remove cache");
+        assert_eq!(runs(&repo), cold, "{count}: cold again");
+    }
+}
+
+#[test]
+fn an_edited_file_is_checked_again() {
+    let repo = registry(3);
+    let only = |out: &Output| -> Vec<String> {
+        out.json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|f| {
+                f["file"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("prompts/parts/"))
+            })
+            .map(|f| f["code"].as_str().expect("code").to_owned())
+            .collect()
+    };
+    let check = || repo.run(&["validate", "--format", "json"]);
+    assert_eq!(only(&check()), Vec::<String>::new());
+    assert_eq!(only(&check()), Vec::<String>::new(), "warm");
+    // The component, not prompt.yaml, changes: the directory's key must change with it.
+    repo.write(
+        "prompts/parts/system.md",
+        "Hello {{ user_name }}, in {{ city }}.\n",
+    );
+    assert_eq!(only(&check()), ["undeclared-variable"]);
+    // The index still holds the old file: --staged reads that, and finds nothing.
+    let staged = repo.run(&["validate", "--staged", "--format", "json"]);
+    assert_eq!(only(&staged), Vec::<String>::new());
+    repo.git(&["add", "prompts/parts/system.md"]);
+    let staged = repo.run(&["validate", "--staged", "--format", "json"]);
+    assert_eq!(only(&staged), ["undeclared-variable"]);
+    // A new file in the directory is part of its key too.
+    repo.write("prompts/parts/system.md", "Hello {{ user_name }}.\n");
+    assert_eq!(only(&check()), Vec::<String>::new());
+    repo.write("prompts/parts/nested/prompt.yaml", "system_prompt: hi\n");
+    assert!(only(&check()).contains(&"nested-prompt".to_owned()));
+}
+
+#[test]
+fn a_damaged_cache_changes_no_output() {
+    let repo = registry(MANY);
+    let cold = runs(&repo);
+    for kind in ["checks", "holdings"] {
+        for name in entries(&repo, kind) {
+            let path = cache_dir(&repo).join(&name);
+            let text = std::fs::read_to_string(&path).expect("entry");
+            // Cut short (no end line), then lines swapped out of order, then garbage values.
+            let lines: Vec<&str> = text.lines().collect();
+            let mut swapped = lines.clone();
+            swapped.swap(1, lines.len() - 2);
+            let garbage: Vec<String> = lines
+                .iter()
+                .map(|line| match line.split_once(' ') {
+                    Some((key, _)) if key.len() == 40 => format!("{key} {{\"findings\":7}}"),
+                    _ => (*line).to_owned(),
+                })
+                .collect();
+            for damaged in [
+                text[..text.len() / 2].to_owned(),
+                swapped.join("\n") + "\n",
+                garbage.join("\n") + "\n",
+            ] {
+                std::fs::write(&path, &damaged).expect("damage");
+                assert_eq!(runs(&repo), cold, "{kind}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_few_paths_read_an_entry_that_many_wrote() {
+    let repo = registry(MANY);
+    let few = |repo: &TestRepo| {
+        outcome(&repo.run(&[
+            "validate",
+            "--format",
+            "json",
+            "prompts/p1/prompt.yaml",
+            "prompts/p2/prompt.yaml",
+            "prompts/p7/prompt.yaml",
+        ]))
+    };
+    let cold = few(&repo);
+    assert_eq!(cold.0, 1, "{cold:?}");
+    // The whole run writes entries with hundreds of lines; the few-path run searches them.
+    outcome(&repo.run(&["validate"]));
+    assert_eq!(few(&repo), cold);
+    let holdings = cache_dir(&repo).join(&entries(&repo, "holdings")[0]);
+    let lines = std::fs::read_to_string(holdings)
+        .expect("entry")
+        .lines()
+        .count();
+    assert!(lines > MANY, "{lines} lines");
+}
