@@ -48,6 +48,9 @@ impl<'s> Holdings<'s> {
     /// The same tag object under a second name may be a miss (read from the repository
     /// again), never another release's blob.
     pub fn get(&self, tag: ObjectId, name: &PromptName) -> Option<ObjectId> {
+        if self.lines.is_empty() {
+            return None;
+        }
         self.lines.find(&tag.to_string(), |value| {
             let (blob, cached_name) = value.split_once(' ')?;
             (cached_name == name.as_str())
@@ -59,7 +62,10 @@ impl<'s> Holdings<'s> {
     /// Records that `name`'s release tagged by `tag` holds `blob` (a regular file, no link in
     /// its directory), for [`Holdings::save`].
     pub fn put(&mut self, tag: ObjectId, name: &PromptName, blob: ObjectId) {
-        self.lines.put(tag.to_string(), format!("{blob} {name}"));
+        use std::fmt::Write;
+        let mut line = String::with_capacity(82 + name.as_str().len());
+        let _ = write!(line, "{tag} {blob} {name}");
+        self.lines.put_line(line);
     }
 
     /// Writes the entry again when holdings were learned that it lacked.

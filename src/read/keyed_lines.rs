@@ -43,8 +43,8 @@ pub struct KeyedLines {
     loaded: Option<Loaded>,
     /// Otherwise the entry opened for binary searches (`None`: none, or damaged).
     opened: Option<SortedEntry>,
-    /// Lines learned now: (key, value).
-    fresh: Vec<(String, String)>,
+    /// Lines learned now, `<key> <value>`.
+    fresh: Vec<String>,
 }
 
 /// An entry read whole.
@@ -85,6 +85,19 @@ impl KeyedLines {
     /// The first value of `key` that `accept` takes. Read whole, every line of the key is
     /// offered; searched in place, only the first.
     pub fn find<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
+        self.lookup(key, accept)
+    }
+
+    /// Whether the entry holds no line (none was found, or it was damaged): every lookup
+    /// misses, and callers can skip making keys.
+    pub fn is_empty(&self) -> bool {
+        match &self.loaded {
+            Some(loaded) => loaded.index.is_empty(),
+            None => self.opened.is_none(),
+        }
+    }
+
+    fn lookup<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
         match &self.loaded {
             Some(loaded) => loaded.find(key, accept),
             None => {
@@ -95,10 +108,21 @@ impl KeyedLines {
     }
 
     /// Adds a line for [`KeyedLines::save`]. `value` must not hold a newline.
-    pub fn put(&mut self, key: String, value: String) {
-        debug_assert!(key.len() == HEX && !value.contains('\n'));
-        if key.len() == HEX && !value.contains('\n') {
-            self.fresh.push((key, value));
+    pub fn put(&mut self, key: &str, value: &str) {
+        let mut line = String::with_capacity(key.len() + 1 + value.len());
+        line.push_str(key);
+        line.push(' ');
+        line.push_str(value);
+        self.put_line(line);
+    }
+
+    /// Adds a whole line `<key> <value>` for [`KeyedLines::save`] (one allocation for callers
+    /// that write the line themselves). A line of any other form is dropped.
+    pub fn put_line(&mut self, line: String) {
+        let fits = record_key(&line).is_some() && !line.contains('\n');
+        debug_assert!(fits, "{line:?}");
+        if fits {
+            self.fresh.push(line);
         }
     }
 
@@ -113,11 +137,7 @@ impl KeyedLines {
             .loaded
             .take()
             .unwrap_or_else(|| Loaded::read(store, form, id));
-        let fresh: Vec<String> = self
-            .fresh
-            .iter()
-            .map(|(key, value)| format!("{key} {value}"))
-            .collect();
+        let fresh = std::mem::take(&mut self.fresh);
         let mut lines: Vec<&str> = loaded.text[loaded.body.clone()].lines().collect();
         if lines.len() + fresh.len() > form.max_lines {
             lines.clear();

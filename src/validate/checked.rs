@@ -15,6 +15,8 @@
 //! The lines live in one [`KeyedLines`] entry per build (`checks-<hash of the source id>`; the
 //! two newest builds' entries are kept).
 
+use std::fmt::Write;
+
 use serde_json::{json, Value};
 
 use super::files::{Content, Entry, Files, Kind};
@@ -65,7 +67,7 @@ pub(crate) fn key(files: &Files<'_>, dir: &str, entries: &[(String, Entry)]) -> 
             },
             _ => ObjectId::ZERO_SHA1,
         };
-        text.push_str(&format!("{path}\0{:?}\0{content}\n", entry.kind));
+        let _ = writeln!(text, "{path}\0{:?}\0{content}", entry.kind);
     }
     hash_blob(text.as_bytes()).ok().map(|id| id.to_string())
 }

@@ -146,7 +146,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         }
     };
     for (key, line) in learned {
-        checks.put(key, line);
+        checks.put(&key, &line);
     }
     out.extend(tag_out);
     // Whether each release's prompt.yaml can be served. Over everything, what is served now —

@@ -189,21 +189,26 @@ pub(crate) fn check(
                 .insert(key, (tag.tag.refname.clone(), commit, blob));
             continue;
         }
-        match trees.holds(commit, &tag.name)? {
-            Holds::Prompt => {
+        // The blob, when the release holds its file; what it holds instead only when not.
+        let blob = trees.prompt_file(commit, &tag.name)?;
+        let holds = match blob {
+            Some(_) => Holds::Prompt,
+            None => trees.holds(commit, &tag.name)?,
+        };
+        match (holds, blob) {
+            (Holds::Prompt, Some(blob)) => {
                 // A release holding a link cannot be read at all: report that alone.
                 if !links(trees, tag, commit, out)? {
-                    if let Some(blob) = trees.prompt_file(commit, &tag.name)? {
-                        holdings.put(tag.tag.target, &tag.name, blob);
-                        released
-                            .holding
-                            .insert(key, (tag.tag.refname.clone(), commit, blob));
-                    }
+                    holdings.put(tag.tag.target, &tag.name, blob);
+                    released
+                        .holding
+                        .insert(key, (tag.tag.refname.clone(), commit, blob));
                 }
             }
+            (Holds::Prompt, None) => {}
             // A linked prompt.yaml: say so rather than that there is none.
-            Holds::Nothing if links(trees, tag, commit, out)? => {}
-            Holds::Nothing => out.push(Finding::error(
+            (Holds::Nothing, _) if links(trees, tag, commit, out)? => {}
+            (Holds::Nothing, _) => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
                 "tag-without-prompt",
@@ -212,7 +217,7 @@ pub(crate) fn check(
                     tag.name.file()
                 ),
             )),
-            Holds::NotACommit => out.push(Finding::error(
+            (Holds::NotACommit, _) => out.push(Finding::error(
                 &tag.tag.refname,
                 None,
                 "bad-tag",
@@ -308,8 +313,8 @@ pub(crate) fn check_contents(
             };
             if let Some(problem) = problem {
                 checks.put(
-                    checked::release_key(&name, blob),
-                    checked::release_encode(problem),
+                    &checked::release_key(&name, blob),
+                    &checked::release_encode(problem),
                 );
             }
             parsed.insert(blob, outcome);
