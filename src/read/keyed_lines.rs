@@ -85,7 +85,13 @@ impl KeyedLines {
     /// The first value of `key` that `accept` takes. Read whole, every line of the key is
     /// offered; searched in place, only the first.
     pub fn find<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
-        self.lookup(key, accept)
+        match &self.loaded {
+            Some(loaded) => loaded.find(key, accept),
+            None => {
+                let line = self.opened.as_ref()?.find(key)?;
+                accept(line.get(HEX + 1..)?)
+            }
+        }
     }
 
     /// Whether the entry holds no line (none was found, or it was damaged): every lookup
@@ -94,16 +100,6 @@ impl KeyedLines {
         match &self.loaded {
             Some(loaded) => loaded.index.is_empty(),
             None => self.opened.is_none(),
-        }
-    }
-
-    fn lookup<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
-        match &self.loaded {
-            Some(loaded) => loaded.find(key, accept),
-            None => {
-                let line = self.opened.as_ref()?.find(key)?;
-                accept(line.get(HEX + 1..)?)
-            }
         }
     }
 

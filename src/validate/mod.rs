@@ -8,9 +8,10 @@
 //! those paths belong to, their tags, and `registry.yaml` if it is one of them.
 //!
 //! Findings carry a file, a position where there is one, a severity and a stable code; nothing
-//! here prints. The one thing written is a cache entry under `.git/promptreg/`: which
+//! here prints. The one thing written is promptreg's cache under `.git/promptreg/`: which
 //! `prompt.yaml` each release's tag object holds ([`crate::read::holdings`]), so the next run
-//! checks 100,000 tags without reading their trees. The repository itself is never changed.
+//! checks 100,000 tags without reading their trees, and what each prompt directory's checks
+//! found, keyed by its files ([`checked`]). The repository itself is never changed.
 
 mod checked;
 mod files;
