@@ -102,9 +102,9 @@ pub(crate) fn encode(outcome: &Outcome) -> Option<String> {
 
 /// The key of what parsing release blob `blob`, read as `name`'s prompt.yaml, said (a
 /// problem's words name the file, so the name is part of it).
-pub(crate) fn release_key(name: &crate::PromptName, blob: ObjectId) -> String {
+pub(crate) fn release_key(name: &crate::PromptName, blob: ObjectId) -> Option<String> {
     let text = format!("release\n{SOURCE_ID}\n{name}\n{blob}\n");
-    hash_blob(text.as_bytes()).map_or_else(|_| String::new(), |id| id.to_string())
+    hash_blob(text.as_bytes()).ok().map(|id| id.to_string())
 }
 
 /// What parsing a release blob said, when cached: `Some(None)` servable as it is (no

@@ -274,7 +274,8 @@ pub(crate) fn check_contents(
     let mut parsed: HashMap<ObjectId, Parsed> = fine.iter().map(|id| (*id, Parsed::Fine)).collect();
     let mut batch: Vec<Release<'_>> = Vec::new();
     let mut unparsed: Vec<Unparsed> = Vec::new();
-    let mut pending = std::collections::HashSet::new();
+    // Blobs queued for parsing in this batch, with the key their outcome is cached under.
+    let mut pending: HashMap<ObjectId, Option<String>> = HashMap::new();
     let mut releases = released
         .holding
         .iter()
@@ -283,8 +284,12 @@ pub(crate) fn check_contents(
     while releases.peek().is_some() {
         for ((name, _), (refname, commit, blob)) in releases.by_ref().take(BATCH) {
             let blob = *blob;
-            if !parsed.contains_key(&blob) && !pending.contains(&blob) {
-                match checked::release_get(checks, &checked::release_key(name, blob)) {
+            if !parsed.contains_key(&blob) && !pending.contains_key(&blob) {
+                let key = checked::release_key(name, blob);
+                match key
+                    .as_deref()
+                    .and_then(|key| checked::release_get(checks, key))
+                {
                     Some(None) => {
                         parsed.insert(blob, Parsed::Fine);
                     }
@@ -292,7 +297,8 @@ pub(crate) fn check_contents(
                         parsed.insert(blob, Parsed::Problem(problem));
                     }
                     None => {
-                        pending.insert(blob);
+                        // The key is made once: looked up now, written after the parse.
+                        pending.insert(blob, key);
                         unparsed.push((blob, name.clone(), store.blob(blob)?));
                     }
                 }
@@ -304,18 +310,15 @@ pub(crate) fn check_contents(
                 blob,
             });
         }
-        for (blob, name, outcome) in parse_all(std::mem::take(&mut unparsed)) {
+        for (blob, outcome) in parse_all(std::mem::take(&mut unparsed)) {
             let outcome = outcome?;
             let problem = match &outcome {
                 Parsed::Fine => Some(None),
                 Parsed::Problem(problem) => Some(Some(problem.as_str())),
                 Parsed::Components(_) => None, // The answer depends on the commit.
             };
-            if let Some(problem) = problem {
-                checks.put(
-                    &checked::release_key(&name, blob),
-                    &checked::release_encode(problem),
-                );
+            if let (Some(problem), Some(Some(key))) = (problem, pending.get(&blob)) {
+                checks.put(key, &checked::release_encode(problem));
             }
             parsed.insert(blob, outcome);
         }
@@ -366,7 +369,7 @@ enum Parsed {
 type Unparsed = (ObjectId, PromptName, Vec<u8>);
 
 /// Parses each `(blob, name, bytes)`, in order, on several threads when there are many.
-fn parse_all(blobs: Vec<Unparsed>) -> Vec<(ObjectId, PromptName, Result<Parsed>)> {
+fn parse_all(blobs: Vec<Unparsed>) -> Vec<(ObjectId, Result<Parsed>)> {
     let parse = |(blob, name, bytes): &Unparsed| {
         let file = name.file();
         let outcome = match PromptFile::parse(bytes, Path::new(&file)) {
@@ -374,7 +377,7 @@ fn parse_all(blobs: Vec<Unparsed>) -> Vec<(ObjectId, PromptName, Result<Parsed>)
             Ok(prompt) => Ok(Parsed::Components(Box::new(prompt))),
             Err(e) => describe(&file, e).map(Parsed::Problem),
         };
-        (*blob, name.clone(), outcome)
+        (*blob, outcome)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if blobs.len() < PARALLEL_FROM || threads < 2 {
