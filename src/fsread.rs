@@ -58,6 +58,41 @@ pub enum Kind {
     Special(&'static str),
 }
 
+/// What `lstat` says of a regular file: the parts git's index records of each file it tracks,
+/// so a file whose record still matches need not be read to know its blob (see
+/// `store::index_stat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStat {
+    pub ino: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    /// Seconds and nanoseconds.
+    pub mtime: (i64, u32),
+    /// Seconds and nanoseconds: changed by every write and every change of the other fields,
+    /// and settable by no one but the clock.
+    pub ctime: (i64, u32),
+}
+
+impl FileStat {
+    // The field types of `stat` differ between platforms (32-bit ones have narrower times).
+    #[allow(clippy::unnecessary_cast)]
+    fn of(stat: &rustix::fs::Stat) -> FileStat {
+        FileStat {
+            ino: stat.st_ino as u64,
+            uid: stat.st_uid,
+            gid: stat.st_gid,
+            size: stat.st_size as u64,
+            mtime: (stat.st_mtime as i64, stat.st_mtime_nsec as u32),
+            ctime: (stat.st_ctime as i64, stat.st_ctime_nsec as u32),
+        }
+    }
+}
+
+/// One thing a walk found: its repository-relative path, what it is, and for a regular file
+/// when asked for, its [`FileStat`].
+pub type Walked = (String, Kind, Option<FileStat>);
+
 /// The content of a regular file read with a limit.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Content {
@@ -153,10 +188,24 @@ impl<'a> WorkTree<'a> {
     /// special rather than entered. Empty when `relative` is not a directory; refused when a
     /// directory on the way to it is a link or a special file.
     pub fn walk(&self, relative: &str) -> Result<Vec<(String, Kind)>> {
+        let found = self.walk_with(relative, false)?;
+        Ok(found
+            .into_iter()
+            .map(|(path, kind, _)| (path, kind))
+            .collect())
+    }
+
+    /// [`WorkTree::walk`], with each regular file's [`FileStat`], taken from its directory's
+    /// open descriptor without following anything (one more system call a file).
+    pub fn walk_stat(&self, relative: &str) -> Result<Vec<Walked>> {
+        self.walk_with(relative, true)
+    }
+
+    fn walk_with(&self, relative: &str, stat: bool) -> Result<Vec<Walked>> {
         let parts = parts(relative)?;
         let mut out = Vec::new();
         if let Some(dir) = self.open_dirs(&parts)? {
-            walk_fd(dir, relative, &mut out)?;
+            walk_fd(dir, relative, stat, &mut out)?;
         }
         Ok(out)
     }
@@ -268,7 +317,7 @@ fn read_open(fd: OwnedFd, shown: &str, limit: usize) -> Result<Content> {
 /// Lists the open directory `fd` (shown as `shown`) into `out` and descends into its
 /// sub-directories one at a time, each opened from this one without following links: open
 /// descriptors are bounded by the depth, not by how many directories there are.
-fn walk_fd(fd: OwnedFd, shown: &str, out: &mut Vec<(String, Kind)>) -> Result<()> {
+fn walk_fd(fd: OwnedFd, shown: &str, stat: bool, out: &mut Vec<Walked>) -> Result<()> {
     let mut dir = Dir::new(fd).map_err(|e| io(shown, e))?;
     let mut subdirs: Vec<(CString, String)> = Vec::new();
     while let Some(entry) = dir.read() {
@@ -278,24 +327,30 @@ fn walk_fd(fd: OwnedFd, shown: &str, out: &mut Vec<(String, Kind)>) -> Result<()
             continue;
         }
         let path = format!("{shown}/{}", String::from_utf8_lossy(raw.to_bytes()));
-        let kind = match entry.file_type() {
-            // Some file systems do not say in the listing.
-            FileType::Unknown => {
-                let parent = dir.fd().map_err(|e| io(shown, e))?;
-                match statat(parent, raw, AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(stat) => kind_of(FileType::from_raw_mode(stat.st_mode)),
-                    Err(Errno::NOENT) => continue,
-                    Err(errno) => return Err(io(&path, errno)),
-                }
+        let listed = entry.file_type();
+        // Some file systems do not say in the listing; a file's stat is wanted anyway.
+        let stat = if listed == FileType::Unknown || (stat && listed == FileType::RegularFile) {
+            let parent = dir.fd().map_err(|e| io(shown, e))?;
+            match statat(parent, raw, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) => Some(stat),
+                Err(Errno::NOENT) => continue,
+                Err(errno) => return Err(io(&path, errno)),
             }
-            other => kind_of(other),
+        } else {
+            None
+        };
+        let kind = match &stat {
+            // What the file is now, should it have been replaced since it was listed.
+            Some(stat) => kind_of(FileType::from_raw_mode(stat.st_mode)),
+            None => kind_of(listed),
         };
         match kind {
             Kind::Dir if raw.to_bytes() == b".git" => {
-                out.push((path, Kind::Special("a Git directory")))
+                out.push((path, Kind::Special("a Git directory"), None))
             }
             Kind::Dir => subdirs.push((raw.to_owned(), path)),
-            kind => out.push((path, kind)),
+            Kind::File => out.push((path, kind, stat.as_ref().map(FileStat::of))),
+            kind => out.push((path, kind, None)),
         }
     }
     let parent = dir.fd().map_err(|e| io(shown, e))?;
@@ -304,14 +359,14 @@ fn walk_fd(fd: OwnedFd, shown: &str, out: &mut Vec<(String, Kind)>) -> Result<()
         // work two threads share; the halves are appended in order, as one thread gives them.
         let (first, second) = subdirs.split_at(subdirs.len() / 2);
         let (a, b) = std::thread::scope(|scope| {
-            let other = scope.spawn(|| walk_subdirs(parent, second));
-            (walk_subdirs(parent, first), other.join())
+            let other = scope.spawn(|| walk_subdirs(parent, second, stat));
+            (walk_subdirs(parent, first, stat), other.join())
         });
         out.extend(a?);
         out.extend(b.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
         return Ok(());
     }
-    out.extend(walk_subdirs(parent, &subdirs)?);
+    out.extend(walk_subdirs(parent, &subdirs, stat)?);
     Ok(())
 }
 
@@ -322,15 +377,18 @@ const PARALLEL_FROM: usize = 512;
 fn walk_subdirs(
     parent: BorrowedFd<'_>,
     subdirs: &[(CString, String)],
-) -> Result<Vec<(String, Kind)>> {
+    stat: bool,
+) -> Result<Vec<Walked>> {
     let mut out = Vec::new();
     for (raw, path) in subdirs {
         match openat(parent, raw.as_c_str(), DIR_FLAGS, Mode::empty()) {
-            Ok(sub) => walk_fd(sub, path, &mut out)?,
+            Ok(sub) => walk_fd(sub, path, stat, &mut out)?,
             // Replaced since it was listed: report what it is now.
             Err(errno) => match statat(parent, raw.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(stat) => {
-                    out.push((path.clone(), kind_of(FileType::from_raw_mode(stat.st_mode))))
+                Ok(found) => {
+                    let kind = kind_of(FileType::from_raw_mode(found.st_mode));
+                    let stat = (stat && kind == Kind::File).then(|| FileStat::of(&found));
+                    out.push((path.clone(), kind, stat))
                 }
                 Err(Errno::NOENT) => {}
                 Err(_) => return Err(io(path, errno)),

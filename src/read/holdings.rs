@@ -44,6 +44,11 @@ impl<'s> Holdings<'s> {
         }
     }
 
+    /// Whether no holding is cached: every lookup misses.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
     /// The `prompt.yaml` blob of `name`'s release tagged by the tag object `tag`, when cached.
     /// The same tag object under a second name may be a miss (read from the repository
     /// again), never another release's blob.

@@ -57,6 +57,51 @@ struct Loaded {
     /// Each record line's key as a number (its first 16 hex digits) and where the line starts,
     /// in order: a lookup searches this compact array rather than the text.
     index: Vec<(u64, usize)>,
+    /// Where in `index` each run of keys sharing their top bits starts (see [`Buckets`]).
+    buckets: Buckets,
+}
+
+/// Where each bucket of keys starts in a sorted index, the bucket being a key's top bits: the
+/// keys are hashes, so spread evenly, and with about one bucket per key a lookup reads two
+/// neighbouring starts and a key or two instead of making 17 probes that each miss the
+/// processor's caches (100,000 lookups in a 100,000-line entry: 150 ms by binary search).
+#[derive(Default)]
+struct Buckets {
+    /// `starts[b]` is the first position whose key's bucket is `b` or more; one more start than
+    /// buckets, the last being the index's length.
+    starts: Vec<u32>,
+    /// How far a key is shifted right to give its bucket.
+    shift: u32,
+}
+
+impl Buckets {
+    fn of(index: &[(u64, usize)]) -> Buckets {
+        let Ok(len) = u32::try_from(index.len()) else {
+            return Buckets::default(); // Never at `max_lines`; a lookup then searches it all.
+        };
+        let count = index.len().next_power_of_two();
+        let shift = 64 - count.trailing_zeros();
+        let bucket = |key: u64| key.checked_shr(shift).unwrap_or(0) as usize;
+        let mut starts = Vec::with_capacity(count + 1);
+        let mut at = 0;
+        for b in 0..count {
+            while at < index.len() && bucket(index[at].0) < b {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        starts.push(len);
+        Buckets { starts, shift }
+    }
+
+    /// The part of the index where `key` can be.
+    fn range(&self, key: u64, len: usize) -> Range<usize> {
+        let b = key.checked_shr(self.shift).unwrap_or(0) as usize;
+        match (self.starts.get(b), self.starts.get(b + 1)) {
+            (Some(&start), Some(&end)) => start as usize..end as usize,
+            _ => 0..len,
+        }
+    }
 }
 
 impl KeyedLines {
@@ -173,13 +218,21 @@ impl Loaded {
         if index.windows(2).any(|pair| pair[0].0 > pair[1].0) {
             return Loaded::default(); // Out of order: not written by this code either.
         }
-        Loaded { text, body, index }
+        let buckets = Buckets::of(&index);
+        Loaded {
+            text,
+            body,
+            index,
+            buckets,
+        }
     }
 
     fn find<T>(&self, key: &str, accept: impl Fn(&str) -> Option<T>) -> Option<T> {
         let number = prefix(key)?;
-        let first = self.index.partition_point(|(n, _)| *n < number);
-        self.index[first..]
+        let range = self.buckets.range(number, self.index.len());
+        let part = &self.index[range];
+        let first = part.partition_point(|(n, _)| *n < number);
+        part[first..]
             .iter()
             .take_while(|(n, _)| *n == number)
             .map(|(_, at)| self.line(*at))
@@ -207,4 +260,51 @@ fn prefix(key: &str) -> Option<u64> {
 /// The key of a record line; `None` for the header and end lines.
 fn record_key(line: &str) -> Option<&str> {
     (line.as_bytes().get(HEX) == Some(&b' ')).then(|| &line[..HEX])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bucket's range holds exactly the positions a binary search of the whole index finds,
+    /// for keys spread evenly, bunched together, repeated, at both ends, and for every size
+    /// from empty up.
+    #[test]
+    fn buckets_find_what_a_binary_search_finds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [0usize, 1, 2, 3, 7, 64, 1000, 4097] {
+            let mut keys: Vec<u64> = (0..len)
+                .map(|i| match i % 4 {
+                    0 => next(),
+                    1 => next() >> 40, // Bunched near zero.
+                    2 => u64::MAX - (next() >> 50),
+                    _ => 42,
+                })
+                .collect();
+            keys.sort_unstable();
+            let index: Vec<(u64, usize)> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+            let buckets = Buckets::of(&index);
+            let probes = keys
+                .iter()
+                .copied()
+                .chain([0, 1, 41, 42, 43, u64::MAX, u64::MAX - 1])
+                .chain((0..200).map(|_| next()));
+            for key in probes {
+                let expected = index.partition_point(|(n, _)| *n < key);
+                let range = buckets.range(key, index.len());
+                let first = range.start + index[range.clone()].partition_point(|(n, _)| *n < key);
+                let equal = |at: usize| index.get(at).is_some_and(|(n, _)| *n == key);
+                assert_eq!(equal(first), equal(expected), "len {len}, key {key:#x}");
+                if equal(expected) {
+                    assert_eq!(first, expected, "len {len}, key {key:#x}");
+                }
+            }
+        }
+    }
 }

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use super::files::{Content, Entry, Files, Kind};
 use super::finding::{Finding, Severity, CODES};
 use crate::read::keyed_lines::{Form, KeyedLines};
-use crate::store::{hash_blob, ObjectId, Store};
+use crate::store::{hash_blob, IndexStat, ObjectId, Store};
 
 const FORM: Form = Form {
     kind: "checks",
@@ -54,20 +54,41 @@ pub(crate) struct Outcome {
 }
 
 /// The key of the directory `dir` with `entries`, `None` when it cannot be cached.
-pub(crate) fn key(files: &Files<'_>, dir: &str, entries: &[(String, Entry)]) -> Option<String> {
+///
+/// A working-tree file that git's index vouches for (`index`, see [`IndexStat`]) is named by
+/// that record, its blob and the stat data it matched, and not read. The record's stat data is
+/// part of the name because a blob id alone does not fix a working-tree file's bytes where
+/// git's clean filters apply (a CRLF file whose index blob holds LF): the stat data, the
+/// ctime above all, changes with every write. Other files are named by the hash of their
+/// bytes; the two kinds of names never meet.
+pub(crate) fn key(
+    files: &Files<'_>,
+    dir: &str,
+    entries: &[(String, Entry)],
+    index: Option<&IndexStat>,
+) -> Option<String> {
     let mut text = format!("{SOURCE_ID}\n{dir}\n");
     for (path, entry) in entries {
-        let content = match entry.kind {
-            Kind::File => match entry.id() {
-                Some(id) => id,
-                None => match files.read(path, entry, READ_LIMIT).ok()? {
-                    Content::Bytes(bytes) => hash_blob(&bytes).ok()?,
-                    Content::TooLarge(_) => return None,
-                },
+        let kind = entry.kind;
+        let vouched = entry
+            .stat()
+            .and_then(|stat| Some((index?.unchanged(path, stat)?, stat)));
+        let _ = match (kind, entry.id(), vouched) {
+            (Kind::File, Some(id), _) => writeln!(text, "{path}\0{kind:?}\0{id}"),
+            (Kind::File, None, Some((id, stat))) => writeln!(
+                text,
+                "{path}\0{kind:?}\0index {id} {}.{} {}.{} {} {}",
+                stat.mtime.0, stat.mtime.1, stat.ctime.0, stat.ctime.1, stat.ino, stat.size
+            ),
+            (Kind::File, None, None) => match files.read(path, entry, READ_LIMIT).ok()? {
+                Content::Bytes(bytes) => {
+                    let id = hash_blob(&bytes).ok()?;
+                    writeln!(text, "{path}\0{kind:?}\0{id}")
+                }
+                Content::TooLarge(_) => return None,
             },
-            _ => ObjectId::ZERO_SHA1,
+            _ => writeln!(text, "{path}\0{kind:?}\0{}", ObjectId::ZERO_SHA1),
         };
-        let _ = writeln!(text, "{path}\0{:?}\0{content}", entry.kind);
     }
     hash_blob(text.as_bytes()).ok().map(|id| id.to_string())
 }
@@ -100,30 +121,39 @@ pub(crate) fn encode(outcome: &Outcome) -> Option<String> {
     serde_json::to_string(&json!({ "findings": findings, "fine": fine })).ok()
 }
 
-/// The key of what parsing release blob `blob`, read as `name`'s prompt.yaml, said (a
-/// problem's words name the file, so the name is part of it).
-pub(crate) fn release_key(name: &crate::PromptName, blob: ObjectId) -> Option<String> {
-    let text = format!("release\n{SOURCE_ID}\n{name}\n{blob}\n");
-    hash_blob(text.as_bytes()).ok().map(|id| id.to_string())
-}
-
-/// What parsing a release blob said, when cached: `Some(None)` servable as it is (no
-/// component), `Some(Some(problem))` not servable.
-pub(crate) fn release_get(cache: &KeyedLines, key: &str) -> Option<Option<String>> {
-    cache.find(key, |value| {
-        let value: Value = serde_json::from_str(value).ok()?;
-        match value.get("problem")? {
-            Value::Null => Some(None),
-            Value::String(problem) => Some(Some(problem.clone())),
-            _ => None,
+/// What parsing release blob `blob`, read as `name`'s prompt.yaml, said, when cached:
+/// `Some(None)` servable as it is (no component), `Some(Some(problem))` not servable.
+///
+/// Such a line is keyed by the blob id itself (no hash to make for each of 20,000 releases):
+/// the entry is this build's, and the value names the prompt, since a problem's words name the
+/// file. A directory's key, a hash of other text, cannot be a blob id, and its value does not
+/// start as a release's does, so neither kind of line is ever taken for the other.
+pub(crate) fn release_get(
+    cache: &KeyedLines,
+    blob: ObjectId,
+    name: &crate::PromptName,
+) -> Option<Option<String>> {
+    cache.find(&blob.to_string(), |value| {
+        let (cached_name, problem) = value.strip_prefix(RELEASE)?.split_once(' ')?;
+        if cached_name != name.as_str() {
+            return None;
         }
+        serde_json::from_str::<Option<String>>(problem).ok()
     })
 }
 
-/// The cached form of a release blob's outcome.
-pub(crate) fn release_encode(problem: Option<&str>) -> String {
-    json!({ "problem": problem }).to_string()
+/// The line caching what parsing `blob` as `name`'s prompt.yaml said (see [`release_get`]).
+pub(crate) fn release_line(
+    blob: ObjectId,
+    name: &crate::PromptName,
+    problem: Option<&str>,
+) -> String {
+    let problem = serde_json::to_string(&problem).unwrap_or_else(|_| "null".into());
+    format!("{blob} {RELEASE}{name} {problem}")
 }
+
+/// How a release line's value starts.
+const RELEASE: &str = "release ";
 
 fn decode(value: &str) -> Option<Outcome> {
     let value: Value = serde_json::from_str(value).ok()?;

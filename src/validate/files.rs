@@ -26,18 +26,26 @@ pub(crate) struct Entry {
     pub kind: Kind,
     /// The blob, for index entries.
     id: Option<ObjectId>,
+    /// A working-tree file's stat data, when a walk found it.
+    stat: Option<FileStat>,
 }
 
 impl Entry {
-    /// The blob, for index entries (a working-tree file's is known only by reading it).
+    /// The blob, for index entries (a working-tree file's is known only by reading it, or from
+    /// git's record of it when its [`Entry::stat`] matches).
     pub fn id(&self) -> Option<ObjectId> {
         self.id
+    }
+
+    /// A working-tree file's stat data, as the walk that found it saw it.
+    pub fn stat(&self) -> Option<&FileStat> {
+        self.stat.as_ref()
     }
 }
 
 /// The content of a file read with a size limit.
 pub(crate) use crate::fsread::Content;
-use crate::fsread::{self, WorkTree};
+use crate::fsread::{self, FileStat, WorkTree};
 
 /// The files `validate` checks.
 pub(crate) enum Files<'s> {
@@ -74,6 +82,7 @@ impl<'s> Files<'s> {
             let entry = Entry {
                 kind,
                 id: Some(file.id),
+                stat: None,
             };
             // Of a conflict's stages, keep the marker.
             entries
@@ -102,10 +111,16 @@ impl<'s> Files<'s> {
     /// nothing.
     pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
         match self {
-            Files::WorkTree { root } => Ok(WorkTree::new(root)
-                .kind(path)?
-                .and_then(kind_of)
-                .map(|kind| Entry { kind, id: None })),
+            Files::WorkTree { root } => {
+                Ok(WorkTree::new(root)
+                    .kind(path)?
+                    .and_then(kind_of)
+                    .map(|kind| Entry {
+                        kind,
+                        id: None,
+                        stat: None,
+                    }))
+            }
             Files::Index { entries, .. } => Ok(entries.get(path).copied()),
         }
     }
@@ -131,20 +146,20 @@ impl<'s> Files<'s> {
     pub fn walk(&self, dir: &str) -> Result<Vec<(String, Entry)>> {
         let mut out = Vec::new();
         match self {
-            Files::WorkTree { root } => out.extend(
-                WorkTree::new(root)
-                    .walk(dir)?
-                    .into_iter()
-                    .filter_map(|(path, kind)| {
+            Files::WorkTree { root } => {
+                out.extend(WorkTree::new(root).walk_stat(dir)?.into_iter().filter_map(
+                    |(path, kind, stat)| {
                         Some((
                             path,
                             Entry {
                                 kind: kind_of(kind)?,
                                 id: None,
+                                stat,
                             },
                         ))
-                    }),
-            ),
+                    },
+                ))
+            }
             Files::Index { entries, .. } => {
                 let prefix = format!("{dir}/");
                 out.extend(

@@ -28,7 +28,7 @@ pub use finding::{Finding, Report, Severity, CODES};
 
 use crate::read::holdings::Holdings;
 use crate::read::keyed_lines::KeyedLines;
-use crate::store::{ObjectId, Store};
+use crate::store::{IndexStat, ObjectId, Store};
 use crate::{PromptName, Result, Version, PROMPTS_DIR, PROMPT_FILE, REGISTRY_FILE};
 use files::{Entry, Files, Kind};
 
@@ -56,96 +56,76 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         Source::WorkTree => Files::work_tree(store)?,
         Source::Index => Files::index(store)?,
     };
-    let mut out = Vec::new();
-    let (entries, check_registry) = match &options.paths {
-        None => (gather_all(&files)?, true),
-        Some(paths) => gather_paths(&files, paths)?,
-    };
-    let layout = layout(&entries, &mut out);
-    let names: BTreeSet<PromptName> = layout
-        .prompts
-        .iter()
-        .filter_map(|d| d.name.clone())
-        .collect();
-    let everything = options.paths.is_none();
-    let in_scope = |name: &PromptName| everything || names.contains(name);
-    // The tags, then registry.yaml's pointers to them: the versions it serves.
-    type Served = BTreeSet<(PromptName, Version)>;
-    let mut trees = store.release_trees()?;
-    let mut check_tags = |out: &mut Vec<Finding>| -> Result<(tags::Released, Served)> {
-        let refs = match (&options.paths, check_registry) {
-            (Some(_), false) => tags::of(store, &names)?,
-            _ => tags::all(store)?,
-        };
-        let mut holdings = Holdings::open(store, refs.len());
-        let released = tags::check(
-            store,
-            &mut trees,
-            &mut holdings,
-            &refs,
-            &in_scope,
-            &names,
-            out,
-        )?;
-        holdings.save();
-        let served = if check_registry {
-            registry::check(&files, &released, out)?
-        } else {
-            BTreeSet::new()
-        };
-        Ok((released, served))
-    };
+    let paths = options.paths.as_deref();
+    let everything = paths.is_none();
+    let mut tag_out = Vec::new();
     // The prompts' checks (reading and parsing each prompt.yaml, compiling and rendering its
     // templates) and those of the tags and registry.yaml (reading release trees, parsing the
     // index) share nothing: over many prompts of the working tree they run at once, the prompts
-    // split between threads. The findings are the same, in the same order, as one thread's.
-    let mut tag_out = Vec::new();
-    let mut fine = Vec::new();
-    let mut checks = checked::open(store, layout.prompts.len());
-    let mut learned = Vec::new();
-    let (released, served) = match files.shareable() {
-        Some(shared) if layout.prompts.len() >= PARALLEL_FROM => {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let chunk = layout.prompts.len().div_ceil(threads.max(1));
-            let (prompt_results, tag_result) = std::thread::scope(|scope| {
-                let workers: Vec<_> = layout
-                    .prompts
-                    .chunks(chunk)
-                    .map(|dirs| {
-                        let (root, entries, checks) = (shared.clone(), &entries, &checks);
-                        scope.spawn(move || {
-                            check_prompts(&Files::WorkTree { root }, dirs, entries, checks)
-                        })
-                    })
-                    .collect();
-                let tag_result = check_tags(&mut tag_out);
-                let prompt_results: Vec<Result<Checked>> = workers
-                    .into_iter()
-                    .map(|worker| {
-                        worker
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect();
-                (prompt_results, tag_result)
+    // split between threads. Over the whole working tree the walk that finds the prompts runs
+    // beside the tags' checks too. The findings are the same as one thread's (and sorted).
+    let (walked, checks, checked, tagged) = match files.shareable() {
+        Some(root) if everything => {
+            // How many prompts there are is not known before the walk: a whole run is many.
+            let checks = checked::open(store, usize::MAX);
+            let index = store.index_stat();
+            let (prompts, tagged) = std::thread::scope(|scope| {
+                let (checks, index) = (&checks, index.as_ref());
+                let prompts = scope.spawn(move || -> Result<(Walked, Checked)> {
+                    let files = Files::WorkTree { root };
+                    let walked = walk(&files, None)?;
+                    let checked = check_prompts_shared(&files, &walked, checks, index)?;
+                    Ok((walked, checked))
+                });
+                let tagged = check_tags(store, &files, None, None, &mut tag_out);
+                (join(prompts), tagged)
             });
-            for found in prompt_results {
-                let (findings, servable, lines) = found?;
-                out.extend(findings);
-                fine.extend(servable);
-                learned.extend(lines);
-            }
-            tag_result?
+            let (walked, checked) = prompts?;
+            (walked, checks, checked, tagged?)
         }
-        _ => {
-            let (findings, servable, lines) =
-                check_prompts(&files, &layout.prompts, &entries, &checks)?;
-            out.extend(findings);
-            fine.extend(servable);
-            learned.extend(lines);
-            check_tags(&mut tag_out)?
+        shared => {
+            let walked = walk(&files, paths)?;
+            let count = walked.layout.prompts.len();
+            let checks = checked::open(store, count);
+            // Over many prompts of the working tree, git's index says which files are unchanged
+            // since git hashed them (as `git status` knows): those are keyed by its record, not
+            // read. Over a few, reading them costs less than loading the index.
+            let index = match options.source {
+                Source::WorkTree if count >= INDEX_FROM => store.index_stat(),
+                _ => None,
+            };
+            let (checked, tagged) = match shared {
+                Some(root) if count >= PARALLEL_FROM => std::thread::scope(|scope| {
+                    let (walked, checks, index) = (&walked, &checks, index.as_ref());
+                    let prompts = scope.spawn(move || {
+                        check_prompts_shared(&Files::WorkTree { root }, walked, checks, index)
+                    });
+                    let tagged = check_tags(store, &files, paths, Some(walked), &mut tag_out);
+                    (join(prompts), tagged)
+                }),
+                _ => {
+                    let layout = &walked.layout;
+                    let found = check_prompts(
+                        &files,
+                        &layout.prompts,
+                        &walked.entries,
+                        &checks,
+                        index.as_ref(),
+                    );
+                    let tagged = check_tags(store, &files, paths, Some(&walked), &mut tag_out);
+                    (found, tagged)
+                }
+            };
+            (walked, checks, checked?, tagged?)
         }
     };
+    let mut checks = checks;
+    let mut out = walked.findings;
+    let layout = walked.layout;
+    let (findings, fine, learned) = checked;
+    out.extend(findings);
+    let (released, served, lightweight) = tagged;
+    tags::report_lightweight(&lightweight, &names_of(&layout), &released, &mut tag_out);
     for (key, line) in learned {
         checks.put(&key, &line);
     }
@@ -154,12 +134,19 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     // the versions the pointers name and each prompt's `@latest` — since parsing every one of
     // 100,000 releases would multiply the run's time; over some prompts, all of their releases.
     // `promote` and `rollback` check the version they move to in any case.
-    let latest = released.latest();
-    let wanted = |name: &PromptName, version: &Version| {
-        let key = (name.clone(), version.clone());
-        !everything || served.contains(&key) || latest.contains(&key)
-    };
-    tags::check_contents(store, &released, &wanted, &fine, &mut checks, &mut out)?;
+    let wanted = everything.then(|| {
+        let mut wanted = released.latest();
+        wanted.extend(served);
+        wanted
+    });
+    tags::check_contents(
+        store,
+        &released,
+        wanted.as_ref(),
+        &fine,
+        &mut checks,
+        &mut out,
+    )?;
     checks.save(store);
     if everything
         || options
@@ -178,8 +165,133 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     Ok(report)
 }
 
+/// What the walk of the prompts found.
+struct Walked {
+    /// Every file and link under `prompts/` (or the prompts the paths belong to), sorted.
+    entries: Vec<(String, Entry)>,
+    layout: Layout,
+    /// What the layout breaks (links, special files, bad names, nested prompts).
+    findings: Vec<Finding>,
+    /// Whether `registry.yaml` is checked: over everything, or when it is one of the paths.
+    check_registry: bool,
+}
+
+/// Finds the prompts to check: all of them, or those `paths` belong to.
+fn walk(files: &Files<'_>, paths: Option<&[String]>) -> Result<Walked> {
+    let (entries, check_registry) = match paths {
+        None => (gather_all(files)?, true),
+        Some(paths) => gather_paths(files, paths)?,
+    };
+    let mut findings = Vec::new();
+    let layout = layout(&entries, &mut findings);
+    Ok(Walked {
+        entries,
+        layout,
+        findings,
+        check_registry,
+    })
+}
+
+/// The names of the prompts in `layout`.
+fn names_of(layout: &Layout) -> BTreeSet<PromptName> {
+    layout
+        .prompts
+        .iter()
+        .filter_map(|d| d.name.clone())
+        .collect()
+}
+
+/// The tags' checks, then registry.yaml's pointers to them: what was released, the versions
+/// the pointers serve, and the lightweight tags to report. `walked` is what the walk found,
+/// `None` over the whole working tree, whose tags are checked while it is walked: every tag is
+/// then in scope, and only the lightweight ones need the prompts' names, reported after.
+fn check_tags(
+    store: &Store,
+    files: &Files<'_>,
+    paths: Option<&[String]>,
+    walked: Option<&Walked>,
+    out: &mut Vec<Finding>,
+) -> Result<(tags::Released, Served, Vec<tags::Lightweight>)> {
+    let everything = paths.is_none();
+    let names = walked.map(|w| names_of(&w.layout)).unwrap_or_default();
+    let check_registry = walked.is_none_or(|w| w.check_registry);
+    let refs = if everything || check_registry {
+        tags::all(store)?
+    } else {
+        tags::of(store, &names)?
+    };
+    let in_scope = |name: &PromptName| everything || names.contains(name);
+    let mut trees = store.release_trees()?;
+    let mut holdings = Holdings::open(store, refs.len());
+    let (released, lightweight) =
+        tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
+    holdings.save();
+    let served = if check_registry {
+        registry::check(files, &released, out)?
+    } else {
+        BTreeSet::new()
+    };
+    Ok((released, served, lightweight))
+}
+
+/// The versions registry.yaml's pointers serve.
+type Served = BTreeSet<(PromptName, Version)>;
+
+/// [`check_prompts`] of what `walked` found in the working tree at `files`, split between the
+/// machine's threads (this one and more) when there are many.
+fn check_prompts_shared(
+    files: &Files<'_>,
+    walked: &Walked,
+    checks: &KeyedLines,
+    index: Option<&IndexStat>,
+) -> Result<Checked> {
+    let dirs = &walked.layout.prompts;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (Some(root), true) = (
+        files.shareable(),
+        dirs.len() >= PARALLEL_FROM && threads > 1,
+    ) else {
+        return check_prompts(files, dirs, &walked.entries, checks, index);
+    };
+    let chunk = dirs.len().div_ceil(threads);
+    let mut parts = dirs.chunks(chunk);
+    let first = parts.next().unwrap_or_default();
+    let results: Vec<Result<Checked>> = std::thread::scope(|scope| {
+        let others: Vec<_> = parts
+            .map(|part| {
+                let (root, entries) = (root.clone(), &walked.entries);
+                scope.spawn(move || {
+                    check_prompts(&Files::WorkTree { root }, part, entries, checks, index)
+                })
+            })
+            .collect();
+        let mut results = vec![check_prompts(files, first, &walked.entries, checks, index)];
+        results.extend(others.into_iter().map(join));
+        results
+    });
+    let (mut findings, mut fine, mut learned) = (Vec::new(), Vec::new(), Vec::new());
+    for result in results {
+        let (f, s, l) = result?;
+        findings.extend(f);
+        fine.extend(s);
+        learned.extend(l);
+    }
+    Ok((findings, fine, learned))
+}
+
+/// The result of a scoped thread; its panic goes on in this one.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// How many prompts make it worth checking them on several threads.
 const PARALLEL_FROM: usize = 64;
+
+/// How many prompts make loading git's index cost less than reading their files: an index of
+/// 10,000 entries takes about 20 ms, the time of reading and hashing some 500 small files.
+const INDEX_FROM: usize = 256;
 
 /// What [`check_prompts`] found: findings, servable blobs, and the lines to cache (key, value).
 type Checked = (Vec<Finding>, Vec<ObjectId>, Vec<(String, String)>);
@@ -193,6 +305,7 @@ fn check_prompts(
     dirs: &[PromptDir],
     entries: &[(String, Entry)],
     cache: &KeyedLines,
+    index: Option<&IndexStat>,
 ) -> Result<Checked> {
     let mut out = Vec::new();
     let mut fine = Vec::new();
@@ -200,7 +313,7 @@ fn check_prompts(
     for dir in dirs {
         let (start, end) = dir.range;
         let dir_entries = &entries[start..end];
-        let key = checked::key(files, &dir.dir, dir_entries);
+        let key = checked::key(files, &dir.dir, dir_entries, index);
         if let Some(known) = key.as_deref().and_then(|key| checked::get(cache, key)) {
             out.extend(known.findings);
             fine.extend(known.fine);

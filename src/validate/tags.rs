@@ -31,15 +31,11 @@ impl Released {
 
     /// The version `@latest` serves for each checked prompt.
     pub fn latest(&self) -> BTreeSet<(PromptName, Version)> {
-        let mut by_name: BTreeMap<&PromptName, Vec<Version>> = BTreeMap::new();
-        for (name, version) in self.holding.keys() {
-            by_name.entry(name).or_default().push(version.clone());
-        }
-        by_name
-            .into_iter()
-            .filter_map(|(name, versions)| {
-                crate::model::version::latest(&versions).map(|v| (name.clone(), v.clone()))
-            })
+        // The keys are sorted by name, then version: each name's versions are one ascending run.
+        let keys: Vec<&(PromptName, Version)> = self.holding.keys().collect();
+        keys.chunk_by(|a, b| a.0 == b.0)
+            .filter_map(|run| crate::model::version::latest_by(run, |key| &key.1))
+            .map(|key| (*key).clone())
             .collect()
     }
 }
@@ -81,9 +77,16 @@ pub(crate) fn of(store: &Store, names: &BTreeSet<PromptName>) -> Result<Vec<TagR
     Ok(refs)
 }
 
+/// A lightweight tag shaped like a version, reported by [`report_lightweight`] once the
+/// prompts of the checked tree are known.
+pub(crate) struct Lightweight {
+    refname: String,
+    name: PromptName,
+    version: Version,
+}
+
 /// Checks the version tags among `refs` whose prompt `in_scope` accepts, and returns every
-/// version tag found (for the pointer checks). `prompts` are the prompts the checked tree holds:
-/// a lightweight tag of one of them is an error, of anything else a warning.
+/// version tag found (for the pointer checks) and the lightweight tags to report.
 /// `trees` is shared with [`check_contents`]: each release commit's `prompts/` tree is indexed
 /// once. A release found in `holdings` is not read at all; one read and found whole is added.
 pub(crate) fn check(
@@ -92,9 +95,8 @@ pub(crate) fn check(
     holdings: &mut Holdings,
     refs: &[TagRef],
     in_scope: &dyn Fn(&PromptName) -> bool,
-    prompts: &BTreeSet<PromptName>,
     out: &mut Vec<Finding>,
-) -> Result<Released> {
+) -> Result<(Released, Vec<Lightweight>)> {
     let tags: Vec<VersionTag<'_>> = refs.iter().filter_map(version_tag).collect();
     let mut released = Released::default();
     // (ref, annotated, commit to check)
@@ -140,11 +142,12 @@ pub(crate) fn check(
                 }
             },
         };
-        released
-            .by_name
-            .entry(tag.name.to_string())
-            .or_default()
-            .insert(tag.version.clone(), annotated);
+        // Looked up before it is inserted: 100,000 tags of 10,000 names make 90,000 hits.
+        let versions = match released.by_name.get_mut(tag.name.as_str()) {
+            Some(versions) => versions,
+            None => released.by_name.entry(tag.name.to_string()).or_default(),
+        };
+        versions.insert(tag.version.clone(), annotated);
         if !checked {
             continue;
         }
@@ -154,39 +157,23 @@ pub(crate) fn check(
             to_check.push((tag, true, Some(commit)));
         }
     }
-    for (tag, annotated, commit) in to_check {
+    let cached = cached_holdings(holdings, &to_check);
+    // Built in bulk at the end (sorted once) rather than by 100,000 inserts.
+    let mut holding = Vec::with_capacity(to_check.len());
+    let mut lightweight = Vec::new();
+    for ((tag, annotated, commit), cached) in to_check.into_iter().zip(cached) {
         if !annotated {
-            let known = prompts.contains(&tag.name)
-                || released
-                    .versions(tag.name.as_str())
-                    .is_some_and(|v| v.values().any(|a| *a));
-            let (severity, note) = if known {
-                (Severity::Error, String::new())
-            } else {
-                (
-                    Severity::Warning,
-                    format!(" (there is no prompt `{}`; if this tag is not meant as one of its versions, ignore this)", tag.name),
-                )
-            };
-            out.push(Finding::new(
-                &tag.tag.refname,
-                None,
-                severity,
-                "lightweight-tag",
-                format!(
-                    "`{}` is a lightweight tag; a version is an annotated tag (`promptreg create` makes them){note}",
-                    tag.version.tag_name(&tag.name)
-                ),
-            ));
+            lightweight.push(Lightweight {
+                refname: tag.tag.refname.clone(),
+                name: tag.name.clone(),
+                version: tag.version.clone(),
+            });
             continue;
         }
         let Some(commit) = commit else { continue };
         let key = (tag.name.clone(), tag.version.clone());
-        // An annotated tag's target is its tag object: what it holds never changes.
-        if let Some(blob) = holdings.get(tag.tag.target, &tag.name) {
-            released
-                .holding
-                .insert(key, (tag.tag.refname.clone(), commit, blob));
+        if let Some(blob) = cached {
+            holding.push((key, (tag.tag.refname.clone(), commit, blob)));
             continue;
         }
         // The blob, when the release holds its file; what it holds instead only when not.
@@ -200,9 +187,7 @@ pub(crate) fn check(
                 // A release holding a link cannot be read at all: report that alone.
                 if !links(trees, tag, commit, out)? {
                     holdings.put(tag.tag.target, &tag.name, blob);
-                    released
-                        .holding
-                        .insert(key, (tag.tag.refname.clone(), commit, blob));
+                    holding.push((key, (tag.tag.refname.clone(), commit, blob)));
                 }
             }
             (Holds::Prompt, None) => {}
@@ -225,7 +210,68 @@ pub(crate) fn check(
             )),
         }
     }
-    Ok(released)
+    released.holding = holding.into_iter().collect();
+    Ok((released, lightweight))
+}
+
+/// Reports the `lightweight` tags [`check`] found: an error for a tag of one of the `prompts`
+/// the checked tree holds or of a prompt with releases, a warning for a tag of anything else.
+pub(crate) fn report_lightweight(
+    lightweight: &[Lightweight],
+    prompts: &BTreeSet<PromptName>,
+    released: &Released,
+    out: &mut Vec<Finding>,
+) {
+    for tag in lightweight {
+        let known = prompts.contains(&tag.name)
+            || released
+                .versions(tag.name.as_str())
+                .is_some_and(|v| v.values().any(|a| *a));
+        let (severity, note) = if known {
+            (Severity::Error, String::new())
+        } else {
+            (
+                Severity::Warning,
+                format!(" (there is no prompt `{}`; if this tag is not meant as one of its versions, ignore this)", tag.name),
+            )
+        };
+        out.push(Finding::new(
+            &tag.refname,
+            None,
+            severity,
+            "lightweight-tag",
+            format!(
+                "`{}` is a lightweight tag; a version is an annotated tag (`promptreg create` makes them){note}",
+                tag.version.tag_name(&tag.name)
+            ),
+        ));
+    }
+}
+
+/// What `holdings` knows of each release in `to_check` (by position). An annotated tag's target
+/// is its tag object: what it holds never changes. The lookups are made in the order of the
+/// tag ids, which is the order of the holdings' lines, so that 100,000 of them read the entry
+/// from front to back instead of jumping about its 9 MB (a third of the time).
+fn cached_holdings(
+    holdings: &Holdings<'_>,
+    to_check: &[(&VersionTag<'_>, bool, Option<ObjectId>)],
+) -> Vec<Option<ObjectId>> {
+    let mut cached = vec![None; to_check.len()];
+    if holdings.is_empty() {
+        return cached;
+    }
+    // The ids beside their positions, sorted as one flat array (not through the references).
+    let mut order: Vec<(ObjectId, usize)> = to_check
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, annotated, commit))| *annotated && commit.is_some())
+        .map(|(at, (tag, ..))| (tag.tag.target, at))
+        .collect();
+    order.sort_unstable();
+    for (target, at) in order {
+        cached[at] = holdings.get(target, &to_check[at].0.name);
+    }
+    cached
 }
 
 /// Reports a symbolic link or submodule in a release's prompt directory (reading the release
@@ -250,9 +296,9 @@ fn links(
     Ok(false)
 }
 
-/// Checks the content of the releases `wanted` picks among those `check` found holding their
-/// prompt.yaml: it must parse, follow the rules and name component files that are there, as
-/// `fetch` needs. Parsing costs ~20–40 µs a release, so a run over everything checks what is
+/// Checks the content of the releases `wanted` names (`None`: all) among those `check` found
+/// holding their prompt.yaml: it must parse, follow the rules and name component files that
+/// are there, as `fetch` needs. Parsing costs ~20–40 µs a release, so a run over everything checks what is
 /// served (see `validate`), and a run over some prompts checks all their releases.
 ///
 /// The releases are taken in batches: their blobs are read here (the repository is one
@@ -264,7 +310,7 @@ fn links(
 pub(crate) fn check_contents(
     store: &Store,
     released: &Released,
-    wanted: &dyn Fn(&PromptName, &Version) -> bool,
+    wanted: Option<&BTreeSet<(PromptName, Version)>>,
     fine: &[ObjectId],
     checks: &mut KeyedLines,
     out: &mut Vec<Finding>,
@@ -274,22 +320,24 @@ pub(crate) fn check_contents(
     let mut parsed: HashMap<ObjectId, Parsed> = fine.iter().map(|id| (*id, Parsed::Fine)).collect();
     let mut batch: Vec<Release<'_>> = Vec::new();
     let mut unparsed: Vec<Unparsed> = Vec::new();
-    // Blobs queued for parsing in this batch, with the key their outcome is cached under.
-    let mut pending: HashMap<ObjectId, Option<String>> = HashMap::new();
-    let mut releases = released
-        .holding
-        .iter()
-        .filter(|((name, version), _)| wanted(name, version))
-        .peekable();
+    // Blobs queued for parsing in this batch, with the name their outcome is cached under.
+    let mut pending: HashMap<ObjectId, &PromptName> = HashMap::new();
+    // In the order of `holding` either way; over everything only the wanted (the served and
+    // the latest, some 20,000 of 100,000) are looked at, not each one tested.
+    let releases: Box<dyn Iterator<Item = _>> = match wanted {
+        None => Box::new(released.holding.iter()),
+        Some(wanted) => Box::new(
+            wanted
+                .iter()
+                .filter_map(|key| released.holding.get_key_value(key)),
+        ),
+    };
+    let mut releases = releases.peekable();
     while releases.peek().is_some() {
         for ((name, _), (refname, commit, blob)) in releases.by_ref().take(BATCH) {
             let blob = *blob;
             if !parsed.contains_key(&blob) && !pending.contains_key(&blob) {
-                let key = checked::release_key(name, blob);
-                match key
-                    .as_deref()
-                    .and_then(|key| checked::release_get(checks, key))
-                {
+                match checked::release_get(checks, blob, name) {
                     Some(None) => {
                         parsed.insert(blob, Parsed::Fine);
                     }
@@ -297,8 +345,7 @@ pub(crate) fn check_contents(
                         parsed.insert(blob, Parsed::Problem(problem));
                     }
                     None => {
-                        // The key is made once: looked up now, written after the parse.
-                        pending.insert(blob, key);
+                        pending.insert(blob, name);
                         unparsed.push((blob, name.clone(), store.blob(blob)?));
                     }
                 }
@@ -317,8 +364,8 @@ pub(crate) fn check_contents(
                 Parsed::Problem(problem) => Some(Some(problem.as_str())),
                 Parsed::Components(_) => None, // The answer depends on the commit.
             };
-            if let (Some(problem), Some(Some(key))) = (problem, pending.get(&blob)) {
-                checks.put(key, &checked::release_encode(problem));
+            if let (Some(problem), Some(name)) = (problem, pending.get(&blob)) {
+                checks.put_line(checked::release_line(blob, name, problem));
             }
             parsed.insert(blob, outcome);
         }

@@ -218,3 +218,89 @@ fn a_few_paths_read_an_entry_that_many_wrote() {
         .count();
     assert!(lines > MANY, "{lines} lines");
 }
+
+/// Writes `text` to `path` in `repo` and dates its mtime `when` (its ctime stays now).
+fn write_dated(repo: &TestRepo, path: &str, text: &str, when: std::time::SystemTime) {
+    repo.write(path, text);
+    std::fs::File::options()
+        .write(true)
+        .open(repo.path(path))
+        .and_then(|file| file.set_modified(when))
+        .expect("set mtime");
+}
+
+/// The codes validate reports for `file`.
+fn codes_of(repo: &TestRepo, file: &str) -> Vec<String> {
+    let out = repo.run(&["validate", "--format", "json"]);
+    out.json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["file"] == file)
+        .map(|f| f["code"].as_str().expect("code").to_owned())
+        .collect()
+}
+
+const GOOD: &str =
+    "summary: s\nmodel: gpt-4o\nsystem_prompt: Hello {{ user_name }}.\nvariables:\n  user_name: {}\n";
+
+/// A file whose index record matches is keyed by that record, not read; the record's stat data
+/// is part of the key, because git's clean filters can give two different files one blob.
+#[test]
+fn a_file_the_index_vouches_for_is_keyed_by_its_record_and_stat() {
+    let repo = TestRepo::init();
+    let file = "prompts/a/prompt.yaml";
+    // A clean filter that upper-cases: `user_name` and `USER_NAME` make the same blob.
+    repo.git(&["config", "filter.up.clean", "tr a-z A-Z"]);
+    repo.write(".gitattributes", "prompts/a/prompt.yaml filter=up\n");
+    // Dated in the past, so the index written after it vouches for it (not racily clean).
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    write_dated(&repo, file, GOOD, past);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a"]);
+    assert_eq!(codes_of(&repo, file), Vec::<String>::new());
+    assert_eq!(codes_of(&repo, file), Vec::<String>::new(), "warm");
+    let blob = repo.git(&["rev-parse", &format!(":{file}")]);
+    // The same length, another variable; added, so the index matches the file again.
+    let bad = GOOD.replacen("{{ user_name }}", "{{ USER_NAME }}", 1);
+    write_dated(&repo, file, &bad, past);
+    // Removed and added again: git records the new stat data even within the second (`git
+    // add` alone may take the file for unchanged, and keep the old record).
+    repo.git(&["rm", "-q", "--cached", file]);
+    repo.git(&["add", file]);
+    assert_eq!(
+        repo.git(&["rev-parse", &format!(":{file}")]),
+        blob,
+        "the filter makes both files one blob"
+    );
+    let codes = codes_of(&repo, file);
+    assert!(
+        codes.contains(&"undeclared-variable".to_owned()),
+        "{codes:?}"
+    );
+    assert_eq!(codes_of(&repo, file), codes, "warm");
+}
+
+/// A file rewritten in place with its size and mtime put back differs from its index record
+/// in its ctime, which nothing but the clock sets: it is read and checked again.
+#[test]
+fn a_file_rewritten_with_its_old_mtime_is_checked_again() {
+    let repo = TestRepo::init();
+    let file = "prompts/a/prompt.yaml";
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    write_dated(&repo, file, GOOD, past);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a"]);
+    assert_eq!(codes_of(&repo, file), Vec::<String>::new());
+    assert_eq!(codes_of(&repo, file), Vec::<String>::new(), "warm");
+    let bad = GOOD.replacen("{{ user_name }}", "{{ user_nome }}", 1);
+    write_dated(&repo, file, &bad, past);
+    let meta = std::fs::metadata(repo.path(file)).expect("stat");
+    assert_eq!(meta.len(), GOOD.len() as u64);
+    assert_eq!(meta.modified().expect("mtime"), past);
+    let codes = codes_of(&repo, file);
+    assert!(
+        codes.contains(&"undeclared-variable".to_owned()),
+        "{codes:?}"
+    );
+}
