@@ -12,7 +12,7 @@
 //! other 100,000 lines.
 
 use super::keyed_lines::{Form, KeyedLines};
-use crate::store::{ObjectId, Store};
+use crate::store::{hex_of, parse_id, ObjectId, Store};
 use crate::PromptName;
 
 const FORM: Form = Form {
@@ -56,10 +56,11 @@ impl<'s> Holdings<'s> {
         if self.lines.is_empty() {
             return None;
         }
-        self.lines.find(&tag.to_string(), |value| {
+        let mut key = [0u8; 40];
+        self.lines.find(hex_of(tag, &mut key), |value| {
             let (blob, cached_name) = value.split_once(' ')?;
             (cached_name == name.as_str())
-                .then(|| blob.parse().ok())
+                .then(|| parse_id(blob).ok())
                 .flatten()
         })
     }

@@ -136,7 +136,7 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
             if let (true, Some((_, target)), Ok(peel)) = (
                 last_kept,
                 found.last_mut(),
-                Oid::from_str(peel.trim_end_matches('\r')),
+                super::parse_id(peel.trim_end_matches('\r')),
             ) {
                 target.annotated = Some(true);
                 target.peeled = Some(peel);
@@ -148,7 +148,7 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
             let (hex, _) = line
                 .split_once(' ')
                 .ok_or_else(|| lines.corrupt(line_start))?;
-            let id = Oid::from_str(hex).map_err(|_| lines.corrupt(line_start))?;
+            let id = super::parse_id(hex).map_err(|_| lines.corrupt(line_start))?;
             let annotated = peeled.then_some(false);
             found.push((
                 name.to_owned(),
