@@ -244,6 +244,18 @@ fn codes_of(repo: &TestRepo, file: &str) -> Vec<String> {
 const GOOD: &str =
     "summary: s\nmodel: gpt-4o\nsystem_prompt: Hello {{ user_name }}.\nvariables:\n  user_name: {}\n";
 
+/// Commits [`GOOD`] at `file`, dated a minute ago so that the index written after it vouches
+/// for it (not racily clean), and checks it cold and warm; the date.
+fn commit_good(repo: &TestRepo, file: &str) -> std::time::SystemTime {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    write_dated(repo, file, GOOD, past);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a"]);
+    assert_eq!(codes_of(repo, file), Vec::<String>::new());
+    assert_eq!(codes_of(repo, file), Vec::<String>::new(), "warm");
+    past
+}
+
 /// A file whose index record matches is keyed by that record, not read; the record's stat data
 /// is part of the key, because git's clean filters can give two different files one blob.
 #[test]
@@ -253,13 +265,7 @@ fn a_file_the_index_vouches_for_is_keyed_by_its_record_and_stat() {
     // A clean filter that upper-cases: `user_name` and `USER_NAME` make the same blob.
     repo.git(&["config", "filter.up.clean", "tr a-z A-Z"]);
     repo.write(".gitattributes", "prompts/a/prompt.yaml filter=up\n");
-    // Dated in the past, so the index written after it vouches for it (not racily clean).
-    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    write_dated(&repo, file, GOOD, past);
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "a"]);
-    assert_eq!(codes_of(&repo, file), Vec::<String>::new());
-    assert_eq!(codes_of(&repo, file), Vec::<String>::new(), "warm");
+    let past = commit_good(&repo, file);
     let blob = repo.git(&["rev-parse", &format!(":{file}")]);
     // The same length, another variable; added, so the index matches the file again.
     let bad = GOOD.replacen("{{ user_name }}", "{{ USER_NAME }}", 1);
@@ -287,12 +293,7 @@ fn a_file_the_index_vouches_for_is_keyed_by_its_record_and_stat() {
 fn a_file_rewritten_with_its_old_mtime_is_checked_again() {
     let repo = TestRepo::init();
     let file = "prompts/a/prompt.yaml";
-    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    write_dated(&repo, file, GOOD, past);
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "a"]);
-    assert_eq!(codes_of(&repo, file), Vec::<String>::new());
-    assert_eq!(codes_of(&repo, file), Vec::<String>::new(), "warm");
+    let past = commit_good(&repo, file);
     let bad = GOOD.replacen("{{ user_name }}", "{{ user_nome }}", 1);
     write_dated(&repo, file, &bad, past);
     let meta = std::fs::metadata(repo.path(file)).expect("stat");
