@@ -1,6 +1,6 @@
 //! What checking a prompt directory found, cached by what the check reads, so a `validate` of
-//! 10,000 unchanged prompts hashes their files instead of parsing, compiling and rendering
-//! them again.
+//! 10,000 unchanged prompts hashes their files (or takes git's index record of them, see
+//! [`key`]) instead of parsing, compiling and rendering them again.
 //!
 //! The checks of one directory ([`super::prompt::check`]) read nothing but the directory's
 //! entries (paths and kinds) and the content of its regular files, and their code is fixed by
@@ -12,8 +12,9 @@
 //! findings of a render limit (`template-limit`: a time or memory bound, which a busier
 //! machine could meet where an idle one does not).
 //!
-//! The lines live in one [`KeyedLines`] entry per build (`checks-<hash of the source id>`; the
-//! two newest builds' entries are kept).
+//! What parsing a served release's blob said is cached beside them, keyed by the blob id (see
+//! [`release_get`]). The lines live in one [`KeyedLines`] entry per build (`checks-<hash of
+//! the source id>`; the two newest builds' entries are kept).
 
 use std::fmt::Write;
 
