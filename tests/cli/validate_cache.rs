@@ -305,3 +305,22 @@ fn a_file_rewritten_with_its_old_mtime_is_checked_again() {
         "{codes:?}"
     );
 }
+
+/// An index that cannot be read vouches for nothing: every file is read and hashed, and the
+/// findings are what they were.
+#[test]
+fn an_unreadable_index_changes_no_finding() {
+    let repo = TestRepo::init();
+    let file = "prompts/a/prompt.yaml";
+    let past = commit_good(&repo, file);
+    let before = outcome(&repo.run(&["validate"]));
+    std::fs::write(repo.path(".git/index"), b"DIRC not an index").expect("damage the index");
+    assert_eq!(outcome(&repo.run(&["validate"])), before);
+    let bad = GOOD.replacen("{{ user_name }}", "{{ user_nome }}", 1);
+    write_dated(&repo, file, &bad, past);
+    let codes = codes_of(&repo, file);
+    assert!(
+        codes.contains(&"undeclared-variable".to_owned()),
+        "{codes:?}"
+    );
+}
