@@ -88,16 +88,6 @@ impl IndexStat {
         let recorded = self.entries.get(path)?;
         recorded.matches(stat).then_some(recorded.id)
     }
-
-    /// How many records can vouch for a file.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no record can.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 impl Store {

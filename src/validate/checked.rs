@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use super::files::{Content, Entry, Files, Kind};
 use super::finding::{Finding, Severity, CODES};
 use crate::read::keyed_lines::{Form, KeyedLines};
-use crate::store::{hash_blob, IndexStat, ObjectId, Store};
+use crate::store::{hash_blob, hex_of, IndexStat, ObjectId, Store};
 
 const FORM: Form = Form {
     kind: "checks",
@@ -134,7 +134,8 @@ pub(crate) fn release_get(
     blob: ObjectId,
     name: &crate::PromptName,
 ) -> Option<Option<String>> {
-    cache.find(&blob.to_string(), |value| {
+    let mut key = [0u8; 40];
+    cache.find(hex_of(blob, &mut key), |value| {
         let (cached_name, problem) = value.strip_prefix(RELEASE)?.split_once(' ')?;
         if cached_name != name.as_str() {
             return None;
