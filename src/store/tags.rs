@@ -51,6 +51,12 @@ pub struct IndexFile {
 }
 
 impl Store {
+    /// A digest of the listing [`Store::tag_refs`] makes for `prefix`, made from the bytes it
+    /// is read from without parsing them (see `refs::listing_digest`).
+    pub fn tag_listing_digest(&self, prefix: &str) -> Result<[u8; 32]> {
+        refs::listing_digest(self.common_dir(), prefix)
+    }
+
     /// The refs whose names start with `prefix` (ending in `/`, e.g. `refs/tags/`), sorted by
     /// name, loose refs winning over packed ones.
     pub fn tag_refs(&self, prefix: &str) -> Result<Vec<TagRef>> {
@@ -196,6 +202,12 @@ impl ReleaseTrees<'_> {
             _ if self.store.object_kind(commit) == Some(ObjectType::Commit) => Holds::Nothing,
             _ => Holds::NotACommit,
         })
+    }
+
+    /// Whether `commit`'s `prompts/` tree has been read: when it has not (there is none, or
+    /// an object on the way is missing), what a release of that commit holds was not seen.
+    pub fn read_prompts_of(&self, commit: Oid) -> bool {
+        matches!(self.prompts.get(&commit), Some(Some(_)))
     }
 
     /// The blob id of `prompts/<name>/prompt.yaml` in `commit`, when it is a regular file there.

@@ -33,7 +33,7 @@ const FORM: Form = Form {
 };
 
 /// The source this build was made from.
-const SOURCE_ID: &str = env!("PROMPTREG_SOURCE_ID");
+pub(crate) const SOURCE_ID: &str = env!("PROMPTREG_SOURCE_ID");
 
 /// The largest file whose content is hashed for a key (as `prompt.yaml`'s own limit).
 const READ_LIMIT: usize = crate::model::yaml::MAX_DOCUMENT_BYTES;
@@ -104,8 +104,14 @@ pub(crate) fn encode(outcome: &Outcome) -> Option<String> {
     if outcome.findings.iter().any(|f| f.code == "template-limit") {
         return None;
     }
-    let findings: Vec<Value> = outcome
-        .findings
+    let findings = findings_json(&outcome.findings);
+    let fine: Vec<String> = outcome.fine.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&json!({ "findings": findings, "fine": fine })).ok()
+}
+
+/// `findings` as cached: each an array `[file, line, column, severity, code, message]`.
+pub(crate) fn findings_json(findings: &[Finding]) -> Value {
+    findings
         .iter()
         .map(|f| {
             json!([
@@ -117,9 +123,37 @@ pub(crate) fn encode(outcome: &Outcome) -> Option<String> {
                 f.message
             ])
         })
-        .collect();
-    let fine: Vec<String> = outcome.fine.iter().map(ToString::to_string).collect();
-    serde_json::to_string(&json!({ "findings": findings, "fine": fine })).ok()
+        .collect()
+}
+
+/// The findings [`findings_json`] wrote; `None` for anything else, or a code this build does
+/// not know (a miss, not a guess).
+pub(crate) fn findings_from_json(value: &Value) -> Option<Vec<Finding>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|f| {
+            let severity = match f.get(3)?.as_str()? {
+                "error" => Severity::Error,
+                "warning" => Severity::Warning,
+                _ => return None,
+            };
+            // Codes are `&'static str`: a code this build does not know is a miss.
+            let cached = f.get(4)?.as_str()?;
+            let code = CODES
+                .iter()
+                .map(|(code, ..)| *code)
+                .find(|code| *code == cached)?;
+            Some(Finding {
+                file: f.get(0)?.as_str()?.to_owned(),
+                line: f.get(1)?.as_u64(),
+                column: f.get(2)?.as_u64(),
+                severity,
+                code,
+                message: f.get(5)?.as_str()?.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// What parsing release blob `blob`, read as `name`'s prompt.yaml, said, when cached:
@@ -159,32 +193,7 @@ const RELEASE: &str = "release ";
 
 fn decode(value: &str) -> Option<Outcome> {
     let value: Value = serde_json::from_str(value).ok()?;
-    let findings = value
-        .get("findings")?
-        .as_array()?
-        .iter()
-        .map(|f| {
-            let severity = match f.get(3)?.as_str()? {
-                "error" => Severity::Error,
-                "warning" => Severity::Warning,
-                _ => return None,
-            };
-            // Codes are `&'static str`: a code this build does not know is a miss.
-            let cached = f.get(4)?.as_str()?;
-            let code = CODES
-                .iter()
-                .map(|(code, ..)| *code)
-                .find(|code| *code == cached)?;
-            Some(Finding {
-                file: f.get(0)?.as_str()?.to_owned(),
-                line: f.get(1)?.as_u64(),
-                column: f.get(2)?.as_u64(),
-                severity,
-                code,
-                message: f.get(5)?.as_str()?.to_owned(),
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
+    let findings = findings_from_json(value.get("findings")?)?;
     let fine = value
         .get("fine")?
         .as_array()?

@@ -80,6 +80,8 @@ pub const CODES: &[(&str, Severity, &str)] = &[
     ("results-unreleased", Severity::Error, "a results file records runs of a version that was never released"),
     ("tag-without-prompt", Severity::Error, "a version tag whose commit does not hold prompts/<name>/prompt.yaml"),
     ("tag-symlink", Severity::Error, "a version tag whose prompt directory holds a symbolic link or a submodule (reading the release refuses it)"),
+    ("tag-invalid-prompt", Severity::Error, "a version tag whose prompt.yaml does not parse, breaks a rule, or names a component file its commit lacks"),
+    ("template-limit", Severity::Error, "a template that, rendered with defaults, runs past a step, output, depth, memory or time bound"),
 ];
 
 impl Finding {
@@ -329,6 +331,26 @@ mod tests {
                 problem.code()
             );
         }
+    }
+
+    /// The other way round: each code the reference table documents is one `CODES` knows (a
+    /// code missing there is not read back from the caches, so its findings were never kept).
+    #[test]
+    fn documented_codes_are_known() {
+        let doc = include_str!("../../docs/VALIDATE.md");
+        let table = doc
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `")?.split_once("` | "))
+            .filter(|(_, rest)| rest.starts_with("error |") || rest.starts_with("warning |"));
+        let mut count = 0;
+        for (code, _) in table {
+            count += 1;
+            assert!(
+                CODES.iter().any(|(known, _, _)| *known == code),
+                "CODES lacks `{code}`, which docs/VALIDATE.md documents"
+            );
+        }
+        assert!(count >= CODES.len(), "{count} documented codes");
     }
 
     #[test]

@@ -16,10 +16,12 @@
 mod checked;
 mod files;
 mod finding;
+mod listed;
 mod positions;
 mod prompt;
 mod registry;
 mod results;
+mod tag_pass;
 mod tags;
 
 use std::collections::BTreeSet;
@@ -66,21 +68,44 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     // beside the tags' checks too. The findings are the same as one thread's (and sorted).
     let (walked, checks, checked, tagged) = match files.shareable() {
         Some(root) if everything => {
-            // How many prompts there are is not known before the walk: a whole run is many.
-            let checks = checked::open(store, usize::MAX);
-            let index = store.index_stat();
+            // The walk starts at once; the cache of checks and git's index, which the prompts'
+            // checks need once it is done, are loaded meanwhile here (the repository is this
+            // thread's) and sent over.
+            let (send, receive) = std::sync::mpsc::channel::<(KeyedLines, Option<IndexStat>)>();
             let (prompts, tagged) = std::thread::scope(|scope| {
-                let (checks, index) = (&checks, index.as_ref());
-                let prompts = scope.spawn(move || -> Result<(Walked, Checked)> {
-                    let files = Files::WorkTree { root };
-                    let walked = walk(&files, None)?;
-                    let checked = check_prompts_shared(&files, &walked, checks, index)?;
-                    Ok((walked, checked))
-                });
+                let prompts =
+                    scope.spawn(move || -> Result<(Walked, Option<(KeyedLines, Checked)>)> {
+                        let files = Files::WorkTree { root };
+                        let walked = walk(&files, None)?;
+                        // Nothing to receive only if this side ended without sending.
+                        let Ok((checks, index)) = receive.recv() else {
+                            return Ok((walked, None));
+                        };
+                        let checked =
+                            check_prompts_shared(&files, &walked, &checks, index.as_ref())?;
+                        Ok((walked, Some((checks, checked))))
+                    });
+                // How many prompts there are is not known before the walk: a whole run is
+                // many.
+                let _ = send.send((checked::open(store, usize::MAX), store.index_stat()));
                 let tagged = check_tags(store, &files, None, None, &mut tag_out);
                 (join(prompts), tagged)
             });
-            let (walked, checked) = prompts?;
+            let (walked, checks, checked) = match prompts? {
+                (walked, Some((checks, checked))) => (walked, checks, checked),
+                (walked, None) => {
+                    let checks = checked::open(store, usize::MAX);
+                    let index = store.index_stat();
+                    let checked = check_prompts(
+                        &files,
+                        &walked.layout.prompts,
+                        &walked.entries,
+                        &checks,
+                        index.as_ref(),
+                    )?;
+                    (walked, checks, checked)
+                }
+            };
             (walked, checks, checked, tagged?)
         }
         shared => {
@@ -124,29 +149,45 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     let layout = walked.layout;
     let (findings, fine, learned) = checked;
     out.extend(findings);
-    let (released, served, lightweight) = tagged;
-    tags::report_lightweight(&lightweight, &names_of(&layout), &released, &mut tag_out);
     for (key, line) in learned {
         checks.put(&key, &line);
     }
-    out.extend(tag_out);
-    // Whether each release's prompt.yaml can be served. Over everything, what is served now —
-    // the versions the pointers name and each prompt's `@latest` — since parsing every one of
-    // 100,000 releases would multiply the run's time; over some prompts, all of their releases.
-    // `promote` and `rollback` check the version they move to in any case.
-    let wanted = everything.then(|| {
-        let mut wanted = released.latest();
-        wanted.extend(served);
-        wanted
-    });
-    tags::check_contents(
-        store,
-        &released,
-        wanted.as_ref(),
-        &fine,
-        &mut checks,
-        &mut out,
-    )?;
+    let TagSide {
+        released,
+        served,
+        lightweight,
+        pass,
+    } = tagged;
+    // What the tag side found, but the lightweight tags: the tags' and the pointers' checks
+    // so far, the releases' contents next (or all of it, cached).
+    let mut pass_out = tag_out;
+    if let Pass::Made(key) = pass {
+        // Whether each release's prompt.yaml can be served. Over everything, what is served
+        // now — the versions the pointers name and each prompt's `@latest` — since parsing
+        // every one of 100,000 releases would multiply the run's time; over some prompts, all
+        // of their releases. `promote` and `rollback` check the version they move to in any
+        // case.
+        let wanted = everything.then(|| {
+            let mut wanted = released.latest();
+            wanted.extend(served);
+            wanted
+        });
+        tags::check_contents(
+            store,
+            &released,
+            wanted.as_ref(),
+            &fine,
+            &mut checks,
+            &mut pass_out,
+        )?;
+        if let Some(key) = key {
+            tag_pass::save(store, &key, &pass_out, &lightweight, &released);
+        }
+    }
+    if !lightweight.is_empty() {
+        tags::report_lightweight(&lightweight, &names_of(&layout), &released, &mut out);
+    }
+    out.extend(pass_out);
     checks.save(store);
     if everything
         || options
@@ -205,16 +246,37 @@ fn names_of(layout: &Layout) -> BTreeSet<PromptName> {
 /// the pointers serve, and the lightweight tags to report. `walked` is what the walk found,
 /// `None` over the whole working tree, whose tags are checked while it is walked: every tag is
 /// then in scope, and only the lightweight ones need the prompts' names, reported after.
+///
+/// Over everything, a pass over the same refs, index and build is read from the cache (see
+/// [`tag_pass`]), findings of the releases' contents included.
 fn check_tags(
     store: &Store,
     files: &Files<'_>,
     paths: Option<&[String]>,
     walked: Option<&Walked>,
     out: &mut Vec<Finding>,
-) -> Result<(tags::Released, Served, Vec<tags::Lightweight>)> {
+) -> Result<TagSide> {
     let everything = paths.is_none();
     let names = walked.map(|w| names_of(&w.layout)).unwrap_or_default();
     let check_registry = walked.is_none_or(|w| w.check_registry);
+    let registry = if check_registry {
+        Some(files.registry()?)
+    } else {
+        None
+    };
+    let key = match &registry {
+        Some(content) if everything => tag_pass::key(store, content.as_ref()),
+        _ => None,
+    };
+    if let Some(cached) = key.as_ref().and_then(|key| tag_pass::load(store, key)) {
+        out.extend(cached.findings);
+        return Ok(TagSide {
+            released: tags::Released::from_listed(cached.listed),
+            served: Served::new(),
+            lightweight: cached.lightweight,
+            pass: Pass::Cached,
+        });
+    }
     let refs = if everything || check_registry {
         tags::all(store)?
     } else {
@@ -226,12 +288,33 @@ fn check_tags(
     let (released, lightweight) =
         tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
     holdings.save();
-    let served = if check_registry {
-        registry::check(files, &released, out)?
-    } else {
-        BTreeSet::new()
+    let served = match &registry {
+        Some(content) => registry::check(content.as_ref(), &released, out),
+        None => BTreeSet::new(),
     };
-    Ok((released, served, lightweight))
+    Ok(TagSide {
+        released,
+        served,
+        lightweight,
+        pass: Pass::Made(key),
+    })
+}
+
+/// What the tag side found, for the rest of the run.
+struct TagSide {
+    released: tags::Released,
+    served: Served,
+    lightweight: Vec<tags::Lightweight>,
+    pass: Pass,
+}
+
+/// Where the tag side's findings came from.
+enum Pass {
+    /// Made by this run; cached under the key (over everything) once the releases' contents
+    /// are checked too.
+    Made(Option<tag_pass::Key>),
+    /// From the cache, the contents' findings with them.
+    Cached,
 }
 
 /// The versions registry.yaml's pointers serve.

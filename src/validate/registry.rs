@@ -4,31 +4,32 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::files::{Content, Files};
+use super::files::Content;
 use super::finding::Finding;
 use super::tags::Released;
 use crate::model::registry::scan::Entries;
 use crate::model::registry::Registry;
-use crate::{Error, PromptName, Result, Version, REGISTRY_FILE};
+use crate::{Error, PromptName, Version, REGISTRY_FILE};
 
-/// Returns the versions the pointers name that are releases (annotated tags), for the content
-/// checks of `tags::check_contents`.
+/// Checks `registry.yaml` as read (`content`, `None` when there is none). Returns the versions
+/// the pointers name that are releases (annotated tags), for the content checks of
+/// `tags::check_contents`.
 pub(crate) fn check(
-    files: &Files<'_>,
+    content: Option<&Content>,
     released: &Released,
     out: &mut Vec<Finding>,
-) -> Result<BTreeSet<(PromptName, Version)>> {
+) -> BTreeSet<(PromptName, Version)> {
     let mut served = BTreeSet::new();
-    let bytes = match files.registry()? {
+    let bytes = match content {
         Some(Content::Bytes(bytes)) => bytes,
         Some(Content::TooLarge(size)) => {
             out.push(Finding::error(
                 REGISTRY_FILE,
                 None,
                 "too-large",
-                crate::error::too_large(size, crate::model::yaml::MAX_DOCUMENT_BYTES),
+                crate::error::too_large(*size, crate::model::yaml::MAX_DOCUMENT_BYTES),
             ));
-            return Ok(served);
+            return served;
         }
         None => {
             out.push(Finding::error(
@@ -37,10 +38,10 @@ pub(crate) fn check(
                 "registry-missing",
                 "there is no registry.yaml; create one with `promptreg init`",
             ));
-            return Ok(served);
+            return served;
         }
     };
-    let registry = match Registry::parse(&bytes, Path::new(REGISTRY_FILE)) {
+    let registry = match Registry::parse(bytes, Path::new(REGISTRY_FILE)) {
         Ok(registry) => registry,
         Err(error) => {
             let code = error.finding_code().unwrap_or("registry-invalid");
@@ -53,18 +54,18 @@ pub(crate) fn check(
                 } => (Some((line, column)), message),
                 // The only rule the parse reports without a position: a prompt name.
                 Error::RegistryName { name, reason, .. } => {
-                    let text = String::from_utf8_lossy(&bytes);
+                    let text = String::from_utf8_lossy(bytes);
                     let at = Entries::of(&text).get(&name).map(|e| (e.line, e.column));
                     (at, Error::InvalidName { name, reason }.to_string())
                 }
                 other => (None, other.to_string()),
             };
             out.push(Finding::error(REGISTRY_FILE, at, code, message));
-            return Ok(served);
+            return served;
         }
     };
     let mut entries: Option<Entries> = None;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     for (name, pointers) in &registry.prompts {
         let served_by = registry
             .environments
@@ -74,7 +75,7 @@ pub(crate) fn check(
             served_by.flat_map(|(env, p)| p.versions().into_iter().map(move |v| (env, v)))
         {
             let versions = released.versions(name.as_str());
-            let problem = match versions.and_then(|v| v.get(version)) {
+            let problem = match versions.as_deref().and_then(|v| v.get(version)) {
                 Some(true) => {
                     served.insert((name.clone(), version.clone()));
                     continue;
@@ -116,7 +117,7 @@ pub(crate) fn check(
             ));
         }
     }
-    Ok(served)
+    served
 }
 
 #[cfg(test)]

@@ -81,7 +81,10 @@ pub(crate) fn check(files: &Files<'_>, released: &Released, out: &mut Vec<Findin
         };
         let known = released.versions(name.as_str());
         for version in results.versions.keys() {
-            if known.is_none_or(|versions| versions.get(version) != Some(&true)) {
+            if known
+                .as_deref()
+                .is_none_or(|versions| versions.get(version) != Some(&true))
+            {
                 out.push(Finding::error(
                     &path,
                     None,

@@ -2,12 +2,14 @@
 //! holds a `prompts/<name>/prompt.yaml` that `fetch` can serve (it parses, follows the rules,
 //! and the component files it names are there).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use std::path::Path;
 
 use super::checked;
 use super::finding::{Finding, Severity};
+use super::listed::Listed;
 use crate::model::prompt::PromptFile;
 use crate::read::holdings::Holdings;
 use crate::read::keyed_lines::KeyedLines;
@@ -22,11 +24,37 @@ pub(crate) struct Released {
     /// The checked releases that hold their prompt.yaml: (name, version) → (tag ref, commit,
     /// the prompt.yaml blob); their content is checked by [`check_contents`].
     holding: BTreeMap<(PromptName, Version), (String, ObjectId, ObjectId)>,
+    /// When the pass came from the cache ([`super::tag_pass`]): the versions as cached, read
+    /// when asked, instead of `by_name`.
+    listed: Option<Listed>,
+    /// Whether something found rests on an object being absent (a missing tag object, commit
+    /// or tree): an object fetched later would change it, so such a pass is not cached.
+    pub absent: bool,
 }
 
 impl Released {
-    pub fn versions(&self, name: &str) -> Option<&BTreeMap<Version, bool>> {
-        self.by_name.get(name)
+    /// The versions of `name`, each with whether it is a release (an annotated tag).
+    pub fn versions(&self, name: &str) -> Option<Cow<'_, BTreeMap<Version, bool>>> {
+        match &self.listed {
+            Some(listed) => listed.get(name).map(Cow::Owned),
+            None => self.by_name.get(name).map(Cow::Borrowed),
+        }
+    }
+
+    /// The versions found, by prompt name (unordered); none for a pass from the cache.
+    pub fn by_name(&self) -> impl Iterator<Item = (&str, &BTreeMap<Version, bool>)> {
+        self.by_name
+            .iter()
+            .map(|(name, versions)| (name.as_str(), versions))
+    }
+
+    /// A pass read from the cache: its versions, and no releases to check the content of (what
+    /// checking them found is cached with it).
+    pub fn from_listed(listed: Listed) -> Released {
+        Released {
+            listed: Some(listed),
+            ..Released::default()
+        }
     }
 
     /// The version `@latest` serves for each checked prompt.
@@ -80,9 +108,9 @@ pub(crate) fn of(store: &Store, names: &BTreeSet<PromptName>) -> Result<Vec<TagR
 /// A lightweight tag shaped like a version, reported by [`report_lightweight`] once the
 /// prompts of the checked tree are known.
 pub(crate) struct Lightweight {
-    refname: String,
-    name: PromptName,
-    version: Version,
+    pub refname: String,
+    pub name: PromptName,
+    pub version: Version,
 }
 
 /// Checks the version tags among `refs` whose prompt `in_scope` accepts, and returns every
@@ -151,8 +179,12 @@ pub(crate) fn check(
         if !checked {
             continue;
         }
-        if !annotated && store.object_kind(tag.tag.target).is_some() {
-            to_check.push((tag, false, None));
+        if !annotated {
+            // A missing object (a tag object reported above, or a commit) is never annotated.
+            match store.object_kind(tag.tag.target) {
+                Some(_) => to_check.push((tag, false, None)),
+                None => released.absent = true,
+            }
         } else if let Some(commit) = commit {
             to_check.push((tag, true, Some(commit)));
         }
@@ -193,21 +225,30 @@ pub(crate) fn check(
             (Holds::Prompt, None) => {}
             // A linked prompt.yaml: say so rather than that there is none.
             (Holds::Nothing, _) if links(trees, tag, commit, out)? => {}
-            (Holds::Nothing, _) => out.push(Finding::error(
-                &tag.tag.refname,
-                None,
-                "tag-without-prompt",
-                format!(
-                    "the tagged commit has no {}; a version's content is that file's directory",
-                    tag.name.file()
-                ),
-            )),
-            (Holds::NotACommit, _) => out.push(Finding::error(
-                &tag.tag.refname,
-                None,
-                "bad-tag",
-                format!("it does not point at a commit ({})", commit),
-            )),
+            (Holds::Nothing, _) => {
+                // A tree missing from this clone reads as no `prompts/` at all.
+                if !trees.read_prompts_of(commit) {
+                    released.absent = true;
+                }
+                out.push(Finding::error(
+                    &tag.tag.refname,
+                    None,
+                    "tag-without-prompt",
+                    format!(
+                        "the tagged commit has no {}; a version's content is that file's directory",
+                        tag.name.file()
+                    ),
+                ))
+            }
+            (Holds::NotACommit, _) => {
+                released.absent = true;
+                out.push(Finding::error(
+                    &tag.tag.refname,
+                    None,
+                    "bad-tag",
+                    format!("it does not point at a commit ({})", commit),
+                ))
+            }
         }
     }
     released.holding = holding.into_iter().collect();

@@ -1,7 +1,9 @@
 //! `validate`'s caches (`checks-*`: what a prompt directory's checks found, keyed by its files;
-//! `holdings-*`: which prompt.yaml a release's tag object holds): a warm run prints exactly what
-//! a cold one printed, an edited file is checked again, and both ways of reading an entry (read
-//! whole for many lookups, searched in place for a few) give the same answers.
+//! `holdings-*`: which prompt.yaml a release's tag object holds; `tagpass-*`: what the whole tag
+//! side found, keyed by the refs, registry.yaml and the build): a warm run prints exactly what
+//! a cold one printed, an edited file, a new tag or a changed index is checked again, and both
+//! ways of reading an entry (read whole for many lookups, searched in place for a few) give the
+//! same answers.
 
 use std::path::PathBuf;
 
@@ -118,6 +120,8 @@ fn a_warm_run_prints_what_a_cold_one_printed() {
         }
         assert_eq!(entries(&repo, "checks").len(), 1, "{count}");
         assert_eq!(entries(&repo, "holdings").len(), 1, "{count}");
+        // The whole runs share one tag pass (the staged one reads the same registry.yaml).
+        assert_eq!(entries(&repo, "tagpass").len(), 1, "{count}");
         assert_eq!(runs(&repo), cold, "{count}: warm");
         std::fs::remove_dir_all(cache_dir(&repo)).expect("remove cache");
         assert_eq!(runs(&repo), cold, "{count}: cold again");
@@ -166,7 +170,7 @@ fn an_edited_file_is_checked_again() {
 fn a_damaged_cache_changes_no_output() {
     let repo = registry(MANY);
     let cold = runs(&repo);
-    for kind in ["checks", "holdings"] {
+    for kind in ["checks", "holdings", "tagpass"] {
         for name in entries(&repo, kind) {
             let path = cache_dir(&repo).join(&name);
             let text = std::fs::read_to_string(&path).expect("entry");
@@ -323,4 +327,101 @@ fn an_unreadable_index_changes_no_finding() {
         codes.contains(&"undeclared-variable".to_owned()),
         "{codes:?}"
     );
+}
+
+/// The codes a whole `validate` reports, sorted.
+fn whole_codes(repo: &TestRepo) -> Vec<String> {
+    let out = repo.run(&["validate", "--format", "json"]);
+    let mut codes: Vec<String> = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["code"].as_str().expect("code").to_owned())
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn the_tag_pass_is_made_again_for_other_tags_or_another_index() {
+    let repo = registry(3);
+    let cold = whole_codes(&repo);
+    assert!(cold.contains(&"tag-invalid-prompt".to_owned()), "{cold:?}");
+    assert_eq!(entries(&repo, "tagpass").len(), 1);
+    assert_eq!(whole_codes(&repo), cold, "warm");
+    // A new tag, loose: a lightweight one is reported, then gone again once deleted.
+    repo.git(&["tag", "p0/v3.0.0"]);
+    assert!(whole_codes(&repo).contains(&"lightweight-tag".to_owned()));
+    repo.git(&["tag", "-d", "p0/v3.0.0"]);
+    assert_eq!(whole_codes(&repo), cold);
+    // The same refs packed: other bytes, the same findings.
+    repo.git(&["pack-refs", "--all"]);
+    assert_eq!(whole_codes(&repo), cold, "packed");
+    // A tag moved in packed-refs alone: p1's latest, which does not parse, now names the
+    // tag object (and the commit) of its good first release.
+    let packed = repo.read(".git/packed-refs");
+    let record = |tag: &str| -> String {
+        let mut lines = packed.lines();
+        let line = lines
+            .find(|l| l.ends_with(&format!(" refs/tags/{tag}")))
+            .expect("packed tag");
+        let peeled = lines.next().expect("peeled line");
+        assert!(peeled.starts_with('^'), "{peeled}");
+        format!("{line}\n{peeled}\n")
+    };
+    let (good, broken) = (record("p1/v1.0.0"), record("p1/v2.0.0"));
+    let moved = good.replace("refs/tags/p1/v1.0.0", "refs/tags/p1/v2.0.0");
+    repo.write(".git/packed-refs", &packed.replacen(&broken, &moved, 1));
+    let codes = whole_codes(&repo);
+    assert!(
+        !codes.contains(&"tag-invalid-prompt".to_owned()),
+        "a moved tag must be checked again: {codes:?}"
+    );
+    repo.write(".git/packed-refs", &packed);
+    assert_eq!(whole_codes(&repo), cold);
+    // registry.yaml pointing at a version that was never released.
+    let index = repo.read("registry.yaml");
+    assert!(!cold.contains(&"dangling-pointer".to_owned()), "{cold:?}");
+    let dangling = index.replace("prompts: {}", "prompts:\n  p0:\n    dev: 9.9.9\n");
+    assert_ne!(dangling, index);
+    repo.write("registry.yaml", &dangling);
+    assert!(whole_codes(&repo).contains(&"dangling-pointer".to_owned()));
+    repo.write("registry.yaml", &index);
+    assert_eq!(whole_codes(&repo), cold);
+}
+
+#[test]
+fn a_pass_that_rests_on_a_missing_object_is_not_cached() {
+    let repo = registry(3);
+    let cold = whole_codes(&repo);
+    let before = entries(&repo, "tagpass");
+    // A tag naming an object this clone does not have (as a shallow or partial fetch leaves).
+    let missing = "1234567890123456789012345678901234567890";
+    repo.write(".git/refs/tags/p0/v4.0.0", &format!("{missing}\n"));
+    let codes = whole_codes(&repo);
+    assert!(codes.contains(&"bad-tag".to_owned()), "{codes:?}");
+    assert_eq!(whole_codes(&repo), codes, "the same again");
+    assert_eq!(entries(&repo, "tagpass"), before, "nothing cached");
+    std::fs::remove_file(repo.path(".git/refs/tags/p0/v4.0.0")).expect("remove");
+    assert_eq!(whole_codes(&repo), cold);
+    // A tag object whose commit this clone does not have.
+    let tag = format!(
+        "object {missing}\ntype commit\ntag p0/v5.0.0\ntagger T <t@example.com> 1700000000 +0000\n\nrelease\n"
+    );
+    std::fs::write(repo.tmp().join("tag-object"), tag).expect("write");
+    let object = repo.tmp().join("tag-object");
+    let id = repo.git(&[
+        "hash-object",
+        "-t",
+        "tag",
+        "-w",
+        "--literally",
+        &object.to_string_lossy(),
+    ]);
+    repo.write(".git/refs/tags/p0/v5.0.0", &id);
+    let codes = whole_codes(&repo);
+    assert!(codes.contains(&"bad-tag".to_owned()), "{codes:?}");
+    assert_eq!(whole_codes(&repo), codes, "the same again");
+    assert_eq!(entries(&repo, "tagpass"), before, "nothing cached");
 }
