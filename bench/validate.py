@@ -2,9 +2,13 @@
 """Time `promptreg validate` (whole registry, and ten prompt.yaml files as a pre-commit hook
 passes them) for an old and a new build in one loop, warm and cold.
 
-  warm  the new build's validate caches (`checks-*`, `holdings-*`) are in place
-  cold  `.git/promptreg/` is removed before every timed run of either build, as in a fresh
-        clone (the old build keeps no validate cache, so for it warm and cold are alike)
+  warm        the new build's validate caches (`checks-*`, `holdings-*`, `tagpass-*`) are in
+              place
+  after pull  as warm, but before every timed run a plain `git commit` moves one more
+              prompt's `dev` pointer a version back, as a pull of a promotion does: the
+              prompts' checks are cached, the tag side (keyed by registry.yaml's bytes) is not
+  cold        `.git/promptreg/` is removed before every timed run of either build, as in a
+              fresh clone
 
 Each iteration runs the two builds back to back, the order swapped every other iteration, so
 noise hits both alike. Reports the median and p90 wall time, new/old, and the largest resident
@@ -48,6 +52,27 @@ def run(binary: str, repo: str, paths: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
+MOVES = iter(range(10_000))
+
+
+def move_pointer(repo: str) -> None:
+    """Moves the `dev` pointer of the next prompt (p0, p1, ...) one version back, in a plain
+    commit (untimed): every run sees a registry.yaml no run has seen before."""
+    path = os.path.join(repo, "registry.yaml")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    head = f"  p{next(MOVES)}:\n    dev: 1."
+    at = text.index(head) + len(head)
+    minor = int(text[at])
+    moved = str(minor - 1 if minor > 0 else minor + 1)
+    text = text[:at] + moved + text[at + 1 :]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "move a dev pointer", "registry.yaml"], cwd=repo, check=True
+    )
+
+
 def p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
@@ -65,8 +90,8 @@ def main() -> None:
     print("|---|---|---:|---:|---:|")
     peak = 0
     for label, paths in CASES:
-        for situation in ("cold", "warm"):
-            if situation == "warm":
+        for situation in ("cold", "warm", "after pull"):
+            if situation != "cold":
                 run(args.new, args.repo, paths)  # fills the caches, untimed
             times: dict[str, list[float]] = {"old": [], "new": []}
             for i in range(args.runs):
@@ -74,6 +99,8 @@ def main() -> None:
                 for side in order:
                     if situation == "cold":
                         shutil.rmtree(cache, ignore_errors=True)
+                    elif situation == "after pull":
+                        move_pointer(args.repo)
                     binary = args.old if side == "old" else args.new
                     elapsed, rss = run(binary, args.repo, paths)
                     times[side].append(elapsed * 1000)
