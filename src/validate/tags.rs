@@ -21,9 +21,12 @@ use crate::{Error, PromptName, Result, Version};
 #[derive(Debug, Default)]
 pub(crate) struct Released {
     by_name: HashMap<String, BTreeMap<Version, bool>>,
-    /// The checked releases that hold their prompt.yaml: (name, version) → (tag ref, commit,
-    /// the prompt.yaml blob); their content is checked by [`check_contents`].
-    holding: BTreeMap<(PromptName, Version), (String, ObjectId, ObjectId)>,
+    /// The checked releases that hold their prompt.yaml: (name, version) → (commit, the
+    /// prompt.yaml blob); their content is checked by [`check_contents`]. (The tag ref is
+    /// `Version::tag_ref`: only the canonical spelling is a version tag.)
+    /// Sorted by key, each key once: a sorted list rather than a map, which would make
+    /// 100,000 entries 12 MB larger.
+    holding: Vec<Holding>,
     /// When the pass came from the cache ([`super::tag_pass`]): the versions as cached, read
     /// when asked, instead of `by_name`.
     listed: Option<Listed>,
@@ -57,16 +60,25 @@ impl Released {
         }
     }
 
+    /// The checked release `key` that holds its prompt.yaml: (commit, blob).
+    fn holding_of(&self, key: &(PromptName, Version)) -> Option<&Holding> {
+        let at = self.holding.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        Some(&self.holding[at])
+    }
+
     /// The version `@latest` serves for each checked prompt.
     pub fn latest(&self) -> BTreeSet<(PromptName, Version)> {
         // The keys are sorted by name, then version: each name's versions are one ascending run.
-        let keys: Vec<&(PromptName, Version)> = self.holding.keys().collect();
+        let keys: Vec<&(PromptName, Version)> = self.holding.iter().map(|(key, _)| key).collect();
         keys.chunk_by(|a, b| a.0 == b.0)
             .filter_map(|run| crate::model::version::latest_by(run, |key| &key.1))
             .map(|key| (*key).clone())
             .collect()
     }
 }
+
+/// A checked release holding its prompt.yaml: (name, version) → (commit, blob).
+type Holding = ((PromptName, Version), (ObjectId, ObjectId));
 
 /// A version tag: its prompt, version and ref.
 struct VersionTag<'t> {
@@ -125,7 +137,9 @@ pub(crate) fn check(
     in_scope: &dyn Fn(&PromptName) -> bool,
     out: &mut Vec<Finding>,
 ) -> Result<(Released, Vec<Lightweight>)> {
-    let tags: Vec<VersionTag<'_>> = refs.iter().filter_map(version_tag).collect();
+    // Sized once: grown by doubling, 100,000 of them would briefly take twice the room.
+    let mut tags: Vec<VersionTag<'_>> = Vec::with_capacity(refs.len());
+    tags.extend(refs.iter().filter_map(version_tag));
     let mut released = Released::default();
     // (ref, annotated, commit to check)
     let mut to_check = Vec::new();
@@ -205,7 +219,7 @@ pub(crate) fn check(
         let Some(commit) = commit else { continue };
         let key = (tag.name.clone(), tag.version.clone());
         if let Some(blob) = cached {
-            holding.push((key, (tag.tag.refname.clone(), commit, blob)));
+            holding.push((key, (commit, blob)));
             continue;
         }
         // The blob, when the release holds its file; what it holds instead only when not.
@@ -219,7 +233,7 @@ pub(crate) fn check(
                 // A release holding a link cannot be read at all: report that alone.
                 if !links(trees, tag, commit, out)? {
                     holdings.put(tag.tag.target, &tag.name, blob);
-                    holding.push((key, (tag.tag.refname.clone(), commit, blob)));
+                    holding.push((key, (commit, blob)));
                 }
             }
             (Holds::Prompt, None) => {}
@@ -251,7 +265,11 @@ pub(crate) fn check(
             }
         }
     }
-    released.holding = holding.into_iter().collect();
+    // Each key once: one ref name is one (name, version), and the other way round, since only
+    // a version's canonical spelling makes a version tag.
+    holding.sort_unstable_by(|a: &Holding, b: &Holding| a.0.cmp(&b.0));
+    holding.dedup_by(|a, b| a.0 == b.0);
+    released.holding = holding;
     Ok((released, lightweight))
 }
 
@@ -367,15 +385,11 @@ pub(crate) fn check_contents(
     // the latest, some 20,000 of 100,000) are looked at, not each one tested.
     let releases: Box<dyn Iterator<Item = _>> = match wanted {
         None => Box::new(released.holding.iter()),
-        Some(wanted) => Box::new(
-            wanted
-                .iter()
-                .filter_map(|key| released.holding.get_key_value(key)),
-        ),
+        Some(wanted) => Box::new(wanted.iter().filter_map(|key| released.holding_of(key))),
     };
     let mut releases = releases.peekable();
     while releases.peek().is_some() {
-        for ((name, _), (refname, commit, blob)) in releases.by_ref().take(BATCH) {
+        for ((name, version), (commit, blob)) in releases.by_ref().take(BATCH) {
             let blob = *blob;
             if !parsed.contains_key(&blob) && !pending.contains_key(&blob) {
                 match checked::release_get(checks, blob, name) {
@@ -393,7 +407,7 @@ pub(crate) fn check_contents(
             }
             batch.push(Release {
                 name,
-                refname,
+                version,
                 commit: *commit,
                 blob,
             });
@@ -414,7 +428,7 @@ pub(crate) fn check_contents(
         for release in batch.drain(..) {
             if let Some(problem) = release_problem(store, &parsed, &release)? {
                 out.push(Finding::error(
-                    release.refname,
+                    release.version.tag_ref(release.name),
                     None,
                     "tag-invalid-prompt",
                     format!(
@@ -436,7 +450,7 @@ const PARALLEL_FROM: usize = 64;
 /// A release whose content is checked.
 struct Release<'a> {
     name: &'a PromptName,
-    refname: &'a str,
+    version: &'a Version,
     commit: ObjectId,
     /// Its prompt.yaml.
     blob: ObjectId,
