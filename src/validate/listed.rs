@@ -35,11 +35,10 @@ impl Listed {
 
     /// Appends the line of `name` with `versions` to `text`.
     pub fn write_line(text: &mut String, name: &str, versions: &BTreeMap<Version, bool>) {
+        use std::fmt::Write;
         text.push_str(name);
         for (version, annotated) in versions {
-            text.push(' ');
-            text.push_str(&version.to_string());
-            text.push_str(if *annotated { "=1" } else { "=0" });
+            let _ = write!(text, " {version}={}", u8::from(*annotated));
         }
         text.push('\n');
     }

@@ -77,7 +77,9 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                     scope.spawn(move || -> Result<(Walked, Option<(KeyedLines, Checked)>)> {
                         let files = Files::WorkTree { root };
                         let walked = walk(&files, None)?;
-                        // Nothing to receive only if this side ended without sending.
+                        // The other side sends before anything else it does: nothing
+                        // arrives only if it panicked first (the scope then raises that
+                        // panic), so the checks below the scope are a fallback only.
                         let Ok((checks, index)) = receive.recv() else {
                             return Ok((walked, None));
                         };
@@ -248,7 +250,8 @@ fn names_of(layout: &Layout) -> BTreeSet<PromptName> {
 /// then in scope, and only the lightweight ones need the prompts' names, reported after.
 ///
 /// Over everything, a pass over the same refs, index and build is read from the cache (see
-/// [`tag_pass`]), findings of the releases' contents included.
+/// [`tag_pass`]), findings of the releases' contents included; one over the same refs and
+/// build under another index takes the tags' part from the cache.
 fn check_tags(
     store: &Store,
     files: &Files<'_>,
@@ -277,17 +280,33 @@ fn check_tags(
             pass: Pass::Cached,
         });
     }
-    let refs = if everything || check_registry {
-        tags::all(store)?
-    } else {
-        tags::of(store, &names)?
+    // The same refs under another registry.yaml (a pull that moved pointers): the tags' part
+    // alone is cached, keyed by the refs and the build.
+    let cached_tags = key.as_ref().and_then(|key| tag_pass::load_tags(store, key));
+    let (released, lightweight) = match cached_tags {
+        Some(cached) => {
+            out.extend(cached.findings);
+            (cached.released, cached.lightweight)
+        }
+        None => {
+            let refs = if everything || check_registry {
+                tags::all(store)?
+            } else {
+                tags::of(store, &names)?
+            };
+            let in_scope = |name: &PromptName| everything || names.contains(name);
+            let mut trees = store.release_trees()?;
+            let mut holdings = Holdings::open(store, refs.len());
+            let from = out.len();
+            let (released, lightweight) =
+                tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
+            holdings.save();
+            if let Some(key) = &key {
+                tag_pass::save_tags(store, key, &out[from..], &lightweight, &released);
+            }
+            (released, lightweight)
+        }
     };
-    let in_scope = |name: &PromptName| everything || names.contains(name);
-    let mut trees = store.release_trees()?;
-    let mut holdings = Holdings::open(store, refs.len());
-    let (released, lightweight) =
-        tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
-    holdings.save();
     let served = match &registry {
         Some(content) => registry::check(content.as_ref(), &released, out),
         None => BTreeSet::new(),

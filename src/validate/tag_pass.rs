@@ -15,14 +15,17 @@
 //! walk knows the prompts) and each prompt's versions, one line per prompt sorted by name,
 //! which the results' checks look up.
 
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
 use sha2::{Digest, Sha256};
 
 use super::checked::{self, SOURCE_ID};
 use super::files::Content;
 use super::finding::Finding;
 use super::listed::Listed;
-use super::tags::{Lightweight, Released};
-use crate::store::{hash_blob, ObjectId, Store};
+use super::tags::{Holding, Lightweight, Released};
+use crate::store::{hash_blob, hex_of, parse_id, ObjectId, Store};
 use crate::{PromptName, Version};
 
 /// The cache kind.
@@ -33,10 +36,16 @@ const HEADER: &str = "promptreg tag pass 1";
 const END: &str = "end";
 /// The refs' prefix.
 const TAGS: &str = "refs/tags/";
+/// The kind of the tags' part alone, keyed without `registry.yaml`.
+const TAGS_KIND: &str = "tagrefs";
+/// The first line of such an entry.
+const TAGS_HEADER: &str = "promptreg tag refs 1";
 
 /// Where a pass over some exact inputs is cached.
 pub(crate) struct Key {
     id: ObjectId,
+    /// The key of the tags' part alone: the build and the refs.
+    tags_id: ObjectId,
     /// The digest of the refs when the key was made: a pass is cached only if they are the
     /// same after it.
     refs: [u8; 32],
@@ -53,7 +62,9 @@ pub(crate) fn key(store: &Store, registry: Option<&Content>) -> Option<Key> {
     };
     let text = format!("{HEADER}\n{SOURCE_ID}\n{}\n{registry}\n", hex(&refs));
     let id = hash_blob(text.as_bytes()).ok()?;
-    Some(Key { id, refs })
+    let text = format!("{TAGS_HEADER}\n{SOURCE_ID}\n{}\n", hex(&refs));
+    let tags_id = hash_blob(text.as_bytes()).ok()?;
+    Some(Key { id, tags_id, refs })
 }
 
 /// A pass read from the cache.
@@ -67,18 +78,30 @@ pub(crate) struct Cached {
 /// The pass cached under `key`, if any.
 pub(crate) fn load(store: &Store, key: &Key) -> Option<Cached> {
     let text = store.cache_get(KIND, key.id)?;
+    let (findings, lightweight, lines) = frame(&text, HEADER)?;
+    let versions_start = text.len() - END.len() - 1 - lines.len();
+    let versions_end = text.len() - END.len() - 1;
+    let listed = Listed::new(text, versions_start..versions_end)?;
+    Some(Cached {
+        findings,
+        lightweight,
+        listed,
+    })
+}
+
+/// The findings, the lightweight tags and the lines of an entry `text` whose first line is
+/// `header`; `None` when it is not complete.
+fn frame<'t>(text: &'t str, header: &str) -> Option<(Vec<Finding>, Vec<Lightweight>, &'t str)> {
     let tail = format!("\n{END}\n");
-    if !(text.starts_with(HEADER)
-        && text[HEADER.len()..].starts_with('\n')
+    if !(text.starts_with(header)
+        && text[header.len()..].starts_with('\n')
         && text.ends_with(&tail))
     {
         return None;
     }
-    let body_end = text.len() - END.len() - 1;
-    let body = text.get(HEADER.len() + 1..body_end)?;
+    let body = text.get(header.len() + 1..text.len() - END.len() - 1)?;
     let (findings, rest) = body.split_once('\n')?;
-    let (lightweight, versions) = rest.split_once('\n')?;
-    let versions_start = body_end - versions.len();
+    let (lightweight, lines) = rest.split_once('\n')?;
     let findings = checked::findings_from_json(&serde_json::from_str(findings).ok()?)?;
     let lightweight = serde_json::from_str::<Vec<(String, String, String)>>(lightweight)
         .ok()?
@@ -91,12 +114,111 @@ pub(crate) fn load(store: &Store, key: &Key) -> Option<Cached> {
             })
         })
         .collect::<Option<Vec<_>>>()?;
-    let listed = Listed::new(text, versions_start..body_end)?;
-    Some(Cached {
+    Some((findings, lightweight, lines))
+}
+
+/// The header, findings and lightweight lines of an entry.
+fn head(header: &str, findings: &[Finding], lightweight: &[Lightweight]) -> Option<String> {
+    let findings = checked::findings_json(findings).to_string();
+    let lightweight: Vec<(&str, &str, String)> = lightweight
+        .iter()
+        .map(|t| (t.refname.as_str(), t.name.as_str(), t.version.to_string()))
+        .collect();
+    let lightweight = serde_json::to_string(&lightweight).ok()?;
+    Some(format!("{header}\n{findings}\n{lightweight}\n"))
+}
+
+/// The tags' part of a pass, read from the cache: what checking the tags found, the
+/// lightweight tags, and the versions and releases (`registry.yaml`'s pointers and the
+/// releases' contents are then checked as in a pass made now).
+pub(crate) struct CachedTags {
+    pub findings: Vec<Finding>,
+    pub lightweight: Vec<Lightweight>,
+    pub released: Released,
+}
+
+/// The tags' part cached under `key` (the refs and the build), if any. Its lines are one per
+/// version tag, `<name> <version> <1|0> [<commit> <blob>]` (1: a release; the ids when it
+/// holds its prompt.yaml), sorted by name and version.
+pub(crate) fn load_tags(store: &Store, key: &Key) -> Option<CachedTags> {
+    let text = store.cache_get(TAGS_KIND, key.tags_id)?;
+    let (findings, lightweight, lines) = frame(&text, TAGS_HEADER)?;
+    let mut by_name: HashMap<String, BTreeMap<Version, bool>> = HashMap::new();
+    // About 90 bytes a line: sized once rather than grown through 100,000 pushes.
+    let mut holding: Vec<Holding> = Vec::with_capacity(lines.len() / 80);
+    // The prompt of the lines being read, and its versions so far.
+    let mut last: Option<(&str, PromptName, BTreeMap<Version, bool>)> = None;
+    for line in lines.split_terminator('\n') {
+        let mut fields = line.split(' ');
+        let (name, version, annotated) = (fields.next()?, fields.next()?, fields.next()?);
+        let version = Version::parse(version).ok()?;
+        let annotated = match annotated {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        };
+        if last.as_ref().is_none_or(|(last, ..)| *last != name) {
+            if let Some((done, _, versions)) = last.take() {
+                if by_name.insert(done.to_owned(), versions).is_some() {
+                    return None; // Not sorted.
+                }
+            }
+            last = Some((name, PromptName::parse(name).ok()?, BTreeMap::new()));
+        }
+        let (_, prompt, versions) = last.as_mut()?;
+        match (fields.next(), fields.next(), fields.next()) {
+            (None, None, None) => {}
+            (Some(commit), Some(blob), None) => {
+                let ids = (parse_id(commit).ok()?, parse_id(blob).ok()?);
+                holding.push(((prompt.clone(), version.clone()), ids));
+            }
+            _ => return None,
+        }
+        if versions.insert(version, annotated).is_some() {
+            return None;
+        }
+    }
+    if let Some((done, _, versions)) = last {
+        if by_name.insert(done.to_owned(), versions).is_some() {
+            return None;
+        }
+    }
+    Some(CachedTags {
         findings,
         lightweight,
-        listed,
+        released: Released::from_parts(by_name, holding)?,
     })
+}
+
+/// Caches the tags' part of a pass (what checking the tags found, `lightweight` and
+/// `released`) under `key`, on the same terms as [`save`].
+pub(crate) fn save_tags(
+    store: &Store,
+    key: &Key,
+    findings: &[Finding],
+    lightweight: &[Lightweight],
+    released: &Released,
+) {
+    if released.absent || store.tag_listing_digest(TAGS).ok() != Some(key.refs) {
+        return;
+    }
+    let Some(mut text) = head(TAGS_HEADER, findings, lightweight) else {
+        return;
+    };
+    let mut key_buf = [0u8; 40];
+    for (name, version, annotated, held) in released.each_tag() {
+        let _ = write!(text, "{name} {version} {}", u8::from(annotated));
+        if let Some((commit, blob)) = held {
+            text.push(' ');
+            text.push_str(hex_of(commit, &mut key_buf));
+            text.push(' ');
+            text.push_str(hex_of(blob, &mut key_buf));
+        }
+        text.push('\n');
+    }
+    text.push_str(END);
+    text.push('\n');
+    store.cache_put(TAGS_KIND, key.tags_id, &text, 2);
 }
 
 /// Caches the pass that found `findings` (all but the lightweight tags), `lightweight` and
@@ -112,21 +234,11 @@ pub(crate) fn save(
     if released.absent || store.tag_listing_digest(TAGS).ok() != Some(key.refs) {
         return;
     }
-    let findings = checked::findings_json(findings).to_string();
-    let lightweight: Vec<(&str, &str, String)> = lightweight
-        .iter()
-        .map(|t| (t.refname.as_str(), t.name.as_str(), t.version.to_string()))
-        .collect();
-    let Ok(lightweight) = serde_json::to_string(&lightweight) else {
+    let Some(mut text) = head(HEADER, findings, lightweight) else {
         return;
     };
     let mut names: Vec<_> = released.by_name().collect();
     names.sort_unstable_by_key(|(name, _)| *name);
-    let mut text = String::with_capacity(64 + findings.len() + names.len() * 96);
-    for part in [HEADER, &findings, &lightweight] {
-        text.push_str(part);
-        text.push('\n');
-    }
     for (name, versions) in names {
         Listed::write_line(&mut text, name, versions);
     }

@@ -60,6 +60,39 @@ impl Released {
         }
     }
 
+    /// A pass read from the tags-only cache (see [`super::tag_pass`]): every version tag found
+    /// by name, and the releases that hold their prompt.yaml sorted by key.
+    pub fn from_parts(
+        by_name: HashMap<String, BTreeMap<Version, bool>>,
+        holding: Vec<Holding>,
+    ) -> Option<Released> {
+        let sorted = holding.windows(2).all(|pair| pair[0].0 < pair[1].0);
+        sorted.then(|| Released {
+            by_name,
+            holding,
+            ..Released::default()
+        })
+    }
+
+    /// Every version tag found, sorted by name then version: (name, version, whether it is a
+    /// release, what it holds when it holds its prompt.yaml: (commit, blob)).
+    pub fn each_tag(&self) -> Vec<EachTag<'_>> {
+        let mut names: Vec<_> = self.by_name.iter().collect();
+        names.sort_unstable_by_key(|(name, _)| name.as_str());
+        let mut all = Vec::with_capacity(self.holding.len());
+        for (name, versions) in names {
+            for (version, annotated) in versions {
+                let held = self
+                    .holding
+                    .binary_search_by(|((n, v), _)| (n.as_str(), v).cmp(&(name.as_str(), version)))
+                    .ok()
+                    .map(|at| self.holding[at].1);
+                all.push((name.as_str(), version, *annotated, held));
+            }
+        }
+        all
+    }
+
     /// The checked release `key` that holds its prompt.yaml: (commit, blob).
     fn holding_of(&self, key: &(PromptName, Version)) -> Option<&Holding> {
         let at = self.holding.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
@@ -77,8 +110,12 @@ impl Released {
     }
 }
 
+/// A version tag as [`Released::each_tag`] lists it: (name, version, whether it is a release,
+/// (commit, blob) when it holds its prompt.yaml).
+pub(crate) type EachTag<'r> = (&'r str, &'r Version, bool, Option<(ObjectId, ObjectId)>);
+
 /// A checked release holding its prompt.yaml: (name, version) → (commit, blob).
-type Holding = ((PromptName, Version), (ObjectId, ObjectId));
+pub(crate) type Holding = ((PromptName, Version), (ObjectId, ObjectId));
 
 /// A version tag: its prompt, version and ref.
 struct VersionTag<'t> {

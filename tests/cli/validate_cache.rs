@@ -120,8 +120,10 @@ fn a_warm_run_prints_what_a_cold_one_printed() {
         }
         assert_eq!(entries(&repo, "checks").len(), 1, "{count}");
         assert_eq!(entries(&repo, "holdings").len(), 1, "{count}");
-        // The whole runs share one tag pass (the staged one reads the same registry.yaml).
+        // The whole runs share one tag pass (the staged one reads the same registry.yaml), and
+        // its tags' part.
         assert_eq!(entries(&repo, "tagpass").len(), 1, "{count}");
+        assert_eq!(entries(&repo, "tagrefs").len(), 1, "{count}");
         assert_eq!(runs(&repo), cold, "{count}: warm");
         std::fs::remove_dir_all(cache_dir(&repo)).expect("remove cache");
         assert_eq!(runs(&repo), cold, "{count}: cold again");
@@ -170,7 +172,7 @@ fn an_edited_file_is_checked_again() {
 fn a_damaged_cache_changes_no_output() {
     let repo = registry(MANY);
     let cold = runs(&repo);
-    for kind in ["checks", "holdings", "tagpass"] {
+    for kind in ["checks", "holdings", "tagpass", "tagrefs"] {
         for name in entries(&repo, kind) {
             let path = cache_dir(&repo).join(&name);
             let text = std::fs::read_to_string(&path).expect("entry");
@@ -386,7 +388,39 @@ fn the_tag_pass_is_made_again_for_other_tags_or_another_index() {
     let dangling = index.replace("prompts: {}", "prompts:\n  p0:\n    dev: 9.9.9\n");
     assert_ne!(dangling, index);
     repo.write("registry.yaml", &dangling);
+    // The tags' part is read, not made again: a write would rename a new file into place.
+    let inodes = || -> Vec<u64> {
+        use std::os::unix::fs::MetadataExt;
+        entries(&repo, "tagrefs")
+            .iter()
+            .map(|name| {
+                std::fs::metadata(cache_dir(&repo).join(name))
+                    .expect("entry")
+                    .ino()
+            })
+            .collect()
+    };
+    let before = inodes();
     assert!(whole_codes(&repo).contains(&"dangling-pointer".to_owned()));
+    assert_eq!(inodes(), before, "the tags' part was taken as cached");
+    // What that run printed, with the tags' part from the cache, is what a cold run prints.
+    let whole = |repo: &TestRepo| {
+        [&["validate"][..], &["validate", "--format", "json"]]
+            .iter()
+            .map(|args| outcome(&repo.run(args)))
+            .collect::<Vec<_>>()
+    };
+    repo.write(
+        "registry.yaml",
+        &index.replace(
+            "prompts: {}",
+            "prompts:\n  p1:\n    dev: 1.0.0\n    staging: 2.0.0\n  p2:\n    dev: 3.0.0\n",
+        ),
+    );
+    let warm = whole(&repo);
+    assert!(warm[1].1.contains("dangling-pointer"), "{}", warm[1].1);
+    std::fs::remove_dir_all(cache_dir(&repo)).expect("remove cache");
+    assert_eq!(whole(&repo), warm, "cold");
     repo.write("registry.yaml", &index);
     assert_eq!(whole_codes(&repo), cold);
 }
