@@ -283,10 +283,10 @@ fn check_tags(
     // The same refs under another registry.yaml (a pull that moved pointers): the tags' part
     // alone is cached, keyed by the refs and the build.
     let cached_tags = key.as_ref().and_then(|key| tag_pass::load_tags(store, key));
-    let (released, lightweight) = match cached_tags {
+    let (released, lightweight, made_from) = match cached_tags {
         Some(cached) => {
             out.extend(cached.findings);
-            (cached.released, cached.lightweight)
+            (cached.released, cached.lightweight, None)
         }
         None => {
             let refs = if everything || check_registry {
@@ -301,12 +301,13 @@ fn check_tags(
             let (released, lightweight) =
                 tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
             holdings.save();
-            if let Some(key) = &key {
-                tag_pass::save_tags(store, key, &out[from..], &lightweight, &released);
-            }
-            (released, lightweight)
+            (released, lightweight, Some(from))
         }
     };
+    // Written once the refs and trees read for it are freed: the entry is 10 MB of text.
+    if let (Some(key), Some(from)) = (&key, made_from) {
+        tag_pass::save_tags(store, key, &out[from..], &lightweight, &released);
+    }
     let served = match &registry {
         Some(content) => registry::check(content.as_ref(), &released, out),
         None => BTreeSet::new(),

@@ -74,12 +74,16 @@ impl Released {
         })
     }
 
-    /// Every version tag found, sorted by name then version: (name, version, whether it is a
-    /// release, what it holds when it holds its prompt.yaml: (commit, blob)).
-    pub fn each_tag(&self) -> Vec<EachTag<'_>> {
+    /// How many version tags were found.
+    pub fn tag_count(&self) -> usize {
+        self.by_name.values().map(BTreeMap::len).sum()
+    }
+
+    /// Calls `each` with every version tag found, sorted by name then version: (name, version,
+    /// whether it is a release, (commit, blob) when it holds its prompt.yaml).
+    pub fn each_tag(&self, mut each: impl FnMut(EachTag<'_>)) {
         let mut names: Vec<_> = self.by_name.iter().collect();
         names.sort_unstable_by_key(|(name, _)| name.as_str());
-        let mut all = Vec::with_capacity(self.holding.len());
         for (name, versions) in names {
             for (version, annotated) in versions {
                 let held = self
@@ -87,10 +91,9 @@ impl Released {
                     .binary_search_by(|((n, v), _)| (n.as_str(), v).cmp(&(name.as_str(), version)))
                     .ok()
                     .map(|at| self.holding[at].1);
-                all.push((name.as_str(), version, *annotated, held));
+                each((name.as_str(), version, *annotated, held));
             }
         }
-        all
     }
 
     /// The checked release `key` that holds its prompt.yaml: (commit, blob).
