@@ -14,6 +14,11 @@
 //! The entry (`tagpass-<key>`) holds the findings, the lightweight tags (reported once the
 //! walk knows the prompts) and each prompt's versions, one line per prompt sorted by name,
 //! which the results' checks look up.
+//!
+//! The tags' part alone is kept too (`tagrefs-<key>`, keyed by the build and the refs only):
+//! what checking the tags found, the lightweight tags, and every version tag with what its
+//! release holds. A run under a `registry.yaml` no run has seen (a pull that moved pointers)
+//! takes that and checks only the pointers and the served releases.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
