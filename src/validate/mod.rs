@@ -60,7 +60,6 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
     };
     let paths = options.paths.as_deref();
     let everything = paths.is_none();
-    let mut tag_out = Vec::new();
     // The prompts' checks (reading and parsing each prompt.yaml, compiling and rendering its
     // templates) and those of the tags and registry.yaml (reading release trees, parsing the
     // index) share nothing: over many prompts of the working tree they run at once, the prompts
@@ -71,6 +70,8 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
             // The walk starts at once; the cache of checks and git's index, which the prompts'
             // checks need once it is done, are loaded meanwhile here (the repository is this
             // thread's) and sent over.
+            // How many prompts there are is not known before the walk: a whole run is many.
+            let load = || (checked::open(store, usize::MAX), store.index_stat());
             let (send, receive) = std::sync::mpsc::channel::<(KeyedLines, Option<IndexStat>)>();
             let (prompts, tagged) = std::thread::scope(|scope| {
                 let prompts =
@@ -87,17 +88,14 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                             check_prompts_shared(&files, &walked, &checks, index.as_ref())?;
                         Ok((walked, Some((checks, checked))))
                     });
-                // How many prompts there are is not known before the walk: a whole run is
-                // many.
-                let _ = send.send((checked::open(store, usize::MAX), store.index_stat()));
-                let tagged = check_tags(store, &files, None, None, &mut tag_out);
+                let _ = send.send(load());
+                let tagged = check_tags(store, &files, None, None);
                 (join(prompts), tagged)
             });
             let (walked, checks, checked) = match prompts? {
                 (walked, Some((checks, checked))) => (walked, checks, checked),
                 (walked, None) => {
-                    let checks = checked::open(store, usize::MAX);
-                    let index = store.index_stat();
+                    let (checks, index) = load();
                     let checked = check_prompts(
                         &files,
                         &walked.layout.prompts,
@@ -127,7 +125,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                     let prompts = scope.spawn(move || {
                         check_prompts_shared(&Files::WorkTree { root }, walked, checks, index)
                     });
-                    let tagged = check_tags(store, &files, paths, Some(walked), &mut tag_out);
+                    let tagged = check_tags(store, &files, paths, Some(walked));
                     (join(prompts), tagged)
                 }),
                 _ => {
@@ -139,7 +137,7 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
                         &checks,
                         index.as_ref(),
                     );
-                    let tagged = check_tags(store, &files, paths, Some(&walked), &mut tag_out);
+                    let tagged = check_tags(store, &files, paths, Some(&walked));
                     (found, tagged)
                 }
             };
@@ -155,15 +153,13 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
         checks.put(&key, &line);
     }
     let TagSide {
+        findings: mut pass_out,
         released,
         served,
         lightweight,
         pass,
     } = tagged;
-    // What the tag side found, but the lightweight tags: the tags' and the pointers' checks
-    // so far, the releases' contents next (or all of it, cached).
-    let mut pass_out = tag_out;
-    if let Pass::Made(key) = pass {
+    if let Pass::Made { key, tags_found } = pass {
         // Whether each release's prompt.yaml can be served. Over everything, what is served
         // now — the versions the pointers name and each prompt's `@latest` — since parsing
         // every one of 100,000 releases would multiply the run's time; over some prompts, all
@@ -183,7 +179,13 @@ pub fn validate(store: &Store, options: &Options) -> Result<Report> {
             &mut pass_out,
         )?;
         if let Some(key) = key {
-            tag_pass::save(store, &key, &pass_out, &lightweight, &released);
+            let made = tag_pass::Made {
+                findings: &pass_out,
+                tags: tags_found.map(|count| &pass_out[..count]),
+                lightweight: &lightweight,
+                released: &released,
+            };
+            tag_pass::save(store, &key, made);
         }
     }
     if !lightweight.is_empty() {
@@ -257,8 +259,8 @@ fn check_tags(
     files: &Files<'_>,
     paths: Option<&[String]>,
     walked: Option<&Walked>,
-    out: &mut Vec<Finding>,
 ) -> Result<TagSide> {
+    let mut out = Vec::new();
     let everything = paths.is_none();
     let names = walked.map(|w| names_of(&w.layout)).unwrap_or_default();
     let check_registry = walked.is_none_or(|w| w.check_registry);
@@ -272,9 +274,9 @@ fn check_tags(
         _ => None,
     };
     if let Some(cached) = key.as_ref().and_then(|key| tag_pass::load(store, key)) {
-        out.extend(cached.findings);
         return Ok(TagSide {
-            released: tags::Released::from_listed(cached.listed),
+            findings: cached.findings,
+            released: cached.released,
             served: Served::new(),
             lightweight: cached.lightweight,
             pass: Pass::Cached,
@@ -283,9 +285,9 @@ fn check_tags(
     // The same refs under another registry.yaml (a pull that moved pointers): the tags' part
     // alone is cached, keyed by the refs and the build.
     let cached_tags = key.as_ref().and_then(|key| tag_pass::load_tags(store, key));
-    let (released, lightweight, made_from) = match cached_tags {
+    let (released, lightweight, tags_found) = match cached_tags {
         Some(cached) => {
-            out.extend(cached.findings);
+            out = cached.findings;
             (cached.released, cached.lightweight, None)
         }
         None => {
@@ -297,31 +299,30 @@ fn check_tags(
             let in_scope = |name: &PromptName| everything || names.contains(name);
             let mut trees = store.release_trees()?;
             let mut holdings = Holdings::open(store, refs.len());
-            let from = out.len();
             let (released, lightweight) =
-                tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, out)?;
+                tags::check(store, &mut trees, &mut holdings, &refs, &in_scope, &mut out)?;
             holdings.save();
-            (released, lightweight, Some(from))
+            (released, lightweight, Some(out.len()))
         }
     };
-    // Written once the refs and trees read for it are freed: the entry is 10 MB of text.
-    if let (Some(key), Some(from)) = (&key, made_from) {
-        tag_pass::save_tags(store, key, &out[from..], &lightweight, &released);
-    }
     let served = match &registry {
-        Some(content) => registry::check(content.as_ref(), &released, out),
+        Some(content) => registry::check(content.as_ref(), &released, &mut out),
         None => BTreeSet::new(),
     };
     Ok(TagSide {
+        findings: out,
         released,
         served,
         lightweight,
-        pass: Pass::Made(key),
+        pass: Pass::Made { key, tags_found },
     })
 }
 
 /// What the tag side found, for the rest of the run.
 struct TagSide {
+    /// All but the lightweight tags: of the tags, then the pointers (then, when cached whole,
+    /// the releases' contents).
+    findings: Vec<Finding>,
     released: tags::Released,
     served: Served,
     lightweight: Vec<tags::Lightweight>,
@@ -331,8 +332,12 @@ struct TagSide {
 /// Where the tag side's findings came from.
 enum Pass {
     /// Made by this run; cached under the key (over everything) once the releases' contents
-    /// are checked too.
-    Made(Option<tag_pass::Key>),
+    /// are checked too, and its tags' part with it when `tags_found` (how many of the findings
+    /// come first from checking the tags) says this run checked them.
+    Made {
+        key: Option<tag_pass::Key>,
+        tags_found: Option<usize>,
+    },
     /// From the cache, the contents' findings with them.
     Cached,
 }

@@ -6,7 +6,7 @@
 //! releases' contents) is a function of: the refs under `refs/tags/`, read from the whole
 //! `packed-refs` file and the loose refs ([`Store::tag_listing_digest`]); the objects they lead
 //! to, immutable by id; `registry.yaml`'s bytes as checked; and the build's code
-//! ([`checked::SOURCE_ID`]). The entry's key is the hash of those four, so any new, moved or
+//! ([`checked::SOURCE_ID`]). The entry's key is the SHA-256 of those four, so any new, moved or
 //! deleted tag, any edit of the index and any other build makes another key, and an entry can
 //! never be stale. Not cached: a pass whose findings rest on an object being absent
 //! ([`Released::absent`]: a fetch could bring it), and one whose refs changed while it ran.
@@ -30,7 +30,7 @@ use super::files::Content;
 use super::finding::Finding;
 use super::listed::Listed;
 use super::tags::{Holding, Lightweight, Released};
-use crate::store::{hash_blob, hex_of, parse_id, ObjectId, Store};
+use crate::store::{hex_of, parse_id, ObjectId, Store};
 use crate::{PromptName, Version};
 
 /// The cache kind.
@@ -60,24 +60,47 @@ pub(crate) struct Key {
 /// is none); `None` when the refs cannot be read (the pass itself then says why).
 pub(crate) fn key(store: &Store, registry: Option<&Content>) -> Option<Key> {
     let refs = store.tag_listing_digest(TAGS).ok()?;
-    let registry = match registry {
-        Some(Content::Bytes(bytes)) => hex(&Sha256::digest(bytes)),
-        Some(Content::TooLarge(size)) => format!("too large {size}"),
-        None => "none".to_owned(),
+    let size;
+    let registry: [&[u8]; 2] = match registry {
+        Some(Content::Bytes(bytes)) => [b"bytes", bytes],
+        Some(Content::TooLarge(over)) => {
+            size = over.to_string();
+            [b"too large", size.as_bytes()]
+        }
+        None => [b"none", b""],
     };
-    let text = format!("{HEADER}\n{SOURCE_ID}\n{}\n{registry}\n", hex(&refs));
-    let id = hash_blob(text.as_bytes()).ok()?;
-    let text = format!("{TAGS_HEADER}\n{SOURCE_ID}\n{}\n", hex(&refs));
-    let tags_id = hash_blob(text.as_bytes()).ok()?;
+    let id = id_of(&[
+        HEADER.as_bytes(),
+        SOURCE_ID.as_bytes(),
+        &refs,
+        registry[0],
+        registry[1],
+    ]);
+    let tags_id = id_of(&[TAGS_HEADER.as_bytes(), SOURCE_ID.as_bytes(), &refs]);
     Some(Key { id, tags_id, refs })
 }
 
-/// A pass read from the cache.
+/// An entry's id: the SHA-256 of `parts`, each preceded by its length (so no two lists of
+/// parts hash alike), cut to the 20 bytes of a cache id.
+fn id_of(parts: &[&[u8]]) -> ObjectId {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    ObjectId::from_bytes(&digest[..20]).unwrap_or(ObjectId::ZERO_SHA1)
+}
+
+/// A pass, or its tags' part, read from the cache.
 pub(crate) struct Cached {
-    /// Everything it found but the lightweight tags.
+    /// Everything it found but the lightweight tags: over the whole pass, the findings of the
+    /// tags, the pointers and the releases' contents; over the tags' part, the tags' alone.
     pub findings: Vec<Finding>,
     pub lightweight: Vec<Lightweight>,
-    pub listed: Listed,
+    /// The versions found; over the tags' part, with the releases whose contents are then
+    /// checked as in a pass made now.
+    pub released: Released,
 }
 
 /// The pass cached under `key`, if any.
@@ -90,7 +113,7 @@ pub(crate) fn load(store: &Store, key: &Key) -> Option<Cached> {
     Some(Cached {
         findings,
         lightweight,
-        listed,
+        released: Released::from_listed(listed),
     })
 }
 
@@ -133,19 +156,10 @@ fn head(header: &str, findings: &[Finding], lightweight: &[Lightweight]) -> Opti
     Some(format!("{header}\n{findings}\n{lightweight}\n"))
 }
 
-/// The tags' part of a pass, read from the cache: what checking the tags found, the
-/// lightweight tags, and the versions and releases (`registry.yaml`'s pointers and the
-/// releases' contents are then checked as in a pass made now).
-pub(crate) struct CachedTags {
-    pub findings: Vec<Finding>,
-    pub lightweight: Vec<Lightweight>,
-    pub released: Released,
-}
-
 /// The tags' part cached under `key` (the refs and the build), if any. Its lines are one per
 /// version tag, `<name> <version> <1|0> [<commit> <blob>]` (1: a release; the ids when it
 /// holds its prompt.yaml), sorted by name and version.
-pub(crate) fn load_tags(store: &Store, key: &Key) -> Option<CachedTags> {
+pub(crate) fn load_tags(store: &Store, key: &Key) -> Option<Cached> {
     let text = store.cache_get(TAGS_KIND, key.tags_id)?;
     let (findings, lightweight, lines) = frame(&text, TAGS_HEADER)?;
     let mut by_name: HashMap<String, BTreeMap<Version, bool>> = HashMap::new();
@@ -188,25 +202,56 @@ pub(crate) fn load_tags(store: &Store, key: &Key) -> Option<CachedTags> {
             return None;
         }
     }
-    Some(CachedTags {
+    Some(Cached {
         findings,
         lightweight,
         released: Released::from_parts(by_name, holding)?,
     })
 }
 
-/// Caches the tags' part of a pass (what checking the tags found, `lightweight` and
-/// `released`) under `key`, on the same terms as [`save`].
-pub(crate) fn save_tags(
+/// What a pass made now found, to cache.
+pub(crate) struct Made<'a> {
+    /// Everything but the lightweight tags.
+    pub findings: &'a [Finding],
+    /// What checking the tags found, when this run checked them (the tags' part was not taken
+    /// from the cache): that part is cached too.
+    pub tags: Option<&'a [Finding]>,
+    pub lightweight: &'a [Lightweight],
+    pub released: &'a Released,
+}
+
+/// Caches the pass `made` under `key` (and its tags' part, when it made that too), unless it
+/// rests on an absent object or the refs changed while it ran. Best-effort, as every cache
+/// write.
+pub(crate) fn save(store: &Store, key: &Key, made: Made<'_>) {
+    if made.released.absent || store.tag_listing_digest(TAGS).ok() != Some(key.refs) {
+        return;
+    }
+    if let Some(findings) = made.tags {
+        save_tags(store, key, findings, made.lightweight, made.released);
+    }
+    let Some(mut text) = head(HEADER, made.findings, made.lightweight) else {
+        return;
+    };
+    let mut names: Vec<_> = made.released.by_name().collect();
+    names.sort_unstable_by_key(|(name, _)| *name);
+    for (name, versions) in names {
+        Listed::write_line(&mut text, name, versions);
+    }
+    text.push_str(END);
+    text.push('\n');
+    store.cache_put(KIND, key.id, &text, 2);
+}
+
+/// Writes the tags' part of a pass: `findings` of the tags, `lightweight`, and every version
+/// tag in `released` with what its release holds.
+fn save_tags(
     store: &Store,
     key: &Key,
     findings: &[Finding],
     lightweight: &[Lightweight],
     released: &Released,
 ) {
-    if released.absent || store.tag_listing_digest(TAGS).ok() != Some(key.refs) {
-        return;
-    }
     let Some(mut text) = head(TAGS_HEADER, findings, lightweight) else {
         return;
     };
@@ -226,35 +271,4 @@ pub(crate) fn save_tags(
     text.push_str(END);
     text.push('\n');
     store.cache_put(TAGS_KIND, key.tags_id, &text, 2);
-}
-
-/// Caches the pass that found `findings` (all but the lightweight tags), `lightweight` and
-/// `released` under `key`, unless it rests on an absent object or the refs changed while it
-/// ran. Best-effort, as every cache write.
-pub(crate) fn save(
-    store: &Store,
-    key: &Key,
-    findings: &[Finding],
-    lightweight: &[Lightweight],
-    released: &Released,
-) {
-    if released.absent || store.tag_listing_digest(TAGS).ok() != Some(key.refs) {
-        return;
-    }
-    let Some(mut text) = head(HEADER, findings, lightweight) else {
-        return;
-    };
-    let mut names: Vec<_> = released.by_name().collect();
-    names.sort_unstable_by_key(|(name, _)| *name);
-    for (name, versions) in names {
-        Listed::write_line(&mut text, name, versions);
-    }
-    text.push_str(END);
-    text.push('\n');
-    store.cache_put(KIND, key.id, &text, 2);
-}
-
-/// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

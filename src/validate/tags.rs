@@ -308,7 +308,6 @@ pub(crate) fn check(
     // Each key once: one ref name is one (name, version), and the other way round, since only
     // a version's canonical spelling makes a version tag.
     holding.sort_unstable_by(|a: &Holding, b: &Holding| a.0.cmp(&b.0));
-    holding.dedup_by(|a, b| a.0 == b.0);
     released.holding = holding;
     Ok((released, lightweight))
 }

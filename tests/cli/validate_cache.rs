@@ -1,6 +1,7 @@
 //! `validate`'s caches (`checks-*`: what a prompt directory's checks found, keyed by its files;
 //! `holdings-*`: which prompt.yaml a release's tag object holds; `tagpass-*`: what the whole tag
-//! side found, keyed by the refs, registry.yaml and the build): a warm run prints exactly what
+//! side found, keyed by the refs, registry.yaml and the build; `tagrefs-*`: its tags' part, keyed
+//! by the refs and the build): a warm run prints exactly what
 //! a cold one printed, an edited file, a new tag or a changed index is checked again, and both
 //! ways of reading an entry (read whole for many lookups, searched in place for a few) give the
 //! same answers.
@@ -430,6 +431,7 @@ fn a_pass_that_rests_on_a_missing_object_is_not_cached() {
     let repo = registry(3);
     let cold = whole_codes(&repo);
     let before = entries(&repo, "tagpass");
+    let tags_before = entries(&repo, "tagrefs");
     // A tag naming an object this clone does not have (as a shallow or partial fetch leaves).
     let missing = "1234567890123456789012345678901234567890";
     repo.write(".git/refs/tags/p0/v4.0.0", &format!("{missing}\n"));
@@ -437,14 +439,19 @@ fn a_pass_that_rests_on_a_missing_object_is_not_cached() {
     assert!(codes.contains(&"bad-tag".to_owned()), "{codes:?}");
     assert_eq!(whole_codes(&repo), codes, "the same again");
     assert_eq!(entries(&repo, "tagpass"), before, "nothing cached");
+    assert_eq!(
+        entries(&repo, "tagrefs"),
+        tags_before,
+        "no tags' part cached"
+    );
     std::fs::remove_file(repo.path(".git/refs/tags/p0/v4.0.0")).expect("remove");
     assert_eq!(whole_codes(&repo), cold);
     // A tag object whose commit this clone does not have.
     let tag = format!(
         "object {missing}\ntype commit\ntag p0/v5.0.0\ntagger T <t@example.com> 1700000000 +0000\n\nrelease\n"
     );
-    std::fs::write(repo.tmp().join("tag-object"), tag).expect("write");
     let object = repo.tmp().join("tag-object");
+    std::fs::write(&object, tag).expect("write");
     let id = repo.git(&[
         "hash-object",
         "-t",
@@ -458,4 +465,9 @@ fn a_pass_that_rests_on_a_missing_object_is_not_cached() {
     assert!(codes.contains(&"bad-tag".to_owned()), "{codes:?}");
     assert_eq!(whole_codes(&repo), codes, "the same again");
     assert_eq!(entries(&repo, "tagpass"), before, "nothing cached");
+    assert_eq!(
+        entries(&repo, "tagrefs"),
+        tags_before,
+        "no tags' part cached"
+    );
 }
