@@ -20,9 +20,20 @@ pub fn print(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Pretty JSON, never coloured.
+/// Pretty JSON, never coloured, written as it is made: `history` of every prompt is some 60 MB
+/// of JSON, which as one string would double the command's memory. (Serialising what the
+/// commands print cannot fail but for the writes, so no half-document is left by anything
+/// else.)
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
-    print(&(serde_json::to_string_pretty(value)? + "\n"))
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value).map_err(|error| match error.is_io() {
+        // The system's error itself, so that a closed pipe is recognised as one.
+        true => anyhow::Error::from(std::io::Error::from(error)),
+        false => error.into(),
+    })?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
 
 /// YAML.

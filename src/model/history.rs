@@ -95,15 +95,16 @@ pub struct Event {
     pub forced: bool,
     /// The gate conditions the version did not meet when it was forced in (`Gate-Unmet`).
     pub gate_unmet: Vec<String>,
-    /// For `tested`: the run recorded (`to` is the version tested).
-    pub test: Option<promptreg_wire::TestSummary>,
+    /// For `tested`: the run recorded (`to` is the version tested). Boxed, as `merge`: few
+    /// events have one, and `history` of every prompt holds 100,000 events at once.
+    pub test: Option<Box<promptreg_wire::TestSummary>>,
     /// The merge on the branch's first-parent line that brought the commit in (a move made
     /// with `promote --branch` and merged through a pull request); `null` for a commit made on
     /// the branch itself.
     /// Not cached with the commit's events (it depends on the walk's start): `annotate` sets
     /// it after every walk.
     #[serde(default)]
-    pub merge: Option<Merge>,
+    pub merge: Option<Box<Merge>>,
 }
 
 /// The merge that brought an event's commit into the branch.

@@ -102,9 +102,15 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         events.extend(made.into_iter().map(|event| (index, event)));
     }
     cache.save(store, head.id(), &walk);
-    for release in releases(store, query.name.as_ref())? {
+    // The entries read (all of every commit's events) are not needed past this point.
+    drop(cache);
+    let (count, releases) = releases(store, query.name.as_ref())?;
+    // Exactly the room needed: every prompt's history holds some 100,000 events, and a
+    // doubling would leave a third of the vector empty.
+    events.reserve_exact(count);
+    for release in releases {
         let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
-        events.push((index, created_event(&release)));
+        events.push((index, created_event(release)));
     }
     if let (Some(name), true, None) = (&query.name, events.is_empty(), &cut_at) {
         // Nothing ever happened to it: most likely a typo.
@@ -144,7 +150,9 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
                 .since
                 .is_none_or(|since| DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at >= since))
     });
-    events.sort_by_key(|(index, e)| {
+    // The keys computed once per event, and the events moved in place: a stable sort by a key
+    // read in each comparison would parse every date some 30 times and buffer half the events.
+    events.sort_by_cached_key(|(index, e)| {
         let at = DateTime::parse_from_rfc3339(&e.at)
             .map(|t| t.timestamp())
             .unwrap_or(0);
@@ -361,30 +369,36 @@ fn registry_or_empty(store: &Store, blob: Option<ObjectId>) -> Result<Registry> 
     }
 }
 
-fn releases(store: &Store, only: Option<&PromptName>) -> Result<Vec<Release>> {
-    let mut out = Vec::new();
-    let all = match only {
+/// How many version tags `only` (or every prompt) has, and their releases, each read as the
+/// iterator reaches it: 100,000 releases are never held beside the events made of them.
+fn releases<'a>(
+    store: &'a Store,
+    only: Option<&'a PromptName>,
+) -> Result<(usize, Box<dyn Iterator<Item = Release> + 'a>)> {
+    Ok(match only {
         Some(name) => {
-            for (version, target) in store.versions(name)? {
-                if let Ok(release) = store.release_from(name, &version, target) {
-                    out.push(release);
-                }
-            }
-            return Ok(out);
+            let versions = store.versions(name)?;
+            let count = versions.len();
+            let each = versions.into_iter().filter_map(move |(version, target)| {
+                store.release_from(name, &version, target).ok()
+            });
+            (count, Box::new(each))
         }
-        None => store.all_versions()?,
-    };
-    for (name, versions) in all {
-        for version in versions {
-            if let Ok(Some(release)) = store.release(&name, &version) {
-                out.push(release);
-            }
+        None => {
+            let all = store.all_versions()?;
+            let count = all.values().map(Vec::len).sum();
+            let each = all.into_iter().flat_map(move |(name, versions)| {
+                versions
+                    .into_iter()
+                    .filter_map(move |version| store.release(&name, &version).ok().flatten())
+            });
+            (count, Box::new(each))
         }
-    }
-    Ok(out)
+    })
 }
 
-fn created_event(release: &Release) -> Event {
+/// The release's strings are moved into the event, not copied.
+fn created_event(release: Release) -> Event {
     Event {
         event: Change::Created,
         prompt: release.name.to_string(),
@@ -393,10 +407,10 @@ fn created_event(release: &Release) -> Event {
         to: Some(release.version.to_string()),
         from_split: None,
         to_split: None,
-        by: release.created_by.clone(),
-        by_name: release.created_by_name.clone(),
+        by: release.created_by,
+        by_name: release.created_by_name,
         at: release.created_at.to_rfc3339(),
-        reason: release.description.clone(),
+        reason: release.description,
         commit: release.commit.to_string(),
         forced: false,
         gate_unmet: Vec::new(),

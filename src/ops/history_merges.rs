@@ -89,7 +89,7 @@ pub fn annotate(store: &Store, tip: ObjectId, events: &mut [Event]) -> Result<()
             .ok()
             .and_then(|id| merges.get(&id))
         {
-            event.merge = Some(merge.clone());
+            event.merge = Some(Box::new(merge.clone()));
         }
     }
     Ok(())

@@ -221,7 +221,7 @@ fn event(commit: &CommitView<'_>, name: &PromptName, version: &Version, run: &Te
         commit: commit.id().to_string(),
         forced: false,
         gate_unmet: Vec::new(),
-        test: Some(run.into()),
+        test: Some(Box::new(run.into())),
         merge: None,
     }
 }

@@ -132,3 +132,38 @@ fn doctor_exits_1_while_problems_remain_and_0_once_cleared() {
         .stderr_has(&["no problems found"]);
     repo.run(&["doctor", "--format", "yaml"]).usage();
 }
+
+/// A reader that stops early (`promptreg … | head -c 10`) is no failure: the JSON written as it
+/// is made meets the closed pipe mid-document, and the command still ends with status 0 and no
+/// `error:` line.
+#[test]
+fn json_to_a_reader_that_closes_early_exits_0() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Some 500 KB of JSON: several times the pipe's and the writer's buffers, so the closed
+    // pipe meets the serialiser itself, not only the last flush.
+    let repo = TestRepo::init();
+    let mut text = String::from("model: gpt-4o\ntoken_budget: 10000000\nsystem_prompt: |\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("  line {i} of a long prompt\n"));
+    }
+    repo.write(&prompt_file("long"), &text);
+    repo.run(&["create", "long", "--version", "1.0.0", "-m", "m"])
+        .ok();
+    let mut child = repo
+        .command(&["fetch", "long@1.0.0", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).expect("the document's start");
+    assert_eq!(&first[..1], b"{");
+    // The rest is left unread.
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    no_error_line(&stderr);
+}
