@@ -101,48 +101,48 @@ fn record(fetched: &Fetched, update: Option<Update>, tests: Vec<TestSummary>) ->
 
 /// The most recent first-parent commit (from `revision`) that changed which environments hold
 /// `version` of `name`, walking back no further than the version's own commit. The answer is
-/// cached under the starting commit, and the walk stops at the first commit it reaches whose
-/// answer is cached (`update_cache`): after a pull, a read steps back one commit.
+/// cached under the starting commit with the environments holding the version there, and the
+/// walk stops at the first parent whose answer is cached (`update_cache`): after a pull, a read
+/// compares its holders with the parent's and reads no older index.
 fn last_update(store: &Store, fetched: &Fetched, revision: Option<&str>) -> Result<Option<Update>> {
     let name = &fetched.release.name;
     let version = &fetched.release.version;
     let start = store.commit(revision)?;
     let start_id = start.id();
     if let Some(known) = update_cache::cached(store, start_id, name, version) {
-        return Ok(known);
+        return Ok(known.update);
     }
-    let (update, lasting) = walk_to_last_update(store, fetched, start)?;
+    let holders = fetched.registry.holders(name, version);
+    let (update, lasting) = walk_to_last_update(store, fetched, start, holders.clone())?;
     if lasting {
-        update_cache::remember(store, start_id, name, version, update.as_ref());
+        update_cache::remember(store, start_id, name, version, update.as_ref(), &holders);
     }
     Ok(update)
 }
 
-/// [`last_update`]'s walk; also whether the answer lasts (it was not cut short at a shallow
-/// clone's boundary).
+/// [`last_update`]'s walk from `commit`, where `holders` hold the version; also whether the
+/// answer lasts (it was not cut short at a shallow clone's boundary).
 fn walk_to_last_update(
     store: &Store,
     fetched: &Fetched,
     mut commit: crate::store::CommitView<'_>,
+    mut holders: Vec<String>,
 ) -> Result<(Option<Update>, bool)> {
     let name = &fetched.release.name;
     let version = &fetched.release.version;
-    let mut holders = fetched.registry.holders(name, version);
     let mut blob = registry_blob(store, &commit);
     let mut steps = super::steps::IndexSteps::default();
-    let mut first = true;
+    let moved_by = |commit: &crate::store::CommitView<'_>| {
+        let author = commit.author();
+        Some(Update {
+            by: author.email(),
+            at: author.when().to_rfc3339(),
+        })
+    };
     loop {
         if commit.id() == fetched.release.commit {
             return Ok((None, true));
         }
-        // The same environments hold the version here as where the walk began, so an answer
-        // cached for this commit is the answer (the walk's own start was looked up already).
-        if !first {
-            if let Some(known) = update_cache::cached(store, commit.id(), name, version) {
-                return Ok((known, true));
-            }
-        }
-        first = false;
         let Ok(parent) = commit.parent(0) else {
             // The root, or a shallow clone's boundary (whose parents may yet arrive; libgit2
             // may show it without parents, so `.git/shallow` decides).
@@ -150,6 +150,20 @@ fn walk_to_last_update(
                 commit.parent_count() > 0 || store.shallow_roots()?.contains(&commit.id());
             return Ok((None, !boundary));
         };
+        // The parent's answer, cached: when it records the parent's holders, this commit moved
+        // the version exactly when they differ from its own, and no index needs reading.
+        let known = update_cache::cached(store, parent.id(), name, version);
+        if let Some(update_cache::Known {
+            update,
+            holders: Some(before),
+        }) = known
+        {
+            let update = match before == holders {
+                true => update,
+                false => moved_by(&commit),
+            };
+            return Ok((update, true));
+        }
         let parent_blob = registry_blob(store, &parent);
         if parent_blob != blob {
             // A move promptreg made names itself in its trailers (as `history` reads them):
@@ -194,15 +208,15 @@ fn walk_to_last_update(
                 (None, None) => Vec::new(),
             };
             if before != holders {
-                let author = commit.author();
-                let update = Update {
-                    by: author.email(),
-                    at: author.when().to_rfc3339(),
-                };
-                return Ok((Some(update), true));
+                return Ok((moved_by(&commit), true));
             }
             holders = before;
             blob = parent_blob;
+        }
+        // The same environments hold the version at the parent, so an answer cached for it
+        // (one without holders) is the answer.
+        if let Some(known) = known {
+            return Ok((known.update, true));
         }
         commit = parent;
     }

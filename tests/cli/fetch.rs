@@ -587,4 +587,59 @@ fn updated_by_through_the_cache_is_what_a_walk_without_it_gives() {
         Some("hand@example.com")
     );
     assert_eq!(cold(&repo).as_deref(), Some("hand@example.com"));
+
+    // Answers cached before they recorded the holders (`{"by","at"}` only): the walk reads
+    // the indexes to compare, and still stops at them.
+    record(&repo, &["x@1.0.0"]);
+    let mut rewritten = 0;
+    for entry in std::fs::read_dir(repo.path(".git/promptreg/cache")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("updates-")
+        {
+            continue;
+        }
+        let mut value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(value["holders"].is_array(), "{value}");
+        value.as_object_mut().unwrap().remove("holders");
+        std::fs::write(&path, value.to_string()).unwrap();
+        rewritten += 1;
+    }
+    assert!(rewritten > 0);
+    let index = repo.read("registry.yaml");
+    repo.commit_by_hand(
+        "registry.yaml",
+        &index.replace(
+            "  other:\n    dev: 1.0.0\n",
+            "  other:\n    staging: 1.0.0\n",
+        ),
+        "other to staging by hand",
+    );
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("hand@example.com")
+    );
+    let index = repo.read("registry.yaml");
+    let unmoved_x = index.replace(
+        "x:\n    dev: 1.0.0\n    staging: 1.0.0\n",
+        "x:\n    dev: 1.0.0\n",
+    );
+    assert_ne!(unmoved_x, index, "registry.yaml:\n{index}");
+    std::fs::write(repo.path("registry.yaml"), &unmoved_x).unwrap();
+    repo.git(&[
+        "commit",
+        "-q",
+        "--author=Third <third@example.com>",
+        "-am",
+        "x out of staging by hand",
+    ]);
+    assert_eq!(
+        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
+        Some("third@example.com")
+    );
+    assert_eq!(cold(&repo).as_deref(), Some("third@example.com"));
 }
