@@ -26,6 +26,7 @@ from gen_history.py (5,000 hand-edit commits). Python 3.11 standard library only
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import shutil
@@ -61,6 +62,9 @@ def remove_cache(repo: str) -> None:
     shutil.rmtree(os.path.join(repo, ".git", "promptreg"), ignore_errors=True)
 
 
+EDITS = itertools.count()
+
+
 class Mover:
     """Moves OTHER's `dev` pointer with a plain commit (what a pull does), to an index never seen."""
 
@@ -82,8 +86,10 @@ class Mover:
                 break
             elif inside and not line.startswith("    "):
                 sys.exit(f"error: {OTHER} has no dev pointer in {path}")
-        # A count in a comment makes every commit's index a blob no earlier run has seen.
-        stamp = f"# bench edit {os.getpid()}-{self.count}"
+        # A count in a comment makes every commit's index a blob no earlier run has seen; the
+        # count is the process's, not the row's, so a later row never meets an earlier row's
+        # index (and the caches kept for it).
+        stamp = f"# bench edit {os.getpid()}-{next(EDITS)}"
         if lines[0].startswith("# bench edit "):
             lines[0] = stamp
         else:

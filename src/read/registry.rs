@@ -12,9 +12,10 @@ use crate::{Error, PromptName, Result, REGISTRY_FILE};
 /// The index as committed at `commit`; with `only`, just that prompt's entry is kept.
 ///
 /// A one-prompt read of an index with no cache entry takes the entry alone from the text (one
-/// pass over its lines, `Registry::parse_for`); whole indexes are cached by blob id (see
-/// `store::cache`), so later reads of one cost a small file read. `promote` caches the index it
-/// writes; `list` and the server cache the ones they read whole.
+/// pass over its lines, `Registry::parse_for`) and caches that entry by blob id and name;
+/// whole indexes are cached by blob id (see `store::cache`), so later reads of one cost a small
+/// file read. `promote` caches the index it writes; `list` and the server cache the ones they
+/// read whole.
 pub fn registry_at(
     store: &Store,
     commit: &CommitView<'_>,
@@ -40,12 +41,19 @@ pub fn registry_at(
         if let Some(registry) = cached_entry(store, id, name) {
             return Ok(registry);
         }
+        if let Some(registry) = cached_one(store, id, name) {
+            return Ok(registry);
+        }
         // Not cached (a fresh clone, a pull): one pass over the text finds the entry, without
-        // parsing the others; a process that comes back for more parses it whole below.
+        // parsing the others; a process that comes back for more parses it whole below. The
+        // entry is kept on its own, so the next process reading this prompt (a script, the
+        // next `fetch`) does not read the 650 KiB index again.
         let blob = store
             .read_blob(id)
             .map_err(Error::git("cannot read registry.yaml"))?;
-        return Registry::parse_for(&blob, Path::new(REGISTRY_FILE), name);
+        let registry = Registry::parse_for(&blob, Path::new(REGISTRY_FILE), name)?;
+        remember_one(store, id, name, &registry);
+        return Ok(registry);
     }
     let parsed = PARSED.get(id, || {
         let registry = registry_of_blob(store, id).ok()?;
@@ -123,6 +131,32 @@ fn cached_entry(store: &Store, id: ObjectId, name: &PromptName) -> Option<Regist
     Registry::from_cache_lines(&hit.head, &hit.last, hit.found.as_deref())
 }
 
+/// One prompt's entry of index `id` as an earlier one-prompt read kept it (see
+/// [`remember_one`]); `None` when none did.
+fn cached_one(store: &Store, id: ObjectId, name: &PromptName) -> Option<Registry> {
+    let text = store.cache_get(ENTRY_CACHE, one_key(id, name)?)?;
+    let registry = Registry::from_cache(&text)?;
+    // A key is a hash: the entry it names must be this prompt's (or none).
+    registry
+        .prompts
+        .keys()
+        .all(|n| n == name)
+        .then_some(registry)
+}
+
+/// Keeps `registry` (index `id` cut down to `name`'s entry) for the next one-prompt read.
+fn remember_one(store: &Store, id: ObjectId, name: &PromptName, registry: &Registry) {
+    if let Some(key) = one_key(id, name) {
+        // Small (the head and one line); a few hundred cover the prompts read lately.
+        store.cache_put(ENTRY_CACHE, key, &registry.to_cache(), 512);
+    }
+}
+
+/// The key of `name`'s entry of index `id`: the hash of `<blob id> <name>`.
+fn one_key(id: ObjectId, name: &PromptName) -> Option<ObjectId> {
+    crate::store::hash_blob(format!("{id} {name}").as_bytes()).ok()
+}
+
 /// The whole index in blob `id` (cached by blob id).
 pub fn registry_of_blob(store: &Store, id: ObjectId) -> Result<Registry> {
     if let Some(registry) = store
@@ -169,6 +203,8 @@ pub fn remember_registry(store: &Store, id: ObjectId, registry: &Registry) {
 
 /// The cache kind of parsed indexes.
 const REGISTRY_CACHE: &str = "registry";
+/// The cache kind of one prompt's entry of an index, with its head.
+const ENTRY_CACHE: &str = "entry";
 
 /// The blob id of `registry.yaml` in a commit.
 pub fn registry_blob(store: &Store, commit: &CommitView<'_>) -> Option<ObjectId> {

@@ -202,6 +202,82 @@ fn a_pointer_changed_by_hand_is_seen_by_the_next_read() {
     assert_eq!(old.json()["version"], "1.0.0");
 }
 
+/// A one-prompt read of an index no cache holds (as after a pull) keeps that prompt's entry,
+/// keyed by the index's blob id and the name: the next read of the prompt takes it instead of
+/// the whole index, and the next change to `registry.yaml` is a new blob, read afresh.
+#[test]
+fn a_one_prompt_read_keeps_its_entry_for_the_next_one() {
+    let repo = registry();
+    let entries = |repo: &TestRepo| -> Vec<PathBuf> {
+        cache_files(repo)
+            .into_iter()
+            .filter(|p| file_name(p).starts_with("entry-"))
+            .collect()
+    };
+    let index = repo.read("registry.yaml");
+    let moved = index.replace("production: 1.0.0", "production: 1.1.0");
+    assert_ne!(moved, index, "registry.yaml:\n{index}");
+    repo.commit_by_hand("registry.yaml", &moved, "x 1.1.0 to production by hand");
+    let known = entries(&repo);
+
+    assert_eq!(
+        read(&repo, &["fetch", "x@production", "--format", "text"]),
+        "One point one.\n"
+    );
+    let kept: Vec<PathBuf> = entries(&repo)
+        .into_iter()
+        .filter(|p| !known.contains(p))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let text = std::fs::read_to_string(&kept[0]).unwrap();
+    assert!(text.contains("\tproduction=1.1.0"), "{text}");
+
+    // The next read believes the entry (so an entry that said otherwise would be read)...
+    std::fs::write(
+        &kept[0],
+        text.replace("production=1.1.0", "production=1.0.0"),
+    )
+    .unwrap();
+    assert_eq!(
+        read(&repo, &["fetch", "x@production", "--format", "text"]),
+        "One.\n"
+    );
+    // A damaged entry is not believed.
+    for how in [Damage::Garbage, Damage::CutAtLine, Damage::Emptied] {
+        std::fs::write(&kept[0], &text).unwrap();
+        damage(&kept[0], how);
+        assert_eq!(
+            read(&repo, &["fetch", "x@production", "--format", "text"]),
+            "One point one.\n",
+            "{how:?}"
+        );
+    }
+    // ...and other prompts' reads do not.
+    assert_eq!(
+        read(&repo, &["fetch", "a/b@dev", "--format", "text"]),
+        "Slash.\n"
+    );
+
+    // Moved back by hand: a new index (with a comment, so not the first one's blob, which
+    // `promote` cached whole), read afresh, with an entry of its own.
+    let back = format!("# moved back\n{index}");
+    repo.commit_by_hand("registry.yaml", &back, "x 1.0.0 back to production by hand");
+    assert_eq!(
+        read(&repo, &["fetch", "x@production", "--format", "text"]),
+        "One.\n"
+    );
+    let versions = repo.run(&["versions", "x", "--format", "json"]);
+    versions.ok();
+    assert_eq!(
+        statuses(&versions.json()),
+        [
+            ("1.0.0".to_owned(), "production".to_owned()),
+            ("1.1.0".to_owned(), "staging".to_owned())
+        ]
+    );
+    assert_eq!(entries(&repo).len(), known.len() + 3);
+}
+
 /// How a test damages a cache entry.
 #[derive(Clone, Copy, Debug)]
 enum Damage {
