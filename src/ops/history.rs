@@ -104,7 +104,23 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     cache.save(store, head.id(), &walk);
     // The entries read (all of every commit's events) are not needed past this point.
     drop(cache);
-    let (count, releases) = releases(store, query.name.as_ref())?;
+    // One listing of the version tags serves both the pointers whose tag is missing and the
+    // releases (each read from the tag object the listing names); every prompt's is 100,000
+    // entries, so it is not listed a second time beside the events.
+    let listing = match &query.name {
+        Some(name) => std::collections::BTreeMap::from([(name.clone(), store.versions(name)?)]),
+        None => store.all_version_tags()?,
+    };
+    let missing_tags = match &registry {
+        Some(registry) => {
+            let mut missing =
+                crate::read::gaps::missing_tags(registry, &listing, |(version, _)| version);
+            missing.retain(|m| query.name.as_ref().is_none_or(|n| *n == m.name));
+            missing
+        }
+        None => Vec::new(),
+    };
+    let (count, releases) = releases(store, listing);
     // Exactly the room needed: every prompt's history holds some 100,000 events, and a
     // doubling would leave a third of the vector empty.
     events.reserve_exact(count);
@@ -125,22 +141,6 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
             registry.check_environment(env)?;
         }
     }
-    let missing_tags = match &registry {
-        Some(registry) => {
-            // One prompt's tags are a prefix-bounded lookup; every prompt's, a full listing.
-            let tags = match &query.name {
-                Some(name) => std::collections::BTreeMap::from([(
-                    name.clone(),
-                    store.versions(name)?.into_iter().map(|(v, _)| v).collect(),
-                )]),
-                None => store.all_versions()?,
-            };
-            let mut missing = crate::read::gaps::missing_tags(registry, &tags);
-            missing.retain(|m| query.name.as_ref().is_none_or(|n| *n == m.name));
-            missing
-        }
-        None => Vec::new(),
-    };
     events.retain(|(_, e)| {
         query
             .environment
@@ -369,32 +369,20 @@ fn registry_or_empty(store: &Store, blob: Option<ObjectId>) -> Result<Registry> 
     }
 }
 
-/// How many version tags `only` (or every prompt) has, and their releases, each read as the
-/// iterator reaches it: 100,000 releases are never held beside the events made of them.
-fn releases<'a>(
-    store: &'a Store,
-    only: Option<&'a PromptName>,
-) -> Result<(usize, Box<dyn Iterator<Item = Release> + 'a>)> {
-    Ok(match only {
-        Some(name) => {
-            let versions = store.versions(name)?;
-            let count = versions.len();
-            let each = versions.into_iter().filter_map(move |(version, target)| {
-                store.release_from(name, &version, target).ok()
-            });
-            (count, Box::new(each))
-        }
-        None => {
-            let all = store.all_versions()?;
-            let count = all.values().map(Vec::len).sum();
-            let each = all.into_iter().flat_map(move |(name, versions)| {
-                versions
-                    .into_iter()
-                    .filter_map(move |version| store.release(&name, &version).ok().flatten())
-            });
-            (count, Box::new(each))
-        }
-    })
+/// How many releases `listing` names, and the releases, each read from its tag object as the
+/// iterator reaches it: 100,000 releases are never held beside the events made of them, and the
+/// listing is given back as it is read.
+fn releases(
+    store: &Store,
+    listing: std::collections::BTreeMap<PromptName, Vec<(crate::Version, ObjectId)>>,
+) -> (usize, impl Iterator<Item = Release> + '_) {
+    let count = listing.values().map(Vec::len).sum();
+    let each = listing.into_iter().flat_map(move |(name, versions)| {
+        versions
+            .into_iter()
+            .filter_map(move |(version, target)| store.release_from(&name, &version, target).ok())
+    });
+    (count, each)
 }
 
 /// The release's strings are moved into the event, not copied.

@@ -142,12 +142,8 @@ pub fn list(store: &Store, filter: &Filter, revision: Option<&str>) -> Result<Li
         });
     }
     summaries.save(store);
-    let all = all
-        .into_iter()
-        .map(|(name, tags)| (name, tags.into_iter().map(|(v, _)| v).collect()))
-        .collect();
     Ok(Listing {
-        missing_tags: missing_tags(&registry, &all),
+        missing_tags: missing_tags(&registry, &all, |(version, _)| version),
         environments: registry.environments.clone(),
         rows,
     })

@@ -17,10 +17,12 @@ pub struct MissingTag {
 }
 
 /// The pointers of `registry` whose version has no tag in `tags` (as
-/// [`Store::all_versions`] gives them).
-pub fn missing_tags(
+/// [`Store::all_versions`] or [`Store::all_version_tags`] give them: `version_of` says which
+/// version each item is).
+pub fn missing_tags<T>(
     registry: &Registry,
-    tags: &BTreeMap<PromptName, Vec<Version>>,
+    tags: &BTreeMap<PromptName, Vec<T>>,
+    version_of: impl Fn(&T) -> &Version,
 ) -> Vec<MissingTag> {
     let mut out = Vec::new();
     for (name, pointers) in &registry.prompts {
@@ -28,7 +30,7 @@ pub fn missing_tags(
         for environment in &registry.environments {
             let versions = pointers.get(environment).map(|p| p.versions());
             for version in versions.unwrap_or_default() {
-                if !released.contains(version) {
+                if !released.iter().any(|item| version_of(item) == version) {
                     out.push(MissingTag {
                         name: name.clone(),
                         environment: environment.clone(),
