@@ -487,7 +487,7 @@ fn check_tags(
         else {
             continue;
         };
-        let Ok(Some(release)) = store.release(&name, &version) else {
+        let Ok(release) = store.release_from(&name, &version, tag.target) else {
             continue;
         };
         if !access.permits(&release.created_by, Action::Release, name.as_str(), None) {
