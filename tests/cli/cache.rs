@@ -115,6 +115,14 @@ fn assert_warm(repo: &TestRepo) -> Vec<PathBuf> {
     files
 }
 
+/// The committed pointers of `x`, as `versions x --format json` lists them: version → status.
+#[track_caller]
+fn x_statuses(repo: &TestRepo) -> Vec<(String, String)> {
+    let versions = repo.run(&["versions", "x", "--format", "json"]);
+    versions.ok();
+    statuses(&versions.json())
+}
+
 /// The committed pointers of `x` in a JSON version list: version → status.
 fn statuses(versions_json: &serde_json::Value) -> Vec<(String, String)> {
     versions_json
@@ -137,10 +145,8 @@ fn a_pointer_changed_by_hand_is_seen_by_the_next_read() {
     let fetched = repo.run(&["fetch", "x@production", "--format", "json"]);
     fetched.ok();
     assert_eq!(fetched.json()["version"], "1.0.0");
-    let versions = repo.run(&["versions", "x", "--format", "json"]);
-    versions.ok();
     assert_eq!(
-        statuses(&versions.json()),
+        x_statuses(&repo),
         [
             ("1.0.0".to_owned(), "production".to_owned()),
             ("1.1.0".to_owned(), "staging".to_owned())
@@ -171,10 +177,8 @@ fn a_pointer_changed_by_hand_is_seen_by_the_next_read() {
     text.ok();
     assert_eq!(text.stdout, "One point one.\n");
 
-    let versions = repo.run(&["versions", "x", "--format", "json"]);
-    versions.ok();
     assert_eq!(
-        statuses(&versions.json()),
+        x_statuses(&repo),
         [
             ("1.0.0".to_owned(), "draft".to_owned()),
             ("1.1.0".to_owned(), "production".to_owned())
@@ -266,10 +270,8 @@ fn a_one_prompt_read_keeps_its_entry_for_the_next_one() {
         read(&repo, &["fetch", "x@production", "--format", "text"]),
         "One.\n"
     );
-    let versions = repo.run(&["versions", "x", "--format", "json"]);
-    versions.ok();
     assert_eq!(
-        statuses(&versions.json()),
+        x_statuses(&repo),
         [
             ("1.0.0".to_owned(), "production".to_owned()),
             ("1.1.0".to_owned(), "staging".to_owned())

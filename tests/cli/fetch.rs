@@ -515,6 +515,23 @@ fn fetch_writes_an_access_log_line_when_asked() {
     }
 }
 
+/// Replaces `from` with `to` in `registry.yaml` and commits that by hand, with `author`
+/// (`Name <email>`) as its author.
+#[track_caller]
+fn edit_as(repo: &TestRepo, from: &str, to: &str, author: &str, message: &str) {
+    let index = repo.read("registry.yaml");
+    let edited = index.replace(from, to);
+    assert_ne!(edited, index, "registry.yaml:\n{index}");
+    std::fs::write(repo.path("registry.yaml"), edited).unwrap();
+    repo.git(&[
+        "commit",
+        "-q",
+        &format!("--author={author}"),
+        "-am",
+        message,
+    ]);
+}
+
 /// Who last moved a version is cached under the commit a read starts from, and a later read
 /// stops at the first commit with a cached answer. Hand edits after it (another prompt moved,
 /// as a pull brings; this prompt moved by hand) and a cache removed altogether all give what
@@ -533,6 +550,14 @@ fn updated_by_through_the_cache_is_what_a_walk_without_it_gives() {
     let cold = |repo: &TestRepo| {
         std::fs::remove_dir_all(repo.path(".git/promptreg")).ok();
         record(repo, &["x@1.0.0"]).updated_by
+    };
+    // The answer through the cache, then with no cache at all.
+    let warm_and_cold = |repo: &TestRepo, by: &str| {
+        let warm = record(repo, &["x@1.0.0"]).updated_by;
+        assert_eq!(
+            (warm.as_deref(), cold(repo).as_deref()),
+            (Some(by), Some(by))
+        );
     };
     assert_eq!(
         record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
@@ -568,25 +593,14 @@ fn updated_by_through_the_cache_is_what_a_walk_without_it_gives() {
     );
 
     // x moved by hand by someone else: the new commit is the answer, not the cached one.
-    let index = repo.read("registry.yaml");
-    let moved_x = index.replace(
+    edit_as(
+        &repo,
         "x:\n    dev: 1.0.0\n",
         "x:\n    dev: 1.0.0\n    staging: 1.0.0\n",
-    );
-    assert_ne!(moved_x, index, "registry.yaml:\n{index}");
-    std::fs::write(repo.path("registry.yaml"), &moved_x).unwrap();
-    repo.git(&[
-        "commit",
-        "-q",
-        "--author=Hand <hand@example.com>",
-        "-am",
+        "Hand <hand@example.com>",
         "x to staging by hand",
-    ]);
-    assert_eq!(
-        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
-        Some("hand@example.com")
     );
-    assert_eq!(cold(&repo).as_deref(), Some("hand@example.com"));
+    warm_and_cold(&repo, "hand@example.com");
 
     // Answers cached before they recorded the holders (`{"by","at"}` only): the walk reads
     // the indexes to compare, and still stops at them.
@@ -623,23 +637,12 @@ fn updated_by_through_the_cache_is_what_a_walk_without_it_gives() {
         record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
         Some("hand@example.com")
     );
-    let index = repo.read("registry.yaml");
-    let unmoved_x = index.replace(
+    edit_as(
+        &repo,
         "x:\n    dev: 1.0.0\n    staging: 1.0.0\n",
         "x:\n    dev: 1.0.0\n",
-    );
-    assert_ne!(unmoved_x, index, "registry.yaml:\n{index}");
-    std::fs::write(repo.path("registry.yaml"), &unmoved_x).unwrap();
-    repo.git(&[
-        "commit",
-        "-q",
-        "--author=Third <third@example.com>",
-        "-am",
+        "Third <third@example.com>",
         "x out of staging by hand",
-    ]);
-    assert_eq!(
-        record(&repo, &["x@1.0.0"]).updated_by.as_deref(),
-        Some("third@example.com")
     );
-    assert_eq!(cold(&repo).as_deref(), Some("third@example.com"));
+    warm_and_cold(&repo, "third@example.com");
 }
