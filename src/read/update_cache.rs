@@ -158,6 +158,10 @@ mod tests {
             cached(&store, other, &name, &one).is_none(),
             "half an update"
         );
+        for torn in [r#"{"holders":"dev"}"#, r#"{"holders":[1]}"#, "[]"] {
+            store.cache_put(KIND, old, torn, KEEP);
+            assert!(cached(&store, other, &name, &one).is_none(), "{torn}");
+        }
 
         let id = key(commit, &name, &one).unwrap();
         store.cache_put(KIND, id, "{\"by\":\"a@", KEEP);
