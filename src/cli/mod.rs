@@ -9,6 +9,7 @@ mod error;
 mod output;
 mod report;
 mod review;
+mod table;
 mod written;
 
 use std::io::Write;

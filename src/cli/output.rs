@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use comfy_table::{presets, Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Width};
+use comfy_table::Color;
 use serde::Serialize;
 
 use super::Context;
@@ -41,18 +41,7 @@ pub fn yaml<T: Serialize>(value: &T) -> Result<()> {
     print(&promptreg::model::yaml::to_string(value)?)
 }
 
-/// What a table column holds, which decides whether it may wrap to fit the width.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Names, versions, ids, e-mails, dates, numbers, statuses: never broken across lines; the
-    /// column is as wide as its longest cell.
-    Identifier,
-    /// Summaries, descriptions, reasons, details: wrapped at word boundaries to fit the width.
-    FreeText,
-}
-
-/// A column of a [`Table`]: its header and its [`Kind`].
-pub struct Column<'a>(pub &'a str, pub Kind);
+pub use super::table::{Cell, Column, Kind, Table};
 
 /// An identifier column (see [`Kind::Identifier`]).
 pub fn id(header: &str) -> Column<'_> {
@@ -64,82 +53,10 @@ pub fn text(header: &str) -> Column<'_> {
     Column(header, Kind::FreeText)
 }
 
-/// A free-text column is never narrowed below this many characters (or its longest cell).
-const MIN_TEXT_WIDTH: u16 = 16;
-
-/// A table with a header row whose columns say whether they may wrap, fitted to the context's
-/// width (none: no limit) and coloured when the context colours stdout.
-pub struct Table {
-    table: comfy_table::Table,
-    kinds: Vec<Kind>,
-}
-
-impl Table {
-    pub fn add_row(&mut self, cells: Vec<Cell>) -> &mut Self {
-        self.table.add_row(cells);
-        self
-    }
-
-    /// The rendered table: identifier columns at their content width, free-text columns
-    /// sharing what the width leaves (the table is wider than the width when identifiers
-    /// alone do not fit: they are never broken).
-    pub fn render(mut self) -> String {
-        let widths = self.table.column_max_content_widths();
-        let content = |index: usize| widths.get(index).copied().unwrap_or(0);
-        // Each column has one character of padding either side.
-        let identifiers: usize = (0..self.kinds.len())
-            .filter(|i| self.kinds[*i] == Kind::Identifier)
-            .map(|i| usize::from(content(i)) + 2)
-            .sum();
-        let free = self.kinds.iter().filter(|k| **k == Kind::FreeText).count();
-        let cramped = self.table.width().is_some_and(|width| {
-            free > 0
-                && usize::from(width).saturating_sub(identifiers) / free
-                    < usize::from(MIN_TEXT_WIDTH) + 2
-        });
-        for (index, kind) in self.kinds.iter().enumerate() {
-            let narrow = MIN_TEXT_WIDTH.min(content(index));
-            let constraint = match kind {
-                Kind::Identifier => ColumnConstraint::ContentWidth,
-                // The identifiers leave too little: the table gets wider than the width, and
-                // the text no narrower than the minimum.
-                Kind::FreeText if cramped => ColumnConstraint::Absolute(Width::Fixed(narrow + 2)),
-                Kind::FreeText => ColumnConstraint::LowerBoundary(Width::Fixed(narrow + 2)),
-            };
-            if let Some(column) = self.table.column_mut(index) {
-                column.set_constraint(constraint);
-            }
-        }
-        self.table.to_string()
-    }
-}
-
-/// A table with `columns`; see [`Table`].
+/// A table with `columns`, fitted to the context's width (none: no limit) and coloured when
+/// the context colours stdout; see [`Table`].
 pub fn table(context: &Context, columns: &[Column]) -> Table {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(presets::NOTHING).force_no_tty();
-    match context.width {
-        Some(width) => {
-            table
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(width);
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
-    if context.color {
-        table.enforce_styling();
-    }
-    table.set_header(
-        columns
-            .iter()
-            .map(|Column(h, _)| Cell::new(h).add_attribute(Attribute::Bold)),
-    );
-    Table {
-        table,
-        kinds: columns.iter().map(|Column(_, kind)| *kind).collect(),
-    }
+    Table::new(columns, context.width, context.color)
 }
 
 /// A status cell, coloured by how far along the pipeline it is; with the share of the status
@@ -161,9 +78,12 @@ pub fn status_cell(
     }
 }
 
-/// Prints a table followed by a newline.
+/// Prints a table, row by row as it is laid out.
 pub fn print_table(table: Table) -> Result<()> {
-    print(&format!("{}\n", table.render()))
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    table.write(&mut out)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// A split as a person reads it in a table cell, `1.0.0 90% / 1.1.0 10%` (the form of

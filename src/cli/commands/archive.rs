@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::ops::archive::{archive, prune, restore, verify, ArchiveRequest};
 
 use crate::cli::context::Format;

@@ -1,7 +1,7 @@
 //! `promptreg diff`
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::ops::diff::{diff, diff_environments, PromptDiff, Side};
 use promptreg::PromptName;
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::ops::doctor::{doctor, Finding};
 
 use crate::cli::context::Format;

@@ -1,7 +1,7 @@
 //! `promptreg history`
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::model::history::{Change, Event};
 use promptreg::ops::history::{history, Query};
 use promptreg::PromptName;

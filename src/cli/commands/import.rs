@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::cli::output::Cell;
 use anyhow::Result;
 use clap::ValueEnum;
-use comfy_table::Cell;
 use promptreg::bridge::Format as Bridge;
 use promptreg::ops::import::{import, ImportRequest};
 

@@ -1,7 +1,7 @@
 //! `promptreg list`
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::ops::list::{list, Filter, Listing};
 
 use crate::cli::context::Format;

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::cli::output::Cell;
 use anyhow::{Context as _, Result};
-use comfy_table::Cell;
 use promptreg::import::{self, Format as ReportFormat};
 use promptreg::model::selector::{Selector, Target};
 use promptreg::ops::results::{record, show, tested_version, NewRun, RecordRequest};

@@ -1,7 +1,7 @@
 //! `promptreg versions`
 
+use crate::cli::output::Cell;
 use anyhow::Result;
-use comfy_table::Cell;
 use promptreg::ops::versions::versions_checked;
 use promptreg::PromptName;
 
