@@ -934,7 +934,7 @@ fn ev_of(event: &Event) -> Ev {
                 && test.total == test.passed + test.failed + test.errored
                 && test.tested_by == EMAIL
                 && test.source == "manual"
-                && test.tested_at == event.at =>
+                && test.tested_at == event.at.to_rfc3339() =>
         {
             Ev::Tested(
                 v(to),
@@ -1273,8 +1273,8 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
                 format!("history {prompt_name}:\n  got      {got:#?}\n  expected {expected:#?}"),
             ));
         }
-        let dates: Vec<&str> = all.iter().map(|e| e.at.as_str()).collect();
-        if dates.windows(2).any(|w| w[0] <= w[1]) || all.iter().any(|e| e.by != EMAIL) {
+        let dates: Vec<_> = all.iter().map(|e| e.at).collect();
+        if dates.windows(2).any(|w| w[0] <= w[1]) || all.iter().any(|e| &*e.by != EMAIL) {
             return Err(fail(&trace, format!("history order or author: {all:?}")));
         }
     }

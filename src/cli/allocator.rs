@@ -6,13 +6,16 @@
 //! 236,000 page faults and a third of the run (measured: 4.4 s against 3.1 s; BENCHMARKS.md).
 //! glibc raises both thresholds by itself once a block it mapped on its own is freed (the mmap
 //! threshold to that block's size, the trim threshold to twice that, up to 32 MiB), so freeing
-//! one untouched 16 MiB block at start-up sets them for the whole run, with no `unsafe` and no
+//! one untouched 4 MiB block at start-up sets them for the whole run, with no `unsafe` and no
 //! tunables in the environment. Elsewhere (musl, other allocators) it is one harmless
 //! allocation.
 
-/// The primer: large enough for any blob promptreg reads (documents are capped below it), at
-/// most glibc's ceiling for dynamic thresholds (32 MiB on 64-bit).
-const PRIMER_BYTES: usize = 16 << 20;
+/// The primer: larger than the blocks a walk allocates over and over (a 650 KiB
+/// `registry.yaml` and libgit2's buffers for it); a larger block raises the thresholds itself
+/// when it is first freed. Not larger: every block below the threshold comes from the heap, which
+/// keeps what is freed in it, so a 16 MiB primer left a 9 MB cache entry and a 7 MB index as
+/// holes beside every prompt's 130,000 events (`history --format json`: 100 MB RSS against 85 MB).
+const PRIMER_BYTES: usize = 4 << 20;
 
 /// Sets the allocator's thresholds (see the module's documentation). Costs one `mmap` and one
 /// `munmap` of untouched memory.

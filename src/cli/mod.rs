@@ -69,6 +69,10 @@ pub fn main() -> ExitCode {
         }
     };
     let context = Context::new(&cli.global);
+    if !matches!(cli.command, Command::Serve(_)) {
+        // One command reads each object about once (see `disable_object_cache`).
+        promptreg::store::disable_object_cache();
+    }
     if !matches!(cli.command, Command::TemplateWorker(_)) {
         // Every template render from here on runs in a memory-capped worker process.
         if let Some(worker) = commands::template_worker::isolation() {

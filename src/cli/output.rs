@@ -110,8 +110,11 @@ pub fn first_line(text: &str) -> &str {
 
 /// A date column: the day and time, without seconds.
 pub fn short_time(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
-        |_| rfc3339.to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map_or_else(|_| rfc3339.to_owned(), |t| short_date(&t))
+}
+
+/// A date column from a date: the day and time, without seconds.
+pub fn short_date(at: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
 }

@@ -64,12 +64,16 @@ pub struct Table {
     kinds: Vec<Kind>,
     width: Option<u16>,
     colour: bool,
-    /// Every cell's text, one after another, the header's first.
+    /// Every cell's text, one after another, row after row.
     text: String,
-    /// Where each cell's text ends in `text`, row after row.
-    ends: Vec<usize>,
-    /// Each cell's colour, in the order of `ends`.
-    colours: Vec<Option<Color>>,
+    /// Where each row's text starts in `text`.
+    starts: Vec<usize>,
+    /// Where each cell's text ends, from its row's start, row after row: 4 bytes a cell, not 8
+    /// (a table of every prompt's history is a million cells).
+    ends: Vec<u32>,
+    /// The colour of each coloured cell, by its index in `ends`, ascending (most cells have
+    /// none).
+    colours: Vec<(usize, Color)>,
 }
 
 impl Table {
@@ -80,37 +84,63 @@ impl Table {
             width,
             colour,
             text: String::new(),
+            starts: Vec::new(),
             ends: Vec::new(),
             colours: Vec::new(),
         }
     }
 
-    /// Adds a row; missing cells are empty, cells beyond the columns are dropped.
+    /// Adds a row; missing cells are empty, cells beyond the columns are dropped. A row of more
+    /// than 4 GiB of text is kept with empty cells.
     pub fn add_row(&mut self, cells: Vec<Cell>) -> &mut Self {
+        let start = self.text.len();
+        self.starts.push(start);
+        let total: usize = cells
+            .iter()
+            .take(self.kinds.len())
+            .map(|c| c.text.len())
+            .sum();
+        let fits = u32::try_from(total).is_ok();
         let mut cells = cells.into_iter();
         for _ in 0..self.kinds.len() {
             let cell = cells.next();
-            if let Some(cell) = &cell {
+            if let (Some(cell), true) = (&cell, fits) {
                 self.text.push_str(&cell.text);
             }
-            self.ends.push(self.text.len());
-            self.colours.push(cell.and_then(|c| c.fg));
+            let end = u32::try_from(self.text.len() - start).unwrap_or(0);
+            if let Some(colour) = cell.and_then(|c| c.fg) {
+                self.colours.push((self.ends.len(), colour));
+            }
+            self.ends.push(end);
         }
         self
     }
 
     fn rows(&self) -> usize {
-        self.ends.len() / self.kinds.len().max(1)
+        match self.kinds.len() {
+            0 => 0,
+            _ => self.starts.len(),
+        }
     }
 
     /// The text of row `row`'s cell in column `column`.
     fn cell(&self, row: usize, column: usize) -> &str {
         let index = row * self.kinds.len() + column;
-        let start = match index {
+        let from = match column {
             0 => 0,
-            _ => self.ends[index - 1],
+            _ => self.ends[index - 1] as usize,
         };
-        &self.text[start..self.ends[index]]
+        let start = self.starts[row];
+        &self.text[start + from..start + self.ends[index] as usize]
+    }
+
+    /// The colour of row `row`'s cell in column `column`, if it has one.
+    fn colour(&self, row: usize, column: usize) -> Option<Color> {
+        let index = row * self.kinds.len() + column;
+        self.colours
+            .binary_search_by_key(&index, |(at, _)| *at)
+            .ok()
+            .map(|found| self.colours[found].1)
     }
 
     /// The rendered table, without a final newline.
@@ -132,10 +162,7 @@ impl Table {
         for row in 0..=self.rows() {
             let cells = |column: usize| match row {
                 0 => (self.headers[column].as_str(), None),
-                _ => (
-                    self.cell(row - 1, column),
-                    self.colours[(row - 1) * self.kinds.len() + column],
-                ),
+                _ => (self.cell(row - 1, column), self.colour(row - 1, column)),
             };
             let styled = self.colour
                 && (row == 0 || (0..self.kinds.len()).any(|column| cells(column).1.is_some()));

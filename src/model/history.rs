@@ -1,6 +1,7 @@
 //! The audit trail's vocabulary: events, how a pointer change is classified, and the git
 //! trailers promptreg writes on its own commits (and reads back to avoid re-parsing the index).
 
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::model::registry::{Pointer, Pointers};
@@ -65,32 +66,40 @@ impl Change {
     }
 }
 
+/// Text an event shares with others: the prompt, environment and version names, who and which
+/// commit. `history` of every prompt holds 130,000 events at once, most of them naming the same
+/// few authors, environments and versions, and every event of a commit its author, reason and
+/// id; a shared string is one allocation for all of them (serialized as a plain string).
+pub type Text = std::sync::Arc<str>;
+
 /// One entry of the audit trail (the JSON of `history --format json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub event: Change,
-    pub prompt: String,
+    pub prompt: Text,
     /// `null` for `created`.
-    pub environment: Option<String>,
+    pub environment: Option<Text>,
     /// The version the environment held before (`null`: none, or `created`); of a split, its
     /// first entry (`from_split` has the whole split).
-    pub from: Option<String>,
+    pub from: Option<Text>,
     /// The version it holds after (the released version for `created`; `null` when demoted);
     /// of a split, its first entry (`to_split` has the whole split).
-    pub to: Option<String>,
+    pub to: Option<Text>,
     /// The split the environment held before, when it was split.
     pub from_split: Option<Vec<promptreg_wire::SplitEntry>>,
     /// The split it holds after, when it is split: the weights before and after a ramp.
     pub to_split: Option<Vec<promptreg_wire::SplitEntry>>,
     /// E-mail address of the commit author (or tagger).
-    pub by: String,
-    pub by_name: String,
-    /// RFC 3339.
-    pub at: String,
+    pub by: Text,
+    pub by_name: Text,
+    /// When (the commit's author date, the tag's tagger date), written as RFC 3339 with the
+    /// author's offset; kept as a date, not its 25-character text.
+    #[serde(with = "rfc3339")]
+    pub at: DateTime<FixedOffset>,
     /// The commit message body (or the changelog for `created`).
-    pub reason: String,
+    pub reason: Text,
     /// The commit (or, for `created`, the tagged commit).
-    pub commit: String,
+    pub commit: Text,
     /// A rule was overridden with `--force` (`Forced: true` trailer): the pipeline, the gate.
     pub forced: bool,
     /// The gate conditions the version did not meet when it was forced in (`Gate-Unmet`).
@@ -105,6 +114,24 @@ pub struct Event {
     /// it after every walk.
     #[serde(default)]
     pub merge: Option<Box<Merge>>,
+}
+
+/// An event's date as RFC 3339 text (`2026-01-31T10:00:00+01:00`), as `history` has always
+/// written it.
+mod rfc3339 {
+    use chrono::{DateTime, FixedOffset};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &DateTime<FixedOffset>, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(&at.to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        input: D,
+    ) -> Result<DateTime<FixedOffset>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(input)?;
+        DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The merge that brought an event's commit into the branch.
@@ -147,6 +174,37 @@ pub fn pointer_moves(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_date_is_written_with_its_offset_and_read_back() {
+        let at = DateTime::parse_from_rfc3339("2026-01-31T10:00:00+01:00").unwrap();
+        let event = Event {
+            event: Change::Promoted,
+            prompt: "p".into(),
+            environment: Some("production".into()),
+            from: None,
+            to: Some("1.0.0".into()),
+            from_split: None,
+            to_split: None,
+            by: "a@example.com".into(),
+            by_name: "A".into(),
+            at,
+            reason: "why".into(),
+            commit: "c".into(),
+            forced: false,
+            gate_unmet: Vec::new(),
+            test: None,
+            merge: None,
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["at"], "2026-01-31T10:00:00+01:00");
+        assert_eq!(json["prompt"], "p");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+        let mut bad = serde_json::to_value(&event).unwrap();
+        bad["at"] = "yesterday".into();
+        assert!(serde_json::from_value::<Event>(bad).is_err());
+    }
 
     fn v(s: &str) -> Pointer {
         Pointer::parse(s).unwrap()

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::model::history::{pointer_moves, Change, Event};
+use crate::model::history::{pointer_moves, Change, Event, Text};
 use crate::model::registry::{Pointer, Pointers, Registry};
 use crate::model::trailers::{shown_reason, Trailers};
 use crate::store::{CommitView, ObjectId, Release, Store};
@@ -63,47 +63,6 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         .ok(),
         None => registry_blob(store, &head).and_then(|id| registry_of_blob(store, id).ok()),
     };
-    let shallow_roots = store.shallow_roots()?;
-    let mut cut_at = None;
-    // Position in the walk, newest first: orders events that share a timestamp.
-    let mut position: HashMap<ObjectId, usize> = HashMap::new();
-    let mut events: Vec<(usize, Event)> = Vec::new();
-    let mut seen = Seen::default();
-    let mut parsed = super::tested::Parsed::default();
-    let mut cache = EventCache::load(store, head.id());
-    let walk = store.walk(head.id(), None, false)?;
-    for (index, &id) in walk.iter().enumerate() {
-        position.insert(id, index);
-        if shallow_roots.contains(&id) {
-            // Its parents are not in the clone: diffing it against nothing would invent
-            // every pointer and run it holds as made here.
-            cut_at.get_or_insert_with(|| crate::store::short_id(id));
-            continue;
-        }
-        let made = match cache.get(store, id, query.name.as_ref()) {
-            Some(made) => made,
-            None => {
-                // Every prompt's events, for the cache; then the ones asked for.
-                let commit = store
-                    .find_commit(id)
-                    .map_err(Error::git("cannot read a commit"))?;
-                let mut made = commit_events(store, &commit, None, &mut seen)?;
-                made.extend(super::tested::tested_events(
-                    store,
-                    &commit,
-                    None,
-                    &mut parsed,
-                )?);
-                cache.put(id, &made);
-                made.retain(|e| query.name.as_ref().is_none_or(|n| e.prompt == n.as_str()));
-                made
-            }
-        };
-        events.extend(made.into_iter().map(|event| (index, event)));
-    }
-    cache.save(store, head.id(), &walk);
-    // The entries read (all of every commit's events) are not needed past this point.
-    drop(cache);
     // One listing of the version tags serves both the pointers whose tag is missing and the
     // releases (each read from the tag object the listing names); every prompt's is 100,000
     // entries, so it is not listed a second time beside the events.
@@ -120,13 +79,70 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         }
         None => Vec::new(),
     };
+    // Past this point only the pipeline is needed (for `--env`); every prompt's entries are
+    // some 7 MB of the 40,000-line index, better given back before the events are made.
+    let registry = registry.map(|registry| Registry {
+        prompts: Default::default(),
+        ..registry
+    });
+    let shallow_roots = store.shallow_roots()?;
+    let mut cut_at = None;
+    // Position in the walk, newest first: orders events that share a timestamp.
+    let mut position: HashMap<ObjectId, u32> = HashMap::new();
+    // Each event with its commit's position in the walk and its own in this list, the sort's
+    // last keys (an unstable sort by a key that ends in the position is a stable one, without
+    // the stable sort's buffer of half the events).
+    // Room for the releases from the start (a walk's events are added to it): grown from empty,
+    // the vector's earlier copies would leave holes the allocator keeps (some 15 MB for every
+    // prompt's history).
+    let mut events: Vec<(Order, Event)> = Vec::with_capacity(listing.values().map(Vec::len).sum());
+    let mut seen = Seen::default();
+    let mut parsed = super::tested::Parsed::default();
+    let mut cache = EventCache::load(store, head.id());
+    let walk = store.walk(head.id(), None, false)?;
+    for (index, &id) in walk.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        position.insert(id, index);
+        if shallow_roots.contains(&id) {
+            // Its parents are not in the clone: diffing it against nothing would invent
+            // every pointer and run it holds as made here.
+            cut_at.get_or_insert_with(|| crate::store::short_id(id));
+            continue;
+        }
+        let made: Vec<Event> = match cache.get(store, id, query.name.as_ref()) {
+            Some(made) => made.into_iter().map(|e| seen.shared.event(e)).collect(),
+            None => {
+                // Every prompt's events, for the cache; then the ones asked for.
+                let commit = store
+                    .find_commit(id)
+                    .map_err(Error::git("cannot read a commit"))?;
+                let mut made = commit_events(store, &commit, None, &mut seen)?;
+                made.extend(super::tested::tested_events(
+                    store,
+                    &commit,
+                    None,
+                    &mut parsed,
+                )?);
+                cache.put(id, &made);
+                made.retain(|e| query.name.as_ref().is_none_or(|n| *e.prompt == *n.as_str()));
+                made.into_iter().map(|e| seen.shared.event(e)).collect()
+            }
+        };
+        for event in made {
+            events.push((Order::new(index, events.len()), event));
+        }
+    }
+    cache.save(store, head.id(), &walk);
+    // The entries read (all of every commit's events) are not needed past this point.
+    drop(cache);
     let (count, releases) = releases(store, listing);
     // Exactly the room needed: every prompt's history holds some 100,000 events, and a
     // doubling would leave a third of the vector empty.
     events.reserve_exact(count);
     for release in releases {
-        let index = position.get(&release.commit).copied().unwrap_or(usize::MAX);
-        events.push((index, created_event(release)));
+        let index = position.get(&release.commit).copied().unwrap_or(u32::MAX);
+        let event = created_event(release, &mut seen.shared);
+        events.push((Order::new(index, events.len()), event));
     }
     if let (Some(name), true, None) = (&query.name, events.is_empty(), &cut_at) {
         // Nothing ever happened to it: most likely a typo.
@@ -135,7 +151,7 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     if let (Some(env), Some(registry)) = (&query.environment, &registry) {
         let ever_moved = events
             .iter()
-            .any(|(_, e)| e.environment.as_ref() == Some(env));
+            .any(|(_, e)| e.environment.as_deref() == Some(env.as_str()));
         if !ever_moved {
             // Not in the pipeline and never moved (an environment since removed still is).
             registry.check_environment(env)?;
@@ -145,18 +161,17 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         query
             .environment
             .as_ref()
-            .is_none_or(|env| e.environment.as_ref() == Some(env))
-            && query
-                .since
-                .is_none_or(|since| DateTime::parse_from_rfc3339(&e.at).is_ok_and(|at| at >= since))
+            .is_none_or(|env| e.environment.as_deref() == Some(env.as_str()))
+            && query.since.is_none_or(|since| e.at >= since)
     });
-    // The keys computed once per event, and the events moved in place: a stable sort by a key
-    // read in each comparison would parse every date some 30 times and buffer half the events.
-    events.sort_by_cached_key(|(index, e)| {
-        let at = DateTime::parse_from_rfc3339(&e.at)
-            .map(|t| t.timestamp())
-            .unwrap_or(0);
-        (Reverse(at), *index, e.event == Change::Created)
+    // Newest first; of one moment, in walk order, a release after the moves of its commit.
+    events.sort_unstable_by_key(|(order, e)| {
+        (
+            Reverse(e.at.timestamp()),
+            order.walk,
+            e.event == Change::Created,
+            order.listed,
+        )
     });
     let mut events: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
     super::history_merges::annotate(store, head.id(), &mut events)?;
@@ -165,6 +180,23 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
         cut_at,
         missing_tags,
     })
+}
+
+/// Where an event came from, for the sort: its commit's position in the walk (newest first;
+/// `u32::MAX` for a release whose commit the walk did not meet) and its own in the list.
+#[derive(Clone, Copy)]
+struct Order {
+    walk: u32,
+    listed: u32,
+}
+
+impl Order {
+    fn new(walk: u32, listed: usize) -> Order {
+        Order {
+            walk,
+            listed: u32::try_from(listed).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// The pointer moves one commit made (relative to its first parent).
@@ -182,6 +214,16 @@ pub fn commit_events(
     }
     let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
     let author = commit.author();
+    // What every event of the commit shares, made once.
+    let (by, by_name, at) = (
+        Text::from(author.email()),
+        Text::from(author.name()),
+        author.when(),
+    );
+    let (reason, id) = (
+        Text::from(shown_reason(&message)),
+        Text::from(commit.id().to_string()),
+    );
     let event = |prompt: String,
                  env: String,
                  from: Option<Pointer>,
@@ -189,21 +231,21 @@ pub fn commit_events(
                  change,
                  forced: bool,
                  gate_unmet: Vec<String>| {
-        let first = |p: &Option<Pointer>| p.as_ref().map(|p| p.first().to_string());
+        let first = |p: &Option<Pointer>| p.as_ref().map(|p| Text::from(p.first().to_string()));
         let split = |p: &Option<Pointer>| p.as_ref().and_then(Pointer::split).map(|s| s.to_wire());
         Event {
             event: change,
-            prompt,
-            environment: Some(env),
+            prompt: prompt.into(),
+            environment: Some(env.into()),
             from: first(&from),
             to: first(&to),
             from_split: split(&from),
             to_split: split(&to),
-            by: author.email(),
-            by_name: author.name(),
-            at: author.when().to_rfc3339(),
-            reason: shown_reason(&message),
-            commit: commit.id().to_string(),
+            by: by.clone(),
+            by_name: by_name.clone(),
+            at,
+            reason: reason.clone(),
+            commit: id.clone(),
             forced,
             gate_unmet,
             test: None,
@@ -332,6 +374,8 @@ pub struct Seen {
     recent: Vec<(ObjectId, (Vec<String>, Pointers))>,
     /// Steps from each commit's index to its parent's.
     steps: IndexSteps,
+    /// The texts of the walk's events.
+    shared: Shared,
 }
 
 impl Seen {
@@ -385,24 +429,76 @@ fn releases(
     (count, each)
 }
 
-/// The release's strings are moved into the event, not copied.
-fn created_event(release: Release) -> Event {
+/// The release's event; its texts shared with the other events' (see `Shared`).
+fn created_event(release: Release, shared: &mut Shared) -> Event {
     Event {
         event: Change::Created,
-        prompt: release.name.to_string(),
+        prompt: shared.text(release.name.as_str()),
         environment: None,
         from: None,
-        to: Some(release.version.to_string()),
+        to: Some(shared.text(&release.version.to_string())),
         from_split: None,
         to_split: None,
-        by: release.created_by,
-        by_name: release.created_by_name,
-        at: release.created_at.to_rfc3339(),
-        reason: release.description,
-        commit: release.commit.to_string(),
+        by: shared.text(&release.created_by),
+        by_name: shared.text(&release.created_by_name),
+        at: release.created_at,
+        reason: Text::from(release.description),
+        commit: shared.commit(release.commit),
         forced: false,
         gate_unmet: Vec::new(),
         test: None,
         merge: None,
+    }
+}
+
+/// One copy of each text the events of a walk repeat: names, versions, environments, authors,
+/// commit ids (see [`Text`]). Every prompt's history is 130,000 events on the benchmark
+/// registry; shared, their texts take a few MB instead of some 40.
+#[derive(Default)]
+pub struct Shared {
+    texts: std::collections::HashSet<Text>,
+    commits: HashMap<ObjectId, Text>,
+    /// The last reason seen: the events of one commit, read back from the cache, each carry
+    /// their own copy of its message. Reasons are not kept in `texts`: most are unique and long.
+    reason: Option<Text>,
+}
+
+impl Shared {
+    /// The shared copy of `text`.
+    pub fn text(&mut self, text: &str) -> Text {
+        if let Some(shared) = self.texts.get(text) {
+            return shared.clone();
+        }
+        let shared = Text::from(text);
+        self.texts.insert(shared.clone());
+        shared
+    }
+
+    /// The shared text of commit id `id`.
+    fn commit(&mut self, id: ObjectId) -> Text {
+        self.commits
+            .entry(id)
+            .or_insert_with(|| Text::from(id.to_string()))
+            .clone()
+    }
+
+    /// `event` with its texts replaced by the shared copies.
+    fn event(&mut self, mut event: Event) -> Event {
+        let mut share = |text: &mut Text| *text = self.text(text);
+        share(&mut event.prompt);
+        share(&mut event.by);
+        share(&mut event.by_name);
+        share(&mut event.commit);
+        for text in [&mut event.environment, &mut event.from, &mut event.to]
+            .into_iter()
+            .flatten()
+        {
+            share(text);
+        }
+        match &self.reason {
+            Some(last) if *last == event.reason => event.reason = last.clone(),
+            _ => self.reason = Some(event.reason.clone()),
+        }
+        event
     }
 }

@@ -128,7 +128,7 @@ impl EventCache {
                 continue;
             }
             let event: Event = serde_json::from_str(line).ok()?;
-            if only.is_none_or(|name| event.prompt == name.as_str()) {
+            if only.is_none_or(|name| *event.prompt == *name.as_str()) {
                 events.push(event);
             }
         }

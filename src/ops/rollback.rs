@@ -179,9 +179,10 @@ fn held_versions(events: &[crate::model::history::Event]) -> Vec<String> {
             .collect::<Vec<_>>()
     };
     for version in events.iter().flat_map(|e| {
-        let mut all: Vec<String> = [e.to.clone(), e.from.clone()]
+        let mut all: Vec<String> = [&e.to, &e.from]
             .into_iter()
             .flatten()
+            .map(|version| version.to_string())
             .collect();
         all.extend(split_versions(&e.to_split));
         all.extend(split_versions(&e.from_split));
@@ -204,15 +205,15 @@ mod tests {
             event: change,
             prompt: "p".into(),
             environment: Some("production".into()),
-            from: from.map(str::to_owned),
-            to: Some(to.to_owned()),
+            from: from.map(Into::into),
+            to: Some(to.into()),
             from_split: None,
             to_split: None,
-            by: String::new(),
-            by_name: String::new(),
-            at: String::new(),
-            reason: String::new(),
-            commit: String::new(),
+            by: "".into(),
+            by_name: "".into(),
+            at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            reason: "".into(),
+            commit: "".into(),
             forced: false,
             gate_unmet: Vec::new(),
             test: None,

@@ -34,6 +34,31 @@ pub fn list_prefix(common_dir: &Path, prefix: &str) -> Result<BTreeMap<String, R
     Ok(refs)
 }
 
+/// Calls `each` with every ref whose name starts with `prefix` (which ends in `/`) and its
+/// direct target, as [`list_prefix`] would list them but in no set order and without holding
+/// them all: 100,000 tags listed into a map are some 20 MB while it is built. Loose refs win.
+pub fn each_with_prefix(
+    common_dir: &Path,
+    prefix: &str,
+    mut each: impl FnMut(&str, RefTarget),
+) -> Result<()> {
+    let mut loose = BTreeMap::new();
+    loose_under(
+        &common_dir.join(prefix.trim_end_matches('/')),
+        prefix,
+        &mut loose,
+    )?;
+    packed_each(&common_dir.join("packed-refs"), prefix, |name, target| {
+        if !loose.contains_key(name) {
+            each(name, target);
+        }
+    })?;
+    for (name, target) in loose {
+        each(&name, target);
+    }
+    Ok(())
+}
+
 fn loose_under(dir: &Path, prefix: &str, refs: &mut BTreeMap<String, RefTarget>) -> Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -124,9 +149,22 @@ pub fn listing_digest(common_dir: &Path, prefix: &str) -> Result<[u8; 32]> {
 
 /// The packed refs starting with `prefix`.
 fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefTarget>> {
+    // Collected in file order and built into a map at the end (in bulk: a sorted file gives
+    // sorted input).
+    let mut found: Vec<(String, RefTarget)> = Vec::new();
+    packed_each(path, prefix, |name, target| {
+        found.push((name.to_owned(), target))
+    })?;
+    Ok(found.into_iter().collect())
+}
+
+/// Calls `each` with every ref of `packed-refs` whose name starts with `prefix` (in file order)
+/// and its target, peeled when the file says so. One reused line buffer and name, no per-line
+/// conversions but a UTF-8 check: the listing of 100,000 tags is most of what `list` costs.
+fn packed_each(path: &Path, prefix: &str, mut each: impl FnMut(&str, RefTarget)) -> Result<()> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(path)(e)),
     };
     let len = file.metadata().map_err(Error::io(path))?.len();
@@ -155,11 +193,10 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
     reader
         .seek(SeekFrom::Start(start))
         .map_err(Error::io(path))?;
-    // Collected in file order and built into a map at the end (in bulk: a sorted file gives
-    // sorted input), one reused line buffer, no per-line conversions but a UTF-8 check: the
-    // listing of 100,000 tags is most of what `list` costs.
-    let mut found: Vec<(String, RefTarget)> = Vec::new();
-    // Whether the last ref line read is the last one kept (a `^` line peels only that one).
+    // The last ref kept, given to `each` once the next line shows whether it is peeled (a `^`
+    // line peels only the ref line just before it).
+    let mut pending: Option<RefTarget> = None;
+    let mut pending_name = String::new();
     let mut last_kept = false;
     let mut at = start;
     let mut buf = Vec::with_capacity(256);
@@ -183,9 +220,9 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
             }
         };
         if let Some(peel) = line.strip_prefix('^') {
-            if let (true, Some((_, target)), Ok(peel)) = (
+            if let (true, Some(target), Ok(peel)) = (
                 last_kept,
-                found.last_mut(),
+                pending.as_mut(),
                 super::parse_id(peel.trim_end_matches('\r')),
             ) {
                 target.annotated = Some(true);
@@ -194,20 +231,22 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
             continue;
         }
         let Some(name) = refname(line) else { continue };
+        if let Some(target) = pending.take() {
+            each(&pending_name, target);
+        }
         if name.starts_with(prefix) {
             let (hex, _) = line
                 .split_once(' ')
                 .ok_or_else(|| lines.corrupt(line_start))?;
             let id = super::parse_id(hex).map_err(|_| lines.corrupt(line_start))?;
             let annotated = peeled.then_some(false);
-            found.push((
-                name.to_owned(),
-                RefTarget {
-                    id,
-                    annotated,
-                    peeled: None,
-                },
-            ));
+            pending_name.clear();
+            pending_name.push_str(name);
+            pending = Some(RefTarget {
+                id,
+                annotated,
+                peeled: None,
+            });
             last_kept = true;
         } else if sorted && name > prefix {
             break;
@@ -215,7 +254,10 @@ fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefT
             last_kept = false;
         }
     }
-    Ok(found.into_iter().collect())
+    if let Some(target) = pending {
+        each(&pending_name, target);
+    }
+    Ok(())
 }
 
 /// The target of exactly `name` in `packed-refs`, found by binary search when it is sorted.
@@ -456,11 +498,29 @@ mod tests {
         std::fs::write(loose.join("v2.0.0"), format!("{}\n", oid(98))).unwrap();
         std::fs::write(loose.join("v3.0.0.lock"), "junk").unwrap();
         let found = list_prefix(dir.path(), "refs/tags/p12/").unwrap();
+        assert_eq!(visited(dir.path(), "refs/tags/p12/"), found);
+        assert_eq!(
+            visited(dir.path(), "refs/tags/"),
+            list_prefix(dir.path(), "refs/tags/").unwrap()
+        );
         assert_eq!(found.len(), 3);
         let loose_one = found["refs/tags/p12/v1.0.0"];
         assert_eq!(loose_one.id, Oid::from_str(&oid(99)).unwrap());
         assert_eq!(loose_one.annotated, None);
         assert_eq!(found["refs/tags/p12/v1.1.0"].annotated, Some(true));
+    }
+
+    /// What `each_with_prefix` visits, each ref once, as a map to compare with `list_prefix`.
+    fn visited(dir: &Path, prefix: &str) -> BTreeMap<String, RefTarget> {
+        let mut seen = BTreeMap::new();
+        each_with_prefix(dir, prefix, |name, target| {
+            assert!(
+                seen.insert(name.to_owned(), target).is_none(),
+                "{name} twice"
+            );
+        })
+        .unwrap();
+        seen
     }
 
     #[test]
@@ -475,6 +535,7 @@ mod tests {
         )
         .unwrap();
         let found = list_prefix(dir.path(), "refs/tags/").unwrap();
+        assert_eq!(visited(dir.path(), "refs/tags/"), found);
         let peeled: Vec<_> = found.iter().filter(|(_, t)| t.peeled.is_some()).collect();
         assert_eq!(peeled.len(), 1);
         let x = found["refs/tags/x/v1.0.0"];

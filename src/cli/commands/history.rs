@@ -2,7 +2,7 @@
 
 use crate::cli::output::Cell;
 use anyhow::Result;
-use promptreg::model::history::{Change, Event};
+use promptreg::model::history::{Change, Event, Text};
 use promptreg::ops::history::{history, Query};
 use promptreg::PromptName;
 
@@ -81,9 +81,18 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
         output::id("COMMIT"),
     ]);
     let mut table = output::table(context, &columns);
-    for event in &events {
+    // The events are given back as their rows are made (every prompt's history is 130,000
+    // events, about as large as its table): taken from the end of the reversed list, which is
+    // shrunk every few thousand.
+    let mut events = events;
+    events.reverse();
+    while let Some(event) = events.pop() {
+        if events.len() % RELEASE_EVERY == 0 {
+            events.shrink_to_fit();
+        }
+        let event = &event;
         let mut row = vec![
-            Cell::new(output::short_time(&event.at)),
+            Cell::new(output::short_date(&event.at)),
             Cell::new(event.event.as_str()),
         ];
         if query.name.is_none() {
@@ -106,6 +115,9 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     output::print_table(table)
 }
 
+/// How many events are made into rows between two shrinks of the list left.
+const RELEASE_EVERY: usize = 8192;
+
 /// ` (merged by rm@example.com in 1a2b3c4d5e)` for an event a merge brought in.
 fn merged(event: &Event) -> String {
     match &event.merge {
@@ -122,13 +134,13 @@ fn merged(event: &Event) -> String {
 /// its weights (`1.0.0 → 1.0.0 90% / 1.1.0 10%`), so a ramp reads as the weights before and after.
 fn movement(event: &Event) -> String {
     let forced = if event.forced { " (forced)" } else { "" };
-    let side =
-        |version: &Option<String>, split: &Option<Vec<promptreg_wire::SplitEntry>>| match split {
-            Some(split) => output::split_text(split),
-            None => version.clone().unwrap_or_else(|| "none".to_owned()),
-        };
+    let side = |version: &Option<Text>, split: &Option<Vec<promptreg_wire::SplitEntry>>| match split
+    {
+        Some(split) => output::split_text(split),
+        None => version.as_deref().unwrap_or("none").to_owned(),
+    };
     match event.event {
-        Change::Created | Change::Tested => event.to.clone().unwrap_or_default(),
+        Change::Created | Change::Tested => event.to.as_deref().unwrap_or_default().to_owned(),
         _ => format!(
             "{} → {}{forced}",
             side(&event.from, &event.from_split),
