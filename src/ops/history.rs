@@ -91,11 +91,11 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     let mut position: HashMap<ObjectId, u32> = HashMap::new();
     // Each event with its commit's position in the walk and its own in this list, the sort's
     // last keys (an unstable sort by a key that ends in the position is a stable one, without
-    // the stable sort's buffer of half the events).
-    // Room for the releases from the start (a walk's events are added to it): grown from empty,
-    // the vector's earlier copies would leave holes the allocator keeps (some 15 MB for every
-    // prompt's history).
-    let mut events: Vec<(Order, Event)> = Vec::with_capacity(listing.values().map(Vec::len).sum());
+    // the stable sort's buffer of half the events). Sized for the releases from the start:
+    // grown from empty, the vector's earlier copies would leave holes the allocator keeps (some
+    // 15 MB for every prompt's history).
+    let release_count: usize = listing.values().map(Vec::len).sum();
+    let mut events: Vec<(Order, Event)> = Vec::with_capacity(release_count);
     let mut seen = Seen::default();
     let mut parsed = super::tested::Parsed::default();
     let mut cache = EventCache::load(store, head.id());
@@ -135,11 +135,10 @@ pub fn history(store: &Store, query: &Query) -> Result<History> {
     cache.save(store, head.id(), &walk);
     // The entries read (all of every commit's events) are not needed past this point.
     drop(cache);
-    let (count, releases) = releases(store, listing);
-    // Exactly the room needed: every prompt's history holds some 100,000 events, and a
-    // doubling would leave a third of the vector empty.
-    events.reserve_exact(count);
-    for release in releases {
+    // Exactly the room needed besides the walk's events: every prompt's history holds some
+    // 100,000 events, and a doubling would leave a third of the vector empty.
+    events.reserve_exact(release_count);
+    for release in releases(store, listing) {
         let index = position.get(&release.commit).copied().unwrap_or(u32::MAX);
         let event = created_event(release, &mut seen.shared);
         events.push((Order::new(index, events.len()), event));
@@ -413,20 +412,18 @@ fn registry_or_empty(store: &Store, blob: Option<ObjectId>) -> Result<Registry> 
     }
 }
 
-/// How many releases `listing` names, and the releases, each read from its tag object as the
-/// iterator reaches it: 100,000 releases are never held beside the events made of them, and the
-/// listing is given back as it is read.
+/// The releases `listing` names, each read from its tag object as the iterator reaches it:
+/// 100,000 releases are never held beside the events made of them, and the listing is given
+/// back as it is read.
 fn releases(
     store: &Store,
     listing: std::collections::BTreeMap<PromptName, Vec<(crate::Version, ObjectId)>>,
-) -> (usize, impl Iterator<Item = Release> + '_) {
-    let count = listing.values().map(Vec::len).sum();
-    let each = listing.into_iter().flat_map(move |(name, versions)| {
+) -> impl Iterator<Item = Release> + '_ {
+    listing.into_iter().flat_map(move |(name, versions)| {
         versions
             .into_iter()
             .filter_map(move |(version, target)| store.release_from(&name, &version, target).ok())
-    });
-    (count, each)
+    })
 }
 
 /// The release's event; its texts shared with the other events' (see `Shared`).
@@ -455,7 +452,7 @@ fn created_event(release: Release, shared: &mut Shared) -> Event {
 /// commit ids (see [`Text`]). Every prompt's history is 130,000 events on the benchmark
 /// registry; shared, their texts take a few MB instead of some 40.
 #[derive(Default)]
-pub struct Shared {
+struct Shared {
     texts: std::collections::HashSet<Text>,
     commits: HashMap<ObjectId, Text>,
     /// The last reason seen: the events of one commit, read back from the cache, each carry
@@ -465,7 +462,7 @@ pub struct Shared {
 
 impl Shared {
     /// The shared copy of `text`.
-    pub fn text(&mut self, text: &str) -> Text {
+    fn text(&mut self, text: &str) -> Text {
         if let Some(shared) = self.texts.get(text) {
             return shared.clone();
         }

@@ -298,8 +298,6 @@ pub struct RefFiles {
     pub tags: PathBuf,
 }
 
-/// How promptreg abbreviates a commit id wherever it shows one: its first 10 hex digits
-/// (enough to be unique in very large repositories, and what `git rev-parse --short=10` gives).
 /// Turns libgit2's cache of parsed objects off for the whole process (it is process-wide).
 ///
 /// The cache keeps every commit, tree and tag read (up to 256 MiB) in case it is read again. A
@@ -310,6 +308,8 @@ pub fn disable_object_cache() {
     git2::opts::enable_caching(false);
 }
 
+/// How promptreg abbreviates a commit id wherever it shows one: its first 10 hex digits
+/// (enough to be unique in very large repositories, and what `git rev-parse --short=10` gives).
 pub fn short_id(id: ObjectId) -> String {
     let mut text = id.to_string();
     text.truncate(10);

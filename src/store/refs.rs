@@ -28,15 +28,19 @@ pub struct RefTarget {
 /// Refs whose names start with `prefix` (which ends in `/`), with their direct targets.
 /// Loose refs win over packed ones, as in git. Symbolic loose refs are skipped.
 pub fn list_prefix(common_dir: &Path, prefix: &str) -> Result<BTreeMap<String, RefTarget>> {
-    let mut refs = packed_with_prefix(&common_dir.join("packed-refs"), prefix)?;
-    let dir = common_dir.join(prefix.trim_end_matches('/'));
-    loose_under(&dir, prefix, &mut refs)?;
-    Ok(refs)
+    // Collected in visiting order and built into a map at the end (in bulk: a sorted file gives
+    // sorted input, the loose refs follow).
+    let mut found: Vec<(String, RefTarget)> = Vec::new();
+    each_with_prefix(common_dir, prefix, |name, target| {
+        found.push((name.to_owned(), target))
+    })?;
+    Ok(found.into_iter().collect())
 }
 
 /// Calls `each` with every ref whose name starts with `prefix` (which ends in `/`) and its
-/// direct target, as [`list_prefix`] would list them but in no set order and without holding
+/// direct target, each once, packed ones in file order then the loose ones, without holding
 /// them all: 100,000 tags listed into a map are some 20 MB while it is built. Loose refs win.
+/// [`list_prefix`] is this, collected.
 pub fn each_with_prefix(
     common_dir: &Path,
     prefix: &str,
@@ -145,17 +149,6 @@ pub fn listing_digest(common_dir: &Path, prefix: &str) -> Result<[u8; 32]> {
         hasher.update(format!("loose {name} {}\n", target.id).as_bytes());
     }
     Ok(hasher.finalize().into())
-}
-
-/// The packed refs starting with `prefix`.
-fn packed_with_prefix(path: &Path, prefix: &str) -> Result<BTreeMap<String, RefTarget>> {
-    // Collected in file order and built into a map at the end (in bulk: a sorted file gives
-    // sorted input).
-    let mut found: Vec<(String, RefTarget)> = Vec::new();
-    packed_each(path, prefix, |name, target| {
-        found.push((name.to_owned(), target))
-    })?;
-    Ok(found.into_iter().collect())
 }
 
 /// Calls `each` with every ref of `packed-refs` whose name starts with `prefix` (in file order)
@@ -283,9 +276,15 @@ pub fn packed_lookup(common_dir: &Path, name: &str) -> Result<Option<Oid>> {
         _ => None,
     };
     let Some(data_start) = sorted_from else {
-        // Not sorted: a prefix listing of the name itself reads the file through.
-        let found = packed_with_prefix(&path, name)?;
-        return Ok(found.get(name).map(|target| target.id));
+        // Not sorted: the file is read through for the name itself (the last line of it wins,
+        // as a map of the listing kept it).
+        let mut found = None;
+        packed_each(&path, name, |listed, target| {
+            if listed == name {
+                found = Some(target.id);
+            }
+        })?;
+        return Ok(found);
     };
     // Sorted: the one line, found by binary search (a few hundred bytes read, not 64 KiB):
     // one read per step, unless a line is longer than a step reads.
