@@ -69,9 +69,9 @@ impl<'s> Holdings<'s> {
     /// its directory), for [`Holdings::save`].
     pub fn put(&mut self, tag: ObjectId, name: &PromptName, blob: ObjectId) {
         use std::fmt::Write;
-        let mut line = String::with_capacity(82 + name.as_str().len());
-        let _ = write!(line, "{tag} {blob} {name}");
-        self.lines.put_line(line);
+        self.lines.put_with(|line| {
+            let _ = write!(line, "{tag} {blob} {name}");
+        });
     }
 
     /// Writes the entry again when holdings were learned that it lacked.

@@ -27,6 +27,9 @@ pub struct Form {
     pub keep: usize,
 }
 
+/// About how long a learned line is (a holding's: two ids and a name), to size the buffer.
+const LINE_BYTES: usize = 96;
+
 /// The last line of a complete entry.
 const END: &str = "end\n";
 
@@ -43,8 +46,13 @@ pub struct KeyedLines {
     loaded: Option<Loaded>,
     /// Otherwise the entry opened for binary searches (`None`: none, or damaged).
     opened: Option<SortedEntry>,
-    /// Lines learned now, `<key> <value>`.
-    fresh: Vec<String>,
+    /// Lines learned now, `<key> <value>`, each followed by a newline: one buffer rather than
+    /// a string a line (100,000 holdings took 12 MB as strings, 9 MB here).
+    fresh: String,
+    /// How many lines `fresh` holds.
+    fresh_lines: usize,
+    /// About how many lines may be learned, to size `fresh` once at the first.
+    expected: usize,
 }
 
 /// An entry read whole.
@@ -123,7 +131,9 @@ impl KeyedLines {
             id,
             loaded,
             opened,
-            fresh: Vec::new(),
+            fresh: String::new(),
+            fresh_lines: 0,
+            expected: lookups.min(form.max_lines),
         }
     }
 
@@ -150,27 +160,45 @@ impl KeyedLines {
 
     /// Adds a line for [`KeyedLines::save`]. `value` must not hold a newline.
     pub fn put(&mut self, key: &str, value: &str) {
-        let mut line = String::with_capacity(key.len() + 1 + value.len());
-        line.push_str(key);
-        line.push(' ');
-        line.push_str(value);
-        self.put_line(line);
+        self.put_with(|line| {
+            line.push_str(key);
+            line.push(' ');
+            line.push_str(value);
+        });
     }
 
-    /// Adds a whole line `<key> <value>` for [`KeyedLines::save`] (one allocation for callers
-    /// that write the line themselves). A line of any other form is dropped.
+    /// Adds a whole line `<key> <value>` for [`KeyedLines::save`]. A line of any other form is
+    /// dropped.
     pub fn put_line(&mut self, line: String) {
-        let fits = record_key(&line).is_some() && !line.contains('\n');
+        self.put_with(|fresh| fresh.push_str(&line));
+    }
+
+    /// Adds the line `write` appends, `<key> <value>`, for [`KeyedLines::save`] (written in
+    /// place, for callers that format the line themselves). A line of any other form is dropped.
+    pub fn put_with(&mut self, write: impl FnOnce(&mut String)) {
+        if self.fresh.capacity() == 0 {
+            // Room for every expected line at once: the pages never written are never
+            // touched, and growing by doubling would copy the lines and leave the old buffers
+            // behind as holes in the heap.
+            self.fresh.reserve(self.expected.saturating_mul(LINE_BYTES));
+        }
+        let start = self.fresh.len();
+        write(&mut self.fresh);
+        let line = &self.fresh[start..];
+        let fits = record_key(line).is_some() && !line.contains('\n');
         debug_assert!(fits, "{line:?}");
         if fits {
-            self.fresh.push(line);
+            self.fresh.push('\n');
+            self.fresh_lines += 1;
+        } else {
+            self.fresh.truncate(start);
         }
     }
 
     /// Writes the entry again when lines were learned that it lacked. Best-effort, as every
     /// cache write.
     pub fn save(mut self, store: &Store) {
-        if self.fresh.is_empty() {
+        if self.fresh_lines == 0 {
             return;
         }
         let (form, id) = (self.form, self.id);
@@ -180,13 +208,13 @@ impl KeyedLines {
             .unwrap_or_else(|| Loaded::read(store, form, id));
         let fresh = std::mem::take(&mut self.fresh);
         let mut lines: Vec<&str> = loaded.text[loaded.body.clone()].lines().collect();
-        if lines.len() + fresh.len() > form.max_lines {
+        if lines.len() + self.fresh_lines > form.max_lines {
             lines.clear();
         }
-        lines.extend(fresh.iter().map(String::as_str));
+        lines.extend(fresh.lines());
         lines.sort_unstable();
         lines.dedup();
-        let mut out = String::with_capacity(loaded.text.len() + fresh.len() * 96 + 32);
+        let mut out = String::with_capacity(loaded.text.len() + fresh.len() + 32);
         out.push_str(form.header);
         for line in lines {
             out.push_str(line);
