@@ -6,96 +6,176 @@
 //! `updated_by` / `updated_at` (computed, not null), all resolved against one commit so the bundle
 //! is a consistent snapshot even while promotions land. An environment that splits exports its
 //! first entry there (with the `split`) and every other entry under `variants`, so a reader
-//! assigns keys offline exactly as the server does.
+//! assigns keys offline exactly as the server does. The bundle is written as it is read (see
+//! [`Export`]).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use promptreg_wire::{Bundle, BUNDLE_FORMAT};
+use promptreg_wire::{PromptRecord, BUNDLE_FORMAT};
+use serde::ser::{Error as _, SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
 
+use crate::model::registry::Registry;
 use crate::model::selector::{Selector, Target};
 use crate::read::record::prompt_record;
 use crate::read::{fetch, registry_at, revision_label};
 use crate::store::Store;
-use crate::{Error, Result};
+use crate::{Error, PromptName, Result};
 
-/// A bundle, and the results files that could not be read while building it (those prompts
-/// are in the bundle without `tests`, as `fetch` and the HTTP API give them).
+/// A bundle being exported. Serializing it (as JSON or YAML: it has
+/// [`promptreg_wire::Bundle`]'s shape, byte for byte) reads each prompt's record as it is
+/// written, so the bundle is never held whole: 10,000 records took 45 MB as JSON values and
+/// 30 MB as structs, and the whole `export` went over 100 MB. [`Export::finish`] then says what
+/// was written, or what stopped the writing.
+pub struct Export<'s> {
+    store: &'s Store,
+    registry: Registry,
+    environment: String,
+    /// The commit everything is read from, whatever HEAD does meanwhile.
+    commit: String,
+    exported_at: String,
+    /// What writing the prompts learned, for the fields after them and for `finish`.
+    written: RefCell<Written>,
+}
+
+#[derive(Default)]
+struct Written {
+    prompts: usize,
+    variants: BTreeMap<String, BTreeMap<String, PromptRecord>>,
+    results_errors: Vec<Error>,
+    /// The error that stopped the writing (the serializer only carries its message).
+    failed: Option<Error>,
+}
+
+/// What an export wrote, and the results files that could not be read meanwhile (those
+/// prompts are in the bundle without `tests`, as `fetch` and the HTTP API give them).
 #[derive(Debug)]
 pub struct Exported {
-    pub bundle: Bundle,
+    pub environment: String,
+    pub prompts: usize,
     pub results_errors: Vec<Error>,
 }
 
-/// Every prompt `environment` (default: the last of the pipeline) serves at `revision` (default
-/// HEAD).
-pub fn export(
-    store: &Store,
+/// The bundle of every prompt `environment` (default: the last of the pipeline) serves at
+/// `revision` (default HEAD), to serialize.
+pub fn export<'s>(
+    store: &'s Store,
     environment: Option<&str>,
     revision: Option<&str>,
-) -> Result<Exported> {
+) -> Result<Export<'s>> {
     let commit = store.commit(revision)?;
     let registry = registry_at(store, &commit, revision_label(revision), None)?;
     let environment = environment
         .unwrap_or_else(|| registry.last_environment())
         .to_owned();
     registry.check_environment(&environment)?;
-    // Read everything from this one commit, whatever HEAD does meanwhile.
-    let pinned = commit.id().to_string();
-    let mut prompts = BTreeMap::new();
-    let mut variants = BTreeMap::new();
-    let mut results_errors = Vec::new();
-    for (name, pointers) in &registry.prompts {
-        if !pointers.contains_key(&environment) {
-            continue;
-        }
-        let selector = Selector {
-            name: name.clone(),
-            target: Some(Target::Environment(environment.clone())),
-        };
-        let fetched = fetch(store, &selector, Some(&pinned), None)?;
-        let split = fetched.split.clone();
-        // The same record the HTTP API serves, results included.
-        let full = prompt_record(store, &fetched, Some(&pinned))?;
-        results_errors.extend(full.results_error);
-        prompts.insert(name.to_string(), to_value(name, full.record)?);
-        let Some(split) = split else { continue };
-        let mut others = BTreeMap::new();
-        for share in &split.shares()[1..] {
-            let selector = Selector {
-                name: name.clone(),
-                target: Some(Target::Version(share.version.clone())),
-            };
-            let fetched = fetch(store, &selector, Some(&pinned), None)?;
-            let mut full = prompt_record(store, &fetched, Some(&pinned))?;
-            results_errors.extend(full.results_error);
-            // Each variant names the split it is part of, as the server's answer would.
-            full.record.split = Some(split.to_wire());
-            others.insert(share.version.to_string(), to_value(name, full.record)?);
-        }
-        variants.insert(name.to_string(), others);
-    }
-    let bundle = Bundle {
-        format: BUNDLE_FORMAT,
+    Ok(Export {
+        store,
         environment,
+        commit: commit.id().to_string(),
         exported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        commit: pinned,
-        prompts,
-        variants,
-    };
-    Ok(Exported {
-        bundle,
-        results_errors,
+        registry,
+        written: RefCell::default(),
     })
 }
 
-fn to_value(
-    name: &crate::PromptName,
-    record: promptreg_wire::PromptRecord,
-) -> Result<serde_json::Value> {
-    serde_json::to_value(record).map_err(|e| Error::Invalid {
-        file: crate::PROMPTS_DIR.into(),
-        message: format!("cannot serialize the record of `{name}`: {e}"),
-    })
+impl Export<'_> {
+    /// What was written, or the error that stopped it.
+    pub fn finish(self) -> Result<Exported> {
+        let written = self.written.into_inner();
+        if let Some(error) = written.failed {
+            return Err(error);
+        }
+        Ok(Exported {
+            environment: self.environment,
+            prompts: written.prompts,
+            results_errors: written.results_errors,
+        })
+    }
+
+    /// The names the environment serves, in the bundle's order.
+    fn names(&self) -> impl Iterator<Item = &PromptName> {
+        self.registry
+            .prompts
+            .iter()
+            .filter(|(_, pointers)| pointers.contains_key(&self.environment))
+            .map(|(name, _)| name)
+    }
+
+    /// The record `name` is served by, the same the HTTP API serves (results included); when
+    /// the environment splits it, the records of the other entries are kept for `variants`.
+    fn record(&self, name: &PromptName) -> Result<PromptRecord> {
+        let selector = Selector {
+            name: name.clone(),
+            target: Some(Target::Environment(self.environment.clone())),
+        };
+        let fetched = fetch(self.store, &selector, Some(&self.commit), None)?;
+        let full = prompt_record(self.store, &fetched, Some(&self.commit))?;
+        self.written
+            .borrow_mut()
+            .results_errors
+            .extend(full.results_error);
+        if let Some(split) = &fetched.split {
+            let mut others = BTreeMap::new();
+            for share in &split.shares()[1..] {
+                let selector = Selector {
+                    name: name.clone(),
+                    target: Some(Target::Version(share.version.clone())),
+                };
+                let fetched = fetch(self.store, &selector, Some(&self.commit), None)?;
+                let mut other = prompt_record(self.store, &fetched, Some(&self.commit))?;
+                // Each variant names the split it is part of, as the server's answer would.
+                other.record.split = Some(split.to_wire());
+                let mut written = self.written.borrow_mut();
+                written.results_errors.extend(other.results_error);
+                others.insert(share.version.to_string(), other.record);
+            }
+            self.written
+                .borrow_mut()
+                .variants
+                .insert(name.to_string(), others);
+        }
+        self.written.borrow_mut().prompts += 1;
+        Ok(full.record)
+    }
+}
+
+impl Serialize for Export<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut bundle = serializer.serialize_struct("Bundle", 6)?;
+        bundle.serialize_field("format", &BUNDLE_FORMAT)?;
+        bundle.serialize_field("environment", &self.environment)?;
+        bundle.serialize_field("exported_at", &self.exported_at)?;
+        bundle.serialize_field("commit", &self.commit)?;
+        bundle.serialize_field("prompts", &Prompts(self))?;
+        // Known once every prompt is written: a split prompt's other entries, a few records.
+        let variants = std::mem::take(&mut self.written.borrow_mut().variants);
+        bundle.serialize_field("variants", &variants)?;
+        bundle.end()
+    }
+}
+
+/// The bundle's `prompts`: each record read as it is written.
+struct Prompts<'e, 's>(&'e Export<'s>);
+
+impl Serialize for Prompts<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let export = self.0;
+        // The length given, as a map's would be: serializers may write an empty map otherwise.
+        let mut map = serializer.serialize_map(Some(export.names().count()))?;
+        for name in export.names() {
+            match export.record(name) {
+                Ok(record) => map.serialize_entry(name.as_str(), &record)?,
+                Err(error) => {
+                    let message = error.to_string();
+                    export.written.borrow_mut().failed = Some(error);
+                    return Err(S::Error::custom(message));
+                }
+            }
+        }
+        map.end()
+    }
 }
 
 /// The formats of another system `export --to` writes.

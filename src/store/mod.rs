@@ -335,10 +335,19 @@ pub(crate) fn atomic_temp(path: &Path) -> PathBuf {
 /// (or a crash) sees the old content or the new, never half of it.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
     use std::io::Write;
+    write_atomic_with(path, |file| file.write_all(content))
+}
+
+/// [`write_atomic`] with the content written by `write` as it is made, for content too large to
+/// hold whole first. When `write` fails, `path` is left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let temp = atomic_temp(path);
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(content)?;
+        write(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
     })();

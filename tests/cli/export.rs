@@ -135,3 +135,31 @@ fn an_environment_serving_nothing_gives_an_empty_bundle() {
     out.ok();
     assert_eq!(out.json()["prompts"], serde_json::json!({}));
 }
+
+/// The records are read as the bundle is written: one that cannot be read stops the export
+/// with its own error, and `--out` leaves the file as it was (no temporary file beside it).
+#[test]
+fn a_served_release_that_cannot_be_read_stops_the_export_and_writes_nothing() {
+    let repo = registry();
+    // The second prompt's production version loses its tag: the first is written before it.
+    repo.git(&["tag", "-d", "support/refund-agent/v1.0.0"]);
+    let path = repo.tmp().join("bundle.json");
+    std::fs::write(&path, "the previous bundle\n").expect("write");
+    let out = repo.run(&["export", "--out", path.to_str().expect("utf-8")]);
+    out.refused().stderr_has(&["support/refund-agent", "1.0.0"]);
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "the previous bundle\n"
+    );
+    let entries: Vec<_> = std::fs::read_dir(repo.tmp())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bundle"))
+        .collect();
+    assert_eq!(entries, ["bundle.json"]);
+    // To stdout the same error, and the exit status says the bundle is not whole.
+    repo.run(&["export"])
+        .refused()
+        .stderr_has(&["support/refund-agent", "1.0.0"]);
+}

@@ -1,5 +1,6 @@
 //! `promptreg export`
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -56,31 +57,48 @@ pub fn run(context: &Context, args: &Args) -> Result<()> {
     }
     let format = context.format(&[Format::Json, Format::Yaml], Format::Json)?;
     let store = context.store()?;
-    let exported = export(&store, args.env.as_deref(), context.revision.as_deref())?;
+    let bundle = export(&store, args.env.as_deref(), context.revision.as_deref())?;
+    // Each record is read as it is written (see `Export`): an error reading one stops the
+    // writing and is the error reported. A JSON file is written as it is made (aside, then
+    // renamed into place); what goes to stdout, or a YAML file, is made whole first, so that a
+    // failed export prints nothing.
+    let written = match (&args.out, format) {
+        (Some(path), Format::Json) => promptreg::store::write_atomic_with(path, |file| {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+            serde_json::to_writer_pretty(&mut out, &bundle)?;
+            out.write_all(b"\n")?;
+            out.flush()
+        })
+        .map_err(anyhow::Error::from),
+        (out, format) => bundle_text(&bundle, format).and_then(|text| match out {
+            Some(path) => Ok(promptreg::store::write_atomic(path, text.as_bytes())?),
+            None => output::print(&text),
+        }),
+    };
+    let exported = bundle.finish()?;
+    written?;
     for e in &exported.results_errors {
         // The prompt is still worth shipping; the results file is reported, not fatal.
         context.warning(&format!("test results not exported: {e}"));
     }
-    let bundle = exported.bundle;
-    let Some(path) = &args.out else {
-        return match format {
-            Format::Yaml => output::yaml(&bundle),
-            _ => output::json(&bundle),
-        };
-    };
-    let text = match format {
-        Format::Yaml => promptreg::model::yaml::to_string(&bundle)?,
-        _ => serde_json::to_string_pretty(&bundle)? + "\n",
-    };
-    promptreg::store::write_atomic(path, text.as_bytes())?;
-    context.status(&format!(
-        "wrote {} prompt{} served by {} to {}",
-        bundle.prompts.len(),
-        if bundle.prompts.len() == 1 { "" } else { "s" },
-        bundle.environment,
-        path.display()
-    ));
+    if let Some(path) = &args.out {
+        context.status(&format!(
+            "wrote {} prompt{} served by {} to {}",
+            exported.prompts,
+            if exported.prompts == 1 { "" } else { "s" },
+            exported.environment,
+            path.display()
+        ));
+    }
     Ok(())
+}
+
+/// The whole bundle as text in `format` (JSON or YAML).
+fn bundle_text(bundle: &promptreg::ops::export::Export<'_>, format: Format) -> Result<String> {
+    Ok(match format {
+        Format::Yaml => promptreg::model::yaml::to_string(bundle)?,
+        _ => serde_json::to_string_pretty(bundle)? + "\n",
+    })
 }
 
 fn foreign(context: &Context, args: &Args) -> Result<()> {
