@@ -69,8 +69,14 @@ pub fn main() -> ExitCode {
         }
     };
     let context = Context::new(&cli.global);
-    if !matches!(cli.command, Command::Serve(_)) {
-        // One command reads each object about once (see `disable_object_cache`).
+    let reads_each_object_once = match &cli.command {
+        Command::Validate(_) => true,
+        Command::History(args) => args.every_prompt(),
+        _ => false,
+    };
+    if reads_each_object_once {
+        // What the cache keeps would only be memory (see `disable_object_cache`); a walk over
+        // commits reads each one twice, as a commit and as its child's parent, and keeps it.
         promptreg::store::disable_object_cache();
     }
     if !matches!(cli.command, Command::TemplateWorker(_)) {

@@ -302,8 +302,10 @@ pub struct RefFiles {
 ///
 /// The cache keeps every commit, tree and tag read (up to 256 MiB) in case it is read again. A
 /// command that reads each object once gains nothing from it: `history` of every prompt read
-/// 100,000 tag objects and kept 12.8 MB of them alive to the end. The server keeps it on: its
-/// requests read the same objects again and again.
+/// 100,000 tag objects and kept 12.8 MB of them alive to the end. Walks over commits keep it:
+/// without it, `history NAME` over 5,000 cached commits took 110 ms instead of 85 (each commit
+/// is read again as its child's parent). So does the server: its requests read the same objects
+/// again and again.
 pub fn disable_object_cache() {
     git2::opts::enable_caching(false);
 }

@@ -36,6 +36,13 @@ pub struct Args {
     since: Option<String>,
 }
 
+impl Args {
+    /// Whether this is the history of every prompt (no name given).
+    pub fn every_prompt(&self) -> bool {
+        self.name.is_none()
+    }
+}
+
 pub fn run(context: &Context, args: &Args) -> Result<()> {
     let format = context.format(&[Format::Table, Format::Json], Format::Table)?;
     let since = match &args.since {
