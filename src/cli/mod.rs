@@ -75,8 +75,9 @@ pub fn main() -> ExitCode {
         _ => false,
     };
     if reads_each_object_once {
-        // What the cache keeps would only be memory (see `disable_object_cache`); a walk over
-        // commits reads each one twice, as a commit and as its child's parent, and keeps it.
+        // These read each object about once: what the cache keeps would only be memory (see
+        // `disable_object_cache`). The others keep it: a walk over commits reads each commit
+        // twice, as a commit and as its child's parent.
         promptreg::store::disable_object_cache();
     }
     if !matches!(cli.command, Command::TemplateWorker(_)) {

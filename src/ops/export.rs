@@ -25,9 +25,9 @@ use crate::{Error, PromptName, Result};
 
 /// A bundle being exported. Serializing it (as JSON or YAML: it has
 /// [`promptreg_wire::Bundle`]'s shape, byte for byte) reads each prompt's record as it is
-/// written, so the bundle is never held whole: 10,000 records took 45 MB as JSON values and
-/// 30 MB as structs, and the whole `export` went over 100 MB. [`Export::finish`] then says what
-/// was written, or what stopped the writing.
+/// written, so its records are never held together: 10,000 records took 45 MB as JSON values
+/// and 30 MB as structs, and the whole `export` went over 100 MB. Serialize it once;
+/// [`Export::finish`] then says what was written, or what stopped the writing.
 pub struct Export<'s> {
     store: &'s Store,
     registry: Registry,
