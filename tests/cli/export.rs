@@ -29,6 +29,16 @@ fn prompt_names(bundle: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// The files in the test's scratch directory with `bundle` in their name (a bundle, or a
+/// temporary file left beside it).
+fn bundle_files(repo: &TestRepo) -> Vec<String> {
+    std::fs::read_dir(repo.tmp())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bundle"))
+        .collect()
+}
+
 #[test]
 fn bundle_holds_what_production_serves_as_fetch_records() {
     let repo = registry();
@@ -78,12 +88,7 @@ fn out_writes_the_file_and_nothing_to_stdout() {
         ["summarize", "support/refund-agent"]
     );
     // No temporary file left beside it.
-    let entries: Vec<_> = std::fs::read_dir(repo.tmp())
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("bundle"))
-        .collect();
-    assert_eq!(entries, ["bundle.json"]);
+    assert_eq!(bundle_files(&repo), ["bundle.json"]);
     // The client's type reads it.
     let bundle: crate::support::library::Bundle =
         serde_json::from_value(written).expect("a Bundle");
@@ -152,12 +157,7 @@ fn a_served_release_that_cannot_be_read_stops_the_export_and_writes_nothing() {
         std::fs::read_to_string(&path).expect("read"),
         "the previous bundle\n"
     );
-    let entries: Vec<_> = std::fs::read_dir(repo.tmp())
-        .expect("read dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("bundle"))
-        .collect();
-    assert_eq!(entries, ["bundle.json"]);
+    assert_eq!(bundle_files(&repo), ["bundle.json"]);
     // To stdout the same error, and the exit status says the bundle is not whole.
     repo.run(&["export"])
         .refused()
