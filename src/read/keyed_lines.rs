@@ -167,12 +167,6 @@ impl KeyedLines {
         });
     }
 
-    /// Adds a whole line `<key> <value>` for [`KeyedLines::save`]. A line of any other form is
-    /// dropped.
-    pub fn put_line(&mut self, line: String) {
-        self.put_with(|fresh| fresh.push_str(&line));
-    }
-
     /// Adds the line `write` appends, `<key> <value>`, for [`KeyedLines::save`] (written in
     /// place, for callers that format the line themselves). A line of any other form is dropped.
     pub fn put_with(&mut self, write: impl FnOnce(&mut String)) {

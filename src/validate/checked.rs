@@ -178,14 +178,18 @@ pub(crate) fn release_get(
     })
 }
 
-/// The line caching what parsing `blob` as `name`'s prompt.yaml said (see [`release_get`]).
-pub(crate) fn release_line(
+/// Caches what parsing `blob` as `name`'s prompt.yaml said (see [`release_get`]).
+pub(crate) fn release_put(
+    cache: &mut KeyedLines,
     blob: ObjectId,
     name: &crate::PromptName,
     problem: Option<&str>,
-) -> String {
+) {
+    use std::fmt::Write;
     let problem = serde_json::to_string(&problem).unwrap_or_else(|_| "null".into());
-    format!("{blob} {RELEASE}{name} {problem}")
+    cache.put_with(|line| {
+        let _ = write!(line, "{blob} {RELEASE}{name} {problem}");
+    });
 }
 
 /// How a release line's value starts.

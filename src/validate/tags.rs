@@ -457,7 +457,7 @@ pub(crate) fn check_contents(
                 Parsed::Components(_) => None, // The answer depends on the commit.
             };
             if let (Some(problem), Some(name)) = (problem, pending.get(&blob)) {
-                checks.put_line(checked::release_line(blob, name, problem));
+                checked::release_put(checks, blob, name, problem);
             }
             parsed.insert(blob, outcome);
         }

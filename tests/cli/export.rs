@@ -162,4 +162,22 @@ fn a_served_release_that_cannot_be_read_stops_the_export_and_writes_nothing() {
     repo.run(&["export"])
         .refused()
         .stderr_has(&["support/refund-agent", "1.0.0"]);
+    // YAML, which is made whole before it is written, the same way.
+    repo.run(&["export", "--format", "yaml"])
+        .refused()
+        .stderr_has(&["support/refund-agent", "1.0.0"]);
+    repo.run(&[
+        "export",
+        "--format",
+        "yaml",
+        "--out",
+        path.to_str().expect("utf-8"),
+    ])
+    .refused()
+    .stderr_has(&["support/refund-agent", "1.0.0"]);
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "the previous bundle\n"
+    );
+    assert_eq!(bundle_files(&repo), ["bundle.json"]);
 }
